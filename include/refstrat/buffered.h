@@ -1,0 +1,378 @@
+/* buffered: the Gilectomy's buffered reference counting.
+ *
+ * Invariant: rs_obj.rc is written only by the commit thread (after the allocating thread's initial
+ * rc = 1, published by the log hand-off). A worker never touches a count: it appends the object to
+ * its incref log or to its separate decref log. A full log pair (a batch) is submitted to the commit
+ * thread and the worker takes an empty one; when none is left the worker waits (bounded memory).
+ *
+ * When an object may be freed: the count must never reach zero while a reference exists anywhere,
+ * including in an increment still sitting in some thread's log. The commit thread works in rounds:
+ *   1. it bumps req_epoch; every online worker, at its next safepoint, submits its partial batch
+ *      and acknowledges; the commit thread waits for every acknowledgement (offline workers have
+ *      submitted everything already);
+ *   2. it applies the increments of every batch collected in this round;
+ *   3. it applies the decrements collected in the *previous* round, freeing at zero, and returns
+ *      those batches to their workers.
+ * A decrement d collected in round r was logged before round r + 1 began; an increment that
+ * happened before d was logged before that too, so it is submitted by the acknowledgements of
+ * round r + 1 at the latest and applied in step 2 of that round, before d in step 3. Hence no count
+ * reaches zero early, and an object freed here cannot reappear in a later increment.
+ * Frees happen on the commit thread; its CPU time is part of the run's cost.
+ *
+ * Simplifications: Hastings rotated logs to the commit thread without an epoch handshake and
+ * relied on "increments before decrements" within a batch; the handshake above is what makes that
+ * rule sufficient across threads.
+ * Source: Larry Hastings, the Gilectomy's buffered-refcount branch (2016-2017); PyCon 2017 talk.
+ *
+ * Synchronization table:
+ *   incref/decref/safepoint/wait(t)  worker t only        race with the commit thread's round
+ *   rs_buffered_round(r)             commit thread only   (the caller in stepping mode)
+ */
+#ifndef REFSTRAT_BUFFERED_H
+#define REFSTRAT_BUFFERED_H
+
+#include <stdlib.h>
+#include <string.h>
+#include "refstrat/runtime.h"
+
+#define RS_BUF_BATCHES 4 /* batches per worker: one being filled, the rest in flight */
+#define RS_BUF_RING 8    /* power of two > RS_BUF_BATCHES */
+
+typedef struct rs_buf_batch {
+    uint32_t ninc, ndec;        /* owner worker while filling, commit thread after submission */
+    uint32_t worker;            /* fixed */
+    struct rs_buf_batch *next;  /* commit thread only: round lists */
+    rs_obj **inc;               /* [log_size] */
+    rs_obj **dec;               /* [log_size] */
+} rs_buf_batch;
+
+/* Single-producer single-consumer ring of batch pointers. */
+typedef struct rs_buf_ring {
+    uint32_t tail;  /* atomic: producer stores (release) */
+    char pad_[RS_CACHELINE - sizeof(uint32_t)];
+    uint32_t head;  /* atomic: consumer stores (release) */
+    char pad2_[RS_CACHELINE - sizeof(uint32_t)];
+    rs_buf_batch *slot[RS_BUF_RING];
+} RS_ALIGNED rs_buf_ring;
+
+typedef struct rs_buf_thread {
+    /* owner worker only */
+    rs_buf_batch *cur;          /* the batch being filled; NULL while waiting for one */
+    uint64_t acked;             /* last epoch acknowledged */
+    uint32_t log_size;
+    char pad_[RS_CACHELINE - sizeof(void *) - sizeof(uint64_t) - sizeof(uint32_t)];
+    /* atomic: the worker stores (release), the commit thread loads (acquire) */
+    uint64_t ack_epoch;
+    int online;
+    char pad2_[RS_CACHELINE - sizeof(uint64_t) - sizeof(int)];
+    rs_buf_ring submitted;      /* worker -> commit thread */
+    rs_buf_ring returned;       /* commit thread -> worker */
+    rs_buf_batch batch[RS_BUF_BATCHES];
+} RS_ALIGNED rs_buf_thread;
+
+typedef struct rs_buf_run {
+    uint64_t req_epoch;         /* atomic: the commit thread stores (release), workers load */
+    char pad_[RS_CACHELINE - sizeof(uint64_t)];
+    int stop;                   /* atomic: main thread asks the commit thread to drain and exit */
+    int running;                /* main thread only: the commit thread was started */
+    pthread_t thread;
+    rs_buf_batch *pending;      /* commit thread only: decrements waiting for the next round */
+    double cpu_seconds;         /* commit thread CPU time, read after join */
+} RS_ALIGNED rs_buf_run;
+
+RS_INLINE int rs_buf_push(rs_buf_ring *q, rs_buf_batch *b)
+{
+    uint32_t tail = __atomic_load_n(&q->tail, __ATOMIC_RELAXED);
+    /* Acquire pairs with the consumer's release of head: the slot is no longer read. */
+    if (tail - __atomic_load_n(&q->head, __ATOMIC_ACQUIRE) == RS_BUF_RING)
+        return 0;
+    q->slot[tail & (RS_BUF_RING - 1)] = b;
+    /* Release pairs with the consumer's acquire of tail: the batch contents are visible. */
+    __atomic_store_n(&q->tail, tail + 1, __ATOMIC_RELEASE);
+    return 1;
+}
+
+RS_INLINE rs_buf_batch *rs_buf_pop(rs_buf_ring *q)
+{
+    uint32_t head = __atomic_load_n(&q->head, __ATOMIC_RELAXED);
+    if (head == __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE))
+        return NULL;
+    rs_buf_batch *b = q->slot[head & (RS_BUF_RING - 1)];
+    __atomic_store_n(&q->head, head + 1, __ATOMIC_RELEASE);
+    return b;
+}
+
+static inline void rs_buffered_round(rs_run *r, rs_thread *self);
+
+static inline int rs_buffered_init(rs_run *r)
+{
+    rs_buf_run *s = (rs_buf_run *)aligned_alloc(RS_CACHELINE, sizeof(rs_buf_run));
+    if (!s)
+        return -1;
+    memset(s, 0, sizeof *s);
+    r->s = s;
+    uint32_t L = r->p.log_size;
+    for (uint32_t i = 0; i < r->nthreads; i++) {
+        rs_buf_thread *b = (rs_buf_thread *)aligned_alloc(RS_CACHELINE, sizeof(rs_buf_thread));
+        if (!b)
+            return -1;
+        memset(b, 0, sizeof *b);
+        b->log_size = L;
+        r->threads[i].s = b;
+        for (int k = 0; k < RS_BUF_BATCHES; k++) {
+            rs_buf_batch *bb = &b->batch[k];
+            bb->worker = i;
+            bb->inc = (rs_obj **)malloc(sizeof(rs_obj *) * L);
+            bb->dec = (rs_obj **)malloc(sizeof(rs_obj *) * L);
+            if (!bb->inc || !bb->dec)
+                return -1;
+            if (k > 0)
+                rs_buf_push(&b->returned, bb);
+        }
+        b->cur = &b->batch[0];
+    }
+    return 0;
+}
+
+static inline void rs_buffered_fini(rs_run *r)
+{
+    for (uint32_t i = 0; i < r->nthreads; i++) {
+        rs_buf_thread *b = (rs_buf_thread *)r->threads[i].s;
+        if (!b)
+            continue;
+        for (int k = 0; k < RS_BUF_BATCHES; k++) {
+            free(b->batch[k].inc);
+            free(b->batch[k].dec);
+        }
+        free(b);
+        r->threads[i].s = NULL;
+    }
+    free(r->s);
+    r->s = NULL;
+}
+
+RS_INLINE void rs_buffered_obj_init(rs_thread *t, rs_obj *o)
+{
+    (void)t;
+    o->rc = 1;
+}
+
+static inline void rs_buf_submit(rs_thread *t)
+{
+    rs_buf_thread *b = (rs_buf_thread *)t->s;
+    if (b->cur && (b->cur->ninc || b->cur->ndec)) {
+        /* Cannot fail: a worker owns RS_BUF_BATCHES < RS_BUF_RING batches. */
+        rs_buf_push(&b->submitted, b->cur);
+        b->cur = NULL;
+    }
+}
+
+static inline void rs_buf_ack(rs_thread *t)
+{
+    rs_buf_thread *b = (rs_buf_thread *)t->s;
+    rs_buf_run *s = (rs_buf_run *)t->run->s;
+    /* Acquire pairs with the commit thread's release of req_epoch. */
+    uint64_t e = __atomic_load_n(&s->req_epoch, __ATOMIC_ACQUIRE);
+    if (e != b->acked) {
+        rs_buf_submit(t);
+        b->acked = e;
+        /* Release pairs with the commit thread's acquire: the submission above is visible. */
+        __atomic_store_n(&b->ack_epoch, e, __ATOMIC_RELEASE);
+    }
+}
+
+/* Get an empty batch, waiting for the commit thread to return one (bounded memory). */
+static RS_NOINLINE void rs_buf_refill(rs_thread *t)
+{
+    rs_buf_thread *b = (rs_buf_thread *)t->s;
+    unsigned spins = 0;
+    while (!b->cur) {
+        rs_buf_batch *nb = rs_buf_pop(&b->returned);
+        if (nb) {
+            nb->ninc = nb->ndec = 0;
+            b->cur = nb;
+            break;
+        }
+        rs_buf_ack(t);
+        if (t->run->stepping)
+            rs_buffered_round(t->run, t);
+        else if (++spins % 64 == 0)
+            sched_yield();
+        else
+            rs_cpu_relax();
+    }
+}
+
+static RS_NOINLINE void rs_buf_rotate(rs_thread *t)
+{
+    rs_buf_submit(t);
+    rs_buf_refill(t);
+}
+
+RS_INLINE void rs_buffered_incref(rs_thread *t, rs_obj *o)
+{
+    rs_buf_thread *b = (rs_buf_thread *)t->s;
+    rs_buf_batch *cur = b->cur;
+    cur->inc[cur->ninc++] = o;
+    if (RS_UNLIKELY(cur->ninc == b->log_size))
+        rs_buf_rotate(t);
+}
+
+RS_INLINE void rs_buffered_decref(rs_thread *t, rs_obj *o)
+{
+    rs_buf_thread *b = (rs_buf_thread *)t->s;
+    rs_buf_batch *cur = b->cur;
+    cur->dec[cur->ndec++] = o;
+    if (RS_UNLIKELY(cur->ndec == b->log_size))
+        rs_buf_rotate(t);
+}
+
+static RS_NOINLINE void rs_buf_safepoint_slow(rs_thread *t)
+{
+    rs_buf_ack(t);
+    rs_buf_refill(t);
+}
+
+RS_INLINE void rs_buffered_safepoint(rs_thread *t)
+{
+    rs_buf_thread *b = (rs_buf_thread *)t->s;
+    rs_buf_run *s = (rs_buf_run *)t->run->s;
+    if (RS_UNLIKELY(__atomic_load_n(&s->req_epoch, __ATOMIC_RELAXED) != b->acked))
+        rs_buf_safepoint_slow(t);
+}
+
+static inline void rs_buffered_wait(rs_thread *t)
+{
+    rs_buf_safepoint_slow(t);
+    rs_cpu_relax();
+}
+
+/* Stepping API: hand the partial batch over and let two rounds apply all of it. */
+static inline void rs_buffered_flush(rs_thread *t)
+{
+    rs_buf_submit(t);
+    if (t->run->stepping) {
+        rs_buffered_round(t->run, t);
+        rs_buffered_round(t->run, t);
+    }
+    rs_buf_refill(t);
+}
+
+static inline void rs_buffered_enter(rs_thread *t)
+{
+    rs_buf_thread *b = (rs_buf_thread *)t->s;
+    __atomic_store_n(&b->online, 1, __ATOMIC_RELEASE);
+    rs_buf_refill(t);
+}
+
+static inline void rs_buffered_leave(rs_thread *t)
+{
+    rs_buf_thread *b = (rs_buf_thread *)t->s;
+    rs_buf_submit(t);
+    /* Release pairs with the commit thread's acquire of online: the last batch is visible. */
+    __atomic_store_n(&b->online, 0, __ATOMIC_RELEASE);
+}
+
+static inline void rs_buffered_round(rs_run *r, rs_thread *self)
+{
+    rs_buf_run *s = (rs_buf_run *)r->s;
+    rs_thread *helper = &r->threads[r->nthreads];
+    uint64_t e = s->req_epoch + 1;
+    __atomic_store_n(&s->req_epoch, e, __ATOMIC_RELEASE);
+    if (self)
+        rs_buf_ack(self);
+    for (uint32_t i = 0; i < r->nthreads; i++) {
+        rs_buf_thread *b = (rs_buf_thread *)r->threads[i].s;
+        unsigned spins = 0;
+        while (__atomic_load_n(&b->online, __ATOMIC_ACQUIRE) &&
+               __atomic_load_n(&b->ack_epoch, __ATOMIC_ACQUIRE) < e) {
+            if (++spins % 64 == 0)
+                sched_yield();
+            else
+                rs_cpu_relax();
+        }
+    }
+    rs_buf_batch *round = NULL;
+    for (uint32_t i = 0; i < r->nthreads; i++) {
+        rs_buf_thread *b = (rs_buf_thread *)r->threads[i].s;
+        rs_buf_batch *bb;
+        while ((bb = rs_buf_pop(&b->submitted)) != NULL) {
+            bb->next = round;
+            round = bb;
+        }
+    }
+    for (rs_buf_batch *bb = round; bb; bb = bb->next)
+        for (uint32_t k = 0; k < bb->ninc; k++)
+            bb->inc[k]->rc++;
+    for (rs_buf_batch *bb = s->pending, *nx; bb; bb = nx) {
+        nx = bb->next;
+        for (uint32_t k = 0; k < bb->ndec; k++) {
+            rs_obj *o = bb->dec[k];
+            if (--o->rc == 0)
+                rs_free(helper, o);
+        }
+        bb->ninc = bb->ndec = 0;
+        rs_buf_push(&((rs_buf_thread *)r->threads[bb->worker].s)->returned, bb);
+    }
+    s->pending = round;
+}
+
+static inline int rs_buf_idle(rs_run *r)
+{
+    rs_buf_run *s = (rs_buf_run *)r->s;
+    if (s->pending)
+        return 0;
+    for (uint32_t i = 0; i < r->nthreads; i++) {
+        rs_buf_thread *b = (rs_buf_thread *)r->threads[i].s;
+        if (__atomic_load_n(&b->submitted.head, __ATOMIC_RELAXED) !=
+            __atomic_load_n(&b->submitted.tail, __ATOMIC_ACQUIRE))
+            return 0;
+    }
+    return 1;
+}
+
+static void *rs_buf_commit_main(void *arg)
+{
+    rs_run *r = (rs_run *)arg;
+    rs_buf_run *s = (rs_buf_run *)r->s;
+    double cpu0 = rs_thread_cpu();
+    struct timespec nap = {0, 50000};
+    while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+        /* A round every millisecond at least (partial logs reach the counts, frees reach the
+         * pools), sooner when a full batch arrives. */
+        for (int i = 0; i < 20 && rs_buf_idle(r) && !__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE); i++)
+            nanosleep(&nap, NULL);
+        rs_buffered_round(r, NULL);
+    }
+    while (!rs_buf_idle(r))
+        rs_buffered_round(r, NULL);
+    s->cpu_seconds = rs_thread_cpu() - cpu0;
+    return NULL;
+}
+
+static inline int rs_buffered_start(rs_run *r)
+{
+    rs_buf_run *s = (rs_buf_run *)r->s;
+    if (pthread_create(&s->thread, NULL, rs_buf_commit_main, r) != 0)
+        return -1;
+    s->running = 1;
+    return 0;
+}
+
+static inline void rs_buffered_quiesce(rs_run *r)
+{
+    rs_buf_run *s = (rs_buf_run *)r->s;
+    if (s->running) {
+        __atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+        pthread_join(s->thread, NULL);
+        s->running = 0;
+        s->stop = 0;
+        r->helper_cpu_seconds += s->cpu_seconds;
+    }
+    while (!rs_buf_idle(r))
+        rs_buffered_round(r, NULL);
+}
+
+#define rs_buffered_count rs_plain_count
+
+#endif

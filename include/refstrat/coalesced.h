@@ -1,0 +1,291 @@
+/* coalesced: per-thread delta tables with epoch-confirmed frees, as in Refcache.
+ *
+ * Invariant: the true count of an object is rs_obj.rc (the global count, atomic) plus the delta
+ * every worker holds for it in its table. A worker's incref/decref touches only its own table, no
+ * atomics: the table is direct-mapped by object index; a conflicting slot is flushed (rc += delta,
+ * one atomic add) before it is reused. So a zero global count proves nothing by itself.
+ *
+ * Epochs: every `tick` safepoints a worker flushes every slot it used, zero deltas included, and
+ * records the global epoch it has seen; the global epoch advances once every online worker has
+ * flushed in the current one.
+ *
+ * When an object may be freed: when a flush leaves rc == 0, the flushing worker queues the object
+ * for review at global epoch + 2 (or, when a review is already pending, marks it dirty). The review
+ * runs once the global epoch has reached that value, i.e. after every worker has flushed its whole
+ * table at least once since the zero was seen: rc != 0 drops the review; rc == 0 and dirty
+ * re-queues it two epochs later; rc == 0 and clean frees it. Flushing zero deltas matters: a
+ * worker that touched the object after the zero marks it dirty even when its net delta is zero.
+ * Frees happen on the reviewing worker (or the main thread at quiesce).
+ *
+ * Simplifications: sv6 keys its 4096-slot table by pointer hash and ticks on a 10 ms timer; refstrat
+ * keys by arena index and ticks by safepoint count (`tick`, default 16384), so runs are
+ * reproducible and cost no clock reads on the hot path.
+ * Source: Clements, Kaashoek, Zeldovich, "RadixVM: Scalable address spaces for multithreaded
+ * applications" (EuroSys 2013), section on Refcache; coalescing after Levanoni and Petrank
+ * (OOPSLA 2001).
+ *
+ * Synchronization table:
+ *   incref/decref/safepoint/wait(t)  worker t only        race with other workers' flushes/reviews
+ *   rs_coalesced_quiesce(r)          main thread          after every worker has left
+ */
+#ifndef REFSTRAT_COALESCED_H
+#define REFSTRAT_COALESCED_H
+
+#include <stdlib.h>
+#include <string.h>
+#include "refstrat/runtime.h"
+
+#define RS_COAL_SLOTS 4096 /* per worker, as sv6 */
+
+enum { RS_REVIEW_PENDING = 1u, RS_REVIEW_DIRTY = 2u }; /* bits of rs_obj.aux */
+
+typedef struct rs_coal_slot {
+    uint32_t idx;   /* object in this slot, RS_NIL when empty */
+    int32_t delta;
+} rs_coal_slot;
+
+typedef struct rs_coal_review {
+    uint32_t idx;
+    uint64_t epoch; /* review once the global epoch has reached this */
+} rs_coal_review;
+
+typedef struct rs_coal_thread {
+    /* owner worker only (the main thread after the worker has left) */
+    rs_coal_slot slot[RS_COAL_SLOTS];
+    uint16_t used[RS_COAL_SLOTS];   /* indices of non-empty slots */
+    uint32_t nused;
+    uint32_t until_tick;            /* safepoints left before the next tick */
+    rs_coal_review *review;         /* growable review queue */
+    uint32_t nreview, review_cap;
+    char pad_[RS_CACHELINE];
+    /* atomic: the worker stores, others load when advancing the epoch */
+    uint64_t epoch;                 /* last global epoch this worker flushed in */
+    int online;
+    char pad2_[RS_CACHELINE - sizeof(uint64_t) - sizeof(int)];
+} RS_ALIGNED rs_coal_thread;
+
+typedef struct rs_coal_run {
+    uint64_t epoch;  /* atomic: advanced by CAS once every online worker has flushed in it */
+    char pad_[RS_CACHELINE - sizeof(uint64_t)];
+} RS_ALIGNED rs_coal_run;
+
+static inline int rs_coalesced_init(rs_run *r)
+{
+    rs_coal_run *s = (rs_coal_run *)aligned_alloc(RS_CACHELINE, sizeof(rs_coal_run));
+    if (!s)
+        return -1;
+    memset(s, 0, sizeof *s);
+    s->epoch = 1;
+    r->s = s;
+    for (uint32_t i = 0; i < r->nthreads; i++) {
+        rs_coal_thread *c = (rs_coal_thread *)aligned_alloc(RS_CACHELINE, sizeof(rs_coal_thread));
+        if (!c)
+            return -1;
+        memset(c, 0, sizeof *c);
+        for (int k = 0; k < RS_COAL_SLOTS; k++)
+            c->slot[k].idx = RS_NIL;
+        c->until_tick = r->p.tick;
+        r->threads[i].s = c;
+    }
+    return 0;
+}
+
+static inline void rs_coalesced_fini(rs_run *r)
+{
+    for (uint32_t i = 0; i < r->nthreads; i++) {
+        rs_coal_thread *c = (rs_coal_thread *)r->threads[i].s;
+        if (c)
+            free(c->review);
+        free(c);
+        r->threads[i].s = NULL;
+    }
+    free(r->s);
+    r->s = NULL;
+}
+
+#define rs_coalesced_obj_init rs_plain_obj_init
+
+/* A flush left the global count at zero: queue a review, or mark the pending one dirty. One CAS
+ * for the whole transition, so that a reviewer clearing the state (rs_coal_review_queue) either
+ * sees the dirty mark or makes this flush queue a fresh review. */
+static RS_NOINLINE void rs_coal_zero(rs_run *r, rs_coal_thread *c, rs_obj *o)
+{
+    rs_coal_run *s = (rs_coal_run *)r->s;
+    uint32_t old = __atomic_load_n(&o->aux, __ATOMIC_RELAXED), want;
+    do {
+        want = (old & RS_REVIEW_PENDING) ? (old | RS_REVIEW_DIRTY) : RS_REVIEW_PENDING;
+    } while (!__atomic_compare_exchange_n(&o->aux, &old, want, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+    if (old & RS_REVIEW_PENDING)
+        return;
+    if (c->nreview == c->review_cap) {
+        uint32_t cap = c->review_cap ? 2 * c->review_cap : 256;
+        rs_coal_review *nr = (rs_coal_review *)realloc(c->review, sizeof(*nr) * cap);
+        if (!nr) {
+            rs_run_fail(r, 2, "coalesced: out of memory for the review queue");
+            return;
+        }
+        c->review = nr;
+        c->review_cap = cap;
+    }
+    rs_coal_review *e = &c->review[c->nreview++];
+    e->idx = rs_obj_index(&r->arena, o);
+    e->epoch = __atomic_load_n(&s->epoch, __ATOMIC_ACQUIRE) + 2;
+}
+
+RS_INLINE void rs_coal_flush_slot(rs_run *r, rs_coal_thread *c, rs_coal_slot *sl)
+{
+    rs_obj *o = rs_obj_at(&r->arena, sl->idx);
+    int64_t v;
+    /* Acq_rel: the release publishes this worker's accesses before its share of the count; the
+     * acquire lets a worker that sees zero see every other flush that led to it. */
+    if (sl->delta)
+        v = __atomic_add_fetch(&o->rc, (int64_t)sl->delta, __ATOMIC_ACQ_REL);
+    else
+        v = __atomic_load_n(&o->rc, __ATOMIC_ACQUIRE);
+    sl->delta = 0;
+    if (v == 0)
+        rs_coal_zero(r, c, o);
+}
+
+RS_INLINE void rs_coal_change(rs_thread *t, rs_obj *o, int32_t d)
+{
+    rs_coal_thread *c = (rs_coal_thread *)t->s;
+    uint32_t idx = rs_obj_index(&t->run->arena, o);
+    uint32_t k = idx & (RS_COAL_SLOTS - 1);
+    rs_coal_slot *sl = &c->slot[k];
+    if (RS_LIKELY(sl->idx == idx)) {
+        sl->delta += d;
+        return;
+    }
+    if (sl->idx == RS_NIL)
+        c->used[c->nused++] = (uint16_t)k;
+    else
+        rs_coal_flush_slot(t->run, c, sl); /* conflict: the table is "full" here */
+    sl->idx = idx;
+    sl->delta = d;
+}
+
+RS_INLINE void rs_coalesced_incref(rs_thread *t, rs_obj *o) { rs_coal_change(t, o, 1); }
+RS_INLINE void rs_coalesced_decref(rs_thread *t, rs_obj *o) { rs_coal_change(t, o, -1); }
+
+static inline void rs_coal_flush_all(rs_run *r, rs_coal_thread *c)
+{
+    for (uint32_t i = 0; i < c->nused; i++) {
+        rs_coal_slot *sl = &c->slot[c->used[i]];
+        rs_coal_flush_slot(r, c, sl);
+        sl->idx = RS_NIL;
+    }
+    c->nused = 0;
+}
+
+/* Advance the global epoch if every online worker has flushed in it. */
+static inline void rs_coal_try_advance(rs_run *r)
+{
+    rs_coal_run *s = (rs_coal_run *)r->s;
+    uint64_t e = __atomic_load_n(&s->epoch, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < r->nthreads; i++) {
+        rs_coal_thread *c = (rs_coal_thread *)r->threads[i].s;
+        /* Acquire pairs with the worker's release of its epoch: its flush is visible. */
+        if (__atomic_load_n(&c->online, __ATOMIC_ACQUIRE) &&
+            __atomic_load_n(&c->epoch, __ATOMIC_ACQUIRE) != e)
+            return;
+    }
+    __atomic_compare_exchange_n(&s->epoch, &e, e + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
+/* Review the queued objects whose epoch has come; `freer` does the frees. */
+static inline void rs_coal_review_queue(rs_run *r, rs_coal_thread *c, rs_thread *freer)
+{
+    rs_coal_run *s = (rs_coal_run *)r->s;
+    uint64_t now = __atomic_load_n(&s->epoch, __ATOMIC_ACQUIRE);
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < c->nreview; i++) {
+        rs_coal_review e = c->review[i];
+        rs_obj *o = rs_obj_at(&r->arena, e.idx);
+        if (e.epoch > now) {
+            c->review[keep++] = e;
+            continue;
+        }
+        /* Ending a review is a CAS from "pending, clean": a flush that reached zero meanwhile has
+         * set dirty (the CAS fails and the review goes on two epochs later) or will queue anew. */
+        uint32_t clean = RS_REVIEW_PENDING;
+        int zero = __atomic_load_n(&o->rc, __ATOMIC_ACQUIRE) == 0;
+        if (__atomic_compare_exchange_n(&o->aux, &clean, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            if (zero)
+                rs_free(freer, o);
+        } else {
+            __atomic_store_n(&o->aux, RS_REVIEW_PENDING, __ATOMIC_RELEASE);
+            e.epoch = now + 2;
+            c->review[keep++] = e;
+        }
+    }
+    c->nreview = keep;
+}
+
+static RS_NOINLINE void rs_coal_tick(rs_thread *t)
+{
+    rs_run *r = t->run;
+    rs_coal_thread *c = (rs_coal_thread *)t->s;
+    rs_coal_run *s = (rs_coal_run *)r->s;
+    c->until_tick = r->p.tick;
+    uint64_t e = __atomic_load_n(&s->epoch, __ATOMIC_ACQUIRE);
+    rs_coal_flush_all(r, c);
+    /* Release pairs with rs_coal_try_advance(): this flush happens before the epoch moves on. */
+    __atomic_store_n(&c->epoch, e, __ATOMIC_RELEASE);
+    rs_coal_try_advance(r);
+    rs_coal_review_queue(r, c, t);
+}
+
+RS_INLINE void rs_coalesced_safepoint(rs_thread *t)
+{
+    rs_coal_thread *c = (rs_coal_thread *)t->s;
+    if (RS_UNLIKELY(--c->until_tick == 0))
+        rs_coal_tick(t);
+}
+
+static inline void rs_coalesced_wait(rs_thread *t)
+{
+    rs_coal_tick(t);
+    rs_cpu_relax();
+}
+
+#define rs_coalesced_flush rs_coal_tick
+
+static inline void rs_coalesced_enter(rs_thread *t)
+{
+    rs_coal_thread *c = (rs_coal_thread *)t->s;
+    rs_coal_run *s = (rs_coal_run *)t->run->s;
+    __atomic_store_n(&c->epoch, __atomic_load_n(&s->epoch, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
+    __atomic_store_n(&c->online, 1, __ATOMIC_RELEASE);
+}
+
+static inline void rs_coalesced_leave(rs_thread *t)
+{
+    rs_coal_thread *c = (rs_coal_thread *)t->s;
+    rs_coal_flush_all(t->run, c);
+    /* Release: an offline worker's last flush is visible to whoever advances the epoch. */
+    __atomic_store_n(&c->online, 0, __ATOMIC_RELEASE);
+}
+
+#define rs_coalesced_start rs_noop_init
+
+/* Every worker has left with an empty table: advance epochs and review until no review is left. */
+static inline void rs_coalesced_quiesce(rs_run *r)
+{
+    rs_thread *helper = &r->threads[r->nthreads];
+    for (;;) {
+        uint32_t left = 0;
+        for (uint32_t i = 0; i < r->nthreads; i++) {
+            rs_coal_thread *c = (rs_coal_thread *)r->threads[i].s;
+            rs_coal_review_queue(r, c, helper);
+            left += c->nreview;
+        }
+        if (!left)
+            break;
+        rs_coal_try_advance(r);
+    }
+}
+
+#define rs_coalesced_count rs_plain_count
+
+#endif

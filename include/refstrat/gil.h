@@ -1,0 +1,150 @@
+/* gil: the Global Interpreter Lock itself, the "standard CPython" line of the 2016 charts.
+ *
+ * Invariant: a worker touches counts only while it holds the GIL, so plain increments are exact.
+ * Freed by the holder whose decrement takes rc to zero.
+ * A worker takes the GIL when it enters its kernel and keeps it. A thread that wants it waits on a
+ * condition variable for one switch interval (default 5 ms, sys.getswitchinterval()); if no switch
+ * happened meanwhile it sets drop_request, which the holder polls at every safepoint (CPython's
+ * eval breaker). The holder then drops the GIL and, as CPython's FORCE_SWITCHING does, waits until
+ * another thread has taken it before asking for it again. Waiting threads sleep, so the work is
+ * serialised and CPU time stays close to wall time. A worker that must wait for another (a full
+ * ring, a mailbox) releases the GIL while it waits, as blocking calls do.
+ * Source: CPython Python/ceval_gil.c (the "new GIL", Antoine Pitrou, 3.2).
+ */
+#ifndef REFSTRAT_GIL_H
+#define REFSTRAT_GIL_H
+
+#include <errno.h>
+#include <stdlib.h>
+#include "refstrat/runtime.h"
+
+typedef struct rs_gil_run {
+    pthread_mutex_t mutex;     /* guards locked, holder, switch_number */
+    pthread_cond_t cond;       /* signalled when the GIL is dropped */
+    pthread_cond_t switch_cond;/* signalled when the GIL is taken (forced switching) */
+    int locked;                /* under mutex */
+    uint32_t holder;           /* under mutex: id1 of the holder */
+    uint64_t switch_number;    /* under mutex: number of times the GIL was taken */
+    long interval_ns;          /* read-only */
+    char pad_[RS_CACHELINE];
+    int drop_request;          /* atomic: set by a waiter, polled by the holder (relaxed both ways:
+                                  the handover itself is ordered by the mutex) */
+    char pad2_[RS_CACHELINE - sizeof(int)];
+} rs_gil_run;
+
+static inline int rs_gil_init(rs_run *r)
+{
+    rs_gil_run *g = (rs_gil_run *)aligned_alloc(RS_CACHELINE, sizeof(rs_gil_run));
+    if (!g)
+        return -1;
+    pthread_mutex_init(&g->mutex, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&g->cond, &ca);
+    pthread_cond_init(&g->switch_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    g->locked = 0;
+    g->holder = 0;
+    g->switch_number = 0;
+    g->interval_ns = (long)(r->p.switch_interval * 1e9);
+    if (g->interval_ns < 1000)
+        g->interval_ns = 1000;
+    g->drop_request = 0;
+    r->s = g;
+    return 0;
+}
+
+static inline void rs_gil_fini(rs_run *r)
+{
+    rs_gil_run *g = (rs_gil_run *)r->s;
+    if (g) {
+        pthread_cond_destroy(&g->switch_cond);
+        pthread_cond_destroy(&g->cond);
+        pthread_mutex_destroy(&g->mutex);
+        free(g);
+    }
+    r->s = NULL;
+}
+
+static inline void rs_gil_take(rs_thread *t)
+{
+    rs_gil_run *g = (rs_gil_run *)t->run->s;
+    pthread_mutex_lock(&g->mutex);
+    while (g->locked) {
+        uint64_t seen = g->switch_number;
+        struct timespec deadline;
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_nsec += g->interval_ns;
+        deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+        deadline.tv_nsec %= 1000000000L;
+        int rc = pthread_cond_timedwait(&g->cond, &g->mutex, &deadline);
+        if (rc == ETIMEDOUT && g->locked && g->switch_number == seen)
+            __atomic_store_n(&g->drop_request, 1, __ATOMIC_RELAXED);
+    }
+    g->locked = 1;
+    g->holder = t->id1;
+    g->switch_number++;
+    __atomic_store_n(&g->drop_request, 0, __ATOMIC_RELAXED);
+    pthread_cond_broadcast(&g->switch_cond);
+    pthread_mutex_unlock(&g->mutex);
+}
+
+/* force: wait until another thread has taken the GIL (a requested switch). */
+static inline void rs_gil_drop(rs_thread *t, int force)
+{
+    rs_gil_run *g = (rs_gil_run *)t->run->s;
+    pthread_mutex_lock(&g->mutex);
+    g->locked = 0;
+    g->holder = 0;
+    pthread_cond_signal(&g->cond);
+    if (force) {
+        uint64_t seen = g->switch_number;
+        while (g->switch_number == seen && !rs_run_aborted(t->run))
+            pthread_cond_wait(&g->switch_cond, &g->mutex);
+    }
+    pthread_mutex_unlock(&g->mutex);
+}
+
+RS_INLINE void rs_gil_incref(rs_thread *t, rs_obj *o)
+{
+    (void)t;
+    o->rc++;
+}
+
+RS_INLINE void rs_gil_decref(rs_thread *t, rs_obj *o)
+{
+    if (--o->rc == 0)
+        rs_free(t, o);
+}
+
+static RS_NOINLINE void rs_gil_yield(rs_thread *t)
+{
+    rs_gil_drop(t, 1);
+    rs_gil_take(t);
+}
+
+RS_INLINE void rs_gil_safepoint(rs_thread *t)
+{
+    rs_gil_run *g = (rs_gil_run *)t->run->s;
+    if (RS_UNLIKELY(__atomic_load_n(&g->drop_request, __ATOMIC_RELAXED)))
+        rs_gil_yield(t);
+}
+
+/* A blocked worker lets the others run, as a blocking call under Py_BEGIN_ALLOW_THREADS does. */
+static inline void rs_gil_wait(rs_thread *t)
+{
+    rs_gil_drop(t, 0);
+    sched_yield();
+    rs_gil_take(t);
+}
+
+#define rs_gil_obj_init rs_plain_obj_init
+#define rs_gil_enter rs_gil_take
+static inline void rs_gil_leave(rs_thread *t) { rs_gil_drop(t, 0); }
+#define rs_gil_start rs_noop_init
+#define rs_gil_quiesce rs_noop_run
+#define rs_gil_flush rs_noop_thread
+#define rs_gil_count rs_plain_count
+
+#endif

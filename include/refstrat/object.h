@@ -1,0 +1,175 @@
+/* refstrat/object.h: the object header and the arena it lives in.
+ *
+ * An object is a header in one contiguous, cache-line-aligned arena, addressed by its index. The
+ * header holds the fields every scheme needs (each scheme header says which it uses and how) and
+ * the arena's own bookkeeping, which lets a run detect a broken scheme as counters, never by
+ * crashing: a slot is never returned to the C allocator during a run, so a scheme that frees too
+ * early or twice corrupts only counts, and the checks below see it.
+ *
+ *  - A slot's generation is odd while the object is live and even while the slot is free; both
+ *    allocation and free bump it. A reference held by a workload is a handle (index, generation);
+ *    an operation through a handle whose generation no longer matches (the object was freed, or
+ *    freed and reused) is a use after free, counted and not performed. One load and one compare.
+ *  - Freeing moves the generation from odd to even with a CAS; a free that finds it even already
+ *    is a double free, counted and ignored.
+ *  - After quiesce, the runner scans the arena: a live object that should be dead is a leak.
+ *
+ * Each worker thread owns a pool, a contiguous slice of the arena. It allocates from its pool with
+ * no lock (local free list, then bump pointer). An object freed by another thread is pushed on the
+ * owner's remote stack (lock-free push); the owner takes the whole stack with one exchange when its
+ * local list runs dry, which makes the push ABA-safe.
+ *
+ * Synchronization table (which calls may race with which):
+ *   rs_alloc(pool p)       only the thread owning p            races with rs_free() of p's objects
+ *   rs_free(o)             any thread (the scheme decides)     races with rs_free(o) (double free)
+ *   rs_handle_ok(h)        any thread                          races with rs_obj_free()/rs_obj_open()
+ */
+#ifndef REFSTRAT_OBJECT_H
+#define REFSTRAT_OBJECT_H
+
+#include "refstrat/common.h"
+
+RS_INLINE int rs_gen_live(uint32_t gen) { return gen & 1u; }
+
+enum {
+    RS_F_IMMORTAL = 1u << 0, /* PEP 683: never counted, never freed (when the run honours it) */
+    RS_F_SETUP = 1u << 1,    /* created before the run and holding one setup reference */
+};
+
+typedef struct rs_obj {
+    /* The count word. nonatomic/gil: plain, under the scheme's exclusion; locked: under the mutex;
+     * atomic/immortal: atomic; buffered: the commit thread only, once published; coalesced: the
+     * global count, atomic; biased: ob_ref_shared (atomic, low two bits are flags). */
+    int64_t rc;
+    uint32_t local;  /* biased: ob_ref_local, owner thread only */
+    uint32_t owner;  /* biased: ob_tid (worker index + 1, 0 = unowned), atomic */
+    uint32_t gen;    /* arena: odd while live, bumped by alloc and free; atomic (CAS by rs_obj_free) */
+    uint32_t spare;
+    uint32_t flags;  /* RS_F_*; written before the start barrier, read-only during a run */
+    uint32_t pool;   /* owning pool (worker index), RS_NIL for setup objects; fixed */
+    uint32_t next;   /* free-list link while free; biased merge-queue link while queued */
+    uint32_t aux;    /* coalesced: review state bits; atomic */
+    uint64_t aux64;  /* spare word, keeps the header at 48 bytes and 8-aligned */
+} rs_obj;
+
+typedef struct rs_handle {
+    uint32_t idx;
+    uint32_t gen;
+} rs_handle;
+
+/* Counters each executing thread keeps for itself (workers and helpers); summed after the run. */
+typedef struct rs_counters {
+    uint64_t allocs;
+    uint64_t frees;
+    uint64_t double_frees;
+    uint64_t use_after_free;
+} rs_counters;
+
+typedef struct rs_pool {
+    /* owner thread only */
+    uint32_t begin, end; /* slice [begin, end) of the arena */
+    uint32_t bump;       /* next never-used slot */
+    uint32_t free_head;  /* local free list through rs_obj.next */
+    char pad_[RS_CACHELINE - 4 * sizeof(uint32_t)];
+    /* atomic: any thread pushes (CAS, release), the owner takes all (exchange, acquire) */
+    uint32_t remote_head;
+    char pad2_[RS_CACHELINE - sizeof(uint32_t)];
+} RS_ALIGNED rs_pool;
+
+typedef struct rs_arena {
+    char *base;         /* capacity * stride bytes, cache-line aligned */
+    size_t stride;      /* sizeof(rs_obj) packed, or RS_CACHELINE padded */
+    uint32_t capacity;  /* number of slots */
+    uint32_t nsetup;    /* slots [0, nsetup) are setup objects */
+    rs_pool *pools;     /* one per worker */
+    uint32_t npools;
+} rs_arena;
+
+RS_INLINE rs_obj *rs_obj_at(const rs_arena *a, uint32_t idx)
+{
+    return (rs_obj *)(a->base + (size_t)idx * a->stride);
+}
+
+RS_INLINE uint32_t rs_obj_index(const rs_arena *a, const rs_obj *o)
+{
+    return (uint32_t)(((const char *)o - a->base) / a->stride);
+}
+
+/* True when h still names the live object it was taken from (handles carry odd generations).
+ * Relaxed: a correct scheme never frees an object while a handle to it is held, so this is a
+ * detector, not a synchronizer. */
+RS_INLINE int rs_handle_ok(const rs_arena *a, rs_handle h)
+{
+    return __atomic_load_n(&rs_obj_at(a, h.idx)->gen, __ATOMIC_RELAXED) == h.gen;
+}
+
+/* Take a slot from pool p, or RS_NIL when the pool is exhausted (the caller waits for frees). */
+RS_INLINE uint32_t rs_pool_take(const rs_arena *a, rs_pool *p)
+{
+    uint32_t idx = p->free_head;
+    if (RS_UNLIKELY(idx == RS_NIL)) {
+        if (p->bump < p->end)
+            return p->bump++;
+        /* Acquire pairs with the release CAS in rs_pool_give_remote(): the pushed slot's next
+         * link and its free state are visible. */
+        idx = __atomic_exchange_n(&p->remote_head, RS_NIL, __ATOMIC_ACQUIRE);
+        if (idx == RS_NIL)
+            return RS_NIL;
+    }
+    p->free_head = rs_obj_at(a, idx)->next;
+    return idx;
+}
+
+/* Make a slot LIVE with a new generation; the scheme then sets its count fields. */
+RS_INLINE rs_handle rs_obj_open(const rs_arena *a, uint32_t idx, uint32_t flags, uint32_t pool)
+{
+    rs_obj *o = rs_obj_at(a, idx);
+    o->pool = pool;
+    o->flags = flags;
+    o->aux = 0;
+    o->next = RS_NIL;
+    /* Relaxed: the object reaches other threads only through a release (a ring, a mailbox, a log
+     * hand-off), which orders these stores before any access there. */
+    uint32_t gen = __atomic_load_n(&o->gen, __ATOMIC_RELAXED) + 1;
+    __atomic_store_n(&o->gen, gen, __ATOMIC_RELAXED);
+    rs_handle h = {idx, gen};
+    return h;
+}
+
+RS_INLINE void rs_pool_give_remote(const rs_arena *a, rs_pool *p, uint32_t idx)
+{
+    rs_obj *o = rs_obj_at(a, idx);
+    uint32_t head = __atomic_load_n(&p->remote_head, __ATOMIC_RELAXED);
+    do {
+        o->next = head;
+        /* Release pairs with the owner's acquire exchange in rs_pool_take(). */
+    } while (!__atomic_compare_exchange_n(&p->remote_head, &head, idx, 1, __ATOMIC_RELEASE,
+                                          __ATOMIC_RELAXED));
+}
+
+/* The scheme decided o is dead. `self` is the pool of the calling thread (NULL for helpers). */
+RS_INLINE void rs_obj_free(const rs_arena *a, rs_pool *self, rs_counters *c, rs_obj *o)
+{
+    /* Acq_rel: the release orders this thread's last accesses to o before a reuse by the pool
+     * owner; the acquire makes a concurrent (double) free see the first one. */
+    uint32_t gen = __atomic_load_n(&o->gen, __ATOMIC_RELAXED);
+    do {
+        if (RS_UNLIKELY(!rs_gen_live(gen))) {
+            c->double_frees++;
+            return;
+        }
+    } while (!__atomic_compare_exchange_n(&o->gen, &gen, gen + 1, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+    c->frees++;
+    if (o->pool == RS_NIL) /* a setup object freed: never reused, the final scan reports it */
+        return;
+    uint32_t idx = rs_obj_index(a, o);
+    rs_pool *home = &a->pools[o->pool];
+    if (home == self) {
+        o->next = self->free_head;
+        self->free_head = idx;
+    } else {
+        rs_pool_give_remote(a, home, idx);
+    }
+}
+
+#endif

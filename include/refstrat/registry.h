@@ -1,0 +1,83 @@
+/* refstrat/registry.h: the list of strategies, and the machinery that turns each into a table entry.
+ *
+ * Adding a strategy: write include/refstrat/<name>.h defining rs_<name>_<hook> for every hook listed
+ * in refstrat/runtime.h, include it below and add one RS_X line to RS_STRATEGIES. The entry's fields:
+ *   name, thread_safe, immortal (1: immortality always on, as for `immortal`; 0: on request),
+ *   summary (one line), reference (where the idea comes from).
+ * Nothing else changes: the kernels, the runner and the Python API pick it up from this table.
+ */
+#ifndef REFSTRAT_REGISTRY_H
+#define REFSTRAT_REGISTRY_H
+
+#include "refstrat/runtime.h"
+#include "refstrat/workloads.h"
+#include "refstrat/nonatomic.h"
+#include "refstrat/locked.h"
+#include "refstrat/gil.h"
+#include "refstrat/atomic.h"
+#include "refstrat/immortal.h"
+#include "refstrat/buffered.h"
+#include "refstrat/coalesced.h"
+#include "refstrat/biased.h"
+
+#define RS_STRATEGIES(RS_X)                                                                        \
+    RS_X(nonatomic, 0, 0, "plain increments, as a GIL build does; exact on one thread, loses updates on several", \
+         "CPython Include/refcount.h (default build)")                                             \
+    RS_X(locked, 1, 0, "one global mutex around every count change",                               \
+         "Greg Stein's free-threading patch (1999); Beazley, 'GIL Removal Patch of Lore' (2011)") \
+    RS_X(gil, 1, 0, "the GIL: one lock held for a switch interval, plain increments inside",      \
+         "CPython Python/ceval_gil.c (Pitrou's new GIL, 3.2)")                                     \
+    RS_X(atomic, 1, 0, "a lock-prefixed atomic add/sub on every count change",                     \
+         "Hastings, 'The Gilectomy' (PyCon 2016)")                                                 \
+    RS_X(immortal, 1, 1, "atomic, but shared singletons are immortal: never counted, never freed", \
+         "PEP 683 (Python 3.12)")                                                                  \
+    RS_X(buffered, 1, 0, "per-thread incref/decref logs applied by one commit thread, increments first", \
+         "Hastings, Gilectomy buffered refcounting (PyCon 2017)")                                  \
+    RS_X(coalesced, 1, 0, "per-thread delta tables flushed at epochs; frees confirmed after two epochs", \
+         "Clements, Kaashoek, Zeldovich, Refcache (RadixVM, EuroSys 2013)")                         \
+    RS_X(biased, 1, 0, "owner thread counts locally without atomics, others atomically; merge queues", \
+         "Choi, Shull, Torrellas, PACT 2018; PEP 703 (CPython free-threaded build)")
+
+/* The operations a kernel copy is specialised for (see rs_ops). */
+#define RS_OPS(name, imm, chk)                                                                     \
+    ((const rs_ops){rs_##name##_incref, rs_##name##_decref, rs_##name##_safepoint,                 \
+                    rs_##name##_wait, rs_##name##_obj_init, (imm), (chk)})
+
+/* One copy of every workload kernel for one rs_ops constant. */
+#define RS_DEFINE_KERNELS(tag, OPS)                                                                \
+    static rs_fibret rs_fibrec_##tag(rs_thread *t, rs_fibctx *c, uint32_t n, rs_handle arg,        \
+                                     rs_handle parent)                                             \
+    {                                                                                              \
+        return rs_fib_body(OPS, t, c, n, arg, parent, rs_fibrec_##tag);                            \
+    }                                                                                              \
+    static int rs_kfib_##tag(rs_thread *t) { return rs_k_fib(OPS, t, rs_fibrec_##tag); }          \
+    static int rs_kprivate_##tag(rs_thread *t) { return rs_k_loop(OPS, t, RS_W_PRIVATE); }        \
+    static int rs_kshared_##tag(rs_thread *t) { return rs_k_loop(OPS, t, RS_W_SHARED); }          \
+    static int rs_kmixed_##tag(rs_thread *t) { return rs_k_loop(OPS, t, RS_W_MIXED); }            \
+    static int rs_khandoff_##tag(rs_thread *t) { return rs_k_handoff(OPS, t); }                   \
+    static int rs_ktrace_##tag(rs_thread *t) { return rs_k_trace(OPS, t); }
+
+/* In enum rs_workload order. */
+#define RS_KERNEL_ROW(tag)                                                                         \
+    {rs_kfib_##tag, rs_kprivate_##tag, rs_kshared_##tag, rs_kmixed_##tag, rs_khandoff_##tag,       \
+     rs_ktrace_##tag}
+
+#define RS_INSTANTIATE(name, thread_safe, immortal, summary, reference)                            \
+    RS_DEFINE_KERNELS(name##_0, RS_OPS(name, 0, 1))                                                \
+    RS_DEFINE_KERNELS(name##_1, RS_OPS(name, (immortal) ? (immortal) : 1, 1))                      \
+    static void rs_##name##_incref_fn(rs_thread *t, rs_obj *o) { rs_##name##_incref(t, o); }      \
+    static void rs_##name##_decref_fn(rs_thread *t, rs_obj *o) { rs_##name##_decref(t, o); }
+
+#define RS_TABLE_ENTRY(name, thread_safe, immortal, summary, reference)                            \
+    {#name, summary, reference, thread_safe, immortal,                                             \
+     rs_##name##_init, rs_##name##_fini, rs_##name##_obj_init, rs_##name##_enter,                  \
+     rs_##name##_leave, rs_##name##_start, rs_##name##_quiesce, rs_##name##_flush,                 \
+     rs_##name##_count, rs_##name##_incref_fn, rs_##name##_decref_fn,                              \
+     {RS_KERNEL_ROW(name##_0), RS_KERNEL_ROW(name##_1)}},
+
+/* Instantiate LIST's strategies and define `static const rs_strategy table[]` over them. */
+#define RS_DEFINE_STRATEGY_TABLE(LIST, table)                                                      \
+    LIST(RS_INSTANTIATE)                                                                           \
+    static const rs_strategy table[] = {LIST(RS_TABLE_ENTRY)};
+
+#endif

@@ -1,0 +1,200 @@
+/* refstrat/runtime.h: runs, worker threads and the strategy interface.
+ *
+ * A run is one arena, one strategy and T worker threads executing one workload kernel. The runner
+ * (src/runner.c) owns the life cycle:
+ *
+ *   init(run)                  main thread, before any worker exists: per-run and per-thread state
+ *   obj_init(t0, o)            main thread acting as worker 0: setup objects
+ *   start(run)                 main thread: helper threads (the buffered commit thread)
+ *   enter(t) kernel leave(t)   each worker, after the start barrier
+ *   quiesce(run)               main thread, after every worker has left: stop helpers, drain,
+ *                              free everything whose true count is zero; counts are then exact
+ *   count(run, o)              main thread, after quiesce: the true count
+ *   fini(run)
+ *
+ * Inside a kernel a worker calls the scheme's incref/decref fast paths, safepoint() often (once per
+ * kernel step: it must be cheap) and wait() in every spin-wait loop (a thread that waits must still
+ * let the scheme make progress: drop the GIL, submit its log, tick its epoch, drain its queue).
+ * flush(t) is a forced safepoint used by the stepping API.
+ *
+ * A strategy is one header defining rs_<name>_<hook> for every hook (trivial ones alias the
+ * rs_noop_* helpers below) plus one entry in refstrat/registry.h.
+ */
+#ifndef REFSTRAT_RUNTIME_H
+#define REFSTRAT_RUNTIME_H
+
+#include <pthread.h>
+#include "refstrat/object.h"
+
+/* Bumped whenever a struct below changes: a plugin built against other headers is refused. */
+#define RS_ABI_VERSION 1
+
+enum rs_workload {
+    RS_W_FIB = 0,
+    RS_W_PRIVATE,
+    RS_W_SHARED,
+    RS_W_MIXED,
+    RS_W_HANDOFF,
+    RS_W_TRACE,
+    RS_W_COUNT
+};
+
+enum rs_trace_kind { RS_T_NEW = 0, RS_T_INC, RS_T_DEC, RS_T_SEND, RS_T_RECV };
+
+typedef struct rs_trace_op {
+    uint32_t kind; /* enum rs_trace_kind */
+    uint32_t obj;  /* trace object id */
+    uint32_t arg;  /* RS_T_SEND: destination thread */
+} rs_trace_op;
+
+/* A validated trace (Python checks it before the run; the runner re-checks ranges). */
+typedef struct rs_trace {
+    uint32_t nobjects;        /* ids [0, nshared) are setup objects, the rest private */
+    uint32_t nshared;
+    const uint8_t *immortal;  /* [nshared]: marked immortal when the run honours immortality */
+    const rs_trace_op *ops;   /* every thread's ops, concatenated */
+    const uint64_t *begin;    /* [threads + 1]: thread i runs ops[begin[i] .. begin[i+1]) */
+    const int64_t *expected;  /* [nobjects]: true count after quiesce (0: must be freed) */
+    /* run state, owned by the runner */
+    rs_handle *handles;       /* [nobjects]: written by the allocating thread before any send */
+    uint32_t *mailbox;        /* [threads * nobjects], atomic: references sent and not yet taken */
+    int64_t *final_counts;    /* [nobjects] output: count after quiesce, -1 when freed */
+} rs_trace;
+
+typedef struct rs_params {
+    uint32_t workload;        /* enum rs_workload */
+    uint32_t threads;
+    uint64_t ops;             /* per thread: loop and handoff workloads */
+    uint32_t fib_n;
+    uint32_t work;            /* fib: spin iterations per call */
+    uint32_t objects;         /* private objects per thread */
+    uint32_t shared_objects;
+    uint32_t depth;           /* references a loop kernel holds at most (its value stack) */
+    uint32_t padded;          /* one header per cache line */
+    double shared_fraction;   /* mixed */
+    double zipf;              /* mixed */
+    uint64_t arena_size;      /* 0: computed from the workload */
+    int pin;
+    int immortal;             /* honour RS_F_IMMORTAL on any strategy */
+    uint64_t seed;
+    uint64_t jitter;          /* trace: seed of the pauses between ops; 0 = none */
+    double switch_interval;   /* gil: seconds a holder keeps the lock when another thread waits */
+    uint32_t tick;            /* coalesced: safepoints between epoch ticks */
+    uint32_t log_size;        /* buffered: entries per log */
+    rs_trace *trace;
+} rs_params;
+
+struct rs_run;
+struct rs_ring;
+
+typedef struct rs_thread {
+    /* written before the start barrier, read-only after */
+    struct rs_run *run;
+    uint32_t index;          /* worker index; the helper context has index == nthreads */
+    uint32_t id1;            /* index + 1: the biased scheme's owner id */
+    rs_pool *pool;           /* NULL in the helper context */
+    void *s;                 /* the strategy's per-thread state */
+    /* owner thread only */
+    rs_counters c;
+    uint64_t rng;
+    uint64_t ops;            /* refcount operations performed */
+    uint64_t first_uaf;      /* trace: index of the first op that hit a freed object, or UINT64_MAX */
+    int64_t fib_value;       /* fib: the result, a sanity check of the kernel */
+    double cpu_seconds;
+    int cpu;                 /* the core it was pinned to, or -1 */
+    pthread_t th;
+} RS_ALIGNED rs_thread;
+
+typedef struct rs_strategy rs_strategy;
+
+typedef struct rs_run {
+    const rs_strategy *strategy;
+    rs_params p;
+    rs_arena arena;
+    uint32_t nthreads;
+    rs_thread *threads;      /* [nthreads + 1]: workers, then the helper context */
+    void *s;                 /* the strategy's per-run state */
+    int immortal;            /* RS_F_IMMORTAL is honoured in this run */
+    int stepping;            /* driven op by op by the stepping API: no workers, no helpers */
+    int abort;               /* atomic: a worker hit an error, everyone stops */
+    int error;
+    char errmsg[256];        /* written once, by whoever set error (under error_lock) */
+    pthread_mutex_t error_lock;
+    /* workload state, set up before the start barrier and read-only after */
+    rs_handle *shared;       /* setup objects */
+    uint32_t nshared;
+    uint16_t *zipf_table;    /* mixed: uniform 10-bit draw -> shared object index */
+    struct rs_ring *rings;   /* handoff: ring i carries objects from worker i to i + 1 */
+    /* results */
+    double wall_seconds;
+    double helper_cpu_seconds;  /* helper threads plus the main thread's quiesce */
+    int pinned;
+    uint64_t leaks, lost_updates, premature_frees; /* the final checks, after quiesce */
+    /* start gate: workers count themselves in, then wait for go */
+    uint32_t ready;          /* atomic */
+    int go;                  /* atomic: the main thread releases every worker at once */
+} rs_run;
+
+typedef struct rs_ops {
+    void (*incref)(rs_thread *, rs_obj *);
+    void (*decref)(rs_thread *, rs_obj *);
+    void (*safepoint)(rs_thread *);
+    void (*wait)(rs_thread *);
+    void (*obj_init)(rs_thread *, rs_obj *);
+    int immortal; /* 0: ignore RS_F_IMMORTAL; 1: skip incref and decref; 2: skip incref only (broken) */
+    int checked;  /* validate every handle (use-after-free detection) */
+} rs_ops;
+
+typedef int (*rs_kernel_fn)(rs_thread *);
+
+struct rs_strategy {
+    const char *name;
+    const char *summary;
+    const char *reference;
+    int thread_safe;
+    int immortal;            /* rs_ops.immortal forced for this strategy, 0 = only when asked */
+    int (*init)(rs_run *);
+    void (*fini)(rs_run *);
+    void (*obj_init)(rs_thread *, rs_obj *);
+    void (*enter)(rs_thread *);
+    void (*leave)(rs_thread *);
+    int (*start)(rs_run *);
+    void (*quiesce)(rs_run *);
+    void (*flush)(rs_thread *);
+    int64_t (*count)(rs_run *, rs_obj *);
+    void (*incref)(rs_thread *, rs_obj *);
+    void (*decref)(rs_thread *, rs_obj *);
+    rs_kernel_fn kernels[2][RS_W_COUNT]; /* [immortality honoured][workload] */
+};
+
+/* Record the first error of a run and make every worker stop. Any thread. */
+static inline void rs_run_fail(rs_run *r, int code, const char *msg)
+{
+    pthread_mutex_lock(&r->error_lock);
+    if (!r->error) {
+        r->error = code;
+        size_t i = 0;
+        for (; msg[i] && i < sizeof r->errmsg - 1; i++)
+            r->errmsg[i] = msg[i];
+        r->errmsg[i] = 0;
+    }
+    pthread_mutex_unlock(&r->error_lock);
+    __atomic_store_n(&r->abort, 1, __ATOMIC_RELEASE);
+}
+
+RS_INLINE int rs_run_aborted(rs_run *r) { return __atomic_load_n(&r->abort, __ATOMIC_ACQUIRE); }
+
+RS_INLINE void rs_free(rs_thread *t, rs_obj *o)
+{
+    rs_obj_free(&t->run->arena, t->pool, &t->c, o);
+}
+
+/* Hooks for schemes that need nothing there. */
+static inline int rs_noop_init(rs_run *r) { (void)r; return 0; }
+static inline void rs_noop_run(rs_run *r) { (void)r; }
+static inline void rs_noop_thread(rs_thread *t) { (void)t; }
+static inline void rs_relax_wait(rs_thread *t) { (void)t; rs_cpu_relax(); }
+static inline void rs_plain_obj_init(rs_thread *t, rs_obj *o) { (void)t; o->rc = 1; }
+static inline int64_t rs_plain_count(rs_run *r, rs_obj *o) { (void)r; return o->rc; }
+
+#endif

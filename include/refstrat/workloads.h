@@ -1,0 +1,531 @@
+/* refstrat/workloads.h: the workload kernels, generic over a strategy.
+ *
+ * Every kernel is a static inline body taking the strategy's operations as a constant rs_ops; the
+ * registry (refstrat/registry.h) instantiates one copy per strategy, where the compiler turns the
+ * constant function pointers into direct, inlined calls. Kernels draw their operations from a
+ * per-thread xorshift generator as they run: no Python, no tables of operations, no locks.
+ *
+ * Every operation goes through rs_op_inc()/rs_op_dec(), which
+ *  - validates the handle (a use after free is counted and the operation skipped), unless the
+ *    kernel is the speed-of-light copy (rs_ops.checked == 0);
+ *  - skips immortal objects when the run honours immortality (rs_ops.immortal), PEP 683's branch.
+ * Each counts as one operation either way.
+ */
+#ifndef REFSTRAT_WORKLOADS_H
+#define REFSTRAT_WORKLOADS_H
+
+#include <stdlib.h>
+#include "refstrat/runtime.h"
+
+#define RS_MAX_DEPTH 64      /* references a loop kernel may hold at once */
+#define RS_RING 256          /* handoff ring capacity (power of two) */
+#define RS_ZIPF_TABLE 1024   /* mixed: resolution of the Zipf draw */
+#define RS_WAIT_LIMIT 30.0   /* seconds a worker may wait for another before the run fails */
+#define RS_FIB_SMALL_MIN (-5)
+#define RS_FIB_SMALL_MAX 256
+
+/* Setup objects of the fib workload, in this order, then the small ints -5..256. */
+enum { RS_FIB_FUNC, RS_FIB_GLOBALS, RS_FIB_BUILTINS, RS_FIB_CODE, RS_FIB_TRUE, RS_FIB_FALSE,
+       RS_FIB_NSINGLETONS };
+#define RS_FIB_NSETUP (RS_FIB_NSINGLETONS + RS_FIB_SMALL_MAX - RS_FIB_SMALL_MIN + 1)
+
+enum { RS_ERR_ARENA = 3, RS_ERR_STALLED = 4, RS_ERR_NOMEM = 2 };
+
+/* handoff: single-producer single-consumer ring from worker i to worker i + 1. */
+typedef struct rs_ring {
+    uint32_t tail;  /* atomic: producer stores (release) */
+    char pad_[RS_CACHELINE - sizeof(uint32_t)];
+    uint32_t head;  /* atomic: consumer stores (release) */
+    char pad2_[RS_CACHELINE - sizeof(uint32_t)];
+    int done;       /* atomic: the producer has produced everything (release) */
+    char pad3_[RS_CACHELINE - sizeof(int)];
+    rs_handle slot[RS_RING];
+} RS_ALIGNED rs_ring;
+
+RS_INLINE int rs_op_inc(const rs_ops S, rs_thread *t, const rs_arena *a, rs_handle h)
+{
+    if (S.checked && RS_UNLIKELY(!rs_handle_ok(a, h))) {
+        t->c.use_after_free++;
+        return 0;
+    }
+    rs_obj *o = rs_obj_at(a, h.idx);
+    if (S.immortal && RS_UNLIKELY(o->flags & RS_F_IMMORTAL))
+        return 1;
+    S.incref(t, o);
+    return 1;
+}
+
+RS_INLINE int rs_op_dec(const rs_ops S, rs_thread *t, const rs_arena *a, rs_handle h)
+{
+    if (S.checked && RS_UNLIKELY(!rs_handle_ok(a, h))) {
+        t->c.use_after_free++;
+        return 0;
+    }
+    rs_obj *o = rs_obj_at(a, h.idx);
+    if (S.immortal == 1 && RS_UNLIKELY(o->flags & RS_F_IMMORTAL))
+        return 1;
+    S.decref(t, o);
+    return 1;
+}
+
+/* The pool is empty: let the scheme make progress (its frees may be deferred) until a slot comes
+ * back, or fail the run after RS_WAIT_LIMIT seconds. */
+static RS_NOINLINE uint32_t rs_alloc_wait(rs_thread *t, void (*wait)(rs_thread *))
+{
+    rs_run *r = t->run;
+    double start = rs_now();
+    for (unsigned i = 1;; i++) {
+        wait(t);
+        uint32_t idx = rs_pool_take(&r->arena, t->pool);
+        if (idx != RS_NIL)
+            return idx;
+        if (rs_run_aborted(r))
+            return RS_NIL;
+        if (i % 1024 == 0) {
+            sched_yield();
+            if (rs_now() - start > RS_WAIT_LIMIT) {
+                rs_run_fail(r, RS_ERR_ARENA, "arena exhausted: a worker's pool stayed empty; "
+                                             "pass a larger arena_size");
+                return RS_NIL;
+            }
+        }
+    }
+}
+
+/* A new object owned by t with count 1, or a handle with idx RS_NIL when the run failed. */
+RS_INLINE rs_handle rs_new(const rs_ops S, rs_thread *t, const rs_arena *a)
+{
+    uint32_t idx = rs_pool_take(a, t->pool);
+    if (RS_UNLIKELY(idx == RS_NIL)) {
+        idx = rs_alloc_wait(t, S.wait);
+        if (idx == RS_NIL) {
+            rs_handle nil = {RS_NIL, 0};
+            return nil;
+        }
+    }
+    rs_handle h = rs_obj_open(a, idx, 0, t->index);
+    S.obj_init(t, rs_obj_at(a, idx));
+    t->c.allocs++;
+    return h;
+}
+
+/* Wait in a loop that depends on another worker; fails the run after RS_WAIT_LIMIT seconds. */
+RS_INLINE int rs_wait_step(const rs_ops S, rs_thread *t, unsigned *spins, double *since)
+{
+    S.wait(t);
+    if (++*spins % 1024 == 0) {
+        if (rs_run_aborted(t->run))
+            return 0;
+        double now = rs_now();
+        if (*since == 0)
+            *since = now;
+        else if (now - *since > RS_WAIT_LIMIT) {
+            rs_run_fail(t->run, RS_ERR_STALLED, "a worker waited too long for another");
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* private / shared / mixed: bursts on a value stack, as an interpreter pushes operands and pops
+ * them. A burst increfs `depth` objects drawn for the workload, then decrefs them in reverse
+ * order: increments and decrements balance, the objects are unpredictable, the control flow is
+ * not (a random push/pop choice would cost a branch miss per operation and hide the schemes'
+ * differences). Every 1024 operations one private object is replaced (decref to zero, free,
+ * allocate), so allocation and frees are part of the mix. */
+RS_INLINE rs_handle rs_draw(int kind, uint64_t x, const rs_handle *priv, uint32_t np,
+                            const rs_handle *shared, uint32_t ns, const uint16_t *zipf, uint32_t thresh)
+{
+    if (kind == RS_W_PRIVATE)
+        return priv[rs_below(x, np)];
+    if (kind == RS_W_SHARED)
+        return shared[rs_below(x, ns)];
+    if (((uint32_t)x & 0xffff) < thresh)
+        return shared[zipf[(x >> 16) & (RS_ZIPF_TABLE - 1)]];
+    return priv[rs_below(x, np)];
+}
+
+RS_INLINE int rs_k_loop(const rs_ops S, rs_thread *t, int kind)
+{
+    rs_run *r = t->run;
+    const rs_arena a = r->arena;
+    const rs_params *p = &r->p;
+    uint32_t np = kind == RS_W_SHARED ? 0 : p->objects;
+    const uint32_t ns = r->nshared;
+    const rs_handle *shared = r->shared;
+    const uint16_t *zipf = r->zipf_table;
+    const uint32_t thresh = (uint32_t)(p->shared_fraction * 65536.0);
+    const uint32_t depth = p->depth;
+    rs_handle held[RS_MAX_DEPTH];
+    uint64_t n = 0, tried = 0, next_churn = 1024, rng = t->rng; /* n: performed; tried: attempted */
+    int rc = 0;
+    rs_handle *priv = np ? (rs_handle *)malloc(sizeof(rs_handle) * np) : NULL;
+    if (np && !priv) {
+        rs_run_fail(r, RS_ERR_NOMEM, "out of memory for a worker's private objects");
+        return -1;
+    }
+    for (uint32_t i = 0; i < np; i++) {
+        priv[i] = rs_new(S, t, &a);
+        if (priv[i].idx == RS_NIL) {
+            np = i;
+            rc = -1;
+            break;
+        }
+    }
+    while (rc == 0 && tried < p->ops) {
+        uint32_t got = 0;
+        for (uint32_t k = 0; k < depth; k++) {
+            rs_handle h = rs_draw(kind, rs_rand(&rng), priv, np, shared, ns, zipf, thresh);
+            if (rs_op_inc(S, t, &a, h))
+                held[got++] = h;
+        }
+        n += got;
+        while (got)
+            n += rs_op_dec(S, t, &a, held[--got]);
+        tried += 2 * (uint64_t)depth; /* a broken scheme's use after free must not stall the loop */
+        S.safepoint(t);
+        if (RS_UNLIKELY(tried >= next_churn)) {
+            next_churn += 1024;
+            if (rs_run_aborted(r))
+                break;
+            if (np) {
+                uint32_t i = rs_below(rs_rand(&rng), np);
+                n += rs_op_dec(S, t, &a, priv[i]);
+                tried++;
+                priv[i] = rs_new(S, t, &a);
+                if (priv[i].idx == RS_NIL) {
+                    priv[i] = priv[--np]; /* that slot's reference is gone */
+                    rc = -1;
+                }
+            }
+        }
+    }
+    for (uint32_t i = 0; i < np; i++)
+        n += rs_op_dec(S, t, &a, priv[i]);
+    free(priv);
+    t->rng = rng;
+    t->ops = n;
+    return rc;
+}
+
+RS_INLINE int rs_ring_push(rs_ring *q, rs_handle h)
+{
+    uint32_t tail = __atomic_load_n(&q->tail, __ATOMIC_RELAXED);
+    if (tail - __atomic_load_n(&q->head, __ATOMIC_ACQUIRE) == RS_RING)
+        return 0;
+    q->slot[tail & (RS_RING - 1)] = h;
+    /* Release pairs with the consumer's acquire: the object's initialisation and the producer's
+     * operations on it happen before the consumer's. */
+    __atomic_store_n(&q->tail, tail + 1, __ATOMIC_RELEASE);
+    return 1;
+}
+
+RS_INLINE int rs_ring_pop(rs_ring *q, rs_handle *h)
+{
+    uint32_t head = __atomic_load_n(&q->head, __ATOMIC_RELAXED);
+    if (head == __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE))
+        return 0;
+    *h = q->slot[head & (RS_RING - 1)];
+    __atomic_store_n(&q->head, head + 1, __ATOMIC_RELEASE);
+    return 1;
+}
+
+/* Take one object from the inbox, use it (incref, decref) and release it: a cross-thread free. */
+RS_INLINE int rs_consume(const rs_ops S, rs_thread *t, const rs_arena *a, rs_ring *in, uint64_t *n)
+{
+    rs_handle h;
+    if (!rs_ring_pop(in, &h))
+        return 0;
+    if (rs_op_inc(S, t, a, h)) {
+        (*n)++;
+        *n += rs_op_dec(S, t, a, h);
+    }
+    *n += rs_op_dec(S, t, a, h);
+    return 1;
+}
+
+/* handoff: worker i allocates objects, uses them (incref, decref) and passes its only reference
+ * to worker i + 1 through a ring; the consumer uses and releases them, so every object is freed by
+ * a thread other than its owner (with one thread, by itself). Five operations per object. */
+RS_INLINE int rs_k_handoff(const rs_ops S, rs_thread *t)
+{
+    rs_run *r = t->run;
+    const rs_arena a = r->arena;
+    const uint32_t T = r->nthreads;
+    rs_ring *out = &r->rings[t->index];
+    rs_ring *in = &r->rings[(t->index + T - 1) % T];
+    uint64_t goal = r->p.ops / 5 ? r->p.ops / 5 : 1, produced = 0, n = 0;
+    unsigned spins = 0;
+    double since = 0;
+    int rc = 0;
+    while (produced < goal) {
+        uint32_t tail = __atomic_load_n(&out->tail, __ATOMIC_RELAXED);
+        if (tail - __atomic_load_n(&out->head, __ATOMIC_ACQUIRE) < RS_RING) {
+            rs_handle h = rs_new(S, t, &a);
+            if (h.idx == RS_NIL) {
+                rc = -1;
+                break;
+            }
+            if (rs_op_inc(S, t, &a, h)) {
+                n++;
+                n += rs_op_dec(S, t, &a, h);
+            }
+            rs_ring_push(out, h);
+            produced++;
+            spins = 0;
+            since = 0;
+        } else if (!rs_consume(S, t, &a, in, &n)) {
+            if (!rs_wait_step(S, t, &spins, &since)) {
+                rc = -1;
+                break;
+            }
+            continue;
+        }
+        rs_consume(S, t, &a, in, &n);
+        S.safepoint(t);
+        if (RS_UNLIKELY((produced & 1023) == 0) && rs_run_aborted(r)) {
+            rc = -1;
+            break;
+        }
+    }
+    __atomic_store_n(&out->done, 1, __ATOMIC_RELEASE);
+    spins = 0;
+    since = 0;
+    for (;;) {
+        if (rs_consume(S, t, &a, in, &n)) {
+            S.safepoint(t);
+            continue;
+        }
+        /* Acquire pairs with the producer's release of done: its last push is visible. */
+        if (__atomic_load_n(&in->done, __ATOMIC_ACQUIRE) &&
+            __atomic_load_n(&in->head, __ATOMIC_RELAXED) == __atomic_load_n(&in->tail, __ATOMIC_ACQUIRE))
+            break;
+        if (!rs_wait_step(S, t, &spins, &since)) {
+            rc = -1;
+            break;
+        }
+    }
+    t->ops = n;
+    return rc;
+}
+
+/* fib: the Gilectomy's benchmark, fib(n) computed recursively, performing per call the reference
+ * count operations CPython 3.6's ceval.c (the Gilectomy's base) performs for
+ *
+ *     def fib(n):
+ *         if n < 2:
+ *             return n
+ *         return fib(n - 1) + fib(n - 2)
+ *
+ * Per call (callee side; the caller's side of each call is listed under "recursive case"):
+ *   frame: PyFrame_New takes a frame (a private object, freed at return: the zombie frame's
+ *          dealloc/realloc) and increfs code, globals, builtins and the caller's frame (f_back);
+ *          the argument is increfed into fastlocals                                      5 inc
+ *   n < 2: LOAD_FAST n, LOAD_CONST 2 (+2); COMPARE_OP (-2, +True/False);
+ *          POP_JUMP_IF_FALSE (-1)                                                        6 ops
+ *   base case: LOAD_FAST n (+1), RETURN_VALUE hands it to the caller                    1 op
+ *   recursive case, twice: LOAD_GLOBAL fib (+func), LOAD_FAST n, LOAD_CONST k (+2),
+ *          BINARY_SUBTRACT (-2, +small int n-k), CALL_FUNCTION, then pops the argument and
+ *          the function (-2)                                                             8 ops
+ *          BINARY_ADD: +result (a small int, or a freshly allocated private int above 256),
+ *          -left, -right                                                                 3 ops
+ *   return: fastlocals and frame released: -arg, -code, -globals, -builtins, -f_back, -frame
+ *                                                                                        6 dec
+ * 36 operations per recursive call, 18 per base-case call; fib(n) makes 2 fib(n + 1) - 1 calls.
+ * Setup (shared) objects: the function, globals, builtins, code, True, False and the small ints
+ * -5..256 (immortal when the run honours immortality, as in CPython 3.12+ / 3.13t). Frames and ints
+ * above 256 are private. `work` spin iterations per call stand for the interpreter's other work.
+ * The counts are a model read off ceval.c/frameobject.c, not a trace of a real interpreter. */
+typedef struct rs_fibctx {
+    rs_arena a;
+    const rs_handle *setup;   /* singletons, then small ints */
+    uint64_t n;               /* operations performed */
+    uint32_t work;
+    int failed;
+} rs_fibctx;
+
+typedef struct rs_fibret {
+    int64_t value;
+    rs_handle h;
+} rs_fibret;
+
+typedef rs_fibret (*rs_fib_fn)(rs_thread *, rs_fibctx *, uint32_t, rs_handle, rs_handle);
+
+RS_INLINE rs_handle rs_fib_small(const rs_fibctx *c, int64_t v)
+{
+    return c->setup[RS_FIB_NSINGLETONS + (v - RS_FIB_SMALL_MIN)];
+}
+
+RS_INLINE void rs_fib_inc(const rs_ops S, rs_thread *t, rs_fibctx *c, rs_handle h)
+{
+    c->n += rs_op_inc(S, t, &c->a, h);
+}
+
+RS_INLINE void rs_fib_dec(const rs_ops S, rs_thread *t, rs_fibctx *c, rs_handle h)
+{
+    c->n += rs_op_dec(S, t, &c->a, h);
+}
+
+RS_INLINE rs_fibret rs_fib_body(const rs_ops S, rs_thread *t, rs_fibctx *c, uint32_t n, rs_handle arg,
+                                rs_handle parent, rs_fib_fn self)
+{
+    const rs_handle *g = c->setup;
+    rs_fibret ret = {0, {RS_NIL, 0}};
+    S.safepoint(t);
+    rs_handle frame = rs_new(S, t, &c->a);
+    if (RS_UNLIKELY(frame.idx == RS_NIL)) {
+        c->failed = 1;
+        return ret;
+    }
+    rs_fib_inc(S, t, c, g[RS_FIB_CODE]);
+    rs_fib_inc(S, t, c, g[RS_FIB_GLOBALS]);
+    rs_fib_inc(S, t, c, g[RS_FIB_BUILTINS]);
+    rs_fib_inc(S, t, c, parent);
+    rs_fib_inc(S, t, c, arg);
+    /* n < 2 */
+    rs_handle two = rs_fib_small(c, 2);
+    rs_handle cmp = g[n < 2 ? RS_FIB_TRUE : RS_FIB_FALSE];
+    rs_fib_inc(S, t, c, arg);
+    rs_fib_inc(S, t, c, two);
+    rs_fib_dec(S, t, c, arg);
+    rs_fib_dec(S, t, c, two);
+    rs_fib_inc(S, t, c, cmp);
+    rs_fib_dec(S, t, c, cmp);
+    if (n < 2) {
+        rs_fib_inc(S, t, c, arg);
+        ret.value = n;
+        ret.h = arg;
+    } else {
+        rs_fibret part[2];
+        for (uint32_t k = 1; k <= 2; k++) {
+            rs_handle kh = rs_fib_small(c, k), sub = rs_fib_small(c, (int64_t)n - k);
+            rs_fib_inc(S, t, c, g[RS_FIB_FUNC]);
+            rs_fib_inc(S, t, c, arg);
+            rs_fib_inc(S, t, c, kh);
+            rs_fib_dec(S, t, c, arg);
+            rs_fib_dec(S, t, c, kh);
+            rs_fib_inc(S, t, c, sub);
+            part[k - 1] = self(t, c, n - k, sub, frame);
+            rs_fib_dec(S, t, c, sub);
+            rs_fib_dec(S, t, c, g[RS_FIB_FUNC]);
+            if (RS_UNLIKELY(c->failed))
+                return ret;
+        }
+        ret.value = part[0].value + part[1].value;
+        if (ret.value <= RS_FIB_SMALL_MAX) {
+            ret.h = rs_fib_small(c, ret.value);
+            rs_fib_inc(S, t, c, ret.h);
+        } else {
+            ret.h = rs_new(S, t, &c->a);
+            if (RS_UNLIKELY(ret.h.idx == RS_NIL)) {
+                c->failed = 1;
+                return ret;
+            }
+        }
+        rs_fib_dec(S, t, c, part[0].h);
+        rs_fib_dec(S, t, c, part[1].h);
+    }
+    rs_spin(c->work);
+    rs_fib_dec(S, t, c, arg);
+    rs_fib_dec(S, t, c, g[RS_FIB_CODE]);
+    rs_fib_dec(S, t, c, g[RS_FIB_GLOBALS]);
+    rs_fib_dec(S, t, c, g[RS_FIB_BUILTINS]);
+    rs_fib_dec(S, t, c, parent);
+    rs_fib_dec(S, t, c, frame);
+    return ret;
+}
+
+/* One fib(n) per worker, called from a module-level frame as `fib(n)` would be. */
+RS_INLINE int rs_k_fib(const rs_ops S, rs_thread *t, rs_fib_fn rec)
+{
+    rs_run *r = t->run;
+    rs_fibctx c;
+    c.a = r->arena;
+    c.setup = r->shared;
+    c.n = 0;
+    c.work = r->p.work;
+    c.failed = 0;
+    uint32_t n = r->p.fib_n;
+    rs_handle module_frame = rs_new(S, t, &c.a);
+    if (module_frame.idx == RS_NIL)
+        return -1;
+    rs_handle arg = rs_fib_small(&c, n);
+    rs_fib_inc(S, t, &c, c.setup[RS_FIB_FUNC]);
+    rs_fib_inc(S, t, &c, arg);
+    rs_fibret res = rec(t, &c, n, arg, module_frame);
+    rs_fib_dec(S, t, &c, arg);
+    rs_fib_dec(S, t, &c, c.setup[RS_FIB_FUNC]);
+    if (!c.failed)
+        rs_fib_dec(S, t, &c, res.h);
+    rs_fib_dec(S, t, &c, module_frame);
+    t->ops = c.n;
+    t->fib_value = res.value;
+    return c.failed ? -1 : 0;
+}
+
+/* trace: replay this worker's operation list; see rs_trace. `jitter` inserts deterministic spins
+ * and yields between operations so that one program is run under many interleavings. */
+RS_INLINE int rs_k_trace(const rs_ops S, rs_thread *t)
+{
+    rs_run *r = t->run;
+    const rs_arena a = r->arena;
+    rs_trace *tr = r->p.trace;
+    const uint32_t me = t->index, N = tr->nobjects;
+    uint64_t n = 0, jit = r->p.jitter ? r->p.jitter * 0x9E3779B97F4A7C15ULL + me + 1 : 0;
+    for (uint64_t k = tr->begin[me]; k < tr->begin[me + 1]; k++) {
+        const rs_trace_op op = tr->ops[k];
+        if (jit) {
+            uint64_t x = rs_rand(&jit);
+            switch (x & 7) {
+            case 5: rs_spin((uint32_t)(x >> 8) & 255); break;
+            case 6: sched_yield(); break;
+            case 7: rs_spin((uint32_t)(x >> 8) & 4095); break;
+            default: break;
+            }
+        }
+        int ok = 1;
+        switch (op.kind) {
+        case RS_T_NEW:
+            tr->handles[op.obj] = rs_new(S, t, &a);
+            if (tr->handles[op.obj].idx == RS_NIL) {
+                t->ops = n;
+                return -1;
+            }
+            break;
+        case RS_T_INC:
+            ok = rs_op_inc(S, t, &a, tr->handles[op.obj]);
+            n += ok;
+            break;
+        case RS_T_DEC:
+            ok = rs_op_dec(S, t, &a, tr->handles[op.obj]);
+            n += ok;
+            break;
+        case RS_T_SEND:
+            /* Release pairs with the receiver's acquire: everything this thread did to the object
+             * (and its handle) happens before the receiver uses it. */
+            __atomic_fetch_add(&tr->mailbox[(size_t)op.arg * N + op.obj], 1, __ATOMIC_RELEASE);
+            break;
+        case RS_T_RECV: {
+            uint32_t *box = &tr->mailbox[(size_t)me * N + op.obj];
+            unsigned spins = 0;
+            double since = 0;
+            while (__atomic_load_n(box, __ATOMIC_ACQUIRE) == 0)
+                if (!rs_wait_step(S, t, &spins, &since)) {
+                    t->ops = n;
+                    return -1;
+                }
+            __atomic_fetch_sub(box, 1, __ATOMIC_RELAXED);
+            break;
+        }
+        default:
+            break;
+        }
+        if (!ok && t->first_uaf == UINT64_MAX)
+            t->first_uaf = k - tr->begin[me];
+        S.safepoint(t);
+    }
+    t->ops = n;
+    return 0;
+}
+
+#endif

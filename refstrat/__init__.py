@@ -1,0 +1,18 @@
+"""refstrat: reference-counting strategies for multithreaded runtimes, raced on real cores.
+
+    >>> import refstrat
+    >>> [s.name for s in refstrat.strategies()]
+    ['nonatomic', 'locked', 'gil', 'atomic', 'immortal', 'buffered', 'coalesced', 'biased']
+    >>> r = refstrat.run("biased", "fib", threads=2, fib_n=18)
+    >>> r.ok
+    True
+"""
+from refstrat._api import Arena, ArenaFullError, run, speed_of_light, strategies, workloads
+from refstrat.results import RunResult, StrategyInfo, WorkloadInfo
+from refstrat.trace import Trace, TraceError
+
+__all__ = [
+    "Arena", "ArenaFullError", "RunResult", "StrategyInfo", "Trace", "TraceError", "WorkloadInfo",
+    "run", "speed_of_light", "strategies", "workloads",
+]
+__version__ = "0.1.0"

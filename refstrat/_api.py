@@ -1,0 +1,276 @@
+"""refstrat's public functions: list strategies and workloads, run them, step an arena."""
+from __future__ import annotations
+
+import threading
+from array import array
+from typing import Any
+
+from refstrat import _core
+from refstrat.results import RunResult, StrategyInfo, WorkloadInfo
+from refstrat.trace import Trace
+
+_WORKLOADS: dict[str, tuple[str, str]] = {
+    "fib": ("fib(n) recursively on every thread, with the refcount operations CPython 3.6 performs "
+            "per call on the function, globals, builtins, code, bools, small ints and fresh objects",
+            "Hastings' Gilectomy benchmark (PyCon 2016); CPython 3.6 Python/ceval.c"),
+    "private": ("each thread touches only objects it allocated (plus churn: frees and reallocations)",
+                "the common case biased refcounting optimises for (Choi et al., PACT 2018)"),
+    "shared": ("every thread hammers a small set of shared objects: the worst case for atomic",
+               "cache-line ping-pong, Hastings (PyCon 2016)"),
+    "mixed": ("a tunable fraction of operations hit shared objects, chosen with a Zipf skew",
+              "Zipf-skewed sharing of hot objects"),
+    "handoff": ("producers allocate objects and pass them to the next thread, which releases them: "
+                "every free is cross-thread",
+                "the hard case for biased (merge queues) and buffered (commit thread) counting"),
+    "trace": ("replays explicit per-thread operation lists given from Python (refstrat.Trace)",
+              "refstrat.testing's fuzzer"),
+}
+
+LAYOUTS = ("packed", "padded")
+
+_DEFAULTS: dict[str, Any] = dict(
+    ops=200_000, fib_n=20, work=0, objects=1024, shared_objects=16, shared_fraction=0.1, zipf=1.0,
+    immortal=False, layout="packed", arena_size=None, pin=True, seed=1, switch_interval=0.005,
+    trace=None, jitter=0, depth=16, tick=16384, log_size=4096,
+)
+
+# name -> (low, high) for integer options, inclusive.
+_INT_RANGES: dict[str, tuple[int, int]] = dict(
+    threads=(1, 1024), ops=(1, 10**12), fib_n=(1, 40), work=(0, 10**8), objects=(1, 10**8),
+    shared_objects=(1, 65535), seed=(0, 2**64 - 1), jitter=(0, 2**64 - 1), depth=(1, 64),
+    tick=(1, 2**31), log_size=(16, 2**24), arena_size=(1, 2**32 - 2),
+)
+_FLOAT_RANGES: dict[str, tuple[float, float]] = dict(
+    shared_fraction=(0.0, 1.0), zipf=(0.0, 10.0), switch_interval=(1e-6, 10.0),
+)
+
+
+def strategies() -> list[StrategyInfo]:
+    """Every compiled-in strategy, in registry order (test-only plugins are never listed)."""
+    return [StrategyInfo(r["name"], r["summary"], r["reference"], r["thread_safe"])
+            for r in _core.builtin_strategies()]
+
+
+def workloads() -> list[WorkloadInfo]:
+    """Every workload kernel."""
+    return [WorkloadInfo(name, summary, ref) for name, (summary, ref) in _WORKLOADS.items()]
+
+
+def _choices(values) -> str:
+    return ", ".join(values)
+
+
+def _check_strategy(strategy: object) -> str:
+    if not isinstance(strategy, str):
+        raise TypeError(f"strategy must be a str, got {type(strategy).__name__}")
+    if _core.find_strategy(strategy) is None:
+        names = [s.name for s in strategies()]
+        raise ValueError(f"unknown strategy {strategy!r}; valid choices: {_choices(names)}")
+    return strategy
+
+
+def _check_int(name: str, value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    low, high = _INT_RANGES[name]
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
+    return value
+
+
+def _check_float(name: str, value: object) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    low, high = _FLOAT_RANGES[name]
+    if not low <= value <= high:  # also rejects NaN
+        raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
+    return float(value)
+
+
+def _config(workload: object, threads: object, options: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    unknown = set(options) - set(_DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown option(s) {', '.join(sorted(unknown))}; valid: {_choices(sorted(_DEFAULTS))}")
+    if not isinstance(workload, str):
+        raise TypeError(f"workload must be a str, got {type(workload).__name__}")
+    if workload not in _WORKLOADS:
+        raise ValueError(f"unknown workload {workload!r}; valid choices: {_choices(_WORKLOADS)}")
+    cfg = dict(_DEFAULTS, **options)
+    cfg["workload"] = workload
+    cfg["threads"] = _check_int("threads", threads)
+    for name in _INT_RANGES:
+        if name != "arena_size" or cfg[name] is not None:
+            _check_int(name, cfg[name])
+    for name in _FLOAT_RANGES:
+        cfg[name] = _check_float(name, cfg[name])
+    for name in ("immortal", "pin"):
+        if not isinstance(cfg[name], bool):
+            raise TypeError(f"{name} must be a bool, got {type(cfg[name]).__name__}")
+    if cfg["layout"] not in LAYOUTS:
+        raise ValueError(f"unknown layout {cfg['layout']!r}; valid choices: {_choices(LAYOUTS)}")
+    trace = cfg.pop("trace")
+    if workload == "trace":
+        if not isinstance(trace, Trace):
+            raise TypeError("the trace workload needs trace=refstrat.Trace(...)")
+        if len(trace.threads) != cfg["threads"]:
+            raise ValueError(f"the trace has {len(trace.threads)} thread(s) but threads={cfg['threads']}")
+    elif trace is not None:
+        raise ValueError(f"trace= is only for the trace workload, not {workload!r}")
+    elif cfg["jitter"]:
+        raise ValueError("jitter= is only for the trace workload")
+    return cfg, trace
+
+
+def _execute(strategy: str, workload: str, threads: int, options: dict[str, Any]) -> RunResult:
+    cfg, trace = _config(workload, threads, options)
+    compiled = final = None
+    expected: list[int] | None = None
+    if trace is not None:
+        compiled = trace.compile()
+        expected = trace.final_holdings()
+        honoured = cfg["immortal"] or bool(_core.find_strategy(strategy) or {}).get("immortal", False) \
+            if strategy != "speed_of_light" else False
+        if honoured:
+            for obj in trace.immortal:
+                expected[obj] = 1
+        final = array("q", [0] * compiled[0])
+        compiled = compiled + (array("q", expected), final)
+    raw = _core.execute(strategy, cfg, compiled)
+    pinned = raw["pinned"]
+    return RunResult(
+        strategy=strategy, workload=workload, threads=threads, immortal=raw["immortal"],
+        layout=cfg["layout"], ops=raw["ops"], ops_per_thread=raw["ops_per_thread"],
+        wall_seconds=raw["wall_seconds"], cpu_seconds=raw["cpu_seconds"],
+        worker_cpu_seconds=raw["worker_cpu_seconds"], helper_cpu_seconds=raw["helper_cpu_seconds"],
+        allocs=raw["allocs"], frees=raw["frees"], double_frees=raw["double_frees"],
+        use_after_free=raw["use_after_free"], leaks=raw["leaks"], lost_updates=raw["lost_updates"],
+        premature_frees=raw["premature_frees"], pinned=pinned, cpus=raw["cpus"] if pinned else None,
+        final_counts=None if final is None else tuple(None if c < 0 else c for c in final),
+        first_use_after_free=raw["first_use_after_free"] if trace is not None else None,
+    )
+
+
+def run(strategy: str, workload: str = "private", threads: int = 1, **options: Any) -> RunResult:
+    """Run ``workload`` on ``threads`` OS threads under ``strategy`` and check the outcome.
+
+    The workers run the kernel in C with the GIL released, start together from a barrier, and
+    are pinned to distinct cores when there are enough (``result.pinned`` says whether they
+    were). After the workers finish, the strategy is quiesced (helper threads stopped, deferred
+    work drained) and the arena is checked: double frees, uses after free, leaks and lost updates
+    come back as exact counters, never as a crash.
+
+    Options (keyword only): ops (per thread), fib_n, work, objects, shared_objects,
+    shared_fraction, zipf, immortal, layout ("packed" or "padded"), arena_size, pin, seed,
+    switch_interval (gil), trace and jitter (trace workload), depth, tick (coalesced),
+    log_size (buffered). Invalid values raise ValueError/TypeError naming the valid choices;
+    a run that cannot complete (e.g. an arena too small) raises RuntimeError.
+    """
+    return _execute(_check_strategy(strategy), workload, threads, options)
+
+
+def speed_of_light(workload: str = "private", threads: int = 1, **options: Any) -> RunResult:
+    """The same operations as :func:`run` with plain increments and no checks: the hardware limit.
+
+    Exact only where no object is shared between threads; its counters are not checked."""
+    if workload == "trace":
+        raise ValueError("speed_of_light has no trace workload")
+    return _execute("speed_of_light", workload, threads, options)
+
+
+class ArenaFullError(RuntimeError):
+    """The stepping arena has no free slot left."""
+
+
+class Arena:
+    """One arena driven operation by operation from Python, for single-threaded checks.
+
+    The calling thread acts as the only worker. ``flush()`` forces the scheme's safepoint (the
+    biased merge queue is drained, buffered logs are committed, coalesced deltas are flushed
+    with an epoch tick); after ``quiesce()`` every count is exact and every object whose true
+    count is zero is freed. Operations on freed objects are counted (``stats()``), not performed.
+    A lock serialises the methods, so sharing an Arena between Python threads is safe (but
+    serial).
+    """
+
+    def __init__(self, strategy: str, capacity: int = 1024, *, immortal: bool = False,
+                 layout: str = "packed") -> None:
+        _check_strategy(strategy)
+        if not isinstance(capacity, int) or isinstance(capacity, bool):
+            raise TypeError(f"capacity must be an int, got {type(capacity).__name__}")
+        if not 1 <= capacity <= 2**32 - 2:
+            raise ValueError(f"capacity must be in [1, {2**32 - 2}], got {capacity}")
+        if not isinstance(immortal, bool):
+            raise TypeError("immortal must be a bool")
+        if layout not in LAYOUTS:
+            raise ValueError(f"unknown layout {layout!r}; valid choices: {_choices(LAYOUTS)}")
+        self.strategy = strategy
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._core = _core.StepArena(strategy, capacity, immortal, layout == "padded")
+        self._handles: list[tuple[int, int]] = []
+
+    @property
+    def immortal(self) -> bool:
+        """Whether immortal objects are honoured (asked for, or the strategy's own)."""
+        return self._core.immortal
+
+    def _new(self, setup: bool, immortal: bool) -> int:
+        with self._lock:
+            h = self._core.new(setup, immortal)
+            if h is None:
+                raise ArenaFullError(f"the arena's {self.capacity} slots are all live")
+            self._handles.append(h)
+            return len(self._handles) - 1
+
+    def alloc(self) -> int:
+        """A new private object with count 1; returns its id."""
+        return self._new(False, False)
+
+    def alloc_shared(self, immortal: bool = False) -> int:
+        """An object with one permanent setup reference (immortal if asked and honoured)."""
+        if not isinstance(immortal, bool):
+            raise TypeError("immortal must be a bool")
+        return self._new(True, immortal)
+
+    def _handle(self, obj: object) -> tuple[int, int]:
+        if not isinstance(obj, int) or isinstance(obj, bool):
+            raise TypeError(f"object id must be an int, got {type(obj).__name__}")
+        if not 0 <= obj < len(self._handles):
+            raise IndexError(f"no object {obj}: ids run from 0 to {len(self._handles) - 1}"
+                             if self._handles else f"no object {obj}: nothing allocated yet")
+        return self._handles[obj]
+
+    def incref(self, obj: int) -> bool:
+        """One increment through the scheme's fast path; False (counted) if obj was freed."""
+        with self._lock:
+            return self._core.inc(*self._handle(obj))
+
+    def decref(self, obj: int) -> bool:
+        """One decrement through the scheme's fast path; False (counted) if obj was freed."""
+        with self._lock:
+            return self._core.dec(*self._handle(obj))
+
+    def flush(self) -> None:
+        with self._lock:
+            self._core.flush()
+
+    def quiesce(self) -> None:
+        with self._lock:
+            self._core.quiesce()
+
+    def is_live(self, obj: int) -> bool:
+        with self._lock:
+            return self._core.live(*self._handle(obj))
+
+    def count(self, obj: int) -> int:
+        """The count the scheme has committed for a live object: exact after flush()/quiesce()."""
+        with self._lock:
+            h = self._handle(obj)
+            if not self._core.live(*h):
+                raise ValueError(f"object {obj} has been freed")
+            return self._core.count(*h)
+
+    def stats(self) -> dict[str, int]:
+        """allocs, frees, double_frees, use_after_free so far."""
+        with self._lock:
+            return self._core.counters()

@@ -1,0 +1,34 @@
+"""Build of refstrat's native core (metadata lives in pyproject.toml).
+
+Build options, as environment variables read at build time:
+  REFSTRAT_SANITIZE=address,undefined   compile the core with these sanitizers (-fsanitize=...),
+                                        for the CI's memory-safety run; load the runtime with
+                                        LD_PRELOAD when importing it into an uninstrumented Python.
+  REFSTRAT_NATIVE=1                     add -march=native (off by default: wheels must run anywhere).
+"""
+import os
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+compile_args = ["-std=gnu11", "-O2", "-fno-strict-aliasing", "-Wall", "-Wno-unused-function"]
+link_args = ["-pthread"]
+sanitize = os.environ.get("REFSTRAT_SANITIZE", "").strip()
+if sanitize:
+    flags = [f"-fsanitize={sanitize}", "-fno-omit-frame-pointer", "-fno-sanitize-recover=all"]
+    compile_args += flags + ["-g", "-O1"]
+    link_args += flags
+if os.environ.get("REFSTRAT_NATIVE") == "1":
+    compile_args.append("-march=native")
+
+core = Extension(
+    "refstrat._core",
+    sources=["refstrat/_core.pyx", "src/core.c"],
+    include_dirs=["include"],
+    depends=[os.path.join("include", "refstrat", f) for f in os.listdir(os.path.join("include", "refstrat"))],
+    extra_compile_args=compile_args,
+    extra_link_args=link_args,
+    libraries=["m", "dl"],
+)
+
+setup(ext_modules=cythonize([core], language_level=3, compiler_directives={"freethreading_compatible": True}))
