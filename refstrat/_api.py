@@ -112,6 +112,7 @@ def _config(workload: object, threads: object, options: dict[str, Any]) -> tuple
     if workload == "trace":
         if not isinstance(trace, Trace):
             raise TypeError("the trace workload needs trace=refstrat.Trace(...)")
+        trace.compile()  # validates, so that a malformed trace is reported before anything else
         if len(trace.threads) != cfg["threads"]:
             raise ValueError(f"the trace has {len(trace.threads)} thread(s) but threads={cfg['threads']}")
     elif trace is not None:
@@ -128,9 +129,8 @@ def _execute(strategy: str, workload: str, threads: int, options: dict[str, Any]
     if trace is not None:
         compiled = trace.compile()
         expected = trace.final_holdings()
-        honoured = cfg["immortal"] or bool(_core.find_strategy(strategy) or {}).get("immortal", False) \
-            if strategy != "speed_of_light" else False
-        if honoured:
+        row = _core.find_strategy(strategy)
+        if cfg["immortal"] or (row is not None and row["immortal"]):
             for obj in trace.immortal:
                 expected[obj] = 1
         final = array("q", [0] * compiled[0])

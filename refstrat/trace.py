@@ -64,11 +64,18 @@ class Trace:
 
         For shared objects this includes the setup reference; immortal objects of a run that
         honours immortality keep exactly 1 instead."""
-        return list(_validate(self)[1])
+        return list(self._validated()[1])
 
     def compile(self) -> tuple:
         """The flat form the native runner takes (validates first)."""
-        return _validate(self)[0]
+        return self._validated()[0]
+
+    def _validated(self) -> tuple[tuple, list[int]]:
+        cached = self.__dict__.get("_validation")
+        if cached is None:
+            cached = _validate(self)
+            object.__setattr__(self, "_validation", cached)  # immutable inputs: safe to memoise
+        return cached
 
 
 def _validate(trace: Trace) -> tuple[tuple, list[int]]:

@@ -195,9 +195,9 @@ static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t c
     a->npools = p->threads;
     size_t bytes = (size_t)capacity * a->stride;
     bytes = (bytes + RS_CACHELINE - 1) / RS_CACHELINE * RS_CACHELINE;
-    a->base = (char *)aligned_alloc(RS_CACHELINE, bytes ? bytes : RS_CACHELINE);
-    a->pools = (rs_pool *)aligned_alloc(RS_CACHELINE, sizeof(rs_pool) * p->threads);
-    r->threads = (rs_thread *)aligned_alloc(RS_CACHELINE, sizeof(rs_thread) * (p->threads + 1));
+    a->base = (char *)rs_aligned_alloc(bytes ? bytes : RS_CACHELINE);
+    a->pools = (rs_pool *)rs_aligned_alloc(sizeof(rs_pool) * p->threads);
+    r->threads = (rs_thread *)rs_aligned_alloc(sizeof(rs_thread) * (p->threads + 1));
     if (!a->base || !a->pools || !r->threads) {
         snprintf(err, errlen, "out of memory for an arena of %llu objects (%zu bytes)",
                  (unsigned long long)capacity, bytes);
@@ -279,7 +279,7 @@ rs_run *rs_run_create(const rs_strategy *s, const rs_params *p, char *err, size_
     if (p->workload == RS_W_MIXED && rs_build_zipf(r) != 0)
         goto nomem;
     if (p->workload == RS_W_HANDOFF) {
-        r->rings = (rs_ring *)aligned_alloc(RS_CACHELINE, sizeof(rs_ring) * p->threads);
+        r->rings = (rs_ring *)rs_aligned_alloc(sizeof(rs_ring) * p->threads);
         if (!r->rings)
             goto nomem;
         memset(r->rings, 0, sizeof(rs_ring) * p->threads);
@@ -500,12 +500,13 @@ int rs_step_new(rs_run *r, int setup, int immortal, rs_handle *out)
 {
     rs_thread *t = &r->threads[0];
     uint32_t idx = rs_pool_take(&r->arena, t->pool);
-    if (idx == RS_NIL) {
-        r->strategy->flush(t); /* deferred schemes free on flush */
+    /* Deferred schemes free on flush (coalesced needs a few epoch ticks). */
+    for (int tries = 0; idx == RS_NIL && tries < 8; tries++) {
+        r->strategy->flush(t);
         idx = rs_pool_take(&r->arena, t->pool);
-        if (idx == RS_NIL)
-            return -1;
     }
+    if (idx == RS_NIL)
+        return -1;
     uint32_t flags = setup ? RS_F_SETUP | (immortal && r->immortal ? RS_F_IMMORTAL : 0) : 0;
     *out = rs_obj_open(&r->arena, idx, flags, setup ? RS_NIL : 0);
     r->strategy->obj_init(t, rs_obj_at(&r->arena, idx));

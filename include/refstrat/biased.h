@@ -53,7 +53,7 @@ typedef struct rs_brc_thread {
 static inline int rs_biased_init(rs_run *r)
 {
     for (uint32_t i = 0; i < r->nthreads; i++) {
-        rs_brc_thread *b = (rs_brc_thread *)aligned_alloc(RS_CACHELINE, sizeof(rs_brc_thread));
+        rs_brc_thread *b = (rs_brc_thread *)rs_aligned_alloc(sizeof(rs_brc_thread));
         if (!b)
             return -1;
         memset(b, 0, sizeof *b);

@@ -106,14 +106,14 @@ static inline void rs_buffered_round(rs_run *r, rs_thread *self);
 
 static inline int rs_buffered_init(rs_run *r)
 {
-    rs_buf_run *s = (rs_buf_run *)aligned_alloc(RS_CACHELINE, sizeof(rs_buf_run));
+    rs_buf_run *s = (rs_buf_run *)rs_aligned_alloc(sizeof(rs_buf_run));
     if (!s)
         return -1;
     memset(s, 0, sizeof *s);
     r->s = s;
     uint32_t L = r->p.log_size;
     for (uint32_t i = 0; i < r->nthreads; i++) {
-        rs_buf_thread *b = (rs_buf_thread *)aligned_alloc(RS_CACHELINE, sizeof(rs_buf_thread));
+        rs_buf_thread *b = (rs_buf_thread *)rs_aligned_alloc(sizeof(rs_buf_thread));
         if (!b)
             return -1;
         memset(b, 0, sizeof *b);

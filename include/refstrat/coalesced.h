@@ -71,14 +71,14 @@ typedef struct rs_coal_run {
 
 static inline int rs_coalesced_init(rs_run *r)
 {
-    rs_coal_run *s = (rs_coal_run *)aligned_alloc(RS_CACHELINE, sizeof(rs_coal_run));
+    rs_coal_run *s = (rs_coal_run *)rs_aligned_alloc(sizeof(rs_coal_run));
     if (!s)
         return -1;
     memset(s, 0, sizeof *s);
     s->epoch = 1;
     r->s = s;
     for (uint32_t i = 0; i < r->nthreads; i++) {
-        rs_coal_thread *c = (rs_coal_thread *)aligned_alloc(RS_CACHELINE, sizeof(rs_coal_thread));
+        rs_coal_thread *c = (rs_coal_thread *)rs_aligned_alloc(sizeof(rs_coal_thread));
         if (!c)
             return -1;
         memset(c, 0, sizeof *c);

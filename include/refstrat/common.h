@@ -7,6 +7,7 @@
 #define REFSTRAT_COMMON_H
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <time.h>
 #include <sched.h>
@@ -19,7 +20,13 @@
 #define RS_NOINLINE __attribute__((noinline))
 #define RS_UNUSED __attribute__((unused))
 
-#define RS_NIL UINT32_MAX /* "no object" in index-linked lists */
+#define RS_NIL UINT32_MAX
+
+/* Cache-line-aligned allocation (C11 aligned_alloc wants a size that is a multiple of it). */
+static inline void *rs_aligned_alloc(size_t size)
+{
+    return aligned_alloc(RS_CACHELINE, (size + RS_CACHELINE - 1) / RS_CACHELINE * RS_CACHELINE);
+} /* "no object" in index-linked lists */
 
 RS_INLINE void rs_cpu_relax(void)
 {

@@ -34,7 +34,7 @@ typedef struct rs_gil_run {
 
 static inline int rs_gil_init(rs_run *r)
 {
-    rs_gil_run *g = (rs_gil_run *)aligned_alloc(RS_CACHELINE, sizeof(rs_gil_run));
+    rs_gil_run *g = (rs_gil_run *)rs_aligned_alloc(sizeof(rs_gil_run));
     if (!g)
         return -1;
     pthread_mutex_init(&g->mutex, NULL);

@@ -19,7 +19,7 @@ typedef struct rs_locked_run {
 
 static inline int rs_locked_init(rs_run *r)
 {
-    rs_locked_run *s = (rs_locked_run *)aligned_alloc(RS_CACHELINE, sizeof(*s) + RS_CACHELINE);
+    rs_locked_run *s = (rs_locked_run *)rs_aligned_alloc(sizeof(*s));
     if (!s)
         return -1;
     pthread_mutex_init(&s->lock, NULL);

@@ -1,0 +1,308 @@
+"""The core: every thread-safe strategy on every workload is exact, and bad input never crashes."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import refstrat
+from refstrat import Trace, TraceError
+
+STRATEGIES = [s.name for s in refstrat.strategies()]
+THREAD_SAFE = [s.name for s in refstrat.strategies() if s.thread_safe]
+LOOP_WORKLOADS = ["fib", "private", "shared", "mixed", "handoff"]
+SMALL = dict(ops=20_000, fib_n=12, objects=256, shared_objects=8, switch_interval=0.0005, tick=256,
+             log_size=64)
+
+# A trace with cross-thread hand-offs, shared and immortal objects, ending with everything released.
+HANDOFF_TRACE = Trace(
+    [
+        [("new", 3), ("inc", 3), ("send", 3, 1), ("inc", 0), ("inc", 1), ("dec", 1), ("new", 4),
+         ("send", 4, 1), ("dec", 3), ("recv", 5), ("dec", 5), ("dec", 0)],
+        [("recv", 3), ("inc", 2), ("dec", 3), ("recv", 4), ("inc", 4), ("send", 4, 2), ("dec", 4),
+         ("dec", 2)],
+        [("new", 5), ("send", 5, 0), ("recv", 4), ("inc", 0), ("dec", 4), ("dec", 0)],
+        [("inc", 2), ("inc", 2), ("dec", 2), ("dec", 2)],
+    ],
+    shared=3,
+    immortal={2},
+)
+
+
+def assert_clean(r: refstrat.RunResult) -> None:
+    assert (r.double_frees, r.use_after_free, r.leaks, r.lost_updates, r.premature_frees) == (0, 0, 0, 0, 0), r
+    assert r.ok
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+@pytest.mark.parametrize("workload", LOOP_WORKLOADS)
+@pytest.mark.parametrize("strategy", THREAD_SAFE)
+def test_thread_safe_strategies_are_exact(strategy: str, workload: str, threads: int) -> None:
+    r = refstrat.run(strategy, workload, threads, **SMALL)
+    assert_clean(r)
+    assert r.frees == r.allocs
+    assert r.allocs > 0 or workload == "shared"  # shared allocates nothing
+    assert len(r.ops_per_thread) == threads and all(n > 0 for n in r.ops_per_thread)
+    assert r.ops == sum(r.ops_per_thread)
+    assert r.wall_seconds > 0 and r.cpu_seconds > 0
+    assert r.ns_per_op > 0 and r.thread_ns_per_op > 0
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+@pytest.mark.parametrize("strategy", THREAD_SAFE)
+def test_thread_safe_strategies_replay_traces_exactly(strategy: str, threads: int) -> None:
+    trace = Trace(HANDOFF_TRACE.threads[:threads] if threads == 4 else _trace_for(threads),
+                  shared=3, immortal={2})
+    for jitter in (0, 1, 2):
+        r = refstrat.run(strategy, "trace", threads, trace=trace, jitter=jitter)
+        assert_clean(r)
+        assert r.final_counts == tuple([1, 1, 1] + [None] * (len(r.final_counts) - 3))
+
+
+def _trace_for(threads: int) -> list[list[tuple]]:
+    if threads == 1:
+        return [[("new", 3), ("inc", 3), ("send", 3, 0), ("recv", 3), ("dec", 3), ("inc", 0), ("dec", 3),
+                 ("inc", 2), ("dec", 2), ("dec", 0)]]
+    return [[("new", 3), ("inc", 3), ("send", 3, 1), ("inc", 1), ("dec", 3), ("dec", 1)],
+            [("recv", 3), ("inc", 2), ("dec", 3), ("dec", 2)]]
+
+
+def test_trace_final_counts_follow_what_threads_still_hold() -> None:
+    trace = Trace([[("new", 1), ("inc", 1), ("inc", 0)], [("inc", 0), ("inc", 0), ("dec", 0)]], shared=1)
+    for strategy in THREAD_SAFE:
+        r = refstrat.run(strategy, "trace", 2, trace=trace)
+        assert_clean(r)
+        assert r.final_counts == (3, 2), strategy
+
+
+@pytest.mark.parametrize("strategy", THREAD_SAFE)
+def test_immortal_flag_leaves_singletons_untouched(strategy: str) -> None:
+    plain = refstrat.run(strategy, "fib", 2, fib_n=12)
+    immortal = refstrat.run(strategy, "fib", 2, fib_n=12, immortal=True)
+    assert_clean(plain)
+    assert_clean(immortal)
+    assert immortal.immortal and plain.immortal == (strategy == "immortal")
+    assert immortal.ops == plain.ops  # skipped operations still count as performed
+    trace = Trace([[("inc", 0), ("inc", 0)], [("inc", 0), ("dec", 0)]], shared=1, immortal={0})
+    r = refstrat.run(strategy, "trace", 2, trace=trace, immortal=True)
+    assert_clean(r)
+    assert r.final_counts == (1,)  # immortal: the setup count, whatever threads did
+
+
+def test_immortal_strategy_always_honours_immortality() -> None:
+    r = refstrat.run("immortal", "fib", 1, fib_n=10)
+    assert r.immortal and r.ok
+
+
+@pytest.mark.parametrize("strategy", THREAD_SAFE)
+def test_padded_layout(strategy: str) -> None:
+    assert_clean(refstrat.run(strategy, "mixed", 2, layout="padded", **SMALL))
+
+
+def test_nonatomic_is_exact_on_one_thread() -> None:
+    for workload in LOOP_WORKLOADS:
+        assert_clean(refstrat.run("nonatomic", workload, 1, **SMALL))
+
+
+def test_nonatomic_loses_updates_on_shared_objects_with_two_threads() -> None:
+    # Both threads must really overlap; on a busy machine that takes volume, so grow it.
+    results = []
+    for ops in (200_000, 2_000_000, 20_000_000, 100_000_000):
+        r = refstrat.run("nonatomic", "shared", 2, ops=ops, shared_objects=2)
+        results.append(r)
+        if not r.ok:
+            break
+    assert not results[-1].ok, results
+    assert results[-1].lost_updates > 0 or results[-1].premature_frees > 0
+
+
+def test_speed_of_light_runs_the_same_operations() -> None:
+    sol = refstrat.speed_of_light("fib", 1, fib_n=15)
+    ref = refstrat.run("nonatomic", "fib", 1, fib_n=15)
+    assert sol.strategy == "speed_of_light"
+    assert sol.ops == ref.ops
+
+
+def test_ten_million_object_arena() -> None:
+    r = refstrat.run("atomic", "private", 1, ops=1000, arena_size=10_000_000)
+    assert_clean(r)
+
+
+def test_pinning_is_reported() -> None:
+    assert refstrat.run("atomic", "private", 1, ops=1000, pin=False).pinned is False
+    r = refstrat.run("atomic", "private", 1, ops=1000)
+    assert isinstance(r.pinned, bool)
+    assert (r.cpus is not None) == r.pinned
+    many = refstrat.run("atomic", "private", 64, ops=100)  # more threads than this machine has cores
+    assert many.ok and many.pinned is False and many.cpus is None
+
+
+def test_listings() -> None:
+    assert STRATEGIES == ["nonatomic", "locked", "gil", "atomic", "immortal", "buffered", "coalesced", "biased"]
+    assert [w.name for w in refstrat.workloads()] == ["fib", "private", "shared", "mixed", "handoff", "trace"]
+    for item in refstrat.strategies() + refstrat.workloads():
+        assert item.summary and item.reference
+
+
+# ---- bad input ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(strategy="nope"), ValueError, "valid choices: nonatomic, locked"),
+    (dict(strategy=3), TypeError, "strategy must be a str"),
+    (dict(workload="nope"), ValueError, "valid choices: fib, private"),
+    (dict(threads=0), ValueError, r"threads must be in \[1, 1024\]"),
+    (dict(threads=-3), ValueError, "threads"),
+    (dict(threads=1025), ValueError, "threads"),
+    (dict(threads=True), TypeError, "threads must be an int"),
+    (dict(threads=2.0), TypeError, "threads must be an int"),
+    (dict(ops=0), ValueError, "ops"),
+    (dict(fib_n=0), ValueError, "fib_n"),
+    (dict(fib_n=41), ValueError, "fib_n"),
+    (dict(objects=0), ValueError, "objects"),
+    (dict(shared_objects=70000), ValueError, "shared_objects"),
+    (dict(shared_fraction=1.5), ValueError, "shared_fraction"),
+    (dict(shared_fraction=math.nan), ValueError, "shared_fraction"),
+    (dict(zipf=-1), ValueError, "zipf"),
+    (dict(switch_interval=0), ValueError, "switch_interval"),
+    (dict(layout="sparse"), ValueError, "valid choices: packed, padded"),
+    (dict(arena_size=10), ValueError, "arena_size 10 is too small: this workload needs at least"),
+    (dict(arena_size=2**40), ValueError, "arena_size"),
+    (dict(depth=65), ValueError, "depth"),
+    (dict(tick=0), ValueError, "tick"),
+    (dict(log_size=1), ValueError, "log_size"),
+    (dict(seed=-1), ValueError, "seed"),
+    (dict(pin="yes"), TypeError, "pin must be a bool"),
+    (dict(immortal=1), TypeError, "immortal must be a bool"),
+    (dict(frobnicate=1), TypeError, "unknown option"),
+    (dict(jitter=3), ValueError, "only for the trace workload"),
+    (dict(trace=HANDOFF_TRACE), ValueError, "only for the trace workload"),
+    (dict(workload="trace"), TypeError, "needs trace="),
+    (dict(workload="trace", trace=HANDOFF_TRACE, threads=2), ValueError, "the trace has 4 thread"),
+])
+def test_run_rejects_bad_arguments(kwargs: dict, exc: type, match: str) -> None:
+    args = dict(strategy="atomic", workload="private", threads=1)
+    args.update(kwargs)
+    with pytest.raises(exc, match=match):
+        refstrat.run(args.pop("strategy"), args.pop("workload"), args.pop("threads"), **args)
+
+
+@pytest.mark.parametrize("threads, shared, immortal, match", [
+    ([[("frob", 1)]], 1, (), "unknown operation; valid: new, inc, dec, send, recv"),
+    ([["inc"]], 1, (), "unknown operation"),
+    ([[("inc",)]], 1, (), "takes 1 argument"),
+    ([[("inc", 0, 1)]], 1, (), "takes 1 argument"),
+    ([[("inc", -1)]], 1, (), "object id must be an int"),
+    ([[("inc", "a")]], 1, (), "object id must be an int"),
+    ([[("dec", 0)]], 1, (), "holds no reference to object 0 to release"),
+    ([[("inc", 1)]], 1, (), "object 1 is used but never created"),
+    ([[("new", 1), ("dec", 1), ("dec", 1)]], 1, (), "holds no reference to object 1"),
+    ([[("new", 0)]], 1, (), "shared objects and exist already"),
+    ([[("new", 1)], [("new", 1)]], 1, (), "already created by thread 0"),
+    ([[("new", 1), ("send", 1, 5)]], 1, (), r"destination must be a thread in \[0, 1\)"),
+    ([[("new", 1), ("send", 1, 0)]], 1, (), "never received"),
+    ([[("new", 1), ("recv", 1)]], 1, (), "can deadlock"),
+    ([[("recv", 1), ("new", 2), ("send", 2, 1)], [("recv", 2), ("new", 1), ("send", 1, 0)]], 0, (), "can deadlock"),
+    ([[("send", 0, 0)]], 1, (), "to send"),
+    ([[]], 1, (5,), "immortal object 5 is not a shared object"),
+    ([], 0, (), "at least one thread"),
+    ([[]], -1, (), "shared must be an int"),
+])
+def test_malformed_traces_are_rejected_before_running(threads, shared, immortal, match) -> None:
+    trace = Trace(threads, shared=shared, immortal=immortal)
+    with pytest.raises(TraceError, match=match):
+        refstrat.run("atomic", "trace", max(1, len(threads)), trace=trace)
+
+
+def test_trace_error_is_a_value_error() -> None:
+    assert issubclass(TraceError, ValueError)
+    with pytest.raises(TypeError):
+        Trace("not a list")
+
+
+def test_speed_of_light_has_no_trace() -> None:
+    with pytest.raises(ValueError, match="no trace"):
+        refstrat.speed_of_light("trace", 1)
+
+
+def test_plugin_loading_errors_are_exceptions(tmp_path) -> None:
+    from refstrat import _core
+    with pytest.raises(OSError, match="cannot load plugin"):
+        _core.load_plugin(str(tmp_path / "missing.so"))
+    bogus = tmp_path / "bogus.so"
+    bogus.write_bytes(b"not an ELF file")
+    with pytest.raises(OSError):
+        _core.load_plugin(str(bogus))
+
+
+# ---- the stepping arena ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_arena_single_thread_semantics(strategy: str) -> None:
+    arena = refstrat.Arena(strategy, capacity=64)
+    a = arena.alloc()
+    s = arena.alloc_shared()
+    arena.incref(a)
+    arena.incref(s)
+    arena.flush()
+    assert arena.count(a) == 2 and arena.count(s) == 2
+    arena.decref(a)
+    arena.decref(a)
+    arena.decref(s)
+    arena.quiesce()
+    assert not arena.is_live(a) and arena.is_live(s) and arena.count(s) == 1
+    assert arena.incref(a) is False  # a use after free is counted, not performed
+    stats = arena.stats()
+    assert stats["use_after_free"] == 1 and stats["double_frees"] == 0
+    assert stats["allocs"] == 2 and stats["frees"] == 1
+    with pytest.raises(ValueError, match="freed"):
+        arena.count(a)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_arena_reuses_freed_slots_and_reports_full(strategy: str) -> None:
+    arena = refstrat.Arena(strategy, capacity=4)
+    for _ in range(20):
+        obj = arena.alloc()
+        arena.decref(obj)
+    arena.quiesce()
+    live = [arena.alloc() for _ in range(4)]
+    with pytest.raises(refstrat.ArenaFullError, match="4 slots"):
+        arena.alloc()
+    assert all(arena.is_live(o) for o in live)
+
+
+def test_arena_immortal_objects() -> None:
+    arena = refstrat.Arena("biased", immortal=True)
+    s = arena.alloc_shared(immortal=True)
+    for _ in range(5):
+        arena.decref(s)
+    arena.quiesce()
+    assert arena.is_live(s) and arena.count(s) == 1
+    assert refstrat.Arena("immortal").immortal and not refstrat.Arena("atomic").immortal
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(strategy="nope"), ValueError, "valid choices"),
+    (dict(capacity=0), ValueError, "capacity"),
+    (dict(capacity=2**33), ValueError, "capacity"),
+    (dict(capacity="8"), TypeError, "capacity"),
+    (dict(layout="x"), ValueError, "packed, padded"),
+    (dict(immortal="no"), TypeError, "immortal"),
+])
+def test_arena_rejects_bad_arguments(kwargs, exc, match) -> None:
+    args = dict(strategy="atomic")
+    args.update(kwargs)
+    with pytest.raises(exc, match=match):
+        refstrat.Arena(args.pop("strategy"), **args)
+
+
+def test_arena_rejects_bad_ids() -> None:
+    arena = refstrat.Arena("atomic")
+    with pytest.raises(IndexError, match="nothing allocated"):
+        arena.incref(0)
+    arena.alloc()
+    for bad in (1, -1, 10**30):
+        with pytest.raises(IndexError, match="ids run from 0 to 0"):
+            arena.decref(bad)
+    with pytest.raises(TypeError):
+        arena.incref("0")
