@@ -117,8 +117,14 @@ static uint64_t rs_pool_need(const rs_params *p, uint32_t worker)
     }
 }
 
-/* Room for garbage that deferred schemes (buffered, coalesced) have not freed yet. */
-#define RS_POOL_SLACK 65536u
+/* Room per worker for garbage that deferred schemes (buffered, coalesced) have not freed yet:
+ * 64 Ki objects, less when there are many workers (about 4 Mi in all); a pool that runs dry
+ * waits for the scheme to free, it does not fail. */
+static uint64_t rs_pool_slack(uint32_t threads)
+{
+    uint64_t slack = (4u << 20) / threads;
+    return slack > 65536 ? 65536 : slack < 4096 ? 4096 : slack;
+}
 
 uint64_t rs_arena_minimum(const rs_params *p, char *err, size_t errlen)
 {
@@ -253,7 +259,7 @@ rs_run *rs_run_create(const rs_strategy *s, const rs_params *p, char *err, size_
     uint64_t capacity = p->arena_size;
     if (!capacity) {
         uint64_t worst = (minimum - nsetup) / p->threads;
-        capacity = nsetup + (worst + RS_POOL_SLACK) * p->threads;
+        capacity = nsetup + (worst + rs_pool_slack(p->threads)) * p->threads;
     } else if (capacity < minimum) {
         snprintf(err, errlen, "arena_size %llu is too small: this workload needs at least %llu objects",
                  (unsigned long long)capacity, (unsigned long long)minimum);
