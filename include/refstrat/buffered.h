@@ -77,6 +77,8 @@ typedef struct rs_buf_run {
     int running;                /* main thread only: the commit thread was started */
     pthread_t thread;
     rs_buf_batch *pending;      /* commit thread only: decrements waiting for the next round */
+    void (*round)(rs_run *, rs_thread *); /* rs_buffered_round; a field so that a variant of the
+                                             scheme (tests/broken) can reuse every other piece */
     double cpu_seconds;         /* commit thread CPU time, read after join */
 } RS_ALIGNED rs_buf_run;
 
@@ -110,6 +112,7 @@ static inline int rs_buffered_init(rs_run *r)
     if (!s)
         return -1;
     memset(s, 0, sizeof *s);
+    s->round = rs_buffered_round;
     r->s = s;
     uint32_t L = r->p.log_size;
     for (uint32_t i = 0; i < r->nthreads; i++) {
@@ -195,7 +198,7 @@ static RS_NOINLINE void rs_buf_refill(rs_thread *t)
         }
         rs_buf_ack(t);
         if (t->run->stepping)
-            rs_buffered_round(t->run, t);
+            ((rs_buf_run *)t->run->s)->round(t->run, t);
         else if (++spins % 64 == 0)
             sched_yield();
         else
@@ -252,8 +255,9 @@ static inline void rs_buffered_flush(rs_thread *t)
 {
     rs_buf_submit(t);
     if (t->run->stepping) {
-        rs_buffered_round(t->run, t);
-        rs_buffered_round(t->run, t);
+        rs_buf_run *s = (rs_buf_run *)t->run->s;
+        s->round(t->run, t);
+        s->round(t->run, t);
     }
     rs_buf_refill(t);
 }
@@ -273,10 +277,10 @@ static inline void rs_buffered_leave(rs_thread *t)
     __atomic_store_n(&b->online, 0, __ATOMIC_RELEASE);
 }
 
-static inline void rs_buffered_round(rs_run *r, rs_thread *self)
+/* Round step 1: ask every online worker to submit what it has logged, and wait until each has. */
+static inline void rs_buf_handshake(rs_run *r, rs_thread *self)
 {
     rs_buf_run *s = (rs_buf_run *)r->s;
-    rs_thread *helper = &r->threads[r->nthreads];
     uint64_t e = s->req_epoch + 1;
     __atomic_store_n(&s->req_epoch, e, __ATOMIC_RELEASE);
     if (self)
@@ -292,19 +296,35 @@ static inline void rs_buffered_round(rs_run *r, rs_thread *self)
                 rs_cpu_relax();
         }
     }
-    rs_buf_batch *round = NULL;
+}
+
+/* Every submitted batch, as a list through rs_buf_batch.next. */
+static inline rs_buf_batch *rs_buf_collect(rs_run *r)
+{
+    rs_buf_batch *list = NULL;
     for (uint32_t i = 0; i < r->nthreads; i++) {
         rs_buf_thread *b = (rs_buf_thread *)r->threads[i].s;
         rs_buf_batch *bb;
         while ((bb = rs_buf_pop(&b->submitted)) != NULL) {
-            bb->next = round;
-            round = bb;
+            bb->next = list;
+            list = bb;
         }
     }
-    for (rs_buf_batch *bb = round; bb; bb = bb->next)
+    return list;
+}
+
+static inline void rs_buf_apply_increments(rs_buf_batch *list)
+{
+    for (rs_buf_batch *bb = list; bb; bb = bb->next)
         for (uint32_t k = 0; k < bb->ninc; k++)
             bb->inc[k]->rc++;
-    for (rs_buf_batch *bb = s->pending, *nx; bb; bb = nx) {
+}
+
+/* Apply the list's decrements (freeing at zero) and give its batches back to their workers. */
+static inline void rs_buf_apply_decrements(rs_run *r, rs_buf_batch *list)
+{
+    rs_thread *helper = &r->threads[r->nthreads];
+    for (rs_buf_batch *bb = list, *nx; bb; bb = nx) {
         nx = bb->next;
         for (uint32_t k = 0; k < bb->ndec; k++) {
             rs_obj *o = bb->dec[k];
@@ -314,6 +334,16 @@ static inline void rs_buffered_round(rs_run *r, rs_thread *self)
         bb->ninc = bb->ndec = 0;
         rs_buf_push(&((rs_buf_thread *)r->threads[bb->worker].s)->returned, bb);
     }
+}
+
+/* One commit round (see the top of this file). `self`: the calling worker in stepping mode. */
+static inline void rs_buffered_round(rs_run *r, rs_thread *self)
+{
+    rs_buf_run *s = (rs_buf_run *)r->s;
+    rs_buf_handshake(r, self);
+    rs_buf_batch *round = rs_buf_collect(r);
+    rs_buf_apply_increments(round);
+    rs_buf_apply_decrements(r, s->pending);
     s->pending = round;
 }
 
@@ -342,10 +372,10 @@ static void *rs_buf_commit_main(void *arg)
          * pools), sooner when a full batch arrives. */
         for (int i = 0; i < 20 && rs_buf_idle(r) && !__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE); i++)
             nanosleep(&nap, NULL);
-        rs_buffered_round(r, NULL);
+        s->round(r, NULL);
     }
     while (!rs_buf_idle(r))
-        rs_buffered_round(r, NULL);
+        s->round(r, NULL);
     s->cpu_seconds = rs_thread_cpu() - cpu0;
     return NULL;
 }
@@ -370,7 +400,7 @@ static inline void rs_buffered_quiesce(rs_run *r)
         r->helper_cpu_seconds += s->cpu_seconds;
     }
     while (!rs_buf_idle(r))
-        rs_buffered_round(r, NULL);
+        s->round(r, NULL);
 }
 
 #define rs_buffered_count rs_plain_count
