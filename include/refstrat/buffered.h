@@ -320,17 +320,22 @@ static inline void rs_buf_apply_increments(rs_buf_batch *list)
             bb->inc[k]->rc++;
 }
 
-/* Apply the list's decrements (freeing at zero) and give its batches back to their workers. */
 static inline void rs_buf_apply_decrements(rs_run *r, rs_buf_batch *list)
 {
     rs_thread *helper = &r->threads[r->nthreads];
-    for (rs_buf_batch *bb = list, *nx; bb; bb = nx) {
-        nx = bb->next;
+    for (rs_buf_batch *bb = list; bb; bb = bb->next)
         for (uint32_t k = 0; k < bb->ndec; k++) {
             rs_obj *o = bb->dec[k];
             if (--o->rc == 0)
                 rs_free(helper, o);
         }
+}
+
+/* Hand applied batches back to their workers, empty. */
+static inline void rs_buf_give_back(rs_run *r, rs_buf_batch *list)
+{
+    for (rs_buf_batch *bb = list, *nx; bb; bb = nx) {
+        nx = bb->next;
         bb->ninc = bb->ndec = 0;
         rs_buf_push(&((rs_buf_thread *)r->threads[bb->worker].s)->returned, bb);
     }
@@ -344,6 +349,7 @@ static inline void rs_buffered_round(rs_run *r, rs_thread *self)
     rs_buf_batch *round = rs_buf_collect(r);
     rs_buf_apply_increments(round);
     rs_buf_apply_decrements(r, s->pending);
+    rs_buf_give_back(r, s->pending);
     s->pending = round;
 }
 

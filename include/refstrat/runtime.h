@@ -26,8 +26,9 @@
 #include <pthread.h>
 #include "refstrat/object.h"
 
-/* Bumped whenever a struct below changes: a plugin built against other headers is refused. */
-#define RS_ABI_VERSION 1
+/* Bumped whenever a struct below, or the meaning of a field, changes: a plugin built against
+ * other headers is refused. */
+#define RS_ABI_VERSION 2
 
 enum rs_workload {
     RS_W_FIB = 0,

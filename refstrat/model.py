@@ -1,0 +1,295 @@
+"""Pure-Python reference model for refstrat trace programs.
+
+A *program* is what the ``trace`` workload runs: one operation list per thread over
+shared objects (ids ``0 .. shared-1``, created before the run with one permanent setup
+reference), immortal objects (a subset of the shared ids) and private objects (ids
+``>= shared``, each created by exactly one ``("new", id)``).  References move between
+threads through per-thread mailboxes (``("send", id, dst)`` / ``("recv", id)``).
+
+The model needs no C code.  For any valid program it computes, independently of the
+interleaving the threads actually ran in, the exact final count of every object and
+which objects must have been freed; for an invalid program it names the thread and the
+position in that thread's program order where the program would release a reference it
+does not hold (the point where a use after free would occur) or would deadlock.
+
+Why the result does not depend on the interleaving: every operation changes the count by
+a fixed amount (new +1, inc +1, dec -1, send/recv 0), so the final count is the sum over
+all operations; and as long as every thread only releases references it holds, the true
+count never touches zero while a reference exists, so no correct scheme may free early.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+__all__ = [
+    "Op",
+    "Program",
+    "ProgramError",
+    "Expectation",
+    "expect",
+    "IMMORTAL_COUNT",
+]
+
+#: One operation: ``("new", id)``, ``("inc", id)``, ``("dec", id)``, ``("send", id, dst)``
+#: or ``("recv", id)`` -- exactly the tuples ``refstrat.Trace`` takes.
+Op = tuple
+
+#: The count the core reports for an immortal object at any time (the contract: "immortal
+#: ones keep 1").  Immortal objects must be untouched, so their final count is this.
+IMMORTAL_COUNT = 1
+
+_ARITY = {"new": 2, "inc": 2, "dec": 2, "send": 3, "recv": 2}
+
+
+class ProgramError(ValueError):
+    """A program that is not valid.  ``thread``/``index`` locate the offending operation
+    in that thread's program order (``None`` for whole-program problems)."""
+
+    def __init__(self, message: str, thread: int | None = None, index: int | None = None):
+        where = "" if thread is None else f"thread {thread}, op {index}: "
+        super().__init__(where + message)
+        self.thread = thread
+        self.index = index
+
+
+@dataclass(frozen=True)
+class Program:
+    """A multithreaded refcount program, valid for ``refstrat.Trace``.
+
+    ``repr(program)`` is valid Python (with ``from refstrat.testing import Program``), so a
+    failing program printed in a report can be pasted back into ``refstrat.testing.replay``.
+    """
+
+    threads: tuple[tuple[Op, ...], ...]
+    shared: int = 0
+    immortal: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Normalise to hashable, canonical tuples so equal programs compare equal and the
+        # repr is stable whatever sequences the caller passed.
+        object.__setattr__(self, "threads", tuple(tuple(tuple(op) for op in t) for t in self.threads))
+        object.__setattr__(self, "immortal", tuple(sorted(set(self.immortal))))
+
+    @property
+    def nthreads(self) -> int:
+        return len(self.threads)
+
+    @property
+    def objects(self) -> int:
+        """Number of object ids the program uses (shared ids plus every private id)."""
+        top = self.shared - 1
+        for ops in self.threads:
+            for op in ops:
+                if len(op) >= 2 and isinstance(op[1], int):
+                    top = max(top, op[1])
+        return top + 1
+
+    def __len__(self) -> int:
+        """Total number of operations over all threads."""
+        return sum(len(t) for t in self.threads)
+
+    def refcount_ops(self) -> int:
+        """Number of operations that change a count (new, inc, dec)."""
+        return sum(1 for t in self.threads for op in t if op[0] in ("new", "inc", "dec"))
+
+    def compact(self) -> "Program":
+        """The same program with private ids renumbered ``shared, shared + 1, ...`` in the
+        order the threads create them (thread 0 first), so no id is left unused."""
+        mapping: dict[int, int] = {}
+        for ops in self.threads:
+            for op in ops:
+                if op[0] == "new" and op[1] not in mapping:
+                    mapping[op[1]] = self.shared + len(mapping)
+
+        def ren(op: Op) -> Op:
+            return (op[0], mapping.get(op[1], op[1])) + tuple(op[2:])
+
+        return Program(threads=tuple(tuple(ren(op) for op in ops) for ops in self.threads),
+                       shared=self.shared, immortal=self.immortal)
+
+    def to_trace(self) -> Any:
+        """The ``refstrat.Trace`` for this program (imports the compiled core)."""
+        import refstrat
+
+        return refstrat.Trace(self.threads, shared=self.shared, immortal=self.immortal)
+
+    def pretty(self) -> str:
+        """Human-readable listing, one line per thread."""
+        lines = [f"shared={self.shared} immortal={list(self.immortal)}"]
+        for t, ops in enumerate(self.threads):
+            body = " ".join(_fmt(op) for op in ops) or "(nothing)"
+            lines.append(f"  T{t}: {body}")
+        return "\n".join(lines)
+
+
+def _fmt(op: Op) -> str:
+    if op[0] == "send":
+        return f"send({op[1]}->T{op[2]})"
+    return f"{op[0]}({op[1]})"
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What every correct scheme must produce for a program.
+
+    ``final_counts[i]`` is the exact count object ``i`` has after quiesce, ``None`` when it
+    must have been freed.  ``last_use[i]`` lists, per thread that touches object ``i``, the
+    ``(thread, index)`` of the last operation on it in that thread's program order: the
+    object must stay live until each of these has run, so a use-after-free report on ``i``
+    means the scheme freed it before one of them.
+    """
+
+    final_counts: tuple[int | None, ...]
+    freed: frozenset[int]
+    immortal: frozenset[int]
+    last_use: dict[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    refcount_ops: int = 0
+
+    @property
+    def live(self) -> frozenset[int]:
+        return frozenset(i for i, c in enumerate(self.final_counts) if c is not None)
+
+
+def expect(program: Program, *, immortal_active: bool = True) -> Expectation:
+    """Validate ``program`` and compute the exact outcome every correct scheme must give.
+
+    Guarantees: raises :class:`ProgramError` (naming thread and op index) for anything
+    ``refstrat.Trace`` must reject -- unknown op, bad arity, id out of range, new twice,
+    a reference used or released while not held, a send to a bad thread, a recv nobody
+    sends, a send nobody receives, a trace that can deadlock.  Otherwise returns an
+    :class:`Expectation` whose counts hold for every interleaving.  ``immortal_active`` says whether the run honours
+    immortality (``immortal=True`` or the ``immortal`` strategy); when it does not,
+    immortal ids behave as ordinary shared objects.
+    """
+    n = program.nthreads
+    if n < 1:
+        raise ProgramError("a program needs at least one thread")
+    shared = program.shared
+    if shared < 0:
+        raise ProgramError("shared must be >= 0")
+    for i in program.immortal:
+        if not 0 <= i < shared:
+            raise ProgramError(f"immortal id {i} is not a shared id (0..{shared - 1})")
+    nobj = program.objects
+
+    # Static checks first: they do not need a schedule.
+    creator: dict[int, tuple[int, int]] = {}
+    for t, ops in enumerate(program.threads):
+        for k, op in enumerate(ops):
+            if not op or op[0] not in _ARITY:
+                raise ProgramError(f"unknown op {op!r}", t, k)
+            if len(op) != _ARITY[op[0]]:
+                raise ProgramError(f"{op[0]} takes {_ARITY[op[0]] - 1} argument(s), got {op!r}", t, k)
+            oid = op[1]
+            if not isinstance(oid, int) or isinstance(oid, bool) or oid < 0:
+                raise ProgramError(f"bad object id {oid!r}", t, k)
+            if op[0] == "new":
+                if oid < shared:
+                    raise ProgramError(f"new({oid}): ids below {shared} are shared objects", t, k)
+                if oid in creator:
+                    raise ProgramError(f"new({oid}) twice (first in thread {creator[oid][0]})", t, k)
+                creator[oid] = (t, k)
+            if op[0] == "send":
+                dst = op[2]
+                if not isinstance(dst, int) or isinstance(dst, bool) or not 0 <= dst < n:
+                    raise ProgramError(f"send to bad thread {dst!r} (0..{n - 1})", t, k)
+
+    # Dynamic check: run the threads round-robin, each as far as it can go.  Mailboxes are
+    # counting (a send never blocks, a recv blocks only while its count is zero), so the
+    # threads form a confluent system: if this schedule finishes, every schedule does, and
+    # if it gets stuck, some schedule of the real run deadlocks too.
+    hold = [Counter() for _ in range(n)]
+    mail = [Counter() for _ in range(n)]
+    created: set[int] = set()
+    pc = [0] * n
+    last: dict[int, dict[int, int]] = {}
+    progressed = True
+    while progressed:
+        progressed = False
+        for t in range(n):
+            ops = program.threads[t]
+            while pc[t] < len(ops):
+                k = pc[t]
+                op = ops[k]
+                kind, oid = op[0], op[1]
+                if kind == "recv":
+                    if mail[t][oid] == 0:
+                        break  # blocked until someone sends
+                    mail[t][oid] -= 1
+                    hold[t][oid] += 1
+                elif kind == "new":
+                    created.add(oid)
+                    hold[t][oid] += 1
+                elif kind == "inc":
+                    if oid >= shared and hold[t][oid] == 0:
+                        what = "before its new" if oid not in created else "without holding a reference"
+                        raise ProgramError(f"inc({oid}) {what} (use after free)", t, k)
+                    hold[t][oid] += 1
+                elif kind in ("dec", "send"):
+                    if hold[t][oid] == 0:
+                        raise ProgramError(
+                            f"{kind}({oid}) releases a reference this thread does not hold "
+                            "(use after free / over-release)", t, k)
+                    hold[t][oid] -= 1
+                    if kind == "send":
+                        mail[op[2]][oid] += 1
+                last.setdefault(oid, {})[t] = k
+                pc[t] += 1
+                progressed = True
+    stuck = [t for t in range(n) if pc[t] < len(program.threads[t])]
+    if stuck:
+        t = stuck[0]
+        oid = program.threads[t][pc[t]][1]
+        raise ProgramError(f"recv({oid}) can wait forever (no matching send, or a deadlock)", t, pc[t])
+
+    for t in range(n):
+        for oid, c in sorted(mail[t].items()):
+            if c:
+                # refstrat.Trace rejects this too: such a reference could never be released.
+                raise ProgramError(f"{c} reference(s) to object {oid} sent to thread {t} are never received")
+
+    immortal = frozenset(program.immortal) if immortal_active else frozenset()
+    finals: list[int | None] = []
+    freed: set[int] = set()
+    for oid in range(nobj):
+        held = sum(h[oid] for h in hold) + sum(m[oid] for m in mail)
+        if oid in immortal:
+            finals.append(IMMORTAL_COUNT)
+        elif oid < shared:
+            finals.append(1 + held)  # the permanent setup reference
+        elif oid not in created:
+            # An id in the range nobody allocates: it never exists.  Reported as freed-or-absent.
+            finals.append(None)
+        elif held == 0:
+            finals.append(None)
+            freed.add(oid)
+        else:
+            finals.append(held)
+    return Expectation(
+        final_counts=tuple(finals),
+        freed=frozenset(freed),
+        immortal=immortal,
+        last_use={o: tuple(sorted(d.items())) for o, d in last.items()},
+        refcount_ops=program.refcount_ops(),
+    )
+
+
+def sequential_counts(program: Program, order: Iterable[int]) -> list[Counter]:
+    """Replay ``program`` in the global order given as a sequence of thread numbers (one
+    entry per operation) and return the count of every object after each step.  Used to
+    cross-check :func:`expect` and to explain a failure along one interleaving."""
+    pcs = [0] * program.nthreads
+    counts: Counter = Counter({i: 1 for i in range(program.shared)})
+    history = []
+    for t in order:
+        op = program.threads[t][pcs[t]]
+        pcs[t] += 1
+        if op[0] in ("new", "inc"):
+            counts[op[1]] += 1
+        elif op[0] == "dec":
+            counts[op[1]] -= 1
+        history.append(Counter(counts))
+    return history

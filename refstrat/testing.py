@@ -1,0 +1,754 @@
+"""Correctness fuzzing for refstrat schemes, built on Hypothesis.
+
+Point it at a strategy::
+
+    >>> import refstrat.testing as rt
+    >>> report = rt.check("biased", threads=2)          # Hypothesis + seeded stress
+    >>> report.ok, report.examples
+    (True, 100)
+
+What it does:
+
+* :func:`programs` is a Hypothesis strategy of valid multithreaded refcount programs
+  (:class:`~refstrat.model.Program`): per-thread operation lists over private, shared and
+  immortal objects, with allocation, incref, decref, handing a reference to another
+  thread's mailbox, taking it from there, and releasing everything at the end.  Valid by
+  construction: it generates one feasible global execution and projects it onto the
+  threads, so a thread never releases a reference it does not hold and no recv can wait
+  forever.
+* :func:`refstrat.model.expect` computes exactly what every correct scheme must give.
+* :func:`check` runs programs on real OS threads with the GIL released (the ``trace``
+  workload), with a Hypothesis-drawn ``jitter`` seed that inserts deterministic pauses and
+  spins between operations, and compares with the model.  A failure carries the minimal
+  program Hypothesis shrank to; :func:`replay` reruns it.
+* :func:`stress` adds volume (races on a 2-core machine need it): seeded, large programs
+  with hot shared and handed-off objects, at growing sizes.
+* :func:`arena_machine` is a ``RuleBasedStateMachine`` driving one ``refstrat.Arena`` step
+  by step, checking invariants after every step, flush and quiesce.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
+from hypothesis.errors import Flaky
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from .model import Expectation, Program, ProgramError, expect
+
+__all__ = [
+    "Program",
+    "ProgramError",
+    "Expectation",
+    "expect",
+    "Case",
+    "Failure",
+    "CheckFailed",
+    "Report",
+    "programs",
+    "cases",
+    "run_program",
+    "compare",
+    "check",
+    "replay",
+    "minimize",
+    "stress",
+    "stress_program",
+    "STRESS_SHAPES",
+    "DEFAULT_TICK",
+    "DEFAULT_LOG_SIZE",
+    "arena_machine",
+]
+
+
+# --------------------------------------------------------------------------- generation
+
+# Kind codes: shrinking moves towards 0 ("new"); sends and decs get more codes because the
+# interesting bugs need references to cross threads and counts to fall.
+_KINDS = ("new", "inc", "inc", "dec", "dec", "send", "send", "send", "recv")
+
+
+@st.composite
+def programs(
+    draw: st.DrawFn,
+    threads: int | st.SearchStrategy[int] = 2,
+    *,
+    max_steps: int = 40,
+    max_shared: int = 3,
+    immortal: bool = True,
+    release_all: bool | None = True,
+) -> Program:
+    """Hypothesis strategy of valid programs for ``threads`` threads.
+
+    Guarantees every drawn program passes :func:`refstrat.model.expect`: it is built as one
+    feasible global execution and then split into per-thread lists, so every dec/send
+    releases a reference the thread holds and every recv has a send before it.  With
+    ``release_all=True`` (the default) each thread finally takes all its mail and drops
+    every reference it holds, so all private objects must end up freed and all shared
+    objects back at their setup count; ``False`` keeps the leftovers (testing exact
+    nonzero final counts) and ``None`` lets Hypothesis choose.
+    """
+    n = draw(threads) if isinstance(threads, st.SearchStrategy) else threads
+    if n < 1:
+        raise ValueError("threads must be >= 1")
+    nshared = draw(st.integers(0, max_shared))
+    imm: tuple[int, ...] = ()
+    if immortal and nshared:
+        imm = tuple(sorted(draw(st.sets(st.integers(0, nshared - 1), max_size=nshared))))
+    # Steps are drawn as a plain list of (thread, kind, object pick, destination offset,
+    # repeat) and then interpreted against the current state.  A list shrinks by deleting
+    # elements, every element shrinks towards (thread 0, "new", once), and any list
+    # interprets to a valid program, so Hypothesis's shrinker can cut a failing program
+    # down freely.  The destination is an offset from the sender, so it shrinks towards
+    # "the next thread": a cross-thread hand-off.
+    bursts = draw(st.lists(
+        st.tuples(st.integers(0, n - 1), st.integers(0, len(_KINDS) - 1),
+                  st.integers(0, 255), st.integers(0, n - 1), st.integers(1, 6)),
+        max_size=max_steps))
+    steps = [(t, k, pick, (t + 1 + off) % n) for t, k, pick, off, rep in bursts for _ in range(rep)]
+    hold = [Counter() for _ in range(n)]
+    mail = [Counter() for _ in range(n)]
+    ops: list[list[tuple]] = [[] for _ in range(n)]
+    next_id = nshared
+    for t, k, pick, dst in steps:
+        held = sorted(o for o, c in hold[t].items() if c > 0)
+        waiting = sorted(o for o, c in mail[t].items() if c > 0)
+        kind = _KINDS[k]
+        # A kind that is not enabled here falls back to "new", which always is.
+        if kind == "inc" and not (held or nshared):
+            kind = "new"
+        elif kind in ("dec", "send") and not held:
+            kind = "new"
+        elif kind == "recv" and not waiting:
+            kind = "new"
+        if kind == "new":
+            oid = next_id
+            next_id += 1
+            hold[t][oid] += 1
+            ops[t].append(("new", oid))
+        elif kind == "inc":
+            cands = sorted(set(held) | set(range(nshared)))
+            oid = cands[pick % len(cands)]
+            hold[t][oid] += 1
+            ops[t].append(("inc", oid))
+        elif kind == "dec":
+            oid = held[pick % len(held)]
+            hold[t][oid] -= 1
+            ops[t].append(("dec", oid))
+        elif kind == "send":
+            oid = held[pick % len(held)]
+            hold[t][oid] -= 1
+            mail[dst][oid] += 1
+            ops[t].append(("send", oid, dst))
+        else:
+            oid = waiting[pick % len(waiting)]
+            mail[t][oid] -= 1
+            hold[t][oid] += 1
+            ops[t].append(("recv", oid))
+    release = draw(st.booleans()) if release_all is None else release_all
+    for t in range(n):
+        # Mail left undelivered would be a reference nobody can release: always take it.
+        for oid in sorted(mail[t]):
+            for _ in range(mail[t][oid]):
+                ops[t].append(("recv", oid))
+                hold[t][oid] += 1
+        if release:
+            for oid in sorted(hold[t]):
+                ops[t].extend([("dec", oid)] * hold[t][oid])
+    return Program(threads=tuple(tuple(o) for o in ops), shared=nshared, immortal=imm)
+
+
+#: The core's defaults for the scheme knobs a case may vary (refstrat.run options).
+DEFAULT_TICK = 16384     # coalesced: safepoints between epoch ticks
+DEFAULT_LOG_SIZE = 4096  # buffered: entries per log
+
+
+@dataclass(frozen=True)
+class Case:
+    """One fuzzing example: a program, the jitter seed that perturbs its interleaving, and the
+    scheme knobs it runs with (small values make epochs and log rotations happen inside a
+    short program instead of only at quiesce)."""
+
+    program: Program
+    jitter: int = 0
+    tick: int = DEFAULT_TICK
+    log_size: int = DEFAULT_LOG_SIZE
+
+
+def cases(threads: int | st.SearchStrategy[int] = 2, **program_kwargs: Any) -> st.SearchStrategy[Case]:
+    """Hypothesis strategy of :class:`Case`: a program plus a jitter seed (0 = no pauses) and
+    the knobs (default or tiny); everything shrinks towards the plain defaults.  Drawing the
+    seed lets Hypothesis explore different interleavings of the same program and reproduce
+    the one that failed."""
+    return st.builds(
+        Case,
+        program=programs(threads, **program_kwargs),
+        jitter=st.one_of(st.just(0), st.integers(1, 2**31 - 1)),
+        tick=st.sampled_from([DEFAULT_TICK, 1, 2, 3, 5, 8, 64]),
+        log_size=st.sampled_from([DEFAULT_LOG_SIZE, 16, 17, 64]),
+    )
+
+
+# --------------------------------------------------------------------------- running
+
+@dataclass(frozen=True)
+class Failure:
+    """A program on which a scheme disagreed with the model, and how to rerun it."""
+
+    strategy: str
+    program: Program
+    jitter: int
+    immortal: bool
+    problems: tuple[str, ...]
+    source: str = "check"  # "check" (one program), "hypothesis", "stress" or "replay"
+    tick: int = DEFAULT_TICK
+    log_size: int = DEFAULT_LOG_SIZE
+    result: Any = field(default=None, compare=False, repr=False)
+
+    def _knobs(self) -> str:
+        k = ""
+        if self.immortal:
+            k += ", immortal=True"
+        if self.tick != DEFAULT_TICK:
+            k += f", tick={self.tick}"
+        if self.log_size != DEFAULT_LOG_SIZE:
+            k += f", log_size={self.log_size}"
+        return k
+
+    @property
+    def replay_code(self) -> str:
+        """Python that reruns this failure (paste it after ``import refstrat.testing``)."""
+        return (f"refstrat.testing.replay({self.strategy!r}, refstrat.testing.{self.program!r}, "
+                f"jitter={self.jitter}{self._knobs()})")
+
+    def describe(self) -> str:
+        size = f"{len(self.program)} ops on {self.program.nthreads} thread(s)"
+        prog = self.program.pretty() if len(self.program) <= 200 else f"(large program: {size})"
+        lines = [f"{self.strategy}: {len(self.problems)} problem(s) on a {size} program "
+                 f"(jitter={self.jitter}{self._knobs()}, found by {self.source})"]
+        lines += [f"  - {p}" for p in self.problems[:12]]
+        if len(self.problems) > 12:
+            lines.append(f"  - ... {len(self.problems) - 12} more")
+        lines.append(prog)
+        if len(self.program) <= 200:
+            lines.append("replay: " + self.replay_code)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+class CheckFailed(AssertionError):
+    """Raised by :func:`check`/:func:`replay` when a scheme disagrees with the model."""
+
+    def __init__(self, failure: Failure):
+        super().__init__(failure.describe())
+        self.failure = failure
+
+
+def _immortal_active(strategy: str, immortal: bool) -> bool:
+    """Whether a run honours immortality: asked for, or the strategy's own (``immortal``, or a
+    plugin registered with immortality always on)."""
+    if immortal:
+        return True
+    try:
+        from refstrat import _core
+
+        row = _core.find_strategy(strategy)
+        return bool(row and row.get("immortal"))
+    except (ImportError, AttributeError):
+        return strategy == "immortal"
+
+
+def run_program(strategy: str, program: Program, *, jitter: int = 0, immortal: bool = False,
+                **run_kwargs: Any) -> Any:
+    """Run ``program`` once through ``refstrat.run(..., "trace")`` on real OS threads (one per
+    program thread, GIL released) and return the ``RunResult``."""
+    import refstrat
+
+    return refstrat.run(strategy, "trace", program.nthreads, trace=program.to_trace(),
+                        jitter=jitter, immortal=immortal, **run_kwargs)
+
+
+def compare(expected: Expectation, result: Any) -> list[str]:
+    """Every way ``result`` (a trace ``RunResult``) differs from what the model requires:
+    operations on freed objects, double frees, leaks after quiesce, premature frees, wrong
+    final counts (lost updates) and touched immortal objects.  Empty means correct."""
+    problems: list[str] = []
+    if result.use_after_free:
+        first = getattr(result, "first_use_after_free", None) or ()
+        where = ", ".join(f"T{t} op {k}" for t, k in enumerate(first) if k is not None)
+        problems.append(f"{result.use_after_free} operation(s) on a freed object (use after free"
+                        + (f"; first at {where} in program order)" if where else ")"))
+    if result.double_frees:
+        problems.append(f"{result.double_frees} double free(s)")
+    if result.leaks:
+        problems.append(f"{result.leaks} leak(s) after quiesce (count 0 but not freed)")
+    if getattr(result, "lost_updates", 0):
+        problems.append(f"{result.lost_updates} lost update(s) reported by the arena")
+    if getattr(result, "premature_frees", 0):
+        problems.append(f"{result.premature_frees} premature free(s) reported by the arena")
+    got = result.final_counts
+    if got is None:
+        return problems + ["the run returned no final counts"]
+    for oid, want in enumerate(expected.final_counts):
+        have = got[oid] if oid < len(got) else None
+        if oid in expected.immortal:
+            if have != want:
+                problems.append(f"immortal object {oid} was touched: count {have}, must stay {want}")
+        elif want is None and have is not None:
+            problems.append(f"object {oid} must be freed after quiesce but has count {have} (leak)")
+        elif want is not None and have is None:
+            uses = ", ".join(f"T{t}#{k}" for t, k in expected.last_use.get(oid, ()))
+            problems.append(f"object {oid} was freed but must have count {want} "
+                            f"(freed while referenced; last uses {uses})")
+        elif want != have:
+            problems.append(f"object {oid} has final count {have}, model says {want} "
+                            f"({'lost increments' if have < want else 'lost decrements'})")
+    if len(got) > len(expected.final_counts):
+        problems.append(f"run reported {len(got)} objects, program has {len(expected.final_counts)}")
+    return problems
+
+
+def _run_once(strategy: str, program: Program, jitter: int, immortal: bool, source: str,
+              expected: Expectation | None = None, tick: int = DEFAULT_TICK,
+              log_size: int = DEFAULT_LOG_SIZE) -> Failure | None:
+    exp = expected or expect(program, immortal_active=_immortal_active(strategy, immortal))
+    result = run_program(strategy, program, jitter=jitter, immortal=immortal, tick=tick,
+                         log_size=log_size)
+    problems = compare(exp, result)
+    if not problems:
+        return None
+    return Failure(strategy, program, jitter, immortal, tuple(problems), source, tick, log_size,
+                   result)
+
+
+def replay(strategy: str | Failure, program: Program | None = None, *, jitter: int = 0,
+           immortal: bool = False, tick: int = DEFAULT_TICK, log_size: int = DEFAULT_LOG_SIZE,
+           repeats: int = 1) -> None:
+    """Rerun a failing program (or a :class:`Failure`) ``repeats`` times with the same jitter
+    seed and knobs.  Raises :class:`CheckFailed` on the first disagreement with the model,
+    returns ``None`` if every run was correct.  Failures that depend on a data race may need
+    several repeats to show again; the jitter seed makes the pauses identical each time."""
+    if isinstance(strategy, Failure):
+        f = strategy
+        strategy, program, jitter, immortal = f.strategy, f.program, f.jitter, f.immortal
+        tick, log_size = f.tick, f.log_size
+    if program is None:
+        raise TypeError("replay needs a program (or a Failure)")
+    exp = expect(program, immortal_active=_immortal_active(strategy, immortal))
+    for _ in range(repeats):
+        f = _run_once(strategy, program, jitter, immortal, "replay", exp, tick, log_size)
+        if f is not None:
+            raise CheckFailed(f)
+
+
+# --------------------------------------------------------------------------- stress
+
+STRESS_SHAPES = ("symmetric", "early_exit")
+
+
+def stress_program(threads: int, ops: int, *, seed: int = 1, shared: int = 2,
+                   immortal: Sequence[int] = (), handoff: int = 2,
+                   shape: str = "symmetric") -> Program:
+    """A large valid program built for data races, ~``ops`` operations per thread.
+
+    ``symmetric``: every thread creates ``handoff`` objects, increments each and sends one
+    reference to every other thread, takes the ones sent to it, then hammers the hot shared
+    objects and all handed-over objects in short inc-runs followed by dec-runs (so an owner
+    and a non-owner update one object at once), and drops everything.
+
+    ``early_exit``: thread 0 creates one object per other thread, increments it and sends it
+    over, then hammers for the whole length; the other threads take their object, hammer
+    briefly, drop it and leave early.  This is the shape where a scheme that trusts a
+    partial count (a count that reads zero while another thread still holds unflushed
+    increments) frees too early: the long thread then touches a freed object.
+
+    Recvs only wait on sends that come before any recv, so neither shape can deadlock.
+    """
+    if shape not in STRESS_SHAPES:
+        raise ValueError(f"unknown shape {shape!r}; valid: {', '.join(STRESS_SHAPES)}")
+    rng = random.Random(seed)
+    body: list[list[tuple]] = [[] for _ in range(threads)]
+    hold = [Counter() for _ in range(threads)]
+    next_id = shared
+    pools: list[list[int]] = [list(range(shared)) for _ in range(threads)]
+
+    def give(src: int, dst: int, oid: int) -> None:
+        body[src].append(("inc", oid))
+        body[src].append(("send", oid, dst))
+        pools[dst].append(oid)
+
+    if shape == "symmetric":
+        created: list[list[int]] = []
+        for t in range(threads):
+            mine = list(range(next_id, next_id + handoff))
+            next_id += handoff
+            created.append(mine)
+            for oid in mine:
+                body[t].append(("new", oid))
+                hold[t][oid] += 1
+                pools[t].append(oid)
+                for dst in range(threads):
+                    if dst != t:
+                        give(t, dst, oid)
+        for t in range(threads):
+            for src in range(threads):
+                if src != t:
+                    for oid in created[src]:
+                        body[t].append(("recv", oid))
+                        hold[t][oid] += 1
+        lengths = [ops] * threads
+    else:
+        for dst in range(1, threads):
+            oid = next_id
+            next_id += 1
+            body[0].append(("new", oid))
+            hold[0][oid] += 1
+            pools[0].append(oid)
+            give(0, dst, oid)
+            body[dst].append(("recv", oid))
+            hold[dst][oid] += 1
+        lengths = [ops] + [max(20, min(ops // 20, 2000))] * (threads - 1)
+    for t in range(threads):
+        n = 0
+        while n < lengths[t]:
+            oid = rng.choice(pools[t])
+            k = rng.randint(1, 4)
+            body[t].extend([("inc", oid)] * k)
+            body[t].extend([("dec", oid)] * k)
+            n += 2 * k
+        for oid in sorted(hold[t]):
+            body[t].extend([("dec", oid)] * hold[t][oid])
+    return Program(threads=tuple(tuple(b) for b in body), shared=shared, immortal=tuple(immortal))
+
+
+@dataclass
+class StressResult:
+    """What :func:`stress` ran: sizes tried (ops per thread), total refcount ops, seconds."""
+
+    sizes: list[int] = field(default_factory=list)
+    ops: int = 0
+    seconds: float = 0.0
+    failure: Failure | None = None
+
+
+def stress(strategy: str, threads: int = 2, *, sizes: Iterable[int] = (2_000, 20_000, 200_000),
+           repeats: int = 2, seed: int = 1, immortal: bool = False) -> StressResult:
+    """Seeded stress runs at growing sizes (ops per thread), ``repeats`` runs per size with
+    different seeds, alternating the :func:`stress_program` shapes, stopping at the first
+    failure.  Deterministic programs; the interleaving is whatever the hardware does (no
+    jitter: pauses would thin the races).  The result's ``failure`` is ``None`` when every
+    run matched the model."""
+    out = StressResult()
+    t0 = time.perf_counter()
+    act = _immortal_active(strategy, immortal)
+    for size in sizes:
+        out.sizes.append(size)
+        for r in range(repeats):
+            prog = stress_program(threads, size, seed=seed * 1000 + r,
+                                  immortal=(0,) if act else (),
+                                  shape=STRESS_SHAPES[r % len(STRESS_SHAPES)])
+            out.ops += prog.refcount_ops()
+            f = _run_once(strategy, prog, 0, immortal, "stress")
+            if f is not None:
+                out.failure = f
+                out.seconds = time.perf_counter() - t0
+                return out
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
+# --------------------------------------------------------------------------- check
+
+@dataclass
+class Report:
+    """The outcome of :func:`check`."""
+
+    strategy: str
+    threads: int | str         # a count, or the Hypothesis strategy of counts that was fuzzed
+    examples: int = 0          # Hypothesis examples run (each one real multithreaded run)
+    seconds: float = 0.0       # whole check, Hypothesis and stress
+    stress: StressResult | None = None
+    failure: Failure | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    def summary(self) -> str:
+        s = (f"{self.strategy}: {'ok' if self.ok else 'FAILED'} -- {self.examples} Hypothesis "
+             f"examples at {self.threads} thread(s)")
+        if self.stress is not None:
+            s += (f", stress {self.stress.ops:,} refcount ops "
+                  f"(sizes {', '.join(f'{n:,}' for n in self.stress.sizes)} per thread)")
+        s += f", {self.seconds:.1f} s"
+        if self.failure is not None:
+            s += "\n" + self.failure.describe()
+        return s
+
+
+def check(
+    strategy: str,
+    program: Program | None = None,
+    *,
+    threads: int | st.SearchStrategy[int] = 2,
+    jitter: int | None = None,
+    immortal: bool = False,
+    max_examples: int | None = None,
+    stress_sizes: Iterable[int] | None = (2_000, 20_000, 200_000),
+    hypothesis_settings: settings | None = None,
+    raise_on_failure: bool = True,
+) -> Report:
+    """Check ``strategy`` against the reference model.
+
+    With ``program``: run that one program (jitter ``jitter``, or the seeds 0..3 if
+    ``None``).  Without: fuzz with Hypothesis -- programs from :func:`cases` at ``threads``
+    threads, ``max_examples`` examples (default: the loaded settings profile), each run on
+    real threads and compared with :func:`refstrat.model.expect` -- then, if that passed
+    and ``stress_sizes`` is not ``None``, :func:`stress` at those sizes.
+
+    Guarantees: a returned report with ``ok`` true means no run showed an operation on a
+    freed object, a double free, a leak after quiesce, a wrong final count or a touched
+    immortal object.  On failure raises :class:`CheckFailed` (or returns the report, if
+    ``raise_on_failure`` is false) carrying the smallest failing program seen -- after
+    Hypothesis shrinking -- with the jitter seed that :func:`replay` needs.
+    """
+    report = Report(strategy, threads if isinstance(threads, int) else repr(threads))
+    t0 = time.perf_counter()
+    if program is not None:
+        report.threads = program.nthreads
+        exp = expect(program, immortal_active=_immortal_active(strategy, immortal))
+        for j in ([jitter] if jitter is not None else [0, 1, 2, 3]):
+            report.examples += 1
+            report.failure = _run_once(strategy, program, j, immortal, "check", exp)
+            if report.failure:
+                break
+    else:
+        report.failure = _fuzz(strategy, threads, immortal, max_examples, hypothesis_settings, report)
+        if report.failure is None and stress_sizes is not None:
+            n = threads if isinstance(threads, int) else 2
+            report.stress = stress(strategy, n, sizes=stress_sizes, immortal=immortal)
+            report.failure = report.stress.failure
+    report.seconds = time.perf_counter() - t0
+    if report.failure is not None and raise_on_failure:
+        raise CheckFailed(report.failure)
+    return report
+
+
+def _fuzz(strategy: str, threads: int | st.SearchStrategy[int], immortal: bool,
+          max_examples: int | None, base: settings | None, report: Report) -> Failure | None:
+    failures: list[Failure] = []
+    overrides: dict[str, Any] = dict(
+        deadline=None,  # thread start-up times vary; a deadline would only add flakiness
+        database=None,  # one test function serves every strategy: keep their examples apart
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        report_multiple_bugs=False,  # one minimal failure is what check() reports
+    )
+    if max_examples is not None:
+        overrides["max_examples"] = max_examples
+
+    @settings(base, **overrides) if base is not None else settings(**overrides)
+    @given(case=cases(threads, release_all=None))
+    def fuzz(case: Case) -> None:
+        report.examples += 1
+        f = _run_once(strategy, case.program, case.jitter, immortal, "hypothesis", None,
+                      case.tick, case.log_size)
+        if f is not None:
+            failures.append(f)
+            note(f.describe())
+            raise CheckFailed(f)
+
+    try:
+        fuzz()
+    except (CheckFailed, Flaky):
+        # Flaky: a race that failed once and then not on Hypothesis's replay.  Either way the
+        # failing programs are in `failures`; report the smallest, which after shrinking is
+        # Hypothesis's minimal example.  Anything else (a bug in this module or the core)
+        # propagates.
+        if not failures:
+            raise
+    if not failures:
+        return None
+    best = min(failures, key=lambda f: (len(f.program), f.program.nthreads, f.jitter != 0,
+                                        f.tick != DEFAULT_TICK, f.log_size != DEFAULT_LOG_SIZE))
+    return minimize(best)
+
+
+def _without(program: Program, drop: Any) -> Program:
+    return Program(threads=tuple(tuple(op for k, op in enumerate(ops) if not drop(t, k, op))
+                                 for t, ops in enumerate(program.threads)),
+                   shared=program.shared, immortal=program.immortal)
+
+
+def minimize(failure: Failure, *, budget: int = 400) -> Failure:
+    """Greedily cut a failing program further after Hypothesis's shrinker: drop every
+    operation on one object, then single operations, keeping a cut when the smaller program
+    is still valid (:func:`expect`) and still fails with the same jitter and knobs, until no
+    cut helps or ``budget`` runs are spent.  Why: Hypothesis shrinks the choices that build a
+    program, and a cut that is trivial on the program (one object fewer) can be a
+    coordinated change of several choices that its shrinker may not find.  Racy failures
+    that do not reproduce on a rerun are simply left as they are.  Returns a failure whose
+    program is no larger than the given one."""
+    cur = failure
+    act = _immortal_active(cur.strategy, cur.immortal)
+    progress = True
+    while progress and budget > 0:
+        progress = False
+        prog = cur.program
+        objs = sorted({op[1] for ops in prog.threads for op in ops}, reverse=True)
+        cands = [_without(prog, lambda t, k, op, o=o: op[1] == o) for o in objs]
+        cands += [_without(prog, lambda t2, k2, op, t=t, k=k: (t2, k2) == (t, k))
+                  for t in range(prog.nthreads) for k in range(len(prog.threads[t]))]
+        for cand in cands:
+            if budget <= 0:
+                break
+            try:
+                exp = expect(cand, immortal_active=act)
+                budget -= 1
+                f = _run_once(cur.strategy, cand, cur.jitter, cur.immortal, cur.source, exp,
+                              cur.tick, cur.log_size)
+            except ValueError:  # ProgramError, or refstrat.TraceError if the core is stricter
+                continue
+            if f is not None:
+                cur, progress = f, True
+                break
+    if budget > 0 and cur.program.compact() != cur.program:
+        # Renumbering is cosmetic for a correct scheme; keep it only if it still fails.
+        f = _run_once(cur.strategy, cur.program.compact(), cur.jitter, cur.immortal, cur.source,
+                      None, cur.tick, cur.log_size)
+        cur = f or cur
+    return cur
+
+
+# --------------------------------------------------------------------------- state machines
+
+def arena_machine(strategy: str, *, immortal: bool = False, capacity: int = 64
+                  ) -> type[RuleBasedStateMachine]:
+    """A ``RuleBasedStateMachine`` that drives one ``refstrat.Arena(strategy)`` from the calling
+    thread, step by step, against a dictionary model of counts.
+
+    Invariants checked after every step: no double free and no use after free in the
+    arena's counters; every object the model still references is live; immortal objects
+    keep the count they were born with.  After ``flush()`` the same; after ``quiesce()``
+    additionally every count is exactly the model's and every object whose model count is
+    0 is freed (no leak).  Run it with ``run_state_machine_as_test(machine)`` or its
+    ``.TestCase``.
+    """
+    import refstrat
+
+    class ArenaMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.arena = refstrat.Arena(strategy, capacity, immortal=immortal)
+            self.count: dict[int, int] = {}     # model true count per live object
+            self.held: Counter = Counter()      # references the test holds (releasable)
+            self.base: dict[int, int] = {}      # permanent references (shared setup ref)
+            self.immortal_count: dict[int, int] = {}
+            self.freed: set[int] = set()        # dead in the model (freed now or at a safepoint)
+            self.model_frees = 0
+            self.allocated = 0
+
+        # Preconditions cannot read Bundles, so all state lives on self.
+        @precondition(lambda self: self.allocated < capacity)
+        @rule()
+        def alloc(self) -> None:
+            oid = self.arena.alloc()
+            self.allocated += 1
+            note(f"alloc() -> {oid}")
+            assert oid not in self.count, f"alloc returned {oid}, which is still live"
+            self.freed.discard(oid)
+            self.count[oid] = 1
+            self.held[oid] = 1
+            self.base[oid] = 0
+
+        @precondition(lambda self: self.allocated < capacity)
+        @rule(make_immortal=st.booleans())
+        def alloc_shared(self, make_immortal: bool) -> None:
+            oid = self.arena.alloc_shared(immortal=make_immortal)
+            self.allocated += 1
+            note(f"alloc_shared(immortal={make_immortal}) -> {oid}")
+            assert oid not in self.count
+            self.freed.discard(oid)
+            self.count[oid] = 1
+            self.base[oid] = 1
+            if make_immortal and self.arena.immortal:
+                self.immortal_count[oid] = self.arena.count(oid)
+
+        @precondition(lambda self: bool(self.count))
+        @rule(data=st.data())
+        def incref(self, data: st.DataObject) -> None:
+            # Held private objects, or any shared object (it borrows the setup reference).
+            choices = sorted(o for o in self.count if self.held[o] > 0 or self.base[o] > 0)
+            if not choices:
+                return
+            oid = data.draw(st.sampled_from(choices), label="incref id")
+            self.arena.incref(oid)
+            self.held[oid] += 1
+            if oid not in self.immortal_count:
+                self.count[oid] += 1
+
+        @precondition(lambda self: any(c > 0 for c in self.held.values()))
+        @rule(data=st.data())
+        def decref(self, data: st.DataObject) -> None:
+            oid = data.draw(st.sampled_from(sorted(o for o, c in self.held.items() if c > 0)),
+                            label="decref id")
+            self.arena.decref(oid)
+            self.held[oid] -= 1
+            if oid not in self.immortal_count:
+                self.count[oid] -= 1
+                if self.count[oid] == 0:
+                    # Dead in the model; the scheme may free it now or at its next safepoint.
+                    del self.count[oid]
+                    self.freed.add(oid)
+                    self.model_frees += 1
+
+        @rule()
+        def flush(self) -> None:
+            self.arena.flush()
+            self._check_common()
+
+        @rule()
+        def quiesce(self) -> None:
+            self.arena.quiesce()
+            self._check_exact()
+
+        @invariant()
+        def no_corruption(self) -> None:
+            self._check_common()
+
+        def teardown(self) -> None:
+            # Every run ends at rest with exact counts, whatever the last step was.
+            self.arena.quiesce()
+            self._check_exact()
+
+        def _check_common(self) -> None:
+            s = self.arena.stats()
+            assert s["double_frees"] == 0, f"double free: {s}"
+            assert s["use_after_free"] == 0, f"use after free: {s}"
+            for oid in self.count:
+                assert self.arena.is_live(oid), f"object {oid} freed while the model holds {self.count[oid]}"
+            for oid, c in self.immortal_count.items():
+                assert self.arena.count(oid) == c, f"immortal {oid} touched: {self.arena.count(oid)} != {c}"
+
+        def _check_exact(self) -> None:
+            self._check_common()
+            for oid, c in self.count.items():
+                if oid in self.immortal_count:
+                    continue
+                got = self.arena.count(oid)
+                assert got == c, f"object {oid}: count {got} after quiesce, model {c}"
+            for oid in self.freed:
+                assert not self.arena.is_live(oid), f"object {oid} has count 0 but is not freed after quiesce"
+            s = self.arena.stats()
+            assert s["frees"] == self.model_frees, f"frees {s['frees']} != model {self.model_frees}"
+
+    ArenaMachine.__name__ = ArenaMachine.__qualname__ = f"ArenaMachine_{strategy}"
+    return ArenaMachine
+
