@@ -1,0 +1,55 @@
+"""Redraw the charts of a recorded ``refstrat.bench --output`` JSON file without re-measuring.
+
+Usage: python bench/replot.py bench/default.json bench/default.png
+
+The pyperf JSON holds everything the charts need: cell names (workload/row/T<n>/wall|cpu), medians,
+and the refstrat_* and cpu metadata that refstrat.bench records.
+"""
+from __future__ import annotations
+
+import sys
+
+import pyperf
+
+from refstrat import _bench_hw, _bench_report
+from refstrat.bench import Cell, CellResult, Report
+
+
+def load_report(path: str) -> Report:
+    suite = pyperf.BenchmarkSuite.load(path)
+    walls = {b.get_name()[: -len("/wall")]: b for b in suite.get_benchmarks() if b.get_name().endswith("/wall")}
+    results: list[CellResult] = []
+    workloads: list[str] = []
+    threads: list[int] = []
+    md: dict[str, object] = {}
+    ref = ""
+    for name, wall in walls.items():
+        cpu = suite.get_benchmark(name + "/cpu")
+        head, row, t = name.split("/")
+        kind = "real" if head.startswith("real-") else "model"
+        workload = head[len("real-"):] if kind == "real" else head
+        md = wall.get_metadata()
+        if kind == "real" and not ref:
+            ref = row  # the running interpreter's rows come first
+        if workload not in workloads and kind == "model":
+            workloads.append(workload)
+        if int(t[1:]) not in threads:
+            threads.append(int(t[1:]))
+        results.append(CellResult(Cell(kind, workload, row, int(t[1:])), wall.median(), 0.0, cpu.median(), 0.0,
+                                  0, len(wall.get_values())))
+    first = suite.get_benchmarks()[0].get_metadata()
+    machine = _bench_hw.MachineInfo(cpu_model=str(first.get("cpu_model_name", "?")),
+                                    logical_cpus=int(first.get("cpu_count", 0) or 0),
+                                    usable_cpus=int(first.get("cpu_count", 0) or 0),
+                                    platform=str(first.get("platform", "?")), python="", gil="")
+    return Report(machine=machine, hw_status="", baseline=str(first.get("refstrat_baseline", "gil")),
+                  workloads=workloads, threads=sorted(threads), fib_n=int(str(first.get("refstrat_fib_n", 0))),
+                  ops=int(str(first.get("refstrat_ops_per_thread", 0))), work=int(str(first.get("refstrat_work", 0))),
+                  settings="", results=results, reference_label=ref)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit("usage: python bench/replot.py RESULT.json OUT.png")
+    _bench_report.plot(load_report(sys.argv[1]), sys.argv[2])
+    print(f"charts: {sys.argv[2]}")

@@ -1,0 +1,17 @@
+#!/bin/sh
+# The exact commands behind the recorded results in this folder (see RESULTS.md).
+# Run from the repository root with the dev venv: sh bench/run.sh
+# pyperf refuses to overwrite result files, so old ones are moved aside first.
+set -e
+PY=${PY:-/work/venv/bin/python}
+OTHER=${OTHER:-/root/.pyenv/versions/3.13.0/bin/python3}   # a second (GIL) interpreter for the real rows
+for f in bench/default.json bench/calibrated.json; do [ -e "$f" ] && mv "$f" "$f.old"; done
+
+# 1. The default matrix, exactly what a newcomer gets (every strategy, fib, T = 1..cores).
+$PY -m refstrat.bench --output bench/default.json --plot bench/default.png | tee bench/default.txt
+
+# 2. Model vs reality: work calibrated to this interpreter's Python fib call, real rows on
+#    this interpreter and on $OTHER, threads up to 2x the cores (the talk went to 7 threads),
+#    plus biased+immortal: biased refcounting with PEP 683 immortal shared objects, as CPython ships it.
+$PY -m refstrat.bench --calibrate --python "$OTHER" --threads 1,2,3,4 --strategies all,biased+immortal \
+    --output bench/calibrated.json --plot bench/calibrated.png | tee bench/calibrated.txt

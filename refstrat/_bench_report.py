@@ -1,0 +1,254 @@
+"""Text report and charts for ``refstrat.bench`` (kept apart so bench.py stays about measuring)."""
+from __future__ import annotations
+
+import datetime
+import math
+from typing import Optional, TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from refstrat.bench import CellResult, Report
+
+SOL = "speed_of_light"
+
+
+def _fmt(x: float, digits: int = 4) -> str:
+    """Significant-digit formatting that stays readable from 1e-3 to 1e6."""
+    if x is None or (isinstance(x, float) and (math.isnan(x) or math.isinf(x))):
+        return "-"
+    if x == 0:
+        return "0"
+    mag = math.floor(math.log10(abs(x)))
+    decimals = max(0, digits - 1 - mag)
+    return f"{x:.{decimals}f}"
+
+
+def _ratio(x: Optional[float]) -> str:
+    return "-" if x is None or math.isnan(x) else f"{x:.2f}x"
+
+
+def _table(headers: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    widths = [max([len(h)] + [len(r[i]) for r in rows if r]) for i, h in enumerate(headers)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    out = [line(headers), line(["-" * w for w in widths])]
+    out += [line(r) if r else "" for r in rows]
+    return out
+
+
+def _lookup(report: "Report", kind: str, workload: str, row: str, threads: int) -> Optional["CellResult"]:
+    for r in report.results:
+        c = r.cell
+        if c.kind == kind and c.workload == workload and c.row == row and c.threads == threads:
+            return r
+    return None
+
+
+def _pinned_text(report: "Report") -> str:
+    vals = [r.pinned for r in report.results if r.cell.kind == "model" and r.pinned is not None]
+    if not vals:
+        return "unknown"
+    if all(vals):
+        return "yes (RunResult.pinned in every run)"
+    if not any(vals):
+        return "no (RunResult.pinned false: the OS scheduled the threads)"
+    by_t: dict[int, list[bool]] = {}
+    for r in report.results:
+        if r.cell.kind == "model" and r.pinned is not None:
+            by_t.setdefault(r.cell.threads, []).append(r.pinned)
+    yes = [str(t) for t, v in sorted(by_t.items()) if all(v)]
+    no = [str(t) for t, v in sorted(by_t.items()) if not any(v)]
+    mixed = [str(t) for t, v in sorted(by_t.items()) if any(v) and not all(v)]
+    parts = [f"yes at T={','.join(yes)}" if yes else "", f"no at T={','.join(no)}" if no else "",
+             f"mixed at T={','.join(mixed)}" if mixed else ""]
+    return "; ".join(p for p in parts if p) + " (RunResult.pinned; threads beyond the CPUs are not pinned)"
+
+
+def format_report(report: "Report") -> str:
+    """The full text report: machine facts, one table per workload, real rows, model vs reality."""
+    m = report.machine
+    out = [f"refstrat.bench  {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}",
+           *m.lines(),
+           f"threads pinned: {_pinned_text(report)}",
+           f"hardware counters: {report.hw_status}",
+           f"measured with {report.settings}",
+           "one run = T threads released by a barrier, each doing the workload once; wall = "
+           "RunResult.wall_seconds, CPU = RunResult.cpu_seconds (all worker + helper thread CPU "
+           "clocks); both are medians over pyperf values taken from the same runs (benchmarks "
+           "'<cell>/wall' and '<cell>/cpu' in the JSON)"]
+    out += [f"note: {n}" for n in report.notes]
+
+    model = [r for r in report.results if r.cell.kind == "model"]
+    for w in report.workloads:
+        size = (f"fib({report.fib_n}) per thread, work={report.work}" if w == "fib"
+                else f"{report.ops} ops per thread")
+        out += ["", f"== {w}: {size}; CPU x = CPU time / {report.baseline}'s at the same T "
+                    f"(the talk's 'how many times slower'); x SoL = CPU time / speed_of_light's =="]
+        rows: list[list[str]] = []
+        for t in report.threads:
+            base = _lookup(report, "model", w, report.baseline, t)
+            sol = _lookup(report, "model", w, SOL, t)
+            for r in [r for r in model if r.cell.workload == w and r.cell.threads == t]:
+                notes = []
+                if t > m.usable_cpus:
+                    notes.append("oversubscribed")
+                if not r.ok and r.cell.row == SOL:
+                    # Not a scheme: plain increments on lines shared between threads lose updates.
+                    notes.append("counts not exact (shared lines)")
+                elif not r.ok:
+                    notes.append("UNSAFE: " + r.problems)
+                if r.cell.row == report.baseline:
+                    notes.append("baseline")
+                if r.cell.row == SOL:
+                    notes.append("plain C loop, hardware limit")
+                rows.append([
+                    r.cell.row, str(t), _fmt(r.wall * 1e3), _fmt(r.cpu * 1e3), _fmt(r.ns_per_op, 3),
+                    _ratio(r.cpu / base.cpu if base else None),
+                    _ratio(r.cpu / sol.cpu if sol else None), "; ".join(notes)])
+            rows.append([])
+        out += _table(["strategy", "T", "wall ms", "CPU ms", "ns/op", f"CPU x {report.baseline}",
+                       "x SoL", "notes"], rows[:-1], {1, 2, 3, 4, 5, 6})
+        if any(r.counters for r in model if r.cell.workload == w):
+            crow = [[r.cell.row, str(r.cell.threads)] + [_fmt(r.counters.get(k, math.nan), 3) for k in
+                                                          ("cycles", "instructions", "cache_misses")]
+                    for r in model if r.cell.workload == w and r.counters]
+            out += ["", f"hardware counters per refcount op ({w}, one extra run per cell):"]
+            out += _table(["strategy", "T", "cycles", "instructions", "cache misses"], crow, {1, 2, 3, 4})
+
+    real = [r for r in report.results if r.cell.kind == "real"]
+    if real:
+        ref = report.reference_label
+        out += ["", f"== real: the Python-level recursive fib({report.fib_n}) on T threads; ns/call = CPU ns "
+                    f"per Python call; CPU x = CPU time / {ref}'s (this interpreter) at the same T =="]
+        rows = []
+        for r in real:
+            base = _lookup(report, "real", "fib", ref, r.cell.threads)
+            rows.append([r.cell.row, r.build, str(r.cell.threads), _fmt(r.wall * 1e3), _fmt(r.cpu * 1e3),
+                         _fmt(r.ns_per_op, 3), _ratio(r.cpu / base.cpu if base else None),
+                         "oversubscribed" if r.cell.threads > m.usable_cpus else ""])
+        out += _table(["interpreter", "build", "T", "wall ms", "CPU ms", "ns/call", "CPU x", "notes"],
+                      rows, {2, 3, 4, 5, 6})
+        out += _model_vs_reality(report, real)
+    return "\n".join(out)
+
+
+def _model_vs_reality(report: "Report", real: list["CellResult"]) -> list[str]:
+    """Predicted (model) next to measured (real) per-call costs and CPU ratios."""
+    if "fib" not in report.workloads:
+        return []
+    from refstrat._bench_realfib import fib_calls
+
+    calls = fib_calls(report.fib_n)
+    ref = report.reference_label
+    cal = report.calibration
+    out = ["", f"== model vs reality (fib({report.fib_n}), work={report.work}"
+               + (f", calibrated: Python {cal.real_ns_per_call:.1f} ns/call on 1 thread, model {report.baseline} "
+                  f"{cal.model_ns_per_call_at_zero:.1f} ns/call at work=0 -> {cal.model_ns_per_call:.1f} at "
+                  f"work={cal.work}" + (f"; {cal.note}" if cal.note else "") if cal else
+                  ", NOT calibrated: use --calibrate for comparable absolute numbers") + ") =="]
+    rows = []
+    for t in report.threads:
+        mb = _lookup(report, "model", "fib", report.baseline, t)
+        rr = _lookup(report, "real", "fib", ref, t)
+        if mb and rr:
+            m_ns = mb.cpu * 1e9 / (calls * t)
+            r_ns = rr.cpu * 1e9 / (calls * t)
+            rows.append([str(t), _fmt(m_ns, 3), _fmt(r_ns, 3), _ratio(m_ns / r_ns)])
+    out += _table(["T", f"model {report.baseline} ns/call", f"real {ref} ns/call", "model/real"], rows, {0, 1, 2, 3})
+    out += ["", "CPU ratio at the same T: predicted = model row / model "
+                f"{report.baseline}; measured = interpreter / {ref}. A free-threaded CPython is "
+                "predicted by 'biased+immortal' where measured (CPython's scheme plus its immortal "
+                "objects), else 'biased'; a GIL build by the baseline."]
+    headers = ["interpreter", "build", "model row"]
+    for t in report.threads:
+        headers += [f"T={t} predicted", f"T={t} measured"]
+    rows = []
+    labels = list(dict.fromkeys(r.cell.row for r in real))
+    for label in labels:
+        any_r = next(r for r in real if r.cell.row == label)
+        ft_row = "biased+immortal" if _lookup(report, "model", "fib", "biased+immortal", report.threads[0]) else "biased"
+        row_name = ft_row if any_r.free_threaded else report.baseline
+        line = [label, any_r.build, row_name]
+        for t in report.threads:
+            mb = _lookup(report, "model", "fib", report.baseline, t)
+            mr = _lookup(report, "model", "fib", row_name, t)
+            rr = _lookup(report, "real", "fib", label, t)
+            rb = _lookup(report, "real", "fib", ref, t)
+            line += [_ratio(mr.cpu / mb.cpu if mr and mb else None), _ratio(rr.cpu / rb.cpu if rr and rb else None)]
+        rows.append(line)
+    for extra in ("atomic", "biased", "biased+immortal"):
+        if _lookup(report, "model", "fib", extra, report.threads[0]):
+            line = [f"(model only: {extra})", "", extra]
+            for t in report.threads:
+                mb = _lookup(report, "model", "fib", report.baseline, t)
+                mr = _lookup(report, "model", "fib", extra, t)
+                line += [_ratio(mr.cpu / mb.cpu if mr and mb else None), ""]
+            rows.append(line)
+    out += _table(headers, rows, set(range(3, len(headers))))
+    return out
+
+
+def plot(report: "Report", path: str) -> None:
+    """The talk's two charts per workload: wall time vs threads, CPU time / baseline vs threads."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; no display on servers and in tests
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    n = len(report.workloads)
+    fig, axes = plt.subplots(n, 2, figsize=(15.5, 4.8 * n), squeeze=False)
+    for i, w in enumerate(report.workloads):
+        ax_wall, ax_ratio = axes[i]
+        rows = list(dict.fromkeys(r.cell.row for r in report.results if r.cell.kind == "model" and r.cell.workload == w))
+        for row in rows:
+            pts = [(t, _lookup(report, "model", w, row, t)) for t in report.threads]
+            pts = [(t, r) for t, r in pts if r]
+            style = dict(marker="o", linewidth=2.2 if row in (report.baseline, "atomic") else 1.4)
+            if row == SOL:
+                style.update(color="black", linestyle=":")
+            ts = [t for t, _ in pts]
+            ax_wall.plot(ts, [r.wall * 1e3 for _, r in pts], label=row, **style)
+            ratios = []
+            for t, r in pts:
+                b = _lookup(report, "model", w, report.baseline, t)
+                ratios.append(r.cpu / b.cpu if b else math.nan)
+            ax_ratio.plot(ts, ratios, label=row, **style)
+        if w == "fib":
+            ref = report.reference_label
+            for label in dict.fromkeys(r.cell.row for r in report.results if r.cell.kind == "real"):
+                pts = [(t, _lookup(report, "real", "fib", label, t)) for t in report.threads]
+                pts = [(t, r) for t, r in pts if r]
+                ts = [t for t, _ in pts]
+                ax_wall.plot(ts, [r.wall * 1e3 for _, r in pts], linestyle="--", marker="s",
+                             label=f"real {label}")
+                ratios = []
+                for t, r in pts:
+                    b = _lookup(report, "real", "fib", ref, t)
+                    ratios.append(r.cpu / b.cpu if b else math.nan)
+                ax_ratio.plot(ts, ratios, linestyle="--", marker="s", label=f"real {label} / {ref}")
+        size = f"fib({report.fib_n}) per thread, work={report.work}" if w == "fib" else f"{report.ops} ops per thread"
+        ax_wall.set_title(f"{w}: wall time ({size})")
+        ax_wall.set_xlabel("threads")
+        ax_wall.set_ylabel("wall ms per run (log)")
+        ax_ratio.set_title(f"{w}: CPU time relative to {report.baseline} (how many times slower)")
+        ax_ratio.set_xlabel("threads")
+        ax_ratio.set_ylabel(f"CPU time / {report.baseline} CPU time (log)")
+        ax_ratio.axhline(1.0, color="grey", linewidth=0.8)
+        for ax in (ax_wall, ax_ratio):
+            ax.set_xticks(report.threads)
+            # Log scale: the strategies span two orders of magnitude (speed_of_light to buffered
+            # or locked), and on a log axis equal ratios look equal, which is what we compare.
+            ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+            ax.grid(alpha=0.3, which="both")
+            if max(report.threads) > report.machine.usable_cpus:
+                ax.axvline(report.machine.usable_cpus + 0.5, color="red", linewidth=0.8, linestyle="--")
+        # Outside the axes: inside, the legend hides the lines it names.
+        ax_ratio.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    fig.suptitle(f"refstrat on {report.machine.cpu_model}, {report.machine.usable_cpus} CPUs "
+                 f"(red dashed line: more threads than CPUs)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

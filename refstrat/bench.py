@@ -1,0 +1,768 @@
+"""``python -m refstrat.bench``: the benchmark matrix, measured with pyperf.
+
+Every *cell* is one (workload, strategy, thread count).  pyperf does the calibration of loops,
+the warm-ups, the worker processes and the statistics; this module only says what one loop is
+(one ``refstrat.run(...)``: T threads released by a barrier) and turns the results into the
+talk's table and charts.
+
+Wall and CPU time per cell, from the same runs: the pyperf time function returns the summed
+``RunResult.wall_seconds`` (so the pyperf benchmark ``<cell>/wall`` is wall seconds per run), and
+records ``RunResult.cpu_seconds`` of every call in a small side file.  The main process then
+builds a companion benchmark ``<cell>/cpu`` with exactly the same runs, warm-ups and loops, so
+both land in the pyperf JSON and ``python -m pyperf compare_to`` compares both.  Measuring CPU
+in separate pyperf runs would double the run time and pair the two numbers from different runs.
+
+Rows beside the strategies:
+
+* ``speed_of_light``: ``refstrat.speed_of_light(...)``, a plain C loop doing the same
+  increments, so each strategy's cost reads as a multiple of the hardware limit.
+* ``--real``: the talk's Python ``fib`` on T threads in this interpreter (through pyperf);
+  ``--python PATH`` adds other interpreters (subprocesses running ``_bench_realfib.py``,
+  because they have neither refstrat nor pyperf).
+* ``--calibrate``: sets the fib model's ``work`` so that the baseline's time per call on one
+  thread matches this interpreter's time per Python call; the report then puts the model's
+  predicted CPU ratios beside the measured ones.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import glob
+import io
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence
+
+from refstrat import _bench_hw, _bench_realfib
+
+SOL = "speed_of_light"
+DEFAULT_PROCESSES = 4  # pyperf's 20 would take ~10 minutes for the default matrix on 2 cores
+DEFAULT_VALUES = 3
+DEFAULT_BASELINE = "gil"  # the talk's baseline was the GIL build
+IMMORTAL_SUFFIX = "+immortal"  # row "<strategy>+immortal" = run(strategy, immortal=True)
+UNBENCHABLE_WORKLOADS = ("trace",)  # needs a refstrat.Trace object, which a CLI cannot express
+
+
+# --------------------------------------------------------------------------------------------
+# Data model
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One benchmark of the matrix. kind: "model" (a strategy or speed_of_light) or "real"."""
+
+    kind: str
+    workload: str
+    row: str  # strategy name, "speed_of_light", or an interpreter label for real rows
+    threads: int
+
+    @property
+    def name(self) -> str:
+        prefix = "real-" if self.kind == "real" else ""
+        return f"{prefix}{self.workload}/{self.row}/T{self.threads}"
+
+
+@dataclass
+class CellResult:
+    """Medians over pyperf's values for one cell, plus what the runs reported about themselves."""
+
+    cell: Cell
+    wall: float  # median wall seconds per run (one run = T threads doing the workload once)
+    wall_stdev: float
+    cpu: float  # median CPU seconds per run, all threads (and helper threads) summed
+    cpu_stdev: float
+    ops: int  # refcount operations per run (model) or Python calls per run (real)
+    values: int  # pyperf values behind the medians
+    pinned: Optional[bool] = None
+    ok: bool = True  # False: the strategy lost updates / leaked / double-freed (nonatomic)
+    problems: str = ""
+    build: str = ""  # real rows: interpreter build description
+    free_threaded: bool = False
+    counters: Optional[dict[str, float]] = None  # hardware counters per op, where readable
+
+    @property
+    def ns_per_op(self) -> float:
+        return self.cpu * 1e9 / self.ops if self.ops else float("nan")
+
+
+@dataclass
+class Calibration:
+    """Result of --calibrate: the spin work per call that makes model and reality agree on T=1."""
+
+    real_ns_per_call: float
+    model_ns_per_call_at_zero: float
+    model_ns_per_call: float
+    work: int
+    note: str = ""
+
+
+@dataclass
+class Report:
+    """Everything the table printer and the plotter need."""
+
+    machine: _bench_hw.MachineInfo
+    hw_status: str
+    baseline: str
+    workloads: list[str]
+    threads: list[int]
+    fib_n: int
+    ops: int
+    work: int
+    settings: str
+    results: list[CellResult] = field(default_factory=list)
+    calibration: Optional[Calibration] = None
+    notes: list[str] = field(default_factory=list)
+    reference_label: str = ""  # the real row that measured ratios are relative to
+
+
+# --------------------------------------------------------------------------------------------
+# Argument parsing
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _names_type(valid: Sequence[str], what: str, extra: Sequence[str] = (),
+                variants: Sequence[str] = ()) -> Callable[[str], list[str]]:
+    """argparse type for a comma-separated list of names drawn from ``valid`` (+ variants, "all")."""
+
+    def parse(text: str) -> list[str]:
+        names = _split(text)
+        if not names:
+            raise argparse.ArgumentTypeError(f"empty {what} list; valid choices: {', '.join(valid)}")
+        out: list[str] = []
+        for name in names:
+            if name == "all":
+                out += [v for v in valid if v not in out]
+                continue
+            if name not in valid and name not in variants:
+                hint = f" ({what} {name!r} cannot be run from the CLI)" if name in extra else ""
+                more = f"; or any but immortal with '{IMMORTAL_SUFFIX}'" if variants else ""
+                raise argparse.ArgumentTypeError(
+                    f"unknown {what} {name!r}{hint}; valid choices: {', '.join(valid)} (or 'all'{more})")
+            if name not in out:
+                out.append(name)
+        return out
+
+    return parse
+
+
+def _threads_type(text: str) -> list[int]:
+    """Comma-separated positive thread counts, e.g. 1,2,4 (duplicates dropped, order kept)."""
+    out: list[int] = []
+    for part in _split(text) or [""]:
+        try:
+            value = int(part)
+        except ValueError:
+            value = 0
+        if not 1 <= value <= 1024:
+            raise argparse.ArgumentTypeError(
+                f"invalid thread count {part!r}: expected integers from 1 to 1024, like 1,2,4")
+        if value not in out:
+            out.append(value)
+    return out
+
+
+def _int_range(lo: int, hi: int, what: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid {what} {text!r}: expected an integer") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"invalid {what} {value}: must be between {lo} and {hi}")
+        return value
+
+    return parse
+
+
+def _core_names() -> tuple[list[str], list[str]]:
+    """Strategy and workload names from the installed core (the single source of truth)."""
+    try:
+        import refstrat
+    except ImportError as exc:  # the compiled core is missing: say how to get it
+        sys.exit(f"refstrat.bench: cannot import refstrat ({exc}); install it with `pip install -e .`")
+    strategies = [s.name for s in refstrat.strategies()]
+    workloads = [w.name for w in refstrat.workloads()]
+    return strategies, workloads
+
+
+def build_parser(runner_parser: Optional[argparse.ArgumentParser] = None) -> argparse.ArgumentParser:
+    """Our options, added after pyperf's (conflict_handler="resolve" lets ours win on clashes)."""
+    strategies, workloads = _core_names()
+    benchable = [w for w in workloads if w not in UNBENCHABLE_WORKLOADS]
+    p = runner_parser or argparse.ArgumentParser(conflict_handler="resolve")
+    p.prog = "python -m refstrat.bench"
+    p.description = (
+        "Benchmark refcounting strategies (pyperf). Default: every strategy on the fib workload, "
+        "1 thread up to the number of CPUs, CPU time relative to the 'gil' strategy.")
+    # pyperf's plumbing options (worker protocol, modes refstrat.bench refuses) clutter --help.
+    # (Not --tracemalloc/--track-memory: hiding members of a mutually exclusive group trips argparse.)
+    hidden = {"pipe", "worker", "worker_task", "calibrate_loops", "recalibrate_loops", "calibrate_warmups",
+              "recalibrate_warmups", "compare_to", "python_names", "append",
+              "hook", "profile", "debug_single_value"}
+    for action in p._actions:
+        if action.dest in hidden:
+            action.help = argparse.SUPPRESS
+    cpus = _bench_hw.machine_info().usable_cpus
+    g = p.add_argument_group("refstrat matrix")
+    variants = [s + IMMORTAL_SUFFIX for s in strategies if s != "immortal"]
+    g.add_argument("--strategies", type=_names_type(strategies, "strategy", (), variants),
+                   default=list(strategies),
+                   help=f"comma-separated strategies, or 'all' (default): {', '.join(strategies)}; "
+                        f"'all' can be combined with others; add '{IMMORTAL_SUFFIX}' to a name for the scheme "
+                        "plus PEP 683 immortal shared objects (e.g. biased+immortal, as CPython ships it)")
+    g.add_argument("--workloads", type=_names_type(benchable, "workload", UNBENCHABLE_WORKLOADS),
+                   default=["fib"], help=f"comma-separated workloads (default: fib): {', '.join(benchable)}")
+    g.add_argument("--threads", type=_threads_type, default=list(range(1, cpus + 1)),
+                   help=f"comma-separated thread counts (default: 1..{cpus}, the usable CPUs); "
+                        "more threads than CPUs is allowed and flagged in the report")
+    g.add_argument("--ops", type=_int_range(1, 10**10, "--ops"), default=200_000,
+                   help="refcount operations per thread for private/shared/mixed/handoff (default: 200000)")
+    g.add_argument("--fib-n", dest="fib_n", type=_int_range(1, 40, "--fib-n"), default=20,
+                   help="fib depth per thread, model and --real (default: 20)")
+    g.add_argument("--work", type=_int_range(0, 10**7, "--work"), default=0,
+                   help="fib model: spin iterations of non-refcount work per call (default: 0; see --calibrate)")
+    g.add_argument("--baseline", choices=strategies, default=DEFAULT_BASELINE, metavar="STRATEGY",
+                   help="strategy the CPU-time ratio is relative to (default: gil, the talk's GIL build); "
+                        f"one of: {', '.join(strategies)}")
+    g.add_argument("--no-pin", dest="pin", action="store_false",
+                   help="do not pin worker threads to CPUs")
+    g.add_argument("-p", "--processes", "--repeat", dest="processes",
+                   type=_int_range(1, 1000, "--repeat"), default=DEFAULT_PROCESSES,
+                   help=f"pyperf worker processes per cell, each giving --values values "
+                        f"(default: {DEFAULT_PROCESSES}); --fast halves it (min 3), --rigorous doubles it")
+    g.add_argument("-o", "--output", dest="bench_output", metavar="FILE.json",
+                   help="write all cells as pyperf JSON (readable by `python -m pyperf stats/compare_to`)")
+    g.add_argument("--plot", metavar="FILE.png",
+                   help="draw the talk's two charts (wall time, CPU time relative to the baseline) with matplotlib")
+    g.add_argument("--real", action="store_true",
+                   help="also run the Python-level recursive fib on T threads in this interpreter")
+    g.add_argument("--python", dest="real_pythons", action="append", default=[], metavar="PATH",
+                   help="also run the real fib rows on this interpreter (repeatable; implies --real)")
+    g.add_argument("--calibrate", action="store_true",
+                   help="set --work so the baseline's time per fib call matches this interpreter's "
+                        "(implies --real); the report shows predicted vs measured ratios")
+    g.add_argument("--sidecar", help=argparse.SUPPRESS)  # worker-only: where CPU seconds go
+    # pyperf's own --python (run workers on another interpreter) is replaced by ours above;
+    # keep its attribute so pyperf's argument processing still finds it.
+    p.set_defaults(python=sys.executable, output=None)
+    return p
+
+
+# --------------------------------------------------------------------------------------------
+# Measurements (run inside pyperf workers)
+
+_SIDECAR_NAME: dict[int, str] = {}
+
+
+def _sidecar_write(directory: Optional[str], task: int, entry: dict[str, Any]) -> None:
+    """Append one time-function call's numbers; one file per worker process, named in spawn order."""
+    if not directory:
+        return
+    path = _SIDECAR_NAME.get(task)
+    if path is None:
+        # CLOCK_MONOTONIC is system-wide on Linux, so sorting names sorts worker processes.
+        path = os.path.join(directory, f"{task:05d}-{time.monotonic_ns():020d}-{os.getpid()}.jsonl")
+        _SIDECAR_NAME[task] = path
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(entry) + "\n")
+
+
+def _run_kwargs(workload: str, fib_n: int, work: int, ops: int, pin: bool) -> dict[str, Any]:
+    """Only the parameters a workload uses, so the core's validation stays meaningful."""
+    if workload == "fib":
+        return {"fib_n": fib_n, "work": work, "pin": pin}
+    return {"ops": ops, "pin": pin}
+
+
+def _model_once(row: str, workload: str, threads: int, kwargs: dict[str, Any]) -> Any:
+    import refstrat
+
+    if row == SOL:
+        return refstrat.speed_of_light(workload, threads, **kwargs)
+    if row.endswith(IMMORTAL_SUFFIX):  # e.g. biased+immortal: the scheme plus PEP 683 immortality
+        return refstrat.run(row[: -len(IMMORTAL_SUFFIX)], workload, threads, immortal=True, **kwargs)
+    return refstrat.run(row, workload, threads, **kwargs)
+
+
+def time_model(loops: int, task: int, row: str, workload: str, threads: int,
+               kwargs: dict[str, Any], sidecar: Optional[str]) -> float:
+    """pyperf time function: ``loops`` runs; returns summed wall seconds, records CPU seconds."""
+    wall = cpu = 0.0
+    ops = 0
+    pinned = True
+    problems: dict[str, int] = {}
+    for _ in range(loops):
+        r = _model_once(row, workload, threads, kwargs)
+        # The core's own clocks: barrier release to last worker (wall), summed thread CPU clocks.
+        wall += r.wall_seconds
+        cpu += r.cpu_seconds
+        ops = r.ops
+        pinned = pinned and bool(getattr(r, "pinned", False))
+        for attr in ("double_frees", "use_after_free", "leaks", "lost_updates"):
+            problems[attr] = problems.get(attr, 0) + int(getattr(r, attr, 0) or 0)
+    _sidecar_write(sidecar, task, {"loops": loops, "wall": wall, "cpu": cpu, "ops": ops,
+                                   "pinned": pinned, "problems": problems})
+    return max(wall, 1e-12)  # pyperf rejects 0; a sub-ns run is below clock resolution anyway
+
+
+def time_real(loops: int, task: int, fib_n: int, threads: int, sidecar: Optional[str]) -> float:
+    """pyperf time function for the real rows: T Python threads each computing fib(fib_n)."""
+    wall, cpu = _bench_realfib.run_threads(fib_n, threads, loops)
+    _sidecar_write(sidecar, task, {"loops": loops, "wall": wall, "cpu": cpu,
+                                   "ops": _bench_realfib.fib_calls(fib_n) * threads})
+    return max(wall, 1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# Turning pyperf benchmarks into results
+
+
+def _cpu_companion(bench: Any, entries_per_run: list[list[dict[str, Any]]], name: str) -> Any:
+    """Build the ``/cpu`` benchmark with the same run structure as the ``/wall`` one."""
+    import pyperf
+
+    runs = []
+    if len(entries_per_run) != len(bench.get_runs()):
+        raise RuntimeError(f"{name}: {len(entries_per_run)} worker side files for {len(bench.get_runs())} "
+                           "pyperf runs; were two benchmarks run at once with the same temp dir?")
+    for run, entries in zip(bench.get_runs(), entries_per_run):
+        nw, nv = len(run.warmups or ()), len(run.values)
+        if len(entries) != nw + nv:
+            raise RuntimeError(f"{name}: a worker recorded {len(entries)} calls for {nw} warm-ups + {nv} values")
+        per_loop = [max(e["cpu"], 1e-12) / e["loops"] for e in entries]
+        warmups = [(e["loops"], v) for e, v in zip(entries[:nw], per_loop[:nw])]
+        values = per_loop[nw:]
+        md = dict(run.get_metadata())
+        md["name"] = name
+        new = pyperf.Run(values, warmups=warmups or None, metadata=md, collect_metadata=False)
+        runs.append(new)
+    return pyperf.Benchmark(runs)
+
+
+def _read_sidecar(directory: str, task: int) -> list[list[dict[str, Any]]]:
+    files = sorted(glob.glob(os.path.join(directory, f"{task:05d}-*.jsonl")))
+    out = []
+    for path in files:
+        with open(path, encoding="utf-8") as f:
+            out.append([json.loads(line) for line in f if line.strip()])
+        os.unlink(path)
+    return out
+
+
+def _median_stdev(bench: Any) -> tuple[float, float]:
+    values = bench.get_values()
+    return bench.median(), (bench.stdev() if len(values) > 1 else 0.0)
+
+
+def _result_from(cell: Cell, wall_bench: Any, cpu_bench: Any,
+                 entries: list[list[dict[str, Any]]]) -> CellResult:
+    wall, wall_sd = _median_stdev(wall_bench)
+    cpu, cpu_sd = _median_stdev(cpu_bench)
+    flat = [e for run in entries for e in run]
+    ops = flat[-1]["ops"] if flat else 0
+    pinned_values = [e["pinned"] for e in flat if "pinned" in e]
+    problems: dict[str, int] = {}
+    for e in flat:
+        for k, v in e.get("problems", {}).items():
+            problems[k] = problems.get(k, 0) + v
+    bad = {k: v for k, v in problems.items() if v}
+    return CellResult(
+        cell=cell, wall=wall, wall_stdev=wall_sd, cpu=cpu, cpu_stdev=cpu_sd, ops=ops,
+        values=len(wall_bench.get_values()),
+        pinned=all(pinned_values) if pinned_values else None,
+        ok=not bad, problems=", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(bad.items())))
+
+
+# --------------------------------------------------------------------------------------------
+# Other interpreters, calibration, counters (main process only)
+
+
+def _real_label(info: dict[str, Any]) -> str:
+    impl = info.get("implementation", "python")
+    ft = "t" if info.get("free_threaded_build") else ""
+    return f"{impl}-{info.get('version', '?')}{ft}"
+
+
+def _build_text(info: dict[str, Any]) -> str:
+    """Short build text for tables: 'GIL', 'free-threaded' (GIL off) or 'free-threaded, GIL on'."""
+    gil = info.get("gil_enabled")
+    if info.get("free_threaded_build"):
+        return "free-threaded, GIL re-enabled" if gil else "free-threaded"
+    return "GIL"
+
+
+def run_other_python(path: str, fib_n: int, threads: list[int], processes: int, values: int,
+                     warmups: int, min_time: float, taken: set[str]) -> tuple[dict[str, Any], str, list[Any]]:
+    """Measure the real fib on another interpreter: one subprocess per pyperf-style "run".
+
+    Those interpreters lack pyperf, so calibration is a simple doubling of loops up to min_time
+    inside the script; the values still become pyperf Runs so the JSON and compare_to cover them.
+    """
+    import pyperf
+
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_bench_realfib.py")
+    runs: dict[int, list[tuple[Any, Any]]] = {t: [] for t in threads}
+    info: dict[str, Any] = {}
+    label = ""
+    for _ in range(processes):
+        cmd = [path, "-I", script, str(fib_n), ",".join(map(str, threads)), str(values),
+               str(warmups), repr(min_time)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{path} failed (exit {proc.returncode}): {proc.stderr.strip()[-500:]}")
+        info = json.loads(proc.stdout.strip().splitlines()[-1])
+        if not label:  # benchmark names must be unique in a suite: number repeated interpreters
+            label = base = _real_label(info)
+            k = 2
+            while label in taken:
+                label, k = f"{base}-{k}", k + 1
+        for t in threads:
+            data = info["threads"][str(t)]
+            md = {"name": "", "loops": data["loops"], "unit": "second",
+                  "python_executable": info["executable"], "python_version": info["version"],
+                  "refstrat_build": _build_text(info)}
+            walls = [max(v[0], 1e-12) for v in data["values"]]
+            cpus = [max(v[1], 1e-12) for v in data["values"]]
+            cell = Cell("real", "fib", label, t)
+            runs[t].append((
+                pyperf.Run(walls, metadata={**md, "name": cell.name + "/wall"}, collect_metadata=False),
+                pyperf.Run(cpus, metadata={**md, "name": cell.name + "/cpu"}, collect_metadata=False)))
+    benches = []
+    for t in threads:
+        benches.append((pyperf.Benchmark([w for w, _ in runs[t]]), pyperf.Benchmark([c for _, c in runs[t]])))
+    return info, label, benches
+
+
+def calibrate(baseline: str, fib_n: int, pin: bool) -> Calibration:
+    """Find ``work`` so that the baseline model's CPU time per fib call equals Python's, on 1 thread.
+
+    Model time per call is close to linear in work (a spin loop), so two secant steps suffice.
+    Minimum of several runs on both sides: the least disturbed measurement of a fixed amount of work.
+    """
+    calls = _bench_realfib.fib_calls(fib_n)
+
+    def python_cpu(loops: int) -> float:
+        # In this thread, no thread start-up: the model's clocks start at the barrier too.
+        t0 = time.thread_time()
+        for _ in range(loops):
+            _bench_realfib.fib(fib_n)
+        return time.thread_time() - t0
+
+    loops = 1
+    while python_cpu(loops) < 0.05 and loops < 1 << 20:
+        loops *= 2
+    real = min(python_cpu(loops) for _ in range(5)) / loops / calls * 1e9
+
+    def model(work: int) -> float:
+        kw = _run_kwargs("fib", fib_n, work, 0, pin)
+        best = math.inf
+        for _ in range(5):
+            r = _model_once(baseline, "fib", 1, kw)
+            best = min(best, r.cpu_seconds)
+        return best / calls * 1e9
+
+    m0 = model(0)
+    if m0 >= real:
+        return Calibration(real, m0, m0, 0, "the model without extra work is already as slow as Python")
+    work = 64
+    m = model(work)
+    for _ in range(3):
+        slope = (m - m0) / work if work else 0.0
+        if slope <= 0:
+            break
+        work = max(0, round((real - m0) / slope))
+        m = model(work)
+        if abs(m - real) / real < 0.03:
+            break
+    return Calibration(real, m0, m, work)
+
+
+def measure_counters(cells: list[Cell], kwargs_for: Callable[[str], dict[str, Any]]) -> dict[Cell, dict[str, float]]:
+    """One extra run per model cell with hardware counters on; empty where counters are unreadable."""
+    cs, _status = _bench_hw.open_counters()
+    if cs is None:
+        return {}
+    out: dict[Cell, dict[str, float]] = {}
+    try:
+        for cell in cells:
+            holder: list[Any] = []
+            totals = _bench_hw.count(cs, lambda: holder.append(
+                _model_once(cell.row, cell.workload, cell.threads, kwargs_for(cell.workload))))
+            ops = max(holder[0].ops, 1)
+            out[cell] = {k: v / ops for k, v in totals.items()}
+    except OSError:
+        return out
+    finally:
+        cs.close()
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Progress
+
+
+class Progress:
+    """rich if installed, else tqdm, else plain lines on stderr (stdout is for the report)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.start = time.monotonic()
+        self._rich = self._tqdm = None
+        if not sys.stderr.isatty():
+            return  # no bars in logs and pipes: plain lines read better there
+        try:
+            from rich.progress import Progress as RichProgress
+            from rich.console import Console
+
+            self._rich = RichProgress(console=Console(stderr=True), transient=False)
+            self._rich.start()
+            self._task = self._rich.add_task("benchmarks", total=total)
+            return
+        except ImportError:
+            pass
+        try:
+            from tqdm import tqdm
+
+            self._tqdm = tqdm(total=total, file=sys.stderr, unit="cell")
+        except ImportError:
+            pass
+
+    def begin(self, label: str) -> None:
+        if self._rich is not None:
+            self._rich.update(self._task, description=label)
+        elif self._tqdm is not None:
+            self._tqdm.set_description(label)
+        else:
+            print(f"[{self.done + 1:>3}/{self.total}] {label} ...", file=sys.stderr, flush=True)
+
+    def end(self) -> None:
+        self.done += 1
+        if self._rich is not None:
+            self._rich.advance(self._task)
+        elif self._tqdm is not None:
+            self._tqdm.update(1)
+
+    def close(self) -> None:
+        if self._rich is not None:
+            self._rich.stop()
+        elif self._tqdm is not None:
+            self._tqdm.close()
+        print(f"done: {self.done} benchmarks in {time.monotonic() - self.start:.0f} s", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------------------------
+# Main
+
+
+def _refstrat_version() -> str:
+    import refstrat
+
+    return str(getattr(refstrat, "__version__", "unknown"))
+
+
+def plan_cells(args: argparse.Namespace) -> list[Cell]:
+    """The deterministic order of benchmarks; workers rebuild exactly this list from their options."""
+    cells = [Cell("model", w, s, t) for w in args.workloads for s in [*args.strategies, SOL] for t in args.threads]
+    if args.real:
+        cells += [Cell("real", "fib", "self", t) for t in args.threads]
+    return cells
+
+
+def _forward(cmd: list[str], args: argparse.Namespace) -> None:
+    """pyperf add_cmdline_args hook: give workers the resolved matrix (and the calibrated work)."""
+    cmd.extend([f"--strategies={','.join(args.strategies)}", f"--workloads={','.join(args.workloads)}",
+                f"--threads={','.join(map(str, args.threads))}", f"--ops={args.ops}",
+                f"--fib-n={args.fib_n}", f"--work={args.work}", f"--baseline={args.baseline}",
+                f"--sidecar={args.sidecar}"])
+    if not args.pin:
+        cmd.append("--no-pin")
+    if args.real:
+        cmd.append("--real")
+
+
+def _check_main_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Checks that only matter where results are written (not in workers)."""
+    # pyperf options that change what a value means or who writes the file: our /cpu companions
+    # and the report rely on one wall-time value per call, and on writing the suite ourselves.
+    for opt, used in (("--compare-to", args.compare_to), ("--append", args.append),
+                      ("--tracemalloc", args.tracemalloc), ("--track-memory", args.track_memory)):
+        if used:
+            parser.error(f"pyperf option {opt} is not supported by refstrat.bench; use --output FILE.json "
+                         "and `python -m pyperf compare_to A.json B.json`, or --python PATH for interpreters")
+    for opt, path in (("--output", args.bench_output), ("--plot", args.plot)):
+        if not path:
+            continue
+        parent = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(parent):
+            parser.error(f"{opt} {path}: directory {parent} does not exist")
+    if args.bench_output and os.path.exists(args.bench_output):
+        parser.error(f"--output {args.bench_output}: file exists (pyperf never overwrites results; "
+                     "remove it or pick another name)")
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            parser.error("--plot needs matplotlib: pip install 'refstrat[bench]'")
+    for path in args.real_pythons:
+        if not (shutil.which(path) or (os.path.isfile(path) and os.access(path, os.X_OK))):
+            parser.error(f"--python {path}: not an executable interpreter")
+    # Strategies the matrix cannot run (e.g. a workload that needs >= 2 threads) fail here, in
+    # milliseconds, rather than deep inside a pyperf worker.
+    for w in args.workloads:
+        for t in args.threads:
+            try:
+                _model_once(args.baseline, w, t, _run_kwargs(w, 2, 0, 64, args.pin))
+            except (ValueError, TypeError) as exc:
+                parser.error(f"workload {w!r} with {t} threads: {exc}")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """Entry point of ``python -m refstrat.bench``."""
+    import pyperf
+
+    parser = argparse.ArgumentParser(conflict_handler="resolve")
+    runner = pyperf.Runner(processes=DEFAULT_PROCESSES, values=DEFAULT_VALUES, _argparser=parser,
+                           program_args=("-m", "refstrat.bench"), add_cmdline_args=_forward)
+    build_parser(parser)
+    args = runner.parse_args(list(argv) if argv is not None else None)
+    worker = bool(args.worker)
+    if args.real_pythons or args.calibrate:
+        args.real = True
+    if args.baseline not in args.strategies:  # ratios need it; say so rather than fail
+        args.strategies = [args.baseline, *args.strategies]
+        baseline_added = True
+    else:
+        baseline_added = False
+
+    report: Optional[Report] = None
+    tmpdir: Optional[tempfile.TemporaryDirectory[str]] = None
+    if not worker:
+        _check_main_args(parser, args)
+        if "PYTHONPATH" in os.environ:  # pyperf strips the environment; a source checkout needs it
+            args.inherit_environ = [*(args.inherit_environ or []), "PYTHONPATH"]
+        tmpdir = tempfile.TemporaryDirectory(prefix="refstrat-bench-")
+        args.sidecar = tmpdir.name
+        machine = _bench_hw.machine_info()
+        report = Report(machine=machine, hw_status=_bench_hw.probe_status(), baseline=args.baseline,
+                        workloads=list(args.workloads), threads=list(args.threads), fib_n=args.fib_n,
+                        ops=args.ops, work=args.work, settings="")
+        if baseline_added:
+            report.notes.append(f"baseline strategy {args.baseline!r} added to the matrix for the ratios")
+        if max(args.threads) > machine.usable_cpus:
+            report.notes.append(
+                f"OVERSUBSCRIBED: up to {max(args.threads)} threads on {machine.usable_cpus} usable CPUs; "
+                "threads beyond that time-share cores, so wall time includes waiting for a CPU")
+        if args.calibrate:
+            print("calibrating the fib model against this interpreter ...", file=sys.stderr, flush=True)
+            report.calibration = calibrate(args.baseline, args.fib_n, args.pin)
+            args.work = report.work = report.calibration.work
+
+    cells = plan_cells(args)
+    self_label = _real_label(_bench_realfib.interpreter_info())
+    progress = Progress(len(cells) + len(args.real_pythons) * len(args.threads)) if not worker else None
+    suite_benches: list[Any] = []
+    warnings: list[str] = []
+    results: list[CellResult] = []
+    for task, cell in enumerate(cells):
+        if cell.kind == "model":
+            kwargs = _run_kwargs(cell.workload, args.fib_n, args.work, args.ops, args.pin)
+            func, fargs = time_model, (task, cell.row, cell.workload, cell.threads, kwargs, args.sidecar)
+            md = {"refstrat_strategy": cell.row, "refstrat_workload": cell.workload}
+        else:
+            func, fargs = time_real, (task, args.fib_n, cell.threads, args.sidecar)
+            md = {"refstrat_strategy": "real python fib", "refstrat_workload": "fib",
+                  "refstrat_build": _bench_hw.gil_description()}
+        md.update({"refstrat_threads": str(cell.threads), "refstrat_fib_n": str(args.fib_n),
+                   "refstrat_baseline": args.baseline, "refstrat_version": _refstrat_version(),
+                   "refstrat_work": str(args.work), "refstrat_ops_per_thread": str(args.ops),
+                   "refstrat_value": "wall seconds per run; CPU seconds in the /cpu companion"})
+        name = (cell.name.replace("/self/", f"/{self_label}/") if cell.kind == "real" else cell.name)
+        if worker:
+            runner.bench_time_func(name + "/wall", func, *fargs, metadata=md)
+            continue
+        assert progress is not None and tmpdir is not None
+        progress.begin(f"{cell.workload} {cell.row if cell.kind == 'model' else 'real ' + self_label} T={cell.threads}")
+        captured = io.StringIO()
+        with contextlib.redirect_stdout(captured):  # pyperf prints a line per benchmark; the report is ours
+            wall_bench = runner.bench_time_func(name + "/wall", func, *fargs, metadata=md)
+        if "WARNING" in captured.getvalue():
+            warnings.append(name)
+        entries = _read_sidecar(tmpdir.name, task)
+        cpu_bench = _cpu_companion(wall_bench, entries, name + "/cpu")
+        suite_benches += [wall_bench, cpu_bench]
+        res = _result_from(Cell(cell.kind, cell.workload, self_label if cell.kind == "real" else cell.row,
+                                cell.threads), wall_bench, cpu_bench, entries)
+        if cell.kind == "real":
+            info = _bench_realfib.interpreter_info()
+            res.build = _build_text(info)
+            res.free_threaded = bool(info.get("free_threaded_build"))
+        results.append(res)
+        progress.end()
+
+    if worker:
+        return
+    assert report is not None and progress is not None and tmpdir is not None
+    report.reference_label = self_label
+    for path in args.real_pythons:
+        progress.begin(f"real fib on {path}")
+        taken = {r.cell.row for r in results if r.cell.kind == "real"}
+        try:
+            info, label, benches = run_other_python(path, args.fib_n, args.threads, args.processes,
+                                                    args.values, args.warmups if args.warmups is not None else 1,
+                                                    args.min_time, taken)
+        except (RuntimeError, OSError, ValueError, KeyError, subprocess.TimeoutExpired) as exc:
+            # One unusable interpreter (too old, crashed) must not cost the rest of the report.
+            report.notes.append(f"--python {path}: no real rows ({exc})")
+            for _ in args.threads:
+                progress.end()
+            continue
+        report.notes.append(f"real row {label}: {path} ({info.get('executable')}, Python {info.get('version')})")
+        for t, (wb, cb) in zip(args.threads, benches):
+            wall, wsd = _median_stdev(wb)
+            cpu, csd = _median_stdev(cb)
+            results.append(CellResult(Cell("real", "fib", label, t), wall, wsd, cpu, csd,
+                                      info["calls"] * t, len(wb.get_values()), build=_build_text(info),
+                                      free_threaded=bool(info.get("free_threaded_build"))))
+            suite_benches += [wb, cb]
+            progress.end()
+    progress.close()
+    tmpdir.cleanup()
+
+    counters = measure_counters([r.cell for r in results if r.cell.kind == "model"],
+                                lambda w: _run_kwargs(w, args.fib_n, args.work, args.ops, args.pin))
+    for r in results:
+        r.counters = counters.get(r.cell)
+    report.results = results
+    report.settings = (f"pyperf {pyperf.__version__}: {args.processes} worker processes x {args.values} values "
+                       f"(+{args.warmups if args.warmups is not None else 1} warm-up) per cell, "
+                       f"min {args.min_time * 1e3:g} ms per value"
+                       + (", --fast" if args.fast else "") + (", --rigorous" if args.rigorous else ""))
+    if warnings:
+        which = ", ".join(warnings) if len(warnings) <= 6 else f"{', '.join(warnings[:6])}, ..."
+        report.notes.append(f"pyperf flagged {len(warnings)} of {len(cells)} cells as possibly unstable "
+                            f"(std dev > 10% of the mean, typical on a shared 2-CPU VM): {which}")
+
+    from refstrat import _bench_report
+
+    print(_bench_report.format_report(report))
+    if args.bench_output:
+        pyperf.BenchmarkSuite(suite_benches).dump(args.bench_output)
+        print(f"\npyperf JSON: {args.bench_output}  (python -m pyperf stats / compare_to)")
+    if args.plot:
+        _bench_report.plot(report, args.plot)
+        print(f"charts: {args.plot}")
+
+
+if __name__ == "__main__":
+    main()

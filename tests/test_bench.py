@@ -1,0 +1,139 @@
+"""Tests for ``python -m refstrat.bench`` (issue 4): fast settings only, whole file well under 60 s.
+
+Each CLI test runs the real command in a subprocess, because pyperf re-executes the program as
+worker processes and owns the process's argument parsing (one Runner per process).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pyperf = pytest.importorskip("pyperf")
+refstrat = pytest.importorskip("refstrat")
+if not hasattr(refstrat, "run"):  # pragma: no cover - core not built yet
+    pytest.skip("refstrat core not built", allow_module_level=True)
+
+from refstrat import _bench_hw, _bench_realfib, bench  # noqa: E402
+
+# One worker process, one value, no warm-up, one loop: each cell costs one process spawn.
+TINY = ["--fib-n", "8", "-p", "1", "-n", "1", "-w", "0", "-l", "1"]
+
+
+def run_bench(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "refstrat.bench", *args], capture_output=True,
+                          text=True, timeout=timeout, env=dict(os.environ))
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--strategies", "bogus"], "unknown strategy 'bogus'"),
+    (["--strategies", "atomic,nope"], "unknown strategy 'nope'"),
+    (["--strategies", "immortal+immortal"], "unknown strategy 'immortal+immortal'"),
+    (["--workloads", "nope"], "unknown workload 'nope'"),
+    (["--workloads", "trace"], "cannot be run from the CLI"),
+    (["--threads", "0"], "invalid thread count '0'"),
+    (["--threads", "1,x"], "invalid thread count 'x'"),
+    (["--fib-n", "-3"], "--fib-n"),
+    (["--ops", "zero"], "--ops"),
+    (["--baseline", "nope"], "invalid choice"),
+    (["--repeat", "0"], "--repeat"),
+])
+def test_bad_options_are_argparse_errors(args: list[str], needle: str) -> None:
+    proc = run_bench(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert needle in proc.stderr
+    assert "Traceback" not in proc.stderr
+    if "unknown strategy" in needle or "unknown workload" in needle:
+        assert "valid choices:" in proc.stderr
+
+
+def test_existing_output_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    out.write_text("{}")
+    proc = run_bench("--output", str(out), *TINY)
+    assert proc.returncode == 2
+    assert "file exists" in proc.stderr
+
+
+def test_missing_python_is_refused() -> None:
+    proc = run_bench("--python", "/nonexistent/python3", *TINY)
+    assert proc.returncode == 2
+    assert "not an executable" in proc.stderr
+
+
+def test_matrix_json_plot_and_compare_to(tmp_path: Path) -> None:
+    a, b, png = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "charts.png"
+    common = ["--strategies", "gil,atomic", "--threads", "1,2", *TINY]
+    proc = run_bench(*common, "--output", str(a), "--plot", str(png))
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    text = proc.stdout
+    for needle in ("== fib", "CPU x gil", "x SoL", "speed_of_light", "hardware counters:",
+                   "threads pinned:", "CPU:", "wall ms", "ns/op", "baseline"):
+        assert needle in text, needle
+    assert png.stat().st_size > 10_000
+
+    suite = pyperf.BenchmarkSuite.load(str(a))
+    names = set(suite.get_benchmark_names())
+    for cell in ("fib/gil/T1", "fib/atomic/T2", "fib/speed_of_light/T1"):
+        assert f"{cell}/wall" in names and f"{cell}/cpu" in names
+    cpu = suite.get_benchmark("fib/atomic/T2/cpu")
+    wall = suite.get_benchmark("fib/atomic/T2/wall")
+    assert all(v > 0 for v in cpu.get_values())
+    assert len(cpu.get_values()) == len(wall.get_values())
+    assert wall.get_metadata()["refstrat_strategy"] == "atomic"
+
+    proc = run_bench(*common, "--output", str(b))
+    assert proc.returncode == 0, proc.stderr
+    cmp = subprocess.run([sys.executable, "-m", "pyperf", "compare_to", str(a), str(b), "--table"],
+                         capture_output=True, text=True, timeout=60)
+    assert cmp.returncode == 0, cmp.stderr
+    assert "fib/atomic/T2/cpu" in cmp.stdout
+    stats = subprocess.run([sys.executable, "-m", "pyperf", "stats", str(a)],
+                           capture_output=True, text=True, timeout=60)
+    assert stats.returncode == 0, stats.stderr
+
+
+def test_fast_mode_and_other_workload() -> None:
+    proc = run_bench("--fast", "--strategies", "biased", "--workloads", "private", "--ops", "2000",
+                     "--threads", "1", "--min-time", "0.002", "-w", "0")
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    assert "== private" in proc.stdout
+    assert "--fast" in proc.stdout
+    assert "baseline strategy 'gil' added" in proc.stdout
+
+
+def test_oversubscription_is_reported() -> None:
+    t = _bench_hw.machine_info().usable_cpus + 1
+    proc = run_bench("--strategies", "gil", "--threads", str(t), *TINY)
+    assert proc.returncode == 0, proc.stderr
+    assert "OVERSUBSCRIBED" in proc.stdout
+    assert "oversubscribed" in proc.stdout
+
+
+def test_real_python_and_calibrate(tmp_path: Path) -> None:
+    out = tmp_path / "real.json"
+    proc = run_bench("--strategies", "gil,biased,biased+immortal", "--threads", "1", "--calibrate",
+                     "--python", sys.executable, "--output", str(out), *TINY)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    text = proc.stdout
+    assert "== real" in text and "model vs reality" in text and "calibrated" in text
+    assert "predicted" in text and "measured" in text
+    assert "biased+immortal" in text  # the scheme plus PEP 683 immortality, as CPython ships it
+    names = pyperf.BenchmarkSuite.load(str(out)).get_benchmark_names()
+    assert sum(n.startswith("real-fib/") for n in names) == 4  # self and --python, wall + cpu
+
+
+def test_helpers() -> None:
+    assert [_bench_realfib.fib_calls(n) for n in range(6)] == [1, 1, 3, 5, 9, 15]
+    wall, cpu = _bench_realfib.run_threads(5, 2, loops=2)
+    assert wall > 0 and cpu >= 0
+    assert bench._threads_type("1, 2,2,4") == [1, 2, 4]
+    # Counters are unsupported on most VMs: the probe must answer, never raise.
+    status = _bench_hw.probe_status()
+    assert status.startswith("unsupported") or status.startswith("readable")
+    info = json.loads(json.dumps(_bench_realfib.interpreter_info()))
+    assert info["implementation"] == sys.implementation.name
