@@ -5,7 +5,15 @@ import threading
 from array import array
 from typing import Any
 
-from refstrat import _core
+try:
+    from refstrat import _core
+except ImportError as exc:  # the source tree without its built extension, ahead of an install
+    import os.path
+
+    raise ImportError(
+        "refstrat's native core is not built in " + os.path.dirname(os.path.abspath(__file__))
+        + ": build it in place with `pip install -e .`, or run from outside the source tree "
+        "so that the installed package is imported") from exc
 from refstrat.results import RunResult, StrategyInfo, WorkloadInfo
 from refstrat.trace import Trace
 
