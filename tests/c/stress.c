@@ -26,11 +26,9 @@ static rs_params defaults(uint32_t workload, uint32_t threads)
     return p;
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-    int failures = 0, only_workload = argc > 1 ? -1 : -1;
-    (void)argv;
-    (void)only_workload;
+    int failures = 0;
     static const char *names[] = {"fib", "private", "shared", "mixed", "handoff"};
     static const uint32_t counts[] = {1, 2, 4};
     for (int si = 0; si < rs_builtin_count(); si++) {
