@@ -220,6 +220,13 @@ def execute(str strategy, dict cfg, trace=None):
         rs_run_destroy(r)
 
 
+cdef inline rs_handle _handle(uint32_t idx, uint32_t gen):
+    cdef rs_handle h
+    h.idx = idx
+    h.gen = gen
+    return h
+
+
 cdef class StepArena:
     """One arena driven op by op from the calling thread (worker 0). See refstrat.Arena."""
     cdef rs_run *r
@@ -246,16 +253,10 @@ cdef class StepArena:
         return (h.idx, h.gen)
 
     def inc(self, uint32_t idx, uint32_t gen):
-        cdef rs_handle h
-        h.idx = idx
-        h.gen = gen
-        return bool(rs_step_inc(self.r, h))
+        return bool(rs_step_inc(self.r, _handle(idx, gen)))
 
     def dec(self, uint32_t idx, uint32_t gen):
-        cdef rs_handle h
-        h.idx = idx
-        h.gen = gen
-        return bool(rs_step_dec(self.r, h))
+        return bool(rs_step_dec(self.r, _handle(idx, gen)))
 
     def flush(self):
         rs_step_flush(self.r)
@@ -264,16 +265,10 @@ cdef class StepArena:
         rs_step_quiesce(self.r)
 
     def live(self, uint32_t idx, uint32_t gen):
-        cdef rs_handle h
-        h.idx = idx
-        h.gen = gen
-        return bool(rs_step_live(self.r, h))
+        return bool(rs_step_live(self.r, _handle(idx, gen)))
 
     def count(self, uint32_t idx, uint32_t gen):
-        cdef rs_handle h
-        h.idx = idx
-        h.gen = gen
-        return rs_step_count(self.r, h)
+        return rs_step_count(self.r, _handle(idx, gen))
 
     def counters(self):
         cdef rs_counters c

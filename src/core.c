@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "refstrat/core.h"
 #include "refstrat/plugin.h"
@@ -201,6 +202,17 @@ static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t c
     a->npools = p->threads;
     size_t bytes = (size_t)capacity * a->stride;
     bytes = (bytes + RS_CACHELINE - 1) / RS_CACHELINE * RS_CACHELINE;
+    /* The arena is zeroed (touched) up front: refuse what the machine cannot hold rather than
+     * let the kernel's OOM killer end the process. */
+    uint64_t ram = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
+    if (ram && bytes > ram / 4 * 3) {
+        snprintf(err, errlen, "an arena of %llu objects needs %zu bytes, more than 3/4 of this "
+                 "machine's %llu bytes of memory", (unsigned long long)capacity, bytes,
+                 (unsigned long long)ram);
+        pthread_mutex_destroy(&r->error_lock);
+        free(r);
+        return NULL;
+    }
     a->base = (char *)rs_aligned_alloc(bytes ? bytes : RS_CACHELINE);
     a->pools = (rs_pool *)rs_aligned_alloc(sizeof(rs_pool) * p->threads);
     r->threads = (rs_thread *)rs_aligned_alloc(sizeof(rs_thread) * (p->threads + 1));
@@ -292,7 +304,6 @@ rs_run *rs_run_create(const rs_strategy *s, const rs_params *p, char *err, size_
     }
     if (p->workload == RS_W_TRACE) {
         rs_trace *tr = p->trace;
-        r->p.trace = tr;
         tr->handles = (rs_handle *)calloc(tr->nobjects ? tr->nobjects : 1, sizeof(rs_handle));
         tr->mailbox = (uint32_t *)calloc((size_t)p->threads * (tr->nobjects ? tr->nobjects : 1), sizeof(uint32_t));
         if (!tr->handles || !tr->mailbox)

@@ -47,9 +47,7 @@ static inline int rs_gil_init(rs_run *r)
     g->locked = 0;
     g->holder = 0;
     g->switch_number = 0;
-    g->interval_ns = (long)(r->p.switch_interval * 1e9);
-    if (g->interval_ns < 1000)
-        g->interval_ns = 1000;
+    g->interval_ns = (long)(r->p.switch_interval * 1e9); /* refstrat.run() checks >= 1 us */
     g->drop_request = 0;
     r->s = g;
     return 0;
