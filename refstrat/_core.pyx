@@ -36,7 +36,6 @@ cdef extern from "refstrat/core.h" nogil:
     ctypedef struct rs_thread:
         uint64_t ops
         uint64_t first_uaf
-        int64_t fib_value
         double cpu_seconds
         int cpu
     ctypedef struct rs_strategy:
@@ -214,7 +213,6 @@ def execute(str strategy, dict cfg, trace=None):
             cpus=tuple(t["cpu"] for t in threads),
             first_use_after_free=tuple(None if t["first_uaf"] == 0xFFFFFFFFFFFFFFFF else t["first_uaf"]
                                        for t in threads),
-            fib_values=tuple(t["fib_value"] for t in threads),
         )
     finally:
         rs_run_destroy(r)

@@ -100,7 +100,6 @@ typedef struct rs_thread {
     uint64_t rng;
     uint64_t ops;            /* refcount operations performed */
     uint64_t first_uaf;      /* trace: index of the first op that hit a freed object, or UINT64_MAX */
-    int64_t fib_value;       /* fib: the result, a sanity check of the kernel */
     double cpu_seconds;
     int cpu;                 /* the core it was pinned to, or -1 */
     pthread_t th;

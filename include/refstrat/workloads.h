@@ -459,7 +459,6 @@ RS_INLINE int rs_k_fib(const rs_ops S, rs_thread *t, rs_fib_fn rec)
         rs_fib_dec(S, t, &c, res.h);
     rs_fib_dec(S, t, &c, module_frame);
     t->ops = c.n;
-    t->fib_value = res.value;
     return c.failed ? -1 : 0;
 }
 
