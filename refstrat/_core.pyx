@@ -60,7 +60,6 @@ cdef extern from "refstrat/core.h" nogil:
     const rs_strategy *rs_speed_of_light()
     const rs_strategy *rs_find_strategy(const char *name)
     int rs_plugin_load(const char *path, const rs_strategy **first, char *err, size_t errlen)
-    uint64_t rs_arena_minimum(const rs_params *p, char *err, size_t errlen)
     rs_run *rs_run_create(const rs_strategy *s, const rs_params *p, char *err, size_t errlen)
     int rs_run_execute(rs_run *r)
     void rs_run_result(const rs_run *r, rs_result *out)
@@ -144,22 +143,7 @@ cdef void _fill_params(rs_params *p, dict cfg):
     p.log_size = cfg["log_size"]
 
 
-def arena_minimum(dict cfg, trace=None):
-    """Smallest arena (objects) the configured workload needs."""
-    cdef rs_params p
-    cdef char err[256]
-    cdef rs_trace tr
-    _fill_params(&p, cfg)
-    if trace is not None:
-        _fill_trace(&tr, trace)
-        p.trace = &tr
-    cdef uint64_t n = rs_arena_minimum(&p, err, sizeof(err))
-    if n == 0:
-        raise ValueError(err.decode())
-    return n
-
-
-cdef void _fill_trace(rs_trace *tr, object trace):
+cdef int _fill_trace(rs_trace *tr, object trace, uint32_t threads) except -1:
     # trace: (nobjects, nshared, immortal: bytes, ops: array('I'), begin: array('Q'),
     #         expected: array('q'), final_counts: array('q'))
     cdef const uint8_t[::1] immortal = trace[2]
@@ -167,6 +151,9 @@ cdef void _fill_trace(rs_trace *tr, object trace):
     cdef const uint64_t[::1] begin = trace[4]
     cdef const int64_t[::1] expected = trace[5]
     cdef int64_t[::1] final = trace[6]
+    if begin.shape[0] != threads + 1 or ops.shape[0] != 3 * begin[begin.shape[0] - 1] \
+            or immortal.shape[0] != trace[1] or expected.shape[0] != trace[0] or final.shape[0] != trace[0]:
+        raise ValueError("malformed compiled trace")
     memset(tr, 0, sizeof(rs_trace))
     tr.nobjects = trace[0]
     tr.nshared = trace[1]
@@ -175,6 +162,7 @@ cdef void _fill_trace(rs_trace *tr, object trace):
     tr.begin = &begin[0]
     tr.expected = &expected[0] if expected.shape[0] else NULL
     tr.final_counts = &final[0] if final.shape[0] else NULL
+    return 0
 
 
 def execute(str strategy, dict cfg, trace=None):
@@ -190,7 +178,7 @@ def execute(str strategy, dict cfg, trace=None):
     cdef int rc
     _fill_params(&p, cfg)
     if trace is not None:
-        _fill_trace(&tr, trace)
+        _fill_trace(&tr, trace, p.threads)
         p.trace = &tr
     cdef rs_run *r = rs_run_create(s, &p, err, sizeof(err))
     if r == NULL:

@@ -127,6 +127,30 @@ static uint64_t rs_pool_slack(uint32_t threads)
     return slack > 65536 ? 65536 : slack < 4096 ? 4096 : slack;
 }
 
+/* The last line of defence behind Python's validation: every index the kernel will follow is in
+ * range (holding rules are Python's; breaking them corrupts counts, never memory). */
+static int rs_trace_check(const rs_trace *tr, uint32_t threads, char *err, size_t errlen)
+{
+    if (tr->nshared > tr->nobjects || !tr->begin || tr->begin[0] != 0) {
+        snprintf(err, errlen, "malformed trace header");
+        return -1;
+    }
+    for (uint32_t i = 0; i < threads; i++)
+        if (tr->begin[i + 1] < tr->begin[i]) {
+            snprintf(err, errlen, "malformed trace: thread %u's operations are out of order", i);
+            return -1;
+        }
+    for (uint64_t k = 0; k < tr->begin[threads]; k++) {
+        rs_trace_op op = tr->ops[k];
+        if (op.kind > RS_T_RECV || op.obj >= tr->nobjects || (op.kind == RS_T_NEW && op.obj < tr->nshared) ||
+            (op.kind == RS_T_SEND && op.arg >= threads)) {
+            snprintf(err, errlen, "malformed trace: operation %llu is out of range", (unsigned long long)k);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 uint64_t rs_arena_minimum(const rs_params *p, char *err, size_t errlen)
 {
     if (p->workload >= RS_W_COUNT) {
@@ -141,6 +165,8 @@ uint64_t rs_arena_minimum(const rs_params *p, char *err, size_t errlen)
         snprintf(err, errlen, "the trace workload needs a trace");
         return 0;
     }
+    if (p->workload == RS_W_TRACE && rs_trace_check(p->trace, p->threads, err, errlen) != 0)
+        return 0;
     uint64_t total = rs_setup_objects(p), worst = 0;
     for (uint32_t i = 0; i < p->threads; i++) {
         uint64_t need = rs_pool_need(p, i);

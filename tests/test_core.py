@@ -308,3 +308,20 @@ def test_arena_rejects_bad_ids() -> None:
             arena.decref(bad)
     with pytest.raises(TypeError):
         arena.incref("0")
+
+
+def test_native_runner_rechecks_compiled_traces() -> None:
+    """Behind Python's validation, the core refuses out-of-range indices rather than follow them."""
+    from array import array
+
+    from refstrat import _api, _core
+
+    cfg, _ = _api._config("trace", 1, dict(trace=Trace([[("new", 1), ("dec", 1)]], shared=1)))
+    tail = (array("q", [1, 0]), array("q", [0, 0]))
+    bad_kind = (2, 1, b"\0", array("I", [0, 1, 0, 9, 1, 0]), array("Q", [0, 2])) + tail
+    bad_object = (2, 1, b"\0", array("I", [0, 7, 0, 1, 1, 0]), array("Q", [0, 2])) + tail
+    bad_threads = (2, 1, b"\0", array("I", [0, 1, 0]), array("Q", [0, 1, 1])) + tail
+    for compiled, match in ((bad_kind, "out of range"), (bad_object, "out of range"),
+                            (bad_threads, "malformed compiled trace")):
+        with pytest.raises(ValueError, match=match):
+            _core.execute("atomic", cfg, compiled)

@@ -48,7 +48,7 @@ typedef struct rs_trace_op {
     uint32_t arg;  /* RS_T_SEND: destination thread */
 } rs_trace_op;
 
-/* A validated trace (Python checks it before the run; the runner re-checks ranges). */
+/* A validated trace (Python checks it before the run; rs_trace_check() re-checks every index). */
 typedef struct rs_trace {
     uint32_t nobjects;        /* ids [0, nshared) are setup objects, the rest private */
     uint32_t nshared;
