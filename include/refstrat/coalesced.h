@@ -67,7 +67,12 @@ typedef struct rs_coal_thread {
 typedef struct rs_coal_run {
     uint64_t epoch;  /* atomic: advanced by CAS once every online worker has flushed in it */
     char pad_[RS_CACHELINE - sizeof(uint64_t)];
+    /* What a flush that leaves the global count at zero does: rs_coal_queue_review. A field
+     * (read-only during a run) so that a variant of the scheme (tests/broken) reuses the rest. */
+    void (*on_zero)(rs_thread *t, rs_obj *o);
 } RS_ALIGNED rs_coal_run;
+
+static void rs_coal_queue_review(rs_thread *t, rs_obj *o);
 
 static inline int rs_coalesced_init(rs_run *r)
 {
@@ -76,6 +81,7 @@ static inline int rs_coalesced_init(rs_run *r)
         return -1;
     memset(s, 0, sizeof *s);
     s->epoch = 1;
+    s->on_zero = rs_coal_queue_review;
     r->s = s;
     for (uint32_t i = 0; i < r->nthreads; i++) {
         rs_coal_thread *c = (rs_coal_thread *)rs_aligned_alloc(sizeof(rs_coal_thread));
@@ -108,8 +114,10 @@ static inline void rs_coalesced_fini(rs_run *r)
 /* A flush left the global count at zero: queue a review, or mark the pending one dirty. One CAS
  * for the whole transition, so that a reviewer clearing the state (rs_coal_review_queue) either
  * sees the dirty mark or makes this flush queue a fresh review. */
-static RS_NOINLINE void rs_coal_zero(rs_run *r, rs_coal_thread *c, rs_obj *o)
+static RS_NOINLINE void rs_coal_queue_review(rs_thread *t, rs_obj *o)
 {
+    rs_run *r = t->run;
+    rs_coal_thread *c = (rs_coal_thread *)t->s;
     rs_coal_run *s = (rs_coal_run *)r->s;
     uint32_t old = __atomic_load_n(&o->aux, __ATOMIC_RELAXED), want;
     do {
@@ -132,9 +140,9 @@ static RS_NOINLINE void rs_coal_zero(rs_run *r, rs_coal_thread *c, rs_obj *o)
     e->epoch = __atomic_load_n(&s->epoch, __ATOMIC_ACQUIRE) + 2;
 }
 
-RS_INLINE void rs_coal_flush_slot(rs_run *r, rs_coal_thread *c, rs_coal_slot *sl)
+RS_INLINE void rs_coal_flush_slot(rs_thread *t, rs_coal_slot *sl)
 {
-    rs_obj *o = rs_obj_at(&r->arena, sl->idx);
+    rs_obj *o = rs_obj_at(&t->run->arena, sl->idx);
     int64_t v;
     /* Acq_rel: the release publishes this worker's accesses before its share of the count; the
      * acquire lets a worker that sees zero see every other flush that led to it. */
@@ -144,7 +152,7 @@ RS_INLINE void rs_coal_flush_slot(rs_run *r, rs_coal_thread *c, rs_coal_slot *sl
         v = __atomic_load_n(&o->rc, __ATOMIC_ACQUIRE);
     sl->delta = 0;
     if (v == 0)
-        rs_coal_zero(r, c, o);
+        ((rs_coal_run *)t->run->s)->on_zero(t, o);
 }
 
 RS_INLINE void rs_coal_change(rs_thread *t, rs_obj *o, int32_t d)
@@ -160,7 +168,7 @@ RS_INLINE void rs_coal_change(rs_thread *t, rs_obj *o, int32_t d)
     if (sl->idx == RS_NIL)
         c->used[c->nused++] = (uint16_t)k;
     else
-        rs_coal_flush_slot(t->run, c, sl); /* conflict: the table is "full" here */
+        rs_coal_flush_slot(t, sl); /* conflict: the table is "full" here */
     sl->idx = idx;
     sl->delta = d;
 }
@@ -168,11 +176,12 @@ RS_INLINE void rs_coal_change(rs_thread *t, rs_obj *o, int32_t d)
 RS_INLINE void rs_coalesced_incref(rs_thread *t, rs_obj *o) { rs_coal_change(t, o, 1); }
 RS_INLINE void rs_coalesced_decref(rs_thread *t, rs_obj *o) { rs_coal_change(t, o, -1); }
 
-static inline void rs_coal_flush_all(rs_run *r, rs_coal_thread *c)
+static inline void rs_coal_flush_all(rs_thread *t)
 {
+    rs_coal_thread *c = (rs_coal_thread *)t->s;
     for (uint32_t i = 0; i < c->nused; i++) {
         rs_coal_slot *sl = &c->slot[c->used[i]];
-        rs_coal_flush_slot(r, c, sl);
+        rs_coal_flush_slot(t, sl);
         sl->idx = RS_NIL;
     }
     c->nused = 0;
@@ -229,7 +238,7 @@ static RS_NOINLINE void rs_coal_tick(rs_thread *t)
     rs_coal_run *s = (rs_coal_run *)r->s;
     c->until_tick = r->p.tick;
     uint64_t e = __atomic_load_n(&s->epoch, __ATOMIC_ACQUIRE);
-    rs_coal_flush_all(r, c);
+    rs_coal_flush_all(t);
     /* Release pairs with rs_coal_try_advance(): this flush happens before the epoch moves on. */
     __atomic_store_n(&c->epoch, e, __ATOMIC_RELEASE);
     rs_coal_try_advance(r);
@@ -262,7 +271,7 @@ static inline void rs_coalesced_enter(rs_thread *t)
 static inline void rs_coalesced_leave(rs_thread *t)
 {
     rs_coal_thread *c = (rs_coal_thread *)t->s;
-    rs_coal_flush_all(t->run, c);
+    rs_coal_flush_all(t);
     /* Release: an offline worker's last flush is visible to whoever advances the epoch. */
     __atomic_store_n(&c->online, 0, __ATOMIC_RELEASE);
 }
