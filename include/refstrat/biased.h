@@ -164,16 +164,21 @@ static RS_NOINLINE void rs_brc_decref_shared(rs_thread *t, rs_obj *o)
         rs_free(t, o);
 }
 
+/* The owner's decrement: plain store, merge at zero. */
+RS_INLINE void rs_brc_decref_local(rs_thread *t, rs_obj *o)
+{
+    uint32_t local = o->local - 1;
+    __atomic_store_n(&o->local, local, __ATOMIC_RELAXED);
+    if (RS_UNLIKELY(local == 0))
+        rs_brc_merge_zero(t, o);
+}
+
 RS_INLINE void rs_biased_decref(rs_thread *t, rs_obj *o)
 {
-    if (RS_LIKELY(rs_brc_is_owner(t, o))) {
-        uint32_t local = o->local - 1;
-        __atomic_store_n(&o->local, local, __ATOMIC_RELAXED);
-        if (RS_UNLIKELY(local == 0))
-            rs_brc_merge_zero(t, o);
-    } else {
+    if (RS_LIKELY(rs_brc_is_owner(t, o)))
+        rs_brc_decref_local(t, o);
+    else
         rs_brc_decref_shared(t, o);
-    }
 }
 
 static inline void rs_brc_merge_list(rs_thread *t, uint32_t idx)

@@ -21,14 +21,10 @@ static RS_NOINLINE void rs_brc_broken_decref_shared(rs_thread *t, rs_obj *o)
 
 RS_INLINE void rs_broken_biased_no_queue_decref(rs_thread *t, rs_obj *o)
 {
-    if (RS_LIKELY(rs_brc_is_owner(t, o))) {
-        uint32_t local = o->local - 1;
-        __atomic_store_n(&o->local, local, __ATOMIC_RELAXED);
-        if (RS_UNLIKELY(local == 0))
-            rs_brc_merge_zero(t, o);
-    } else {
+    if (RS_LIKELY(rs_brc_is_owner(t, o)))
+        rs_brc_decref_local(t, o);
+    else
         rs_brc_broken_decref_shared(t, o);
-    }
 }
 
 #define rs_broken_biased_no_queue_incref rs_biased_incref
