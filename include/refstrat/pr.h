@@ -1,0 +1,79 @@
+/* refstrat/pr.h: the shared-memory primitives. Every access that a scheme, the arena, a workload
+ * kernel or the runner makes to memory another thread may touch goes through one of these.
+ *
+ * Names follow Concurrency Kit's ck_pr.h: the operation, then the memory order it has.
+ *
+ *   rs_pr_load_{relaxed,acquire,seq_cst}(p)            atomic load of *p
+ *   rs_pr_store_{relaxed,release,seq_cst}(p, v)        atomic store
+ *   rs_pr_load_plain(p), rs_pr_store_plain(p, v)       non-atomic access to a shared field that is
+ *                                                      ordered by something else (a lock, a
+ *                                                      hand-off); the field's comment says what
+ *   rs_pr_faa_{relaxed,release,acq_rel}(p, v)          fetch-and-add, returns the old value
+ *   rs_pr_add_fetch_{relaxed,acq_rel}(p, v)            add-and-fetch, returns the new value
+ *   rs_pr_xchg_{acquire,acq_rel}(p, v)                 exchange, returns the old value
+ *   rs_pr_cas_{relaxed,release,acquire,acq_rel}(p, expected, desired)
+ *                                                      weak compare-and-swap (may fail spuriously,
+ *                                                      use in a loop); on failure *expected gets
+ *                                                      the current value; the order is the
+ *                                                      success order, failure is relaxed
+ *                                                      (rs_pr_cas_acq_rel_acquire: failure acquire)
+ *   rs_pr_fence_seq_cst()                              full fence
+ *   rs_pr_mutex_lock(m), rs_pr_mutex_unlock(m)         pthread mutex
+ *   rs_pr_cond_wait(c, m), rs_pr_cond_timedwait(c, m, abstime), rs_pr_cond_signal(c),
+ *   rs_pr_cond_broadcast(c)                            pthread condition variable
+ *   rs_pr_spin()                                       one turn of a spin-wait loop (pause)
+ *   rs_pr_yield()                                      one turn of a yielding wait loop
+ *
+ * In the normal build each is the GCC/Clang builtin or libc call it names, so the generated code
+ * is what a hand-written __atomic_* would give. Type-generic (macros over __atomic builtins), as
+ * ck_pr's per-type functions are, so that one name serves every field width.
+ */
+#ifndef REFSTRAT_PR_H
+#define REFSTRAT_PR_H
+
+#include <pthread.h>
+#include <sched.h>
+#include <time.h>
+#include "refstrat/common.h"
+
+#define rs_pr_load_relaxed(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define rs_pr_load_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define rs_pr_load_seq_cst(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define rs_pr_store_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define rs_pr_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define rs_pr_store_seq_cst(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+#define rs_pr_load_plain(p) (*(p))
+#define rs_pr_store_plain(p, v) ((void)(*(p) = (v)))
+
+#define rs_pr_faa_relaxed(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+#define rs_pr_faa_release(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELEASE)
+#define rs_pr_faa_acq_rel(p, v) __atomic_fetch_add((p), (v), __ATOMIC_ACQ_REL)
+#define rs_pr_add_fetch_relaxed(p, v) __atomic_add_fetch((p), (v), __ATOMIC_RELAXED)
+#define rs_pr_add_fetch_acq_rel(p, v) __atomic_add_fetch((p), (v), __ATOMIC_ACQ_REL)
+#define rs_pr_xchg_acquire(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQUIRE)
+#define rs_pr_xchg_acq_rel(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
+
+#define rs_pr_cas_relaxed(p, e, d)                                                                 \
+    __atomic_compare_exchange_n((p), (e), (d), 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)
+#define rs_pr_cas_release(p, e, d)                                                                 \
+    __atomic_compare_exchange_n((p), (e), (d), 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED)
+#define rs_pr_cas_acquire(p, e, d)                                                                 \
+    __atomic_compare_exchange_n((p), (e), (d), 1, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)
+#define rs_pr_cas_acq_rel(p, e, d)                                                                 \
+    __atomic_compare_exchange_n((p), (e), (d), 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)
+#define rs_pr_cas_acq_rel_acquire(p, e, d)                                                         \
+    __atomic_compare_exchange_n((p), (e), (d), 1, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
+
+#define rs_pr_fence_seq_cst() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+
+#define rs_pr_mutex_lock(m) pthread_mutex_lock(m)
+#define rs_pr_mutex_unlock(m) pthread_mutex_unlock(m)
+#define rs_pr_cond_wait(c, m) pthread_cond_wait((c), (m))
+#define rs_pr_cond_timedwait(c, m, t) pthread_cond_timedwait((c), (m), (t))
+#define rs_pr_cond_signal(c) pthread_cond_signal(c)
+#define rs_pr_cond_broadcast(c) pthread_cond_broadcast(c)
+
+#define rs_pr_spin() rs_cpu_relax()
+#define rs_pr_yield() ((void)sched_yield())
+
+#endif
