@@ -1,0 +1,69 @@
+"""Compare two builds of refstrat cell by cell, interleaved in one run (a benchmark, not a test).
+
+    python bench/ab_builds.py A_PYTHON B_PYTHON [--rounds 7] [--ops 4000000] [--fib-n 24]
+
+A_PYTHON and B_PYTHON are interpreters that import the two builds (for example the venvs of two
+checkouts). Every round runs each cell once in A and once in B, alternating, so that machine noise
+hits both alike; the table gives each build's median CPU ns/op and B/A. Used to show that routing
+the schemes' shared accesses through include/refstrat/pr.h moved no figure.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+
+WORKLOADS = ("private", "shared", "fib")
+THREADS = (1, 2)
+
+# Runs in the build's own interpreter: one pass over every cell, CPU ns/op as JSON.
+_PASS = """
+import json, sys, refstrat
+ops, fib_n = int(sys.argv[1]), int(sys.argv[2])
+out = {}
+for s in [x.name for x in refstrat.strategies()] + ["speed_of_light"]:
+    for w in ("private", "shared", "fib"):
+        for t in (1, 2):
+            kw = dict(ops=ops, fib_n=fib_n)
+            r = refstrat.speed_of_light(w, t, **kw) if s == "speed_of_light" else refstrat.run(s, w, t, **kw)
+            out[f"{s}/{w}/{t}"] = r.ns_per_op
+print(json.dumps(out))
+"""
+
+
+def one_pass(python: str, ops: int, fib_n: int) -> dict[str, float]:
+    # Run from / so that neither checkout's source tree shadows the other's editable install.
+    done = subprocess.run([python, "-c", _PASS, str(ops), str(fib_n)], capture_output=True, text=True,
+                          check=True, cwd="/")
+    return json.loads(done.stdout)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("a")
+    ap.add_argument("b")
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--ops", type=int, default=4_000_000)
+    ap.add_argument("--fib-n", type=int, default=24)
+    args = ap.parse_args()
+    samples: dict[str, dict[str, list[float]]] = {"a": {}, "b": {}}
+    for _ in range(args.rounds):
+        for side, python in (("a", args.a), ("b", args.b)):
+            for cell, v in one_pass(python, args.ops, args.fib_n).items():
+                samples[side].setdefault(cell, []).append(v)
+    print(f"median of {args.rounds} interleaved rounds; ops/thread={args.ops}, fib_n={args.fib_n}")
+    print(f"A = {args.a}\nB = {args.b}")
+    print(f"{'cell':28}{'A ns/op':>10}{'B ns/op':>10}{'B/A':>8}")
+    ratios = []
+    for cell in samples["a"]:
+        a = statistics.median(samples["a"][cell])
+        b = statistics.median(samples["b"].get(cell, [float("nan")]))
+        ratios.append(b / a)
+        print(f"{cell:28}{a:10.2f}{b:10.2f}{b / a:8.2f}")
+    print(f"B/A over all cells: median {statistics.median(ratios):.3f}, "
+          f"min {min(ratios):.2f}, max {max(ratios):.2f}")
+
+
+if __name__ == "__main__":
+    main()
