@@ -189,8 +189,11 @@ def run(strategy: str, workload: str = "private", threads: int = 1, **options: A
     Options (keyword only): ops (per thread), fib_n, work, objects, shared_objects,
     shared_fraction, zipf, immortal, layout ("packed" or "padded"), arena_size, pin, seed,
     switch_interval (gil), trace and jitter (trace workload), depth, tick (coalesced),
-    log_size (buffered). Invalid values raise ValueError/TypeError naming the valid choices;
-    a run that cannot complete (e.g. an arena too small) raises RuntimeError.
+    log_size (buffered). Invalid values raise ValueError/TypeError naming the valid choices
+    (the value checked is the converted one the C core receives, which checks it again; the
+    bounds are in README's "Bounds and errors"); names holding NUL are a ValueError. A run that
+    cannot complete raises a :class:`refstrat.RunError` (``ArenaExhaustedError`` when a pool
+    stays empty, ``StalledError`` when a worker waits too long) or MemoryError.
     """
     return _execute(_check_strategy(strategy), workload, threads, options)
 
@@ -276,10 +279,11 @@ class Arena:
         return idx, 2 * lives + 1
 
     def _step(self, method: Any, obj: object) -> Any:
+        idx, gen = self._handle(obj)
         with self._lock:
             try:
-                return method(*self._handle(obj))
-            except IndexError:
+                return method(idx, gen)
+            except IndexError:  # the core's verdict: that generation was never issued
                 raise IndexError(f"no object {obj}: no alloc() returned that id") from None
 
     def incref(self, obj: int) -> bool:

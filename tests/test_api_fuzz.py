@@ -34,11 +34,10 @@ CLEAN = {"ok", "ValueError", "TypeError", "IndexError", "ProgramError", "TraceEr
          "ArenaFullError", "OverflowError"}
 BATCH_TIMEOUT = 90  # seconds per child; the slowest valid call drawn below takes well under one
 
-# Every option gets a few values: valid and cheap, or invalid in some way.
-INTS = dict(ops=[0, 1, 500, 10**13, -1], fib_n=[0, 1, 8, 41, 100000],
-            objects=[0, 1, 64, 10**9], shared_objects=[0, 1, 4, 65536], depth=[0, 1, 64, 65, 1000],
-            log_size=[0, 15, 16, 2**25], tick=[0, 1, 2**31 + 1], arena_size=[0, 1, 2**32],
-            work=[0, 10**9], seed=[0, -1, 2**64])
+# Every option gets a few values, mostly invalid (too small, too large, NaN), one valid and cheap.
+INTS = dict(ops=[0, 10**13, -1, 500], fib_n=[0, 41, 100000, 8], objects=[0, 10**9, 64],
+            shared_objects=[0, 65536, 4], depth=[0, 65, 1000, 64], log_size=[0, 15, 2**25, 16],
+            tick=[0, 2**31 + 1, 1], arena_size=[0, 1, 2**32], work=[10**9, 0], seed=[-1, 2**64, 0])
 FLOATS = dict(switch_interval=["-1.0", "nan", "inf", "1e30", "0.0", "0.001"],
               shared_fraction=["nan", "-0.5", "1.5", "0.5"], zipf=["nan", "inf", "-1", "2.0"])
 
@@ -51,7 +50,7 @@ def names(valid: list[str]) -> st.SearchStrategy:
 
 def maybe_lying(kind: str, raw: object) -> st.SearchStrategy:
     """A value spec the child builds: ("int"|"float", raw) or the lying subclass of it."""
-    return st.sampled_from([(kind, raw), ("evil_" + kind, raw)])
+    return st.sampled_from([("evil_" + kind, raw), (kind, raw), ("evil_" + kind, raw)])
 
 
 def option() -> st.SearchStrategy:
@@ -63,11 +62,11 @@ def option() -> st.SearchStrategy:
 
 
 run_call = st.tuples(st.just("run"), names(SAFE), names(["private", "shared", "mixed", "handoff", "fib"]),
-                     st.sampled_from([0, 1, 2, 1025, 2**31, -1]).flatmap(lambda v: maybe_lying("int", v)),
-                     st.lists(option(), max_size=3))
+                     st.sampled_from([1, 2, 0, 1025, 2**31, -1]).flatmap(lambda v: maybe_lying("int", v)),
+                     st.lists(option(), min_size=1, max_size=3))
 sol_call = st.tuples(st.just("sol"), names(["private", "trace", "fib"]), st.lists(option(), max_size=2))
 arena_call = st.tuples(
-    st.just("arena"), names(ALL), st.sampled_from([0, 1, 4, 2**32, -1]).flatmap(lambda v: maybe_lying("int", v)),
+    st.just("arena"), names(ALL), st.sampled_from([4, 1, 0, 2**32, -1]).flatmap(lambda v: maybe_lying("int", v)),
     st.lists(st.tuples(st.sampled_from(["alloc", "incref", "decref", "count", "is_live"]),
                        st.sampled_from([0, 1, 2, 5, 9, -1, 2**40]).flatmap(lambda v: maybe_lying("int", v))),
              max_size=12))
@@ -76,7 +75,11 @@ trace_call = st.tuples(st.just("trace"), st.sampled_from(SAFE),
                        st.sampled_from([0, 1, 7]))
 name_call = st.tuples(st.just("name"), st.sampled_from(["load_plugin", "find_strategy"]),
                       st.sampled_from(["/nonexistent.so", "/tmp/x.so\x00y", "atomic\x00", "atomic"]))
-calls = st.lists(st.one_of(run_call, sol_call, arena_call, trace_call, name_call), min_size=1, max_size=8)
+any_call = st.one_of(run_call, sol_call, arena_call, trace_call, name_call)
+# Every batch holds each kind of call, many of the cheap and risky ones, then a few of any kind.
+calls = st.tuples(st.lists(run_call, min_size=12, max_size=12), st.lists(arena_call, min_size=2, max_size=2),
+                  st.lists(trace_call, min_size=8, max_size=8), sol_call, name_call,
+                  st.lists(any_call, max_size=4)).map(lambda t: [*t[0], *t[1], *t[2], t[3], t[4], *t[5]])
 
 CHILD = textwrap.dedent("""
     import json, sys
@@ -101,13 +104,14 @@ CHILD = textwrap.dedent("""
         a.quiesce()
         return a.stats()["double_frees"]
 
+    CHEAP = dict(ops=500, fib_n=8, objects=64)
+
     def call(c):
         if c[0] == "run":
-            r = refstrat.run(c[1], c[2], make(c[3]), ops=500, fib_n=8, objects=64,
-                             **{k: make(v) for k, v in c[4]})
+            r = refstrat.run(c[1], c[2], make(c[3]), **dict(CHEAP, **{k: make(v) for k, v in c[4]}))
             return r.ok
         if c[0] == "sol":
-            return refstrat.speed_of_light(c[1], 1, ops=500, fib_n=8, **{k: make(v) for k, v in c[2]}).ops > 0
+            return refstrat.speed_of_light(c[1], 1, **dict(CHEAP, **{k: make(v) for k, v in c[2]})).ops > 0
         if c[0] == "arena":
             return arena(c[1], c[2], c[3]) == 0
         if c[0] == "trace":
@@ -139,5 +143,7 @@ def test_public_api_never_crashes_hangs_or_cries_wolf(batch: list) -> None:
     results = json.loads(proc.stdout.strip().splitlines()[-1])
     for c, (kind, detail) in zip(spec, results):
         assert kind in CLEAN, f"{c!r} raised {kind}: {detail}"
+        if "\\x00" in repr(c[:3]):
+            assert kind != "ok", f"{c!r}: a name or path holding NUL was accepted"
         if kind == "ok":
             assert detail is True, f"{c!r}: a correct run reported a failure (false alarm)"
