@@ -27,7 +27,7 @@ from refstrat.testing import check  # noqa: E402
 from refstrat.trace import MAX_OBJECTS, MAX_OPS, MAX_THREADS, Trace  # noqa: E402
 
 import lying  # noqa: E402  (tests/lying.py)
-from test_bench import run_bench  # noqa: E402
+from test_bench import TINY, run_bench  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 STRATEGIES = [s.name for s in refstrat.strategies()]
@@ -300,7 +300,8 @@ def test_arena_memory_stays_flat_over_many_cycles() -> None:
 ])
 def test_cli_checks_paths_and_values_before_running(tmp_path: Path, args: list[str], needle: str) -> None:
     (tmp_path / "DIR").mkdir()
-    proc = run_bench("--strategies", "atomic", "--threads", "1", *args, cwd=tmp_path)
+    # TINY: were a check to regress, the matrix it lets run is one short cell, not minutes.
+    proc = run_bench("--strategies", "atomic", "--threads", "1", *TINY, *args, cwd=tmp_path)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert needle in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "x.txt").exists()
