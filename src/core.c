@@ -68,12 +68,16 @@ static int rs_name_taken(const char *name)
 }
 
 /* Under rs_plugin_lock: register p's strategies, or none of them (returns an rs_err). A table
- * registered already (dlopen hands back the same library for the same file) is not added again. */
-static int rs_plugin_register(const rs_plugin *p, const char *path, char *err, size_t errlen)
+ * registered already (dlopen hands back the same library for the same file) is not added again
+ * and *again is set. */
+static int rs_plugin_register(const rs_plugin *p, const char *path, int *again, char *err, size_t errlen)
 {
+    *again = 0;
     for (int i = 0; i < rs_nplugins; i++)
-        if (rs_plugins[i] == &p->strategies[0])
+        if (rs_plugins[i] == &p->strategies[0]) {
+            *again = 1;
             return RS_OK;
+        }
     if (p->count > (uint32_t)(RS_MAX_PLUGIN_STRATEGIES - rs_nplugins)) {
         snprintf(err, errlen, "too many plugin strategies (at most %d)", RS_MAX_PLUGIN_STRATEGIES);
         return RS_ERR_CONFIG;
@@ -121,15 +125,15 @@ int rs_plugin_load(const char *path, const rs_strategy **first, char *err, size_
         dlclose(h);
         return -RS_ERR_PLUGIN;
     }
+    int again;
     rs_pr_mutex_lock(&rs_plugin_lock);
-    int rc = rs_plugin_register(p, path, err, errlen);
+    int rc = rs_plugin_register(p, path, &again, err, errlen);
     rs_pr_mutex_unlock(&rs_plugin_lock);
-    if (rc != RS_OK) {
-        dlclose(h);
+    if (rc != RS_OK || again)
+        dlclose(h); /* a reload drops the reference this dlopen took; the first one keeps it loaded */
+    if (rc != RS_OK)
         return -rc;
-    }
-    /* Never closed once registered: the entries point into the library. A reload only bumped
-     * dlopen's reference count, which keeps it loaded all the same. */
+    /* Never closed once registered: the entries point into the library. */
     *first = p->strategies;
     return (int)p->count;
 }
