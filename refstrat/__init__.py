@@ -8,11 +8,12 @@
     True
 """
 from refstrat._api import Arena, ArenaFullError, run, speed_of_light, strategies, workloads
+from refstrat._core import ArenaExhaustedError, RunError, StalledError
 from refstrat.results import RunResult, StrategyInfo, WorkloadInfo
 from refstrat.trace import Trace, TraceError
 
 __all__ = [
-    "Arena", "ArenaFullError", "RunResult", "StrategyInfo", "Trace", "TraceError", "WorkloadInfo",
+    "Arena", "ArenaExhaustedError", "ArenaFullError", "RunError", "RunResult", "StalledError", "StrategyInfo", "Trace", "TraceError", "WorkloadInfo",
     "run", "speed_of_light", "strategies", "workloads",
 ]
 __version__ = "0.1.0"

@@ -1,6 +1,8 @@
 """refstrat's public functions: list strategies and workloads, run them, step an arena."""
 from __future__ import annotations
 
+import math
+import operator
 import threading
 from array import array
 from typing import Any
@@ -42,15 +44,10 @@ _DEFAULTS: dict[str, Any] = dict(
     trace=None, jitter=0, depth=16, tick=16384, log_size=4096,
 )
 
-# name -> (low, high) for integer options, inclusive.
-_INT_RANGES: dict[str, tuple[int, int]] = dict(
-    threads=(1, 1024), ops=(1, 10**12), fib_n=(1, 40), work=(0, 10**8), objects=(1, 10**8),
-    shared_objects=(1, 65535), seed=(0, 2**64 - 1), jitter=(0, 2**64 - 1), depth=(1, 64),
-    tick=(1, 2**31), log_size=(16, 2**24), arena_size=(1, 2**32 - 2),
-)
-_FLOAT_RANGES: dict[str, tuple[float, float]] = dict(
-    shared_fraction=(0.0, 1.0), zipf=(0.0, 10.0), switch_interval=(1e-6, 10.0),
-)
+# name -> (low, high), inclusive: the C core's own bounds (include/refstrat/core.h), which it
+# checks again in rs_params_check().
+_INT_RANGES: dict[str, tuple[int, int]] = _core.INT_RANGES
+_FLOAT_RANGES: dict[str, tuple[float, float]] = _core.FLOAT_RANGES
 
 
 def strategies() -> list[StrategyInfo]:
@@ -68,52 +65,74 @@ def _choices(values) -> str:
     return ", ".join(values)
 
 
+def _check_name(what: str, value: object) -> str:
+    """``value`` as a plain str; a NUL inside would cut it short in C, so it is refused."""
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str, got {type(value).__name__}")
+    value = str.__str__(value)  # the characters themselves, whatever a subclass's methods say
+    if "\0" in value:
+        raise ValueError(f"{what} {value!r} contains a NUL character")
+    return value
+
+
 def _check_strategy(strategy: object) -> str:
-    if not isinstance(strategy, str):
-        raise TypeError(f"strategy must be a str, got {type(strategy).__name__}")
+    strategy = _check_name("strategy", strategy)
     if _core.find_strategy(strategy) is None:
         names = [s.name for s in strategies()]
         raise ValueError(f"unknown strategy {strategy!r}; valid choices: {_choices(names)}")
     return strategy
 
 
-def _check_int(name: str, value: object) -> int:
+def _as_int(name: str, value: object) -> int:
+    """The plain int the C core will see: an int subclass's comparisons and conversions may
+    lie, its value may not (operator.index copies the value of any int subclass)."""
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    low, high = _INT_RANGES[name]
+    return operator.index(value)
+
+
+def _check_int(name: str, value: object, ranges: dict[str, tuple[int, int]] | None = None) -> int:
+    """The converted value of an integer option, checked against its range."""
+    value = _as_int(name, value)
+    low, high = (ranges or _INT_RANGES)[name]
     if not low <= value <= high:
         raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
     return value
 
 
 def _check_float(name: str, value: object) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
+    """The converted value of a real option (an int, or a float whose subclass may lie)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = float(operator.index(value))
+    elif isinstance(value, float):
+        value = float.__float__(value)  # the stored double, not a subclass's __float__
+    else:
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
     low, high = _FLOAT_RANGES[name]
-    if not low <= value <= high:  # also rejects NaN
+    if math.isnan(value) or not low <= value <= high:
         raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
-    return float(value)
+    return value
 
 
 def _config(workload: object, threads: object, options: dict[str, Any]) -> tuple[dict[str, Any], Any]:
     unknown = set(options) - set(_DEFAULTS)
     if unknown:
         raise TypeError(f"unknown option(s) {', '.join(sorted(unknown))}; valid: {_choices(sorted(_DEFAULTS))}")
-    if not isinstance(workload, str):
-        raise TypeError(f"workload must be a str, got {type(workload).__name__}")
+    workload = _check_name("workload", workload)
     if workload not in _WORKLOADS:
         raise ValueError(f"unknown workload {workload!r}; valid choices: {_choices(_WORKLOADS)}")
     cfg = dict(_DEFAULTS, **options)
     cfg["workload"] = workload
     cfg["threads"] = _check_int("threads", threads)
     for name in _INT_RANGES:
-        if name != "arena_size" or cfg[name] is not None:
-            _check_int(name, cfg[name])
+        if name != "threads" and (name != "arena_size" or cfg[name] is not None):
+            cfg[name] = _check_int(name, cfg[name])
     for name in _FLOAT_RANGES:
         cfg[name] = _check_float(name, cfg[name])
     for name in ("immortal", "pin"):
         if not isinstance(cfg[name], bool):
             raise TypeError(f"{name} must be a bool, got {type(cfg[name]).__name__}")
+    cfg["layout"] = _check_name("layout", cfg["layout"])
     if cfg["layout"] not in LAYOUTS:
         raise ValueError(f"unknown layout {cfg['layout']!r}; valid choices: {_choices(LAYOUTS)}")
     trace = cfg.pop("trace")
@@ -146,7 +165,7 @@ def _execute(strategy: str, workload: str, threads: int, options: dict[str, Any]
     raw = _core.execute(strategy, cfg, compiled)
     pinned = raw["pinned"]
     return RunResult(
-        strategy=strategy, workload=workload, threads=threads, immortal=raw["immortal"],
+        strategy=strategy, workload=cfg["workload"], threads=cfg["threads"], immortal=raw["immortal"],
         layout=cfg["layout"], ops=raw["ops"], ops_per_thread=raw["ops_per_thread"],
         wall_seconds=raw["wall_seconds"], cpu_seconds=raw["cpu_seconds"],
         worker_cpu_seconds=raw["worker_cpu_seconds"], helper_cpu_seconds=raw["helper_cpu_seconds"],
@@ -170,8 +189,11 @@ def run(strategy: str, workload: str = "private", threads: int = 1, **options: A
     Options (keyword only): ops (per thread), fib_n, work, objects, shared_objects,
     shared_fraction, zipf, immortal, layout ("packed" or "padded"), arena_size, pin, seed,
     switch_interval (gil), trace and jitter (trace workload), depth, tick (coalesced),
-    log_size (buffered). Invalid values raise ValueError/TypeError naming the valid choices;
-    a run that cannot complete (e.g. an arena too small) raises RuntimeError.
+    log_size (buffered). Invalid values raise ValueError/TypeError naming the valid choices
+    (the value checked is the converted one the C core receives, which checks it again; the
+    bounds are in README's "Bounds and errors"); names holding NUL are a ValueError. A run that
+    cannot complete raises a :class:`refstrat.RunError` (``ArenaExhaustedError`` when a pool
+    stays empty, ``StalledError`` when a worker waits too long) or MemoryError.
     """
     return _execute(_check_strategy(strategy), workload, threads, options)
 
@@ -180,7 +202,7 @@ def speed_of_light(workload: str = "private", threads: int = 1, **options: Any) 
     """The same operations as :func:`run` with plain increments and no checks: the hardware limit.
 
     Exact only where no object is shared between threads; its counters are not checked."""
-    if workload == "trace":
+    if _check_name("workload", workload) == "trace":
         raise ValueError("speed_of_light has no trace workload")
     return _execute("speed_of_light", workload, threads, options)
 
@@ -198,24 +220,30 @@ class Arena:
     count is zero is freed. Operations on freed objects are counted (``stats()``), not performed.
     A lock serialises the methods, so sharing an Arena between Python threads is safe (but
     serial).
+
+    Object ids: an id names one object for good. It is the slot the object lives in plus
+    ``capacity`` times the number of objects that slot held before, so a fresh arena hands out
+    ``0, 1, 2, ...`` and the object reusing a freed slot gets a new, larger id; the old id keeps
+    naming the freed object (operations through it count as uses after free). The Arena stores
+    nothing per id, so memory stays constant however many objects come and go. Ids repeat only
+    after one slot has been reused 2**31 times. An id no ``alloc`` returned is an IndexError.
     """
 
     def __init__(self, strategy: str, capacity: int = 1024, *, immortal: bool = False,
                  layout: str = "packed") -> None:
-        _check_strategy(strategy)
-        if not isinstance(capacity, int) or isinstance(capacity, bool):
-            raise TypeError(f"capacity must be an int, got {type(capacity).__name__}")
+        strategy = _check_strategy(strategy)
+        capacity = _as_int("capacity", capacity)
         if not 1 <= capacity <= 2**32 - 2:
             raise ValueError(f"capacity must be in [1, {2**32 - 2}], got {capacity}")
         if not isinstance(immortal, bool):
             raise TypeError("immortal must be a bool")
+        layout = _check_name("layout", layout)
         if layout not in LAYOUTS:
             raise ValueError(f"unknown layout {layout!r}; valid choices: {_choices(LAYOUTS)}")
         self.strategy = strategy
         self.capacity = capacity
         self._lock = threading.Lock()
         self._core = _core.StepArena(strategy, capacity, immortal, layout == "padded")
-        self._handles: list[tuple[int, int]] = []
 
     @property
     def immortal(self) -> bool:
@@ -227,8 +255,8 @@ class Arena:
             h = self._core.new(setup, immortal)
             if h is None:
                 raise ArenaFullError(f"the arena's {self.capacity} slots are all live")
-            self._handles.append(h)
-            return len(self._handles) - 1
+            idx, gen = h
+            return idx + self.capacity * (gen >> 1)  # generations of live objects are odd
 
     def alloc(self) -> int:
         """A new private object with count 1; returns its id."""
@@ -241,22 +269,30 @@ class Arena:
         return self._new(True, immortal)
 
     def _handle(self, obj: object) -> tuple[int, int]:
+        """(slot, generation) of an id; the core checks that it was issued (IndexError if not)."""
         if not isinstance(obj, int) or isinstance(obj, bool):
             raise TypeError(f"object id must be an int, got {type(obj).__name__}")
-        if not 0 <= obj < len(self._handles):
-            raise IndexError(f"no object {obj}: ids run from 0 to {len(self._handles) - 1}"
-                             if self._handles else f"no object {obj}: nothing allocated yet")
-        return self._handles[obj]
+        obj = operator.index(obj)
+        if not 0 <= obj < self.capacity << 31:
+            raise IndexError(f"no object {obj}: ids are in [0, {(self.capacity << 31) - 1}]")
+        lives, idx = divmod(obj, self.capacity)
+        return idx, 2 * lives + 1
+
+    def _step(self, method: Any, obj: object) -> Any:
+        idx, gen = self._handle(obj)
+        with self._lock:
+            try:
+                return method(idx, gen)
+            except IndexError:  # the core's verdict: that generation was never issued
+                raise IndexError(f"no object {obj}: no alloc() returned that id") from None
 
     def incref(self, obj: int) -> bool:
         """One increment through the scheme's fast path; False (counted) if obj was freed."""
-        with self._lock:
-            return self._core.inc(*self._handle(obj))
+        return self._step(self._core.inc, obj)
 
     def decref(self, obj: int) -> bool:
         """One decrement through the scheme's fast path; False (counted) if obj was freed."""
-        with self._lock:
-            return self._core.dec(*self._handle(obj))
+        return self._step(self._core.dec, obj)
 
     def flush(self) -> None:
         with self._lock:
@@ -267,16 +303,13 @@ class Arena:
             self._core.quiesce()
 
     def is_live(self, obj: int) -> bool:
-        with self._lock:
-            return self._core.live(*self._handle(obj))
+        return self._step(self._core.live, obj)
 
     def count(self, obj: int) -> int:
         """The count the scheme has committed for a live object: exact after flush()/quiesce()."""
-        with self._lock:
-            h = self._handle(obj)
-            if not self._core.live(*h):
-                raise ValueError(f"object {obj} has been freed")
-            return self._core.count(*h)
+        if not self.is_live(obj):
+            raise ValueError(f"object {obj} has been freed")
+        return self._step(self._core.count, obj)
 
     def stats(self) -> dict[str, int]:
         """allocs, frees, double_frees, use_after_free so far."""

@@ -1,13 +1,22 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, freethreading_compatible=True
 """The native driver: strategy table, the multithreaded runner (GIL released) and the stepping arena.
 
-Arguments reach this module already validated by refstrat._api (clear Python errors); the checks
-here are the last line of defence so that nothing a caller passes can crash the interpreter.
+Arguments reach this module already validated by refstrat._api (clear Python errors); the C core
+checks every configuration field and every stepping handle again (rs_params_check, RS_ERR_HANDLE),
+so that nothing a caller passes -- through this module or a plugin -- can crash the interpreter.
+Every C error code (include/refstrat/error.h) becomes one exception class here (_raise).
 """
+import os
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memset
 
 cdef extern from "refstrat/core.h" nogil:
+    enum rs_err:
+        RS_OK, RS_ERR_CONFIG, RS_ERR_NOMEM, RS_ERR_ARENA, RS_ERR_STALLED, RS_ERR_HANDLE, RS_ERR_PLUGIN
+    const uint64_t RS_MAX_THREADS, RS_MAX_OPS, RS_MAX_FIB_N, RS_MAX_WORK, RS_MAX_OBJECTS
+    const uint64_t RS_MAX_SHARED_OBJECTS, RS_MAX_TICK, RS_MIN_LOG_SIZE, RS_MAX_LOG_SIZE
+    const uint64_t RS_MAX_DEPTH, RS_NIL, RS_MAX_TRACE_OBJECTS, RS_MAX_TRACE_OPS, RS_MAX_TRACE_MAILBOX
+    const double RS_MIN_SWITCH_INTERVAL, RS_MAX_SWITCH_INTERVAL, RS_MAX_ZIPF
     ctypedef struct rs_handle:
         uint32_t idx
         uint32_t gen
@@ -60,24 +69,69 @@ cdef extern from "refstrat/core.h" nogil:
     const rs_strategy *rs_speed_of_light()
     const rs_strategy *rs_find_strategy(const char *name)
     int rs_plugin_load(const char *path, const rs_strategy **first, char *err, size_t errlen)
-    rs_run *rs_run_create(const rs_strategy *s, const rs_params *p, char *err, size_t errlen)
+    int rs_run_create(const rs_strategy *s, const rs_params *p, rs_run **out, char *err, size_t errlen)
     int rs_run_execute(rs_run *r)
     void rs_run_result(const rs_run *r, rs_result *out)
     void rs_run_destroy(rs_run *r)
-    rs_run *rs_step_create(const rs_strategy *s, uint32_t capacity, int immortal, int padded,
-                           char *err, size_t errlen)
+    int rs_step_create(const rs_strategy *s, uint32_t capacity, int immortal, int padded,
+                       rs_run **out, char *err, size_t errlen)
     int rs_step_new(rs_run *r, int setup, int immortal, rs_handle *out)
-    int rs_step_inc(rs_run *r, rs_handle h)
-    int rs_step_dec(rs_run *r, rs_handle h)
+    int rs_step_inc(rs_run *r, rs_handle h, int *performed)
+    int rs_step_dec(rs_run *r, rs_handle h, int *performed)
     void rs_step_flush(rs_run *r)
     void rs_step_quiesce(rs_run *r)
-    int rs_step_live(rs_run *r, rs_handle h)
-    int64_t rs_step_count(rs_run *r, rs_handle h)
+    int rs_step_live(rs_run *r, rs_handle h, int *live)
+    int rs_step_count(rs_run *r, rs_handle h, int64_t *count)
     void rs_step_counters(rs_run *r, rs_counters *out)
     void rs_step_destroy(rs_run *r)
 
 # In enum rs_workload order.
 WORKLOADS = ("fib", "private", "shared", "mixed", "handoff", "trace")
+
+# The core's bounds (include/refstrat/core.h), inclusive: refstrat._api validates against these.
+INT_RANGES = dict(
+    threads=(1, RS_MAX_THREADS), ops=(1, RS_MAX_OPS), fib_n=(1, RS_MAX_FIB_N), work=(0, RS_MAX_WORK),
+    objects=(1, RS_MAX_OBJECTS), shared_objects=(1, RS_MAX_SHARED_OBJECTS), seed=(0, 2**64 - 1),
+    jitter=(0, 2**64 - 1), depth=(1, RS_MAX_DEPTH), tick=(1, RS_MAX_TICK),
+    log_size=(RS_MIN_LOG_SIZE, RS_MAX_LOG_SIZE), arena_size=(1, RS_NIL - 1),
+)
+FLOAT_RANGES = dict(
+    shared_fraction=(0.0, 1.0), zipf=(0.0, RS_MAX_ZIPF),
+    switch_interval=(RS_MIN_SWITCH_INTERVAL, RS_MAX_SWITCH_INTERVAL),
+)
+MAX_TRACE_OBJECTS = RS_MAX_TRACE_OBJECTS
+MAX_TRACE_OPS = RS_MAX_TRACE_OPS
+MAX_TRACE_MAILBOX = RS_MAX_TRACE_MAILBOX
+
+
+class RunError(RuntimeError):
+    """A run that started but could not complete (the message says why)."""
+
+
+class ArenaExhaustedError(RunError):
+    """A worker's pool stayed empty: the arena is too small for what the scheme keeps alive."""
+
+
+class StalledError(RunError):
+    """A worker waited too long for another one (RS_WAIT_LIMIT seconds)."""
+
+
+_ERRORS = {RS_ERR_CONFIG: ValueError, RS_ERR_NOMEM: MemoryError, RS_ERR_ARENA: ArenaExhaustedError,
+           RS_ERR_STALLED: StalledError, RS_ERR_HANDLE: IndexError, RS_ERR_PLUGIN: OSError}
+
+
+cdef int _raise(int code, str message) except -1:
+    """Raise the exception class of C error `code` (never returns normally unless RS_OK)."""
+    if code == RS_OK:
+        return 0
+    raise _ERRORS.get(code, RunError)(message)
+
+
+cdef bytes _cname(str what, str name):
+    """`name` as a C string; a NUL inside would silently cut it short, so it is refused."""
+    if "\0" in name:
+        raise ValueError(f"{what} {name!r} contains a NUL character")
+    return name.encode()
 
 cdef dict _strategy_row(const rs_strategy *s):
     return dict(name=s.name.decode(), summary=s.summary.decode(), reference=s.reference.decode(),
@@ -90,30 +144,35 @@ def builtin_strategies():
 
 
 def find_strategy(str name):
-    """The strategy's row (built-in or plugin), or None."""
-    cdef bytes b = name.encode()
+    """The strategy's row (built-in or plugin), or None. A name holding NUL is a ValueError."""
+    cdef bytes b = _cname("strategy", name)
     cdef const rs_strategy *s = rs_find_strategy(b)
     return None if s == NULL else _strategy_row(s)
 
 
-def load_plugin(str path):
-    """Load a strategy plugin (see include/refstrat/plugin.h); return the names it adds.
+def load_plugin(path):
+    """Load a strategy plugin (see include/refstrat/plugin.h); return the names it defines.
 
     Plugin strategies become valid names for run() and Arena but are never listed by
-    refstrat.strategies(). Private: the test suite's broken variants use it."""
+    refstrat.strategies(). Loading the same library again registers nothing and returns the same
+    names; a strategy named like a built-in or an already loaded one is a ValueError (nothing is
+    registered); a path holding NUL is a ValueError; a library that cannot be loaded an OSError.
+    Private: the test suite's broken variants use it."""
     cdef char err[512]
     cdef const rs_strategy *first = NULL
-    cdef bytes b = path.encode()
+    cdef bytes b = os.fsencode(path)
+    if b"\0" in b:
+        raise ValueError(f"plugin path {path!r} contains a NUL character")
     cdef int n = rs_plugin_load(b, &first, err, sizeof(err))
     if n < 0:
-        raise OSError(err.decode(errors="replace"))
+        _raise(-n, err.decode(errors="replace"))
     return [first[i].name.decode() for i in range(n)]
 
 
 cdef const rs_strategy *_lookup(str name) except NULL:
     if name == "speed_of_light":
         return rs_speed_of_light()
-    cdef bytes b = name.encode()
+    cdef bytes b = _cname("strategy", name)
     cdef const rs_strategy *s = rs_find_strategy(b)
     if s == NULL:
         raise ValueError(f"unknown strategy {name!r}")
@@ -168,8 +227,9 @@ cdef int _fill_trace(rs_trace *tr, object trace, uint32_t threads) except -1:
 def execute(str strategy, dict cfg, trace=None):
     """Run one configuration with the GIL released; return a dict of raw results.
 
-    Raises ValueError for a configuration the core rejects and RuntimeError when the run fails
-    (the message says why)."""
+    Raises ValueError for a configuration the core rejects (rs_params_check), MemoryError when
+    memory or threads run short, and a RunError subclass when the run fails (the message says
+    why)."""
     cdef const rs_strategy *s = _lookup(strategy)
     cdef rs_params p
     cdef rs_trace tr
@@ -180,14 +240,14 @@ def execute(str strategy, dict cfg, trace=None):
     if trace is not None:
         _fill_trace(&tr, trace, p.threads)
         p.trace = &tr
-    cdef rs_run *r = rs_run_create(s, &p, err, sizeof(err))
-    if r == NULL:
-        raise ValueError(err.decode())
+    cdef rs_run *r = NULL
+    rc = rs_run_create(s, &p, &r, err, sizeof(err))
+    if rc != RS_OK:  # err is only written on failure: decode it after the call, not before
+        _raise(rc, err.decode(errors="replace"))
     try:
         with nogil:
             rc = rs_run_execute(r)
-        if rc != 0:
-            raise RuntimeError(f"{strategy} on {cfg['workload']}: {r.errmsg.decode(errors='replace')}")
+        _raise(rc, f"{strategy} on {cfg['workload']}: {r.errmsg.decode(errors='replace')}")
         rs_run_result(r, &res)
         threads = [r.threads[i] for i in range(r.nthreads)]
         return dict(
@@ -213,18 +273,23 @@ cdef inline rs_handle _handle(uint32_t idx, uint32_t gen):
     return h
 
 
+cdef str _no_handle(uint32_t idx, uint32_t gen):
+    return f"no object issued at slot {idx} with generation {gen}"
+
+
 cdef class StepArena:
     """One arena driven op by op from the calling thread (worker 0). See refstrat.Arena."""
     cdef rs_run *r
     cdef readonly str strategy
 
     def __cinit__(self, str strategy, uint32_t capacity, bint immortal, bint padded):
+        self.r = NULL
         cdef char err[256]
         cdef const rs_strategy *s = _lookup(strategy)
         self.strategy = strategy
-        self.r = rs_step_create(s, capacity, immortal, padded, err, sizeof(err))
-        if self.r == NULL:
-            raise ValueError(err.decode())
+        cdef int rc = rs_step_create(s, capacity, immortal, padded, &self.r, err, sizeof(err))
+        if rc != RS_OK:
+            _raise(rc, err.decode(errors="replace"))
 
     def __dealloc__(self):
         if self.r != NULL:
@@ -234,15 +299,21 @@ cdef class StepArena:
     def new(self, bint setup, bint immortal):
         """(idx, gen) of a new object, or None when the arena is full."""
         cdef rs_handle h
-        if rs_step_new(self.r, setup, immortal, &h) != 0:
+        if rs_step_new(self.r, setup, immortal, &h) != RS_OK:
             return None
         return (h.idx, h.gen)
 
+    # Handle errors (a slot past the arena, a generation never issued) come back from C as
+    # RS_ERR_HANDLE: the check lives there so that every binding has it.
     def inc(self, uint32_t idx, uint32_t gen):
-        return bool(rs_step_inc(self.r, _handle(idx, gen)))
+        cdef int done = 0
+        _raise(rs_step_inc(self.r, _handle(idx, gen), &done), _no_handle(idx, gen))
+        return bool(done)
 
     def dec(self, uint32_t idx, uint32_t gen):
-        return bool(rs_step_dec(self.r, _handle(idx, gen)))
+        cdef int done = 0
+        _raise(rs_step_dec(self.r, _handle(idx, gen), &done), _no_handle(idx, gen))
+        return bool(done)
 
     def flush(self):
         rs_step_flush(self.r)
@@ -251,10 +322,15 @@ cdef class StepArena:
         rs_step_quiesce(self.r)
 
     def live(self, uint32_t idx, uint32_t gen):
-        return bool(rs_step_live(self.r, _handle(idx, gen)))
+        cdef int live = 0
+        _raise(rs_step_live(self.r, _handle(idx, gen), &live), _no_handle(idx, gen))
+        return bool(live)
 
     def count(self, uint32_t idx, uint32_t gen):
-        return rs_step_count(self.r, _handle(idx, gen))
+        """The committed count of a live object (IndexError when freed or never issued)."""
+        cdef int64_t c = 0
+        _raise(rs_step_count(self.r, _handle(idx, gen), &c), _no_handle(idx, gen) + " that is live")
+        return c
 
     def counters(self):
         cdef rs_counters c

@@ -33,6 +33,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,9 @@ DEFAULT_VALUES = 3
 DEFAULT_BASELINE = "gil"  # the talk's baseline was the GIL build
 IMMORTAL_SUFFIX = "+immortal"  # row "<strategy>+immortal" = run(strategy, immortal=True)
 UNBENCHABLE_WORKLOADS = ("trace",)  # needs a refstrat.Trace object, which a CLI cannot express
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")  # what --plot writes (matplotlib picks the format by suffix)
+PYTHON_TIMEOUT = 300.0  # seconds a --python worker may run (fib(40) on 2 threads fits)
+PYTHON_OUTPUT_CAP = 1 << 20  # bytes of a --python worker's stdout/stderr kept; more kills it
 
 
 # --------------------------------------------------------------------------------------------
@@ -248,6 +252,10 @@ def build_parser(runner_parser: Optional[argparse.ArgumentParser] = None) -> arg
                    help="also run the Python-level recursive fib on T threads in this interpreter")
     g.add_argument("--python", dest="real_pythons", action="append", default=[], metavar="PATH",
                    help="also run the real fib rows on this interpreter (repeatable; implies --real)")
+    g.add_argument("--python-timeout", dest="python_timeout", type=float, default=PYTHON_TIMEOUT,
+                   metavar="SECONDS",
+                   help=f"give up on a --python worker after this long (default: {PYTHON_TIMEOUT:g}); "
+                        f"its output is capped at {PYTHON_OUTPUT_CAP // 1024} KiB")
     g.add_argument("--calibrate", action="store_true",
                    help="set --work so the baseline's time per fib call matches this interpreter's "
                         "(implies --real); the report shows predicted vs measured ratios")
@@ -401,8 +409,38 @@ def _build_text(info: dict[str, Any]) -> str:
     return "GIL"
 
 
+def run_bounded(cmd: list[str], timeout: float, cap: int = PYTHON_OUTPUT_CAP) -> tuple[int, str, str]:
+    """Run ``cmd``; return (exit status, stdout, stderr), each stream at most ``cap`` bytes.
+
+    Bounded in time and space: the output goes to temporary files whose size the kernel caps
+    (RLIMIT_FSIZE in the child: a write past it fails, or kills the child with SIGXFSZ), and the
+    child is killed after ``timeout`` seconds. Either way a RuntimeError says what happened."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, preexec_fn=limit)
+        try:
+            rc = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise RuntimeError(f"{cmd[0]} did not finish within {timeout:g} s (--python-timeout); killed it")
+        # Past the cap a write fails (EFBIG) or, where SIGXFSZ is not ignored, kills the child.
+        if rc == -signal.SIGXFSZ or max(os.fstat(f.fileno()).st_size for f in (out, err)) >= cap:
+            raise RuntimeError(f"{cmd[0]} printed more than {cap} bytes; stopped it")
+        texts = []
+        for f in (out, err):
+            f.seek(0)
+            texts.append(f.read(cap).decode(errors="replace"))
+        return rc, texts[0], texts[1]
+
+
 def run_other_python(path: str, fib_n: int, threads: list[int], processes: int, values: int,
-                     warmups: int, min_time: float, taken: set[str]) -> tuple[dict[str, Any], str, list[Any]]:
+                     warmups: int, min_time: float, taken: set[str],
+                     timeout: float = 300.0) -> tuple[dict[str, Any], str, list[Any]]:
     """Measure the real fib on another interpreter: one subprocess per pyperf-style "run".
 
     Those interpreters lack pyperf, so calibration is a simple doubling of loops up to min_time
@@ -417,10 +455,13 @@ def run_other_python(path: str, fib_n: int, threads: list[int], processes: int, 
     for _ in range(processes):
         cmd = [path, "-I", script, str(fib_n), ",".join(map(str, threads)), str(values),
                str(warmups), repr(min_time)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{path} failed (exit {proc.returncode}): {proc.stderr.strip()[-500:]}")
-        info = json.loads(proc.stdout.strip().splitlines()[-1])
+        rc, out, err = run_bounded(cmd, timeout)
+        if rc != 0:
+            raise RuntimeError(f"{path} failed (exit {rc}): {err.strip()[-500:]}")
+        lines = out.strip().splitlines()
+        if not lines:
+            raise RuntimeError(f"{path} printed no result")
+        info = json.loads(lines[-1])
         if not label:  # benchmark names must be unique in a suite: number repeated interpreters
             label = base = _real_label(info)
             k = 2
@@ -601,14 +642,18 @@ def _check_main_args(parser: argparse.ArgumentParser, args: argparse.Namespace) 
             parser.error(f"pyperf option {opt} is not supported by refstrat.bench; use --output FILE.json "
                          "and `python -m pyperf compare_to A.json B.json`, or --python PATH for interpreters")
     for opt, path in (("--output", args.bench_output), ("--plot", args.plot)):
-        if not path:
-            continue
-        parent = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(parent):
-            parser.error(f"{opt} {path}: directory {parent} does not exist")
-    if args.bench_output and os.path.exists(args.bench_output):
-        parser.error(f"--output {args.bench_output}: file exists (pyperf never overwrites results; "
-                     "remove it or pick another name)")
+        if path is not None:
+            problem = _unwritable(path, may_exist=opt == "--plot")
+            if problem:
+                parser.error(f"{opt} {path!r}: {problem}")
+    if args.plot is not None and os.path.splitext(args.plot)[1].lower() not in PLOT_SUFFIXES:
+        parser.error(f"--plot {args.plot!r}: the file name must end in one of {', '.join(PLOT_SUFFIXES)}")
+    if not (math.isfinite(args.min_time) and args.min_time > 0):
+        parser.error(f"--min-time must be a positive number of seconds, got {args.min_time}")
+    if args.affinity is not None:
+        _check_affinity(parser, args.affinity)
+    if not 1 <= args.python_timeout <= 86400:
+        parser.error(f"--python-timeout must be in [1, 86400] seconds, got {args.python_timeout}")
     if args.plot:
         try:
             import matplotlib  # noqa: F401
@@ -625,6 +670,48 @@ def _check_main_args(parser: argparse.ArgumentParser, args: argparse.Namespace) 
                 _model_once(args.baseline, w, t, _run_kwargs(w, 2, 0, 64, args.pin))
             except (ValueError, TypeError) as exc:
                 parser.error(f"workload {w!r} with {t} threads: {exc}")
+
+
+def _unwritable(path: str, *, may_exist: bool) -> Optional[str]:
+    """Why ``path`` cannot receive a file written after the run, or None. Tried for real (a
+    probe file created and removed), so that a run never ends in a write that fails."""
+    if not path:
+        return "empty file name"
+    if os.path.isdir(path):
+        return "is a directory; give a file name"
+    if os.path.lexists(path):
+        if not may_exist:
+            return "file exists (pyperf never overwrites results; remove it or pick another name)"
+        if not os.path.isfile(path) or not os.access(path, os.W_OK):
+            return "exists and is not a writable regular file"
+        return None
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        return f"directory {parent} does not exist"
+    try:
+        with open(path, "x"):
+            pass
+        os.remove(path)
+    except OSError as exc:
+        return f"cannot be written ({exc.strerror or exc})"
+    return None
+
+
+def _check_affinity(parser: argparse.ArgumentParser, text: str) -> None:
+    """pyperf's --affinity CPU list: well formed, and only CPUs this process may run on."""
+    from pyperf._cpu_utils import parse_cpu_list
+
+    try:
+        cpus = parse_cpu_list(text)
+    except ValueError:
+        cpus = None
+    if not cpus:
+        parser.error(f"--affinity {text!r}: expected a CPU list such as 0,2-3")
+    usable = sorted(os.sched_getaffinity(0))
+    bad = [c for c in cpus if c not in usable]
+    if bad:
+        parser.error(f"--affinity {text!r}: CPU(s) {', '.join(map(str, bad))} not usable here; "
+                     f"usable: {', '.join(map(str, usable))}")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
@@ -720,7 +807,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         try:
             info, label, benches = run_other_python(path, args.fib_n, args.threads, args.processes,
                                                     args.values, args.warmups if args.warmups is not None else 1,
-                                                    args.min_time, taken)
+                                                    args.min_time, taken, args.python_timeout)
         except (RuntimeError, OSError, ValueError, KeyError, subprocess.TimeoutExpired) as exc:
             # One unusable interpreter (too old, crashed) must not cost the rest of the report.
             report.notes.append(f"--python {path}: no real rows ({exc})")

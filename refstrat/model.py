@@ -20,9 +20,12 @@ count never touches zero while a reference exists, so no correct scheme may free
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable
+
+from .trace import MAX_OBJECTS, MAX_OPS, MAX_THREADS
 
 __all__ = [
     "Op",
@@ -68,10 +71,13 @@ class Program:
     immortal: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
-        # Normalise to hashable, canonical tuples so equal programs compare equal and the
-        # repr is stable whatever sequences the caller passed.
-        object.__setattr__(self, "threads", tuple(tuple(tuple(op) for op in t) for t in self.threads))
-        object.__setattr__(self, "immortal", tuple(sorted(set(self.immortal))))
+        # Normalise to hashable, canonical tuples of plain values so equal programs compare
+        # equal, the repr is stable whatever sequences the caller passed, and an int or str
+        # subclass whose comparisons lie cannot steer the model.
+        object.__setattr__(self, "threads", tuple(tuple(tuple(_plain(x) for x in op) for op in t)
+                                                  for t in self.threads))
+        object.__setattr__(self, "shared", _plain(self.shared))
+        object.__setattr__(self, "immortal", tuple(sorted(set(_plain(i) for i in self.immortal))))
 
     @property
     def nthreads(self) -> int:
@@ -125,6 +131,15 @@ class Program:
         return "\n".join(lines)
 
 
+def _plain(value: Any) -> Any:
+    """The plain int or str a subclass instance holds; anything else unchanged."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return operator.index(value)
+    if isinstance(value, str):
+        return str.__str__(value)
+    return value
+
+
 def _fmt(op: Op) -> str:
     if op[0] == "send":
         return f"send({op[1]}->T{op[2]})"
@@ -163,17 +178,23 @@ def expect(program: Program, *, immortal_active: bool = True) -> Expectation:
     :class:`Expectation` whose counts hold for every interleaving.  ``immortal_active`` says whether the run honours
     immortality (``immortal=True`` or the ``immortal`` strategy); when it does not,
     immortal ids behave as ordinary shared objects.
+
+    Bounds (those of ``refstrat.Trace``, checked first, each a ProgramError): at most
+    ``MAX_THREADS`` threads and ``MAX_OPS`` operations, ids and ``shared`` below
+    ``MAX_OBJECTS``. Cost: linear in the operations times the threads that wait on a recv,
+    plus one list entry per id up to the highest.
     """
     n = program.nthreads
-    if n < 1:
-        raise ProgramError("a program needs at least one thread")
+    if not 1 <= n <= MAX_THREADS:
+        raise ProgramError(f"a program needs 1 to {MAX_THREADS} threads, got {n}")
+    if len(program) > MAX_OPS:
+        raise ProgramError(f"a program may hold at most {MAX_OPS} operations, got {len(program)}")
     shared = program.shared
-    if shared < 0:
-        raise ProgramError("shared must be >= 0")
+    if not isinstance(shared, int) or isinstance(shared, bool) or not 0 <= shared <= MAX_OBJECTS:
+        raise ProgramError(f"shared must be an int in [0, {MAX_OBJECTS}], got {shared!r}")
     for i in program.immortal:
-        if not 0 <= i < shared:
+        if not isinstance(i, int) or not 0 <= i < shared:
             raise ProgramError(f"immortal id {i} is not a shared id (0..{shared - 1})")
-    nobj = program.objects
 
     # Static checks first: they do not need a schedule.
     creator: dict[int, tuple[int, int]] = {}
@@ -184,8 +205,8 @@ def expect(program: Program, *, immortal_active: bool = True) -> Expectation:
             if len(op) != _ARITY[op[0]]:
                 raise ProgramError(f"{op[0]} takes {_ARITY[op[0]] - 1} argument(s), got {op!r}", t, k)
             oid = op[1]
-            if not isinstance(oid, int) or isinstance(oid, bool) or oid < 0:
-                raise ProgramError(f"bad object id {oid!r}", t, k)
+            if not isinstance(oid, int) or isinstance(oid, bool) or not 0 <= oid < MAX_OBJECTS:
+                raise ProgramError(f"bad object id {oid!r} (ids are in [0, {MAX_OBJECTS}))", t, k)
             if op[0] == "new":
                 if oid < shared:
                     raise ProgramError(f"new({oid}): ids below {shared} are shared objects", t, k)
@@ -252,22 +273,23 @@ def expect(program: Program, *, immortal_active: bool = True) -> Expectation:
                 raise ProgramError(f"{c} reference(s) to object {oid} sent to thread {t} are never received")
 
     immortal = frozenset(program.immortal) if immortal_active else frozenset()
-    finals: list[int | None] = []
+    # Ids nobody allocates never exist (None: freed-or-absent); shared ids keep their permanent
+    # setup reference. Only the ids the program uses need a look, so this is linear in it.
+    finals: list[int | None] = [None] * program.objects
+    finals[:shared] = [1] * shared
+    held = Counter()
+    for c in hold + mail:
+        held.update(c)
     freed: set[int] = set()
-    for oid in range(nobj):
-        held = sum(h[oid] for h in hold) + sum(m[oid] for m in mail)
-        if oid in immortal:
-            finals.append(IMMORTAL_COUNT)
-        elif oid < shared:
-            finals.append(1 + held)  # the permanent setup reference
-        elif oid not in created:
-            # An id in the range nobody allocates: it never exists.  Reported as freed-or-absent.
-            finals.append(None)
-        elif held == 0:
-            finals.append(None)
-            freed.add(oid)
+    for oid in set(held) | created:
+        if oid < shared:
+            finals[oid] = 1 + held[oid]
+        elif held[oid]:
+            finals[oid] = held[oid]
         else:
-            finals.append(held)
+            freed.add(oid)
+    for oid in immortal:
+        finals[oid] = IMMORTAL_COUNT
     return Expectation(
         final_counts=tuple(finals),
         freed=frozenset(freed),

@@ -29,6 +29,7 @@ What it does:
 
 from __future__ import annotations
 
+import operator
 import random
 import time
 from collections import Counter
@@ -41,6 +42,7 @@ from hypothesis.errors import Flaky
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from .model import Expectation, Program, ProgramError, expect
+from .trace import MAX_THREADS
 
 __all__ = [
     "Program",
@@ -93,10 +95,13 @@ def programs(
     every reference it holds, so all private objects must end up freed and all shared
     objects back at their setup count; ``False`` keeps the leftovers (testing exact
     nonzero final counts) and ``None`` lets Hypothesis choose.
+
+    Shapes that once raised a false alarm are always in reach: some threads may be idle (no
+    operation at all, thread 0 included), and private ids may be sparse (a gap after the
+    shared ids and a stride between ids, so ids below the highest are never allocated).
+    Both shrink away: towards every thread active and dense ids.
     """
-    n = draw(threads) if isinstance(threads, st.SearchStrategy) else threads
-    if n < 1:
-        raise ValueError("threads must be >= 1")
+    n = draw(threads) if isinstance(threads, st.SearchStrategy) else _check_threads(threads)
     nshared = draw(st.integers(0, max_shared))
     imm: tuple[int, ...] = ()
     if immortal and nshared:
@@ -107,11 +112,15 @@ def programs(
     # interprets to a valid program, so Hypothesis's shrinker can cut a failing program
     # down freely.  The destination is an offset from the sender, so it shrinks towards
     # "the next thread": a cross-thread hand-off.
+    idle = draw(st.sets(st.integers(0, n - 1), max_size=n - 1))
+    active = [t for t in range(n) if t not in idle]
+    gap, stride = draw(st.integers(0, 3)), draw(st.integers(1, 3))
     bursts = draw(st.lists(
-        st.tuples(st.integers(0, n - 1), st.integers(0, len(_KINDS) - 1),
-                  st.integers(0, 255), st.integers(0, n - 1), st.integers(1, 6)),
+        st.tuples(st.integers(0, len(active) - 1), st.integers(0, len(_KINDS) - 1),
+                  st.integers(0, 255), st.integers(0, len(active) - 1), st.integers(1, 6)),
         max_size=max_steps))
-    steps = [(t, k, pick, (t + 1 + off) % n) for t, k, pick, off, rep in bursts for _ in range(rep)]
+    steps = [(active[a], k, pick, active[(a + 1 + off) % len(active)])
+             for a, k, pick, off, rep in bursts for _ in range(rep)]
     hold = [Counter() for _ in range(n)]
     mail = [Counter() for _ in range(n)]
     ops: list[list[tuple]] = [[] for _ in range(n)]
@@ -128,7 +137,7 @@ def programs(
         elif kind == "recv" and not waiting:
             kind = "new"
         if kind == "new":
-            oid = next_id
+            oid = nshared + gap + stride * (next_id - nshared)
             next_id += 1
             hold[t][oid] += 1
             ops[t].append(("new", oid))
@@ -179,6 +188,16 @@ class Case:
     jitter: int = 0
     tick: int = DEFAULT_TICK
     log_size: int = DEFAULT_LOG_SIZE
+
+
+def _check_threads(threads: object) -> int:
+    """A thread count the core accepts: an int in [1, MAX_THREADS] (its plain value)."""
+    if not isinstance(threads, int) or isinstance(threads, bool):
+        raise TypeError(f"threads must be an int, got {type(threads).__name__}")
+    n = operator.index(threads)
+    if not 1 <= n <= MAX_THREADS:
+        raise ValueError(f"threads must be in [1, {MAX_THREADS}], got {n}")
+    return n
 
 
 def cases(threads: int | st.SearchStrategy[int] = 2, **program_kwargs: Any) -> st.SearchStrategy[Case]:
@@ -520,6 +539,8 @@ def check(
     ``raise_on_failure`` is false) carrying the smallest failing program seen -- after
     Hypothesis shrinking -- with the jitter seed that :func:`replay` needs.
     """
+    if not isinstance(threads, st.SearchStrategy):
+        threads = _check_threads(threads)
     report = Report(strategy, threads if isinstance(threads, int) else repr(threads))
     t0 = time.perf_counter()
     if program is not None:

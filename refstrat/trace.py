@@ -8,14 +8,16 @@ point. Validation happens in Python before any thread starts.
 """
 from __future__ import annotations
 
+import operator
 from array import array
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 OPS = {"new": 0, "inc": 1, "dec": 2, "send": 3, "recv": 4}
 _ARITY = {"new": 2, "inc": 2, "dec": 2, "send": 3, "recv": 2}
-MAX_OBJECTS = 1 << 24
-MAX_OPS = 1 << 26
+MAX_OBJECTS = 1 << 24  # ids in [0, MAX_OBJECTS): the C core's RS_MAX_TRACE_OBJECTS
+MAX_OPS = 1 << 26      # operations, all threads together: RS_MAX_TRACE_OPS
+MAX_THREADS = 1024     # RS_MAX_THREADS (tests/test_defence.py checks all three against the core)
 
 
 class TraceError(ValueError):
@@ -78,35 +80,49 @@ class Trace:
         return cached
 
 
+def _plain_int(value: object) -> int | None:
+    """The value of an int (an int subclass's comparisons may lie; its value may not), or None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return operator.index(value)
+    return None
+
+
 def _validate(trace: Trace) -> tuple[tuple, list[int]]:
-    shared = trace.shared
-    if not isinstance(shared, int) or isinstance(shared, bool) or not 0 <= shared <= MAX_OBJECTS:
-        raise TraceError(f"shared must be an int in [0, {MAX_OBJECTS}], got {shared!r}")
+    """Cost: linear in the number of operations plus the highest object id (per-id arrays)."""
+    shared = _plain_int(trace.shared)
+    if shared is None or not 0 <= shared <= MAX_OBJECTS:
+        raise TraceError(f"shared must be an int in [0, {MAX_OBJECTS}], got {trace.shared!r}")
     nthreads = len(trace.threads)
     if nthreads < 1:
         raise TraceError("a trace needs at least one thread")
-    for i in trace.immortal:
-        if not isinstance(i, int) or not 0 <= i < shared:
-            raise TraceError(f"immortal object {i!r} is not a shared object id (0 <= id < {shared})")
+    immortal_ids = [_plain_int(i) for i in trace.immortal]
+    for i, given in zip(immortal_ids, trace.immortal):
+        if i is None or not 0 <= i < shared:
+            raise TraceError(f"immortal object {given!r} is not a shared object id (0 <= id < {shared})")
     total = sum(len(ops) for ops in trace.threads)
     if total > MAX_OPS:
         raise TraceError(f"a trace may hold at most {MAX_OPS} operations, got {total}")
 
-    # Pass 1: shape of every op, and who creates what.
+    # Pass 1: shape of every op, and who creates what; every op is rebuilt from plain str/int
+    # values, which the later passes use. Linear in the number of operations.
     created: dict[int, tuple[int, int]] = {}
+    used: set[int] = set()
     nobjects = shared
+    threads: list[list[tuple]] = []
     for t, ops in enumerate(trace.threads):
+        threads.append(plain := [])
         for k, op in enumerate(ops):
             where = f"thread {t}, op {k} {op!r}"
-            if not isinstance(op, tuple) or not op or op[0] not in OPS:
+            name = str.__str__(op[0]) if isinstance(op, tuple) and op and isinstance(op[0], str) else None
+            if name not in OPS:
                 raise TraceError(f"{where}: unknown operation; valid: {', '.join(OPS)}")
-            name = op[0]
             if len(op) != _ARITY[name]:
                 raise TraceError(f"{where}: {name!r} takes {_ARITY[name] - 1} argument(s)")
-            obj = op[1]
-            if not isinstance(obj, int) or isinstance(obj, bool) or not 0 <= obj < MAX_OBJECTS:
+            obj = _plain_int(op[1])
+            if obj is None or not 0 <= obj < MAX_OBJECTS:
                 raise TraceError(f"{where}: object id must be an int in [0, {MAX_OBJECTS})")
             nobjects = max(nobjects, obj + 1)
+            used.add(obj)
             if name == "new":
                 if obj < shared:
                     raise TraceError(f"{where}: ids below {shared} are shared objects and exist already")
@@ -114,55 +130,55 @@ def _validate(trace: Trace) -> tuple[tuple, list[int]]:
                     ct, ck = created[obj]
                     raise TraceError(f"{where}: object {obj} is already created by thread {ct}, op {ck}")
                 created[obj] = (t, k)
-            if name == "send":
-                dst = op[2]
-                if not isinstance(dst, int) or isinstance(dst, bool) or not 0 <= dst < nthreads:
-                    raise TraceError(f"{where}: destination must be a thread in [0, {nthreads})")
-    for obj in range(shared, nobjects):
-        if obj not in created:
-            used = any(len(op) > 1 and op[1] == obj for ops in trace.threads for op in ops)
-            if used:
-                raise TraceError(f"object {obj} is used but never created by a ('new', {obj})")
+            dst = _plain_int(op[2]) if name == "send" else 0
+            if dst is None or not 0 <= dst < nthreads:
+                raise TraceError(f"{where}: destination must be a thread in [0, {nthreads})")
+            plain.append((name, obj, dst))
+    orphans = sorted(obj for obj in used if obj >= shared and obj not in created)
+    if orphans:
+        raise TraceError(f"object {orphans[0]} is used but never created by a ('new', {orphans[0]})")
 
     # Pass 2: run the mailboxes to a fixed point; check holdings in each thread's program order.
-    holdings = [dict() for _ in range(nthreads)]
+    holdings: list[dict[int, int]] = [dict() for _ in range(nthreads)]
     mailbox: dict[tuple[int, int], int] = {}
     pos = [0] * nthreads
-    remaining = nthreads
-    while remaining:
-        progressed = False
-        for t, ops in enumerate(trace.threads):
-            held = holdings[t]
-            while pos[t] < len(ops):
-                k = pos[t]
-                op = ops[k]
-                name, obj = op[0], op[1]
-                where = f"thread {t}, op {k} {op!r}"
-                if name == "recv":
-                    if mailbox.get((t, obj), 0) == 0:
-                        break
-                    mailbox[(t, obj)] -= 1
-                    held[obj] = held.get(obj, 0) + 1
-                elif name == "new":
-                    held[obj] = 1
-                elif name == "inc":
-                    if obj >= shared and held.get(obj, 0) == 0:
-                        raise TraceError(f"{where}: thread {t} holds no reference to object {obj}")
-                    held[obj] = held.get(obj, 0) + 1
-                else:  # dec, send
-                    if held.get(obj, 0) == 0:
-                        raise TraceError(f"{where}: thread {t} holds no reference to object {obj} to "
-                                         f"{'release' if name == 'dec' else 'send'}")
-                    held[obj] -= 1
-                    if name == "send":
-                        mailbox[(op[2], obj)] = mailbox.get((op[2], obj), 0) + 1
-                pos[t] += 1
-                progressed = True
-        remaining = sum(pos[t] < len(ops) for t, ops in enumerate(trace.threads))
-        if remaining and not progressed:
-            stuck = [f"thread {t} at op {pos[t]} {ops[pos[t]]!r}"
-                     for t, ops in enumerate(trace.threads) if pos[t] < len(ops)]
-            raise TraceError("the trace can deadlock: no matching send for " + "; ".join(stuck))
+    # A worklist: each thread runs until it finishes or waits on an empty mailbox, and a send
+    # wakes the thread waiting on it, so every op is looked at once (linear, whatever the schedule).
+    ready = list(range(nthreads))
+    waiting: dict[tuple[int, int], int] = {}
+    while ready:
+        t = ready.pop()
+        ops, held = threads[t], holdings[t]
+        while pos[t] < len(ops):
+            k = pos[t]
+            name, obj, dst = ops[k]
+            where = f"thread {t}, op {k} {trace.threads[t][k]!r}"
+            if name == "recv":
+                if mailbox.get((t, obj), 0) == 0:
+                    waiting[(t, obj)] = t
+                    break
+                mailbox[(t, obj)] -= 1
+                held[obj] = held.get(obj, 0) + 1
+            elif name == "new":
+                held[obj] = 1
+            elif name == "inc":
+                if obj >= shared and held.get(obj, 0) == 0:
+                    raise TraceError(f"{where}: thread {t} holds no reference to object {obj}")
+                held[obj] = held.get(obj, 0) + 1
+            else:  # dec, send
+                if held.get(obj, 0) == 0:
+                    raise TraceError(f"{where}: thread {t} holds no reference to object {obj} to "
+                                     f"{'release' if name == 'dec' else 'send'}")
+                held[obj] -= 1
+                if name == "send":
+                    mailbox[(dst, obj)] = mailbox.get((dst, obj), 0) + 1
+                    if waiting.pop((dst, obj), None) is not None:
+                        ready.append(dst)
+            pos[t] += 1
+    stuck = [f"thread {t} at op {pos[t]} {trace.threads[t][pos[t]]!r}"
+             for t in range(nthreads) if pos[t] < len(threads[t])]
+    if stuck:
+        raise TraceError("the trace can deadlock: no matching send for " + "; ".join(stuck))
     unclaimed = {key: n for key, n in mailbox.items() if n}
     if unclaimed:
         (dst, obj), n = next(iter(unclaimed.items()))
@@ -172,13 +188,14 @@ def _validate(trace: Trace) -> tuple[tuple, list[int]]:
     for held in holdings:
         for obj, n in held.items():
             final[obj] += n
-    for obj in range(shared):
-        final[obj] += 1
-    immortal = bytes(1 if i in trace.immortal else 0 for i in range(shared))
+    final[:shared] = [n + 1 for n in final[:shared]]
+    immortal = bytearray(shared)
+    for i in immortal_ids:
+        immortal[i] = 1
     flat = array("I")
     begin = array("Q", [0])
-    for ops in trace.threads:
-        for op in ops:
-            flat.extend((OPS[op[0]], op[1], op[2] if op[0] == "send" else 0))
+    for ops in threads:
+        for name, obj, dst in ops:
+            flat.extend((OPS[name], obj, dst))
         begin.append(len(flat) // 3)
-    return (nobjects, shared, immortal, flat, begin), final
+    return (nobjects, shared, bytes(immortal), flat, begin), final

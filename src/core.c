@@ -14,6 +14,7 @@
 
 #include "refstrat/core.h"
 #include "refstrat/plugin.h"
+#include "refstrat/pr.h"
 
 RS_DEFINE_STRATEGY_TABLE(RS_STRATEGIES, rs_builtins)
 
@@ -51,18 +52,65 @@ const rs_strategy *rs_find_strategy(const char *name)
     return found;
 }
 
+/* Whether name is taken by a built-in, speed_of_light or a registered plugin strategy. Caller
+ * holds rs_plugin_lock. */
+static int rs_name_taken(const char *name)
+{
+    if (!strcmp(name, rs_sol.name))
+        return 1;
+    for (int i = 0; i < rs_builtin_count(); i++)
+        if (!strcmp(rs_builtins[i].name, name))
+            return 1;
+    for (int i = 0; i < rs_nplugins; i++)
+        if (!strcmp(rs_plugins[i]->name, name))
+            return 1;
+    return 0;
+}
+
+/* Under rs_plugin_lock: register p's strategies, or none of them (returns an rs_err). A table
+ * registered already (dlopen hands back the same library for the same file) is not added again
+ * and *again is set. */
+static int rs_plugin_register(const rs_plugin *p, const char *path, int *again, char *err, size_t errlen)
+{
+    *again = 0;
+    for (int i = 0; i < rs_nplugins; i++)
+        if (rs_plugins[i] == &p->strategies[0]) {
+            *again = 1;
+            return RS_OK;
+        }
+    if (p->count > (uint32_t)(RS_MAX_PLUGIN_STRATEGIES - rs_nplugins)) {
+        snprintf(err, errlen, "too many plugin strategies (at most %d)", RS_MAX_PLUGIN_STRATEGIES);
+        return RS_ERR_CONFIG;
+    }
+    for (uint32_t i = 0; i < p->count; i++) {
+        const char *name = p->strategies[i].name;
+        int clash = !name || !name[0] || rs_name_taken(name);
+        for (uint32_t j = 0; j < i && !clash; j++)
+            clash = !strcmp(p->strategies[j].name, name);
+        if (clash) {
+            snprintf(err, errlen, "plugin %s: strategy name %s%s%s is empty or already taken (built-in, "
+                     "speed_of_light or another plugin)", path, name ? "'" : "", name ? name : "NULL",
+                     name ? "'" : "");
+            return RS_ERR_CONFIG;
+        }
+    }
+    for (uint32_t i = 0; i < p->count; i++)
+        rs_plugins[rs_nplugins++] = &p->strategies[i];
+    return RS_OK;
+}
+
 int rs_plugin_load(const char *path, const rs_strategy **first, char *err, size_t errlen)
 {
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         snprintf(err, errlen, "cannot load plugin %s: %s", path, dlerror());
-        return -1;
+        return -RS_ERR_PLUGIN;
     }
     const rs_plugin *p = (const rs_plugin *)dlsym(h, RS_PLUGIN_SYMBOL);
     if (!p) {
         snprintf(err, errlen, "%s defines no %s (build it with RS_DEFINE_PLUGIN)", path, RS_PLUGIN_SYMBOL);
         dlclose(h);
-        return -1;
+        return -RS_ERR_PLUGIN;
     }
     if (p->abi != RS_ABI_VERSION || p->sizeof_obj != sizeof(rs_obj) ||
         p->sizeof_thread != sizeof(rs_thread) || p->sizeof_run != sizeof(rs_run) ||
@@ -70,19 +118,23 @@ int rs_plugin_load(const char *path, const rs_strategy **first, char *err, size_
         snprintf(err, errlen, "plugin %s was built against other refstrat headers (ABI %u, core %u)",
                  path, p->abi, RS_ABI_VERSION);
         dlclose(h);
-        return -1;
+        return -RS_ERR_PLUGIN;
     }
-    pthread_mutex_lock(&rs_plugin_lock);
-    if (rs_nplugins + (int)p->count > RS_MAX_PLUGIN_STRATEGIES) {
-        pthread_mutex_unlock(&rs_plugin_lock);
-        snprintf(err, errlen, "too many plugin strategies (at most %d)", RS_MAX_PLUGIN_STRATEGIES);
-        return -1;
+    if (p->count == 0 || !p->strategies) {
+        snprintf(err, errlen, "plugin %s defines no strategy", path);
+        dlclose(h);
+        return -RS_ERR_PLUGIN;
     }
-    for (uint32_t i = 0; i < p->count; i++)
-        rs_plugins[rs_nplugins++] = &p->strategies[i];
-    pthread_mutex_unlock(&rs_plugin_lock);
+    int again;
+    rs_pr_mutex_lock(&rs_plugin_lock);
+    int rc = rs_plugin_register(p, path, &again, err, errlen);
+    rs_pr_mutex_unlock(&rs_plugin_lock);
+    if (rc != RS_OK || again)
+        dlclose(h); /* a reload drops the reference this dlopen took; the first one keeps it loaded */
+    if (rc != RS_OK)
+        return -rc;
+    /* Never closed once registered: the entries point into the library. */
     *first = p->strategies;
-    /* Never dlclose: the registered entries point into the library. */
     return (int)p->count;
 }
 
@@ -131,8 +183,16 @@ static uint64_t rs_pool_slack(uint32_t threads)
  * range (holding rules are Python's; breaking them corrupts counts, never memory). */
 static int rs_trace_check(const rs_trace *tr, uint32_t threads, char *err, size_t errlen)
 {
-    if (tr->nshared > tr->nobjects || !tr->begin || tr->begin[0] != 0) {
+    if (tr->nshared > tr->nobjects || tr->nobjects > RS_MAX_TRACE_OBJECTS || !tr->begin ||
+        tr->begin[0] != 0 || (tr->nshared && !tr->immortal) || (tr->nobjects && (!tr->expected ||
+        !tr->final_counts))) {
         snprintf(err, errlen, "malformed trace header");
+        return -1;
+    }
+    if ((uint64_t)threads * tr->nobjects > RS_MAX_TRACE_MAILBOX) {
+        snprintf(err, errlen, "a trace of %u objects on %u threads needs %llu mailboxes, more than "
+                 "the %llu allowed (threads x objects)", tr->nobjects, threads,
+                 (unsigned long long)threads * tr->nobjects, RS_MAX_TRACE_MAILBOX);
         return -1;
     }
     for (uint32_t i = 0; i < threads; i++)
@@ -140,6 +200,11 @@ static int rs_trace_check(const rs_trace *tr, uint32_t threads, char *err, size_
             snprintf(err, errlen, "malformed trace: thread %u's operations are out of order", i);
             return -1;
         }
+    if (tr->begin[threads] > RS_MAX_TRACE_OPS || (tr->begin[threads] && !tr->ops)) {
+        snprintf(err, errlen, "malformed trace: %llu operations (at most %d)",
+                 (unsigned long long)tr->begin[threads], RS_MAX_TRACE_OPS);
+        return -1;
+    }
     for (uint64_t k = 0; k < tr->begin[threads]; k++) {
         rs_trace_op op = tr->ops[k];
         if (op.kind > RS_T_RECV || op.obj >= tr->nobjects || (op.kind == RS_T_NEW && op.obj < tr->nshared) ||
@@ -151,21 +216,67 @@ static int rs_trace_check(const rs_trace *tr, uint32_t threads, char *err, size_
     return 0;
 }
 
-uint64_t rs_arena_minimum(const rs_params *p, char *err, size_t errlen)
+/* One integer field against its inclusive range. */
+static int rs_check_range(const char *name, uint64_t value, uint64_t lo, uint64_t hi, char *err,
+                          size_t errlen)
+{
+    if (value >= lo && value <= hi)
+        return 0;
+    snprintf(err, errlen, "%s must be in [%llu, %llu], got %llu", name, (unsigned long long)lo,
+             (unsigned long long)hi, (unsigned long long)value);
+    return -1;
+}
+
+/* One floating-point field: written so that NaN fails too. */
+static int rs_check_real(const char *name, double value, double lo, double hi, char *err, size_t errlen)
+{
+    if (value >= lo && value <= hi)
+        return 0;
+    snprintf(err, errlen, "%s must be in [%g, %g], got %g", name, lo, hi, value);
+    return -1;
+}
+
+int rs_params_check(const rs_params *p, char *err, size_t errlen)
 {
     if (p->workload >= RS_W_COUNT) {
-        snprintf(err, errlen, "unknown workload %u", p->workload);
-        return 0;
+        snprintf(err, errlen, "unknown workload %u (valid: 0 to %d)", p->workload, RS_W_COUNT - 1);
+        return RS_ERR_CONFIG;
     }
-    if (p->threads < 1 || p->threads > 1024) {
-        snprintf(err, errlen, "threads must be in [1, 1024], got %u", p->threads);
-        return 0;
+    if (rs_check_range("threads", p->threads, 1, RS_MAX_THREADS, err, errlen) ||
+        rs_check_range("ops", p->ops, 1, RS_MAX_OPS, err, errlen) ||
+        rs_check_range("fib_n", p->fib_n, 1, RS_MAX_FIB_N, err, errlen) ||
+        rs_check_range("work", p->work, 0, RS_MAX_WORK, err, errlen) ||
+        rs_check_range("objects", p->objects, 1, RS_MAX_OBJECTS, err, errlen) ||
+        rs_check_range("shared_objects", p->shared_objects, 1, RS_MAX_SHARED_OBJECTS, err, errlen) ||
+        rs_check_range("depth", p->depth, 1, RS_MAX_DEPTH, err, errlen) ||
+        rs_check_range("padded", p->padded, 0, 1, err, errlen) ||
+        rs_check_range("pin", (uint32_t)p->pin, 0, 1, err, errlen) ||
+        rs_check_range("immortal", (uint32_t)p->immortal, 0, 1, err, errlen) ||
+        rs_check_range("tick", p->tick, 1, RS_MAX_TICK, err, errlen) ||
+        rs_check_range("log_size", p->log_size, RS_MIN_LOG_SIZE, RS_MAX_LOG_SIZE, err, errlen) ||
+        (p->arena_size && rs_check_range("arena_size", p->arena_size, 1, RS_NIL - 1, err, errlen)) ||
+        rs_check_real("shared_fraction", p->shared_fraction, 0.0, 1.0, err, errlen) ||
+        rs_check_real("zipf", p->zipf, 0.0, RS_MAX_ZIPF, err, errlen) ||
+        rs_check_real("switch_interval", p->switch_interval, RS_MIN_SWITCH_INTERVAL,
+                      RS_MAX_SWITCH_INTERVAL, err, errlen))
+        return RS_ERR_CONFIG;
+    if ((p->workload == RS_W_TRACE) != (p->trace != NULL)) {
+        snprintf(err, errlen, p->trace ? "a trace is only for the trace workload"
+                                       : "the trace workload needs a trace");
+        return RS_ERR_CONFIG;
     }
-    if (p->workload == RS_W_TRACE && !p->trace) {
-        snprintf(err, errlen, "the trace workload needs a trace");
-        return 0;
+    if (p->jitter && p->workload != RS_W_TRACE) {
+        snprintf(err, errlen, "jitter is only for the trace workload");
+        return RS_ERR_CONFIG;
     }
-    if (p->workload == RS_W_TRACE && rs_trace_check(p->trace, p->threads, err, errlen) != 0)
+    if (p->trace && rs_trace_check(p->trace, p->threads, err, errlen) != 0)
+        return RS_ERR_CONFIG;
+    return RS_OK;
+}
+
+uint64_t rs_arena_minimum(const rs_params *p, char *err, size_t errlen)
+{
+    if (rs_params_check(p, err, errlen) != RS_OK)
         return 0;
     uint64_t total = rs_setup_objects(p), worst = 0;
     for (uint32_t i = 0; i < p->threads; i++) {
@@ -208,9 +319,12 @@ static int rs_build_zipf(rs_run *r)
     return 0;
 }
 
+/* A run with its arena and threads; NULL with *code and err set when memory is short (the arena
+ * is refused up front when it would not fit in 3/4 of the machine's memory: RS_ERR_CONFIG). */
 static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t capacity, uint32_t nsetup,
-                            char *err, size_t errlen)
+                            int *code, char *err, size_t errlen)
 {
+    *code = RS_ERR_NOMEM;
     rs_run *r = (rs_run *)calloc(1, sizeof(rs_run));
     if (!r) {
         snprintf(err, errlen, "out of memory");
@@ -235,6 +349,7 @@ static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t c
         snprintf(err, errlen, "an arena of %llu objects needs %zu bytes, more than 3/4 of this "
                  "machine's %llu bytes of memory", (unsigned long long)capacity, bytes,
                  (unsigned long long)ram);
+        *code = RS_ERR_CONFIG;
         pthread_mutex_destroy(&r->error_lock);
         free(r);
         return NULL;
@@ -288,8 +403,9 @@ static void rs_setup_object(rs_run *r, uint32_t idx, int immortal, rs_handle *ou
     r->strategy->obj_init(&r->threads[0], rs_obj_at(&r->arena, idx)); /* owned by worker 0 */
 }
 
-rs_run *rs_run_create(const rs_strategy *s, const rs_params *p, char *err, size_t errlen)
+static rs_run *rs_run_build(const rs_strategy *s, const rs_params *p, int *code, char *err, size_t errlen)
 {
+    *code = RS_ERR_CONFIG;
     uint64_t minimum = rs_arena_minimum(p, err, errlen);
     if (!minimum)
         return NULL;
@@ -308,9 +424,10 @@ rs_run *rs_run_create(const rs_strategy *s, const rs_params *p, char *err, size_
                  (unsigned long long)capacity, RS_NIL - 1);
         return NULL;
     }
-    rs_run *r = rs_run_alloc(s, p, capacity, nsetup, err, errlen);
+    rs_run *r = rs_run_alloc(s, p, capacity, nsetup, code, err, errlen);
     if (!r)
         return NULL;
+    *code = RS_ERR_NOMEM;
     r->nshared = nsetup;
     r->shared = (rs_handle *)calloc(nsetup ? nsetup : 1, sizeof(rs_handle));
     if (!r->shared)
@@ -337,11 +454,19 @@ rs_run *rs_run_create(const rs_strategy *s, const rs_params *p, char *err, size_
         for (uint32_t i = 0; i < tr->nshared; i++)
             tr->handles[i] = r->shared[i];
     }
+    *code = RS_OK;
     return r;
 nomem:
     snprintf(err, errlen, "out of memory setting up the workload");
     rs_run_destroy(r);
     return NULL;
+}
+
+int rs_run_create(const rs_strategy *s, const rs_params *p, rs_run **out, char *err, size_t errlen)
+{
+    int code;
+    *out = rs_run_build(s, p, &code, err, errlen);
+    return code;
 }
 
 void rs_run_destroy(rs_run *r)
@@ -436,7 +561,9 @@ static void rs_check_results(rs_run *r)
     for (uint32_t id = 0; id < nobjects; id++) {
         rs_handle h = id < a->nsetup ? r->shared[id] : tr->handles[id];
         int64_t expected = tr ? tr->expected[id] : 1, count = -1;
-        if (rs_handle_ok(a, h)) {
+        /* An id no thread created keeps the zero handle {0, 0}; slot 0 still has generation 0
+         * when no thread took it, so only an issued (odd) generation may be compared. */
+        if (rs_gen_live(h.gen) && rs_handle_ok(a, h)) {
             count = r->strategy->count(r, rs_obj_at(a, h.idx));
             if (expected == 0)
                 r->leaks++;
@@ -514,29 +641,32 @@ void rs_run_result(const rs_run *r, rs_result *out)
 
 /* ---- stepping -------------------------------------------------------------------------------- */
 
-rs_run *rs_step_create(const rs_strategy *s, uint32_t capacity, int immortal, int padded,
-                       char *err, size_t errlen)
+int rs_step_create(const rs_strategy *s, uint32_t capacity, int immortal, int padded, rs_run **out,
+                   char *err, size_t errlen)
 {
     rs_params p;
     memset(&p, 0, sizeof p);
     p.workload = RS_W_PRIVATE;
     p.threads = 1;
-    p.padded = padded;
-    p.immortal = immortal;
+    p.padded = padded != 0;
+    p.immortal = immortal != 0;
     p.seed = 1;
     p.switch_interval = 0.005;
     p.tick = 64;
     p.log_size = 64;
+    *out = NULL;
     if (capacity < 1 || capacity >= RS_NIL) {
         snprintf(err, errlen, "capacity must be in [1, %u], got %u", RS_NIL - 1, capacity);
-        return NULL;
+        return RS_ERR_CONFIG;
     }
-    rs_run *r = rs_run_alloc(s, &p, capacity, 0, err, errlen);
+    int code;
+    rs_run *r = rs_run_alloc(s, &p, capacity, 0, &code, err, errlen);
     if (!r)
-        return NULL;
+        return code;
     r->stepping = 1;
     s->enter(&r->threads[0]);
-    return r;
+    *out = r;
+    return RS_OK;
 }
 
 int rs_step_new(rs_run *r, int setup, int immortal, rs_handle *out)
@@ -549,20 +679,37 @@ int rs_step_new(rs_run *r, int setup, int immortal, rs_handle *out)
         idx = rs_pool_take(&r->arena, t->pool);
     }
     if (idx == RS_NIL)
-        return -1;
+        return RS_ERR_ARENA;
     uint32_t flags = setup ? RS_F_SETUP | (immortal && r->immortal ? RS_F_IMMORTAL : 0) : 0;
     *out = rs_obj_open(&r->arena, idx, flags, setup ? RS_NIL : 0);
     r->strategy->obj_init(t, rs_obj_at(&r->arena, idx));
     t->c.allocs++;
-    return 0;
+    return RS_OK;
 }
 
-static int rs_step_op(rs_run *r, rs_handle h, int inc)
+/* A handle from the caller names a slot of the arena and a generation that slot has reached
+ * with an allocation (odd, not above the slot's): one rs_step_new() issued it. Whether it is
+ * still live is a separate question (rs_handle_ok). Generations wrap after 2^31 reuses of one
+ * slot; before that a handle is never issued twice. */
+static int rs_step_handle_check(const rs_run *r, rs_handle h)
+{
+    if (h.idx >= r->arena.capacity || !rs_gen_live(h.gen))
+        return RS_ERR_HANDLE;
+    /* Relaxed: the stepping run has one thread, the caller; the field is atomic during runs. */
+    uint32_t now = rs_pr_load_relaxed(&rs_obj_at(&r->arena, h.idx)->gen);
+    return h.gen <= now ? RS_OK : RS_ERR_HANDLE;
+}
+
+static int rs_step_op(rs_run *r, rs_handle h, int inc, int *performed)
 {
     rs_thread *t = &r->threads[0];
+    int rc = rs_step_handle_check(r, h);
+    *performed = 0;
+    if (rc != RS_OK)
+        return rc;
     if (!rs_handle_ok(&r->arena, h)) {
         t->c.use_after_free++;
-        return 0;
+        return RS_OK;
     }
     rs_obj *o = rs_obj_at(&r->arena, h.idx);
     int imm = r->immortal && (o->flags & RS_F_IMMORTAL);
@@ -574,11 +721,12 @@ static int rs_step_op(rs_run *r, rs_handle h, int inc)
         r->strategy->decref(t, o);
     }
     t->ops++;
-    return 1;
+    *performed = 1;
+    return RS_OK;
 }
 
-int rs_step_inc(rs_run *r, rs_handle h) { return rs_step_op(r, h, 1); }
-int rs_step_dec(rs_run *r, rs_handle h) { return rs_step_op(r, h, 0); }
+int rs_step_inc(rs_run *r, rs_handle h, int *performed) { return rs_step_op(r, h, 1, performed); }
+int rs_step_dec(rs_run *r, rs_handle h, int *performed) { return rs_step_op(r, h, 0, performed); }
 void rs_step_flush(rs_run *r) { r->strategy->flush(&r->threads[0]); }
 
 void rs_step_quiesce(rs_run *r)
@@ -589,8 +737,21 @@ void rs_step_quiesce(rs_run *r)
     r->strategy->enter(t);
 }
 
-int rs_step_live(rs_run *r, rs_handle h) { return rs_handle_ok(&r->arena, h); }
-int64_t rs_step_count(rs_run *r, rs_handle h) { return r->strategy->count(r, rs_obj_at(&r->arena, h.idx)); }
+int rs_step_live(rs_run *r, rs_handle h, int *live)
+{
+    int rc = rs_step_handle_check(r, h);
+    *live = rc == RS_OK && rs_handle_ok(&r->arena, h);
+    return rc;
+}
+
+int rs_step_count(rs_run *r, rs_handle h, int64_t *count)
+{
+    int live, rc = rs_step_live(r, h, &live);
+    if (rc != RS_OK || !live)
+        return RS_ERR_HANDLE;
+    *count = r->strategy->count(r, rs_obj_at(&r->arena, h.idx));
+    return RS_OK;
+}
 
 void rs_step_counters(rs_run *r, rs_counters *out)
 {

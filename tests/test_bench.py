@@ -24,9 +24,9 @@ from refstrat import _bench_hw, _bench_realfib, bench  # noqa: E402
 TINY = ["--fib-n", "8", "-p", "1", "-n", "1", "-w", "0", "-l", "1"]
 
 
-def run_bench(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_bench(*args: str, timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "refstrat.bench", *args], capture_output=True,
-                          text=True, timeout=timeout, env=dict(os.environ))
+                          text=True, timeout=timeout, env=dict(os.environ), cwd=cwd)
 
 
 @pytest.mark.parametrize("args, needle", [

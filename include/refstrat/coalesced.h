@@ -129,7 +129,7 @@ static RS_NOINLINE void rs_coal_queue_review(rs_thread *t, rs_obj *o)
         uint32_t cap = c->review_cap ? 2 * c->review_cap : 256;
         rs_coal_review *nr = (rs_coal_review *)realloc(c->review, sizeof(*nr) * cap);
         if (!nr) {
-            rs_run_fail(r, 2, "coalesced: out of memory for the review queue");
+            rs_run_fail(r, RS_ERR_NOMEM, "coalesced: out of memory for the review queue");
             return;
         }
         c->review = nr;

@@ -7,6 +7,7 @@
 #define REFSTRAT_CORE_H
 
 #include "refstrat/runtime.h"
+#include "refstrat/workloads.h" /* RS_MAX_DEPTH */
 
 typedef struct rs_result {
     uint64_t ops, allocs, frees, double_frees, use_after_free;
@@ -15,30 +16,59 @@ typedef struct rs_result {
     int pinned;
 } rs_result;
 
+/* The range of every rs_params field rs_params_check() accepts, inclusive. refstrat._api reads
+ * them from here (through _core), so Python and C enforce one set of bounds. */
+#define RS_MAX_THREADS 1024
+#define RS_MAX_OPS 1000000000000ULL       /* per thread */
+#define RS_MAX_FIB_N 40                   /* fib(40): 3.3e8 calls per thread, minutes */
+#define RS_MAX_WORK 100000000
+#define RS_MAX_OBJECTS 100000000          /* private objects per thread */
+#define RS_MAX_SHARED_OBJECTS 65535       /* the mixed workload's Zipf table holds 16-bit indices */
+#define RS_MAX_TICK 2147483648ULL
+#define RS_MIN_LOG_SIZE 16
+#define RS_MAX_LOG_SIZE 16777216
+#define RS_MIN_SWITCH_INTERVAL 1e-6       /* seconds */
+#define RS_MAX_SWITCH_INTERVAL 10.0
+#define RS_MAX_ZIPF 10.0
+#define RS_MAX_TRACE_OBJECTS 16777216     /* ids a trace may use: [0, RS_MAX_TRACE_OBJECTS) */
+#define RS_MAX_TRACE_OPS 67108864         /* operations in a trace, all threads together */
+#define RS_MAX_TRACE_MAILBOX 134217728ULL /* threads x objects: one 4-byte mailbox count each */
+
 int rs_builtin_count(void);
 const rs_strategy *rs_builtin(int i);
 const rs_strategy *rs_speed_of_light(void);
 const rs_strategy *rs_find_strategy(const char *name); /* built-ins, then loaded plugins */
+
+/* Load a plugin and register its strategies; returns how many it defines (>= 0) and sets *first,
+ * or -RS_ERR_PLUGIN / -RS_ERR_CONFIG with err set. Loading a library that is already loaded
+ * registers nothing and returns its strategies again; a strategy named like a built-in, like
+ * speed_of_light or like a strategy already registered is refused (nothing is registered). */
 int rs_plugin_load(const char *path, const rs_strategy **first, char *err, size_t errlen);
+
+/* RS_OK when every field of p (and its trace) is in range, else RS_ERR_CONFIG with err set. */
+int rs_params_check(const rs_params *p, char *err, size_t errlen);
 
 /* Minimum arena size (objects) for p, or 0 when p is invalid (err says why). */
 uint64_t rs_arena_minimum(const rs_params *p, char *err, size_t errlen);
 
-rs_run *rs_run_create(const rs_strategy *s, const rs_params *p, char *err, size_t errlen);
-int rs_run_execute(rs_run *r); /* 0, or the run's error code with r->errmsg set */
+/* RS_OK and *out, or an rs_err with err set and *out NULL. Checks p with rs_params_check(). */
+int rs_run_create(const rs_strategy *s, const rs_params *p, rs_run **out, char *err, size_t errlen);
+int rs_run_execute(rs_run *r); /* RS_OK, or the run's rs_err with r->errmsg set */
 void rs_run_result(const rs_run *r, rs_result *out);
 void rs_run_destroy(rs_run *r);
 
-/* Stepping: one worker context (the caller), no worker threads. */
-rs_run *rs_step_create(const rs_strategy *s, uint32_t capacity, int immortal, int padded,
-                       char *err, size_t errlen);
-int rs_step_new(rs_run *r, int setup, int immortal, rs_handle *out); /* -1: arena full */
-int rs_step_inc(rs_run *r, rs_handle h);                             /* 0: use after free */
-int rs_step_dec(rs_run *r, rs_handle h);
+/* Stepping: one worker context (the caller), no worker threads. Every call taking a handle
+ * checks it first: a slot past the arena, an even generation, or one the slot has not reached
+ * (never issued) is RS_ERR_HANDLE and nothing is done. */
+int rs_step_create(const rs_strategy *s, uint32_t capacity, int immortal, int padded, rs_run **out,
+                   char *err, size_t errlen);
+int rs_step_new(rs_run *r, int setup, int immortal, rs_handle *out); /* RS_ERR_ARENA: full */
+int rs_step_inc(rs_run *r, rs_handle h, int *performed);             /* 0: use after free */
+int rs_step_dec(rs_run *r, rs_handle h, int *performed);
 void rs_step_flush(rs_run *r);
 void rs_step_quiesce(rs_run *r);
-int rs_step_live(rs_run *r, rs_handle h);
-int64_t rs_step_count(rs_run *r, rs_handle h);
+int rs_step_live(rs_run *r, rs_handle h, int *live);
+int rs_step_count(rs_run *r, rs_handle h, int64_t *count);           /* RS_ERR_HANDLE: freed */
 void rs_step_counters(rs_run *r, rs_counters *out);
 void rs_step_destroy(rs_run *r);
 

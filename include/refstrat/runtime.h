@@ -24,6 +24,7 @@
 #define REFSTRAT_RUNTIME_H
 
 #include <pthread.h>
+#include "refstrat/error.h"
 #include "refstrat/object.h"
 
 /* Bumped whenever a struct below, or the meaning of a field, changes: a plugin built against
@@ -117,7 +118,7 @@ typedef struct rs_run {
     int immortal;            /* RS_F_IMMORTAL is honoured in this run */
     int stepping;            /* driven op by op by the stepping API: no workers, no helpers */
     int abort;               /* atomic: a worker hit an error, everyone stops */
-    int error;
+    int error;               /* enum rs_err of the first failure, RS_OK while none */
     char errmsg[256];        /* written once, by whoever set error (under error_lock) */
     pthread_mutex_t error_lock;
     /* workload state, set up before the start barrier and read-only after */
@@ -168,7 +169,7 @@ struct rs_strategy {
 };
 
 /* Record the first error of a run and make every worker stop. Any thread. */
-static inline void rs_run_fail(rs_run *r, int code, const char *msg)
+static inline void rs_run_fail(rs_run *r, enum rs_err code, const char *msg)
 {
     pthread_mutex_lock(&r->error_lock);
     if (!r->error) {

@@ -29,8 +29,6 @@ enum { RS_FIB_FUNC, RS_FIB_GLOBALS, RS_FIB_BUILTINS, RS_FIB_CODE, RS_FIB_TRUE, R
        RS_FIB_NSINGLETONS };
 #define RS_FIB_NSETUP (RS_FIB_NSINGLETONS + RS_FIB_SMALL_MAX - RS_FIB_SMALL_MIN + 1)
 
-enum { RS_ERR_ARENA = 3, RS_ERR_STALLED = 4, RS_ERR_NOMEM = 2 };
-
 /* handoff: single-producer single-consumer ring from worker i to worker i + 1. */
 typedef struct rs_ring {
     uint32_t tail;  /* atomic: producer stores (release) */

@@ -41,8 +41,8 @@ int main(void)
                     rs_params p = defaults(w, counts[k]);
                     p.immortal = imm;
                     char err[256];
-                    rs_run *r = rs_run_create(s, &p, err, sizeof err);
-                    if (!r) {
+                    rs_run *r;
+                    if (rs_run_create(s, &p, &r, err, sizeof err) != RS_OK) {
                         printf("FAIL %s %s T=%u: %s\n", s->name, names[w], counts[k], err);
                         failures++;
                         continue;
