@@ -43,11 +43,11 @@ const rs_strategy *rs_find_strategy(const char *name)
         if (!strcmp(rs_builtins[i].name, name))
             return &rs_builtins[i];
     const rs_strategy *found = NULL;
-    pthread_mutex_lock(&rs_plugin_lock);
+    rs_pr_mutex_lock(&rs_plugin_lock);
     for (int i = 0; i < rs_nplugins && !found; i++)
         if (!strcmp(rs_plugins[i]->name, name))
             found = rs_plugins[i];
-    pthread_mutex_unlock(&rs_plugin_lock);
+    rs_pr_mutex_unlock(&rs_plugin_lock);
     return found;
 }
 
@@ -72,15 +72,15 @@ int rs_plugin_load(const char *path, const rs_strategy **first, char *err, size_
         dlclose(h);
         return -1;
     }
-    pthread_mutex_lock(&rs_plugin_lock);
+    rs_pr_mutex_lock(&rs_plugin_lock);
     if (rs_nplugins + (int)p->count > RS_MAX_PLUGIN_STRATEGIES) {
-        pthread_mutex_unlock(&rs_plugin_lock);
+        rs_pr_mutex_unlock(&rs_plugin_lock);
         snprintf(err, errlen, "too many plugin strategies (at most %d)", RS_MAX_PLUGIN_STRATEGIES);
         return -1;
     }
     for (uint32_t i = 0; i < p->count; i++)
         rs_plugins[rs_nplugins++] = &p->strategies[i];
-    pthread_mutex_unlock(&rs_plugin_lock);
+    rs_pr_mutex_unlock(&rs_plugin_lock);
     *first = p->strategies;
     /* Never dlclose: the registered entries point into the library. */
     return (int)p->count;
@@ -220,7 +220,7 @@ static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t c
     r->p = *p;
     r->nthreads = p->threads;
     r->immortal = p->immortal || s->immortal;
-    pthread_mutex_init(&r->error_lock, NULL);
+    rs_pr_mutex_init(&r->error_lock);
     rs_arena *a = &r->arena;
     a->stride = p->padded ? RS_CACHELINE : sizeof(rs_obj);
     a->capacity = (uint32_t)capacity;
@@ -235,7 +235,7 @@ static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t c
         snprintf(err, errlen, "an arena of %llu objects needs %zu bytes, more than 3/4 of this "
                  "machine's %llu bytes of memory", (unsigned long long)capacity, bytes,
                  (unsigned long long)ram);
-        pthread_mutex_destroy(&r->error_lock);
+        rs_pr_mutex_destroy(&r->error_lock);
         free(r);
         return NULL;
     }
@@ -361,7 +361,7 @@ void rs_run_destroy(rs_run *r)
     free(r->arena.base);
     free(r->arena.pools);
     free(r->threads);
-    pthread_mutex_destroy(&r->error_lock);
+    rs_pr_mutex_destroy(&r->error_lock);
     free(r);
 }
 
@@ -374,9 +374,9 @@ static void *rs_worker_main(void *arg)
     rs_kernel_fn kernel = r->strategy->kernels[r->immortal ? 1 : 0][r->p.workload];
     /* The start barrier: count in, then wait for the main thread's go. Acquire pairs with its
      * release, so setup is visible; yielding keeps the wait cheap when threads outnumber cores. */
-    __atomic_fetch_add(&r->ready, 1, __ATOMIC_RELEASE);
-    while (!__atomic_load_n(&r->go, __ATOMIC_ACQUIRE))
-        sched_yield();
+    rs_pr_faa_release(&r->ready, 1);
+    while (!rs_pr_load_acquire(&r->go))
+        rs_pr_yield();
     if (rs_run_aborted(r))
         return NULL;
     double cpu0 = rs_thread_cpu();
@@ -472,10 +472,10 @@ int rs_run_execute(rs_run *r)
     }
     if (started < T)
         rs_run_fail(r, RS_ERR_NOMEM, "cannot start a worker thread");
-    while (__atomic_load_n(&r->ready, __ATOMIC_ACQUIRE) < started)
-        sched_yield();
+    while (rs_pr_load_acquire(&r->ready) < started)
+        rs_pr_yield();
     double wall0 = rs_now();
-    __atomic_store_n(&r->go, 1, __ATOMIC_RELEASE);
+    rs_pr_store_release(&r->go, 1);
     for (uint32_t i = 0; i < started; i++)
         pthread_join(r->threads[i].th, NULL);
     double qcpu = rs_thread_cpu();

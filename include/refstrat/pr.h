@@ -10,6 +10,8 @@
  *                                                      hand-off); the field's comment says what
  *   rs_pr_faa_{relaxed,release,acq_rel}(p, v)          fetch-and-add, returns the old value
  *   rs_pr_add_fetch_{relaxed,acq_rel}(p, v)            add-and-fetch, returns the new value
+ *   rs_pr_sub_fetch_acq_rel(p, v)                      subtract-and-fetch, returns the new value
+ *   rs_pr_sub_relaxed(p, v)                            atomic subtract, no result
  *   rs_pr_xchg_{acquire,acq_rel}(p, v)                 exchange, returns the old value
  *   rs_pr_cas_{relaxed,release,acquire,acq_rel}(p, expected, desired)
  *                                                      weak compare-and-swap (may fail spuriously,
@@ -17,12 +19,22 @@
  *                                                      the current value; the order is the
  *                                                      success order, failure is relaxed
  *                                                      (rs_pr_cas_acq_rel_acquire: failure acquire)
+ *   rs_pr_cas_strong_{acq_rel,acq_rel_acquire}(p, e, d)  strong compare-and-swap (fails only when
+ *                                                      *p != *e)
  *   rs_pr_fence_seq_cst()                              full fence
+ *   rs_pr_mutex_init(m), rs_pr_mutex_destroy(m),
  *   rs_pr_mutex_lock(m), rs_pr_mutex_unlock(m)         pthread mutex
+ *   rs_pr_cond_init(c) (CLOCK_MONOTONIC), rs_pr_cond_destroy(c),
  *   rs_pr_cond_wait(c, m), rs_pr_cond_timedwait(c, m, abstime), rs_pr_cond_signal(c),
  *   rs_pr_cond_broadcast(c)                            pthread condition variable
  *   rs_pr_spin()                                       one turn of a spin-wait loop (pause)
  *   rs_pr_yield()                                      one turn of a yielding wait loop
+ *   rs_pr_nap(ts)                                      an idle pause (nanosleep) of a helper thread
+ *   rs_pr_thread_create(th, fn, arg), rs_pr_thread_join(th)
+ *                                                      a scheme's helper thread (buffered's commit
+ *                                                      thread); 0 on success, as pthread_create
+ *   rs_pr_event_uaf(), rs_pr_event_double_free()       the arena detected a use after free or a
+ *                                                      double free (nothing in the normal build)
  *
  * In the normal build each is the GCC/Clang builtin or libc call it names, so the generated code
  * is what a hand-written __atomic_* would give. Type-generic (macros over __atomic builtins), as
@@ -50,6 +62,8 @@
 #define rs_pr_faa_acq_rel(p, v) __atomic_fetch_add((p), (v), __ATOMIC_ACQ_REL)
 #define rs_pr_add_fetch_relaxed(p, v) __atomic_add_fetch((p), (v), __ATOMIC_RELAXED)
 #define rs_pr_add_fetch_acq_rel(p, v) __atomic_add_fetch((p), (v), __ATOMIC_ACQ_REL)
+#define rs_pr_sub_fetch_acq_rel(p, v) __atomic_sub_fetch((p), (v), __ATOMIC_ACQ_REL)
+#define rs_pr_sub_relaxed(p, v) ((void)__atomic_fetch_sub((p), (v), __ATOMIC_RELAXED))
 #define rs_pr_xchg_acquire(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQUIRE)
 #define rs_pr_xchg_acq_rel(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
 
@@ -63,11 +77,19 @@
     __atomic_compare_exchange_n((p), (e), (d), 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)
 #define rs_pr_cas_acq_rel_acquire(p, e, d)                                                         \
     __atomic_compare_exchange_n((p), (e), (d), 1, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
+#define rs_pr_cas_strong_acq_rel(p, e, d)                                                          \
+    __atomic_compare_exchange_n((p), (e), (d), 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)
+#define rs_pr_cas_strong_acq_rel_acquire(p, e, d)                                                  \
+    __atomic_compare_exchange_n((p), (e), (d), 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
 
 #define rs_pr_fence_seq_cst() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 
+#define rs_pr_mutex_init(m) ((void)pthread_mutex_init((m), NULL))
+#define rs_pr_mutex_destroy(m) ((void)pthread_mutex_destroy(m))
 #define rs_pr_mutex_lock(m) pthread_mutex_lock(m)
 #define rs_pr_mutex_unlock(m) pthread_mutex_unlock(m)
+#define rs_pr_cond_init(c) rs_pr_cond_init_monotonic_(c)
+#define rs_pr_cond_destroy(c) ((void)pthread_cond_destroy(c))
 #define rs_pr_cond_wait(c, m) pthread_cond_wait((c), (m))
 #define rs_pr_cond_timedwait(c, m, t) pthread_cond_timedwait((c), (m), (t))
 #define rs_pr_cond_signal(c) pthread_cond_signal(c)
@@ -75,5 +97,22 @@
 
 #define rs_pr_spin() rs_cpu_relax()
 #define rs_pr_yield() ((void)sched_yield())
+#define rs_pr_nap(ts) ((void)nanosleep((ts), NULL))
+
+#define rs_pr_thread_create(th, fn, arg) pthread_create((th), NULL, (fn), (arg))
+#define rs_pr_thread_join(th) ((void)pthread_join((th), NULL))
+
+#define rs_pr_event_uaf() ((void)0)
+#define rs_pr_event_double_free() ((void)0)
+
+/* Condition variables time out against CLOCK_MONOTONIC (deadlines come from rs_now()'s clock). */
+static inline void rs_pr_cond_init_monotonic_(pthread_cond_t *c)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(c, &ca);
+    pthread_condattr_destroy(&ca);
+}
 
 #endif
