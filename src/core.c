@@ -30,6 +30,8 @@ static const rs_strategy rs_sol = {
 
 #define RS_MAX_PLUGIN_STRATEGIES 256
 static const rs_strategy *rs_plugins[RS_MAX_PLUGIN_STRATEGIES];
+static const rs_strategy *rs_plugin_checks[RS_MAX_PLUGIN_STRATEGIES]; /* [i]: rs_plugins[i]'s check
+                                                                          flavour, or NULL */
 static int rs_nplugins;
 static pthread_mutex_t rs_plugin_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -49,6 +51,28 @@ const rs_strategy *rs_find_strategy(const char *name)
             found = rs_plugins[i];
     rs_pr_mutex_unlock(&rs_plugin_lock);
     return found;
+}
+
+const rs_strategy *rs_find_check_strategy(const char *name)
+{
+    const rs_strategy *found = rs_check_builtin(name);
+    rs_pr_mutex_lock(&rs_plugin_lock);
+    for (int i = 0; i < rs_nplugins && !found; i++)
+        if (!strcmp(rs_plugins[i]->name, name))
+            found = rs_plugin_checks[i];
+    rs_pr_mutex_unlock(&rs_plugin_lock);
+    return found;
+}
+
+/* A plugin's check table, after the same ABI checks as its normal one; NULL when it has none. */
+static const rs_plugin *rs_plugin_check_table(void *h, const rs_plugin *p)
+{
+    const rs_plugin_check *c = (const rs_plugin_check *)dlsym(h, RS_PLUGIN_CHECK_SYMBOL);
+    if (!c || c->plugin.abi != p->abi || c->plugin.count != p->count ||
+        c->plugin.sizeof_run != p->sizeof_run || c->api_version != RS_CHK_API_VERSION)
+        return NULL;
+    *c->api = rs_check_api();
+    return &c->plugin;
 }
 
 int rs_plugin_load(const char *path, const rs_strategy **first, char *err, size_t errlen)
@@ -78,8 +102,11 @@ int rs_plugin_load(const char *path, const rs_strategy **first, char *err, size_
         snprintf(err, errlen, "too many plugin strategies (at most %d)", RS_MAX_PLUGIN_STRATEGIES);
         return -1;
     }
-    for (uint32_t i = 0; i < p->count; i++)
+    const rs_plugin *chk = rs_plugin_check_table(h, p);
+    for (uint32_t i = 0; i < p->count; i++) {
+        rs_plugin_checks[rs_nplugins] = chk ? &chk->strategies[i] : NULL;
         rs_plugins[rs_nplugins++] = &p->strategies[i];
+    }
     rs_pr_mutex_unlock(&rs_plugin_lock);
     *first = p->strategies;
     /* Never dlclose: the registered entries point into the library. */
@@ -478,17 +505,22 @@ int rs_run_execute(rs_run *r)
     rs_pr_store_release(&r->go, 1);
     for (uint32_t i = 0; i < started; i++)
         pthread_join(r->threads[i].th, NULL);
-    double qcpu = rs_thread_cpu();
-    s->quiesce(r);
-    r->helper_cpu_seconds += rs_thread_cpu() - qcpu;
+    rs_run_finish(r);
     r->wall_seconds = rs_now() - wall0;
     r->pinned = pinned && started == T;
     if (!r->pinned)
         for (uint32_t i = 0; i < T; i++)
             r->threads[i].cpu = -1;
+    return r->error;
+}
+
+void rs_run_finish(rs_run *r)
+{
+    double qcpu = rs_thread_cpu();
+    r->strategy->quiesce(r);
+    r->helper_cpu_seconds += rs_thread_cpu() - qcpu;
     if (!r->error)
         rs_check_results(r);
-    return r->error;
 }
 
 void rs_run_result(const rs_run *r, rs_result *out)
