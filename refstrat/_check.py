@@ -24,7 +24,7 @@ VERDICTS = ("done", "deadlock", "step bound")
 
 #: Knobs of a checked run: small, so that epochs (coalesced) and log rotations and commit
 #: rounds (buffered) happen inside a short program rather than only at quiesce.
-CHECK_TICK = 1
+CHECK_TICK = 3
 CHECK_LOG_SIZE = 16
 DEFAULT_MAX_STEPS = 20_000
 
