@@ -7,7 +7,7 @@ so that nothing a caller passes -- through this module or a plugin -- can crash 
 Every C error code (include/refstrat/error.h) becomes one exception class here (_raise).
 """
 import os
-from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, int32_t, uint64_t, int64_t
 from libc.string cimport memset
 
 cdef extern from "refstrat/core.h" nogil:
@@ -30,6 +30,7 @@ cdef extern from "refstrat/core.h" nogil:
         const rs_trace_op *ops
         const uint64_t *begin
         const int64_t *expected
+        rs_handle *handles
         int64_t *final_counts
     ctypedef struct rs_params:
         uint32_t workload, threads
@@ -63,6 +64,29 @@ cdef extern from "refstrat/core.h" nogil:
         uint64_t leaks, lost_updates, premature_frees
         double wall_seconds, cpu_seconds, helper_cpu_seconds
         int pinned
+
+    ctypedef struct rs_check_cfg:
+        int mode, tso
+        const uint32_t *choices
+        uint64_t nchoices, seed
+        uint32_t pct_depth
+        uint64_t pct_steps, max_steps
+    ctypedef struct rs_check_step:
+        const char *file
+        uint32_t line
+        uint16_t thread, op, mo, nopts, choice
+        uint8_t cur_runnable, drain_from
+        int32_t obj
+    ctypedef struct rs_check_out:
+        int verdict
+        uint64_t nsteps
+        rs_check_step *steps
+        int64_t first_uaf_step, first_double_free_step
+        uint32_t nthreads
+        double seconds
+    const rs_strategy *rs_find_check_strategy(const char *name)
+    int rs_check_execute(rs_run *r, const rs_check_cfg *cfg, rs_check_out *out)
+    void rs_check_free(rs_check_out *out)
 
     int rs_builtin_count()
     const rs_strategy *rs_builtin(int i)
@@ -263,6 +287,80 @@ def execute(str strategy, dict cfg, trace=None):
                                        for t in threads),
         )
     finally:
+        rs_run_destroy(r)
+
+
+def has_check_flavour(str name):
+    """Whether ``name`` has a check-build flavour (built-ins always; plugins built with both)."""
+    cdef bytes b = _cname("strategy", name)
+    return rs_find_check_strategy(b) != NULL
+
+
+def check_execute(str strategy, dict cfg, trace, choices, bint pct, uint64_t seed,
+                  uint32_t pct_depth, uint64_t pct_steps, bint tso, uint64_t max_steps, bint want_log):
+    """Run a trace under the deterministic scheduler of the check build (src/check.c).
+
+    Returns a dict: the run's counters, ``verdict`` (0 done, 1 deadlock, 2 step bound),
+    ``decisions`` [(nopts, choice, cur_runnable, drain_from)] for every step with a choice,
+    ``steps`` (with want_log) [(thread, op, mo, file, line, nopts, choice, obj)], the first
+    use-after-free / double-free step (or -1), ``handles`` (arena slot of every trace object)."""
+    cdef bytes b = _cname("strategy", strategy)
+    cdef const rs_strategy *s = rs_find_check_strategy(b)
+    if s == NULL:
+        raise ValueError(f"strategy {strategy!r} has no check flavour")
+    cdef rs_params p
+    cdef rs_trace tr
+    cdef char err[256]
+    cdef rs_result res
+    cdef rs_check_cfg c
+    cdef rs_check_out out
+    cdef int rc
+    cdef const uint32_t[::1] ch = choices
+    _fill_params(&p, cfg)
+    _fill_trace(&tr, trace, p.threads)
+    p.trace = &tr
+    memset(&c, 0, sizeof(c))
+    c.mode = 1 if pct else 0
+    c.tso = tso
+    c.choices = &ch[0] if ch.shape[0] else NULL
+    c.nchoices = ch.shape[0]
+    c.seed = seed
+    c.pct_depth = pct_depth
+    c.pct_steps = pct_steps
+    c.max_steps = max_steps
+    cdef rs_run *r = NULL
+    rc = rs_run_create(s, &p, &r, err, sizeof(err))
+    if rc != RS_OK:
+        _raise(rc, err.decode(errors="replace"))
+    memset(&out, 0, sizeof(out))
+    try:
+        with nogil:
+            rc = rs_check_execute(r, &c, &out)
+        _raise(rc, f"{strategy} (check build): {r.errmsg.decode(errors='replace')}")
+        rs_run_result(r, &res)
+        files = {}
+        decisions = []
+        steps = []
+        for i in range(out.nsteps):
+            st = out.steps[i]
+            if st.nopts > 1:
+                decisions.append((st.nopts, st.choice, st.cur_runnable, st.drain_from))
+            if want_log:
+                key = <size_t>st.file
+                f = files.get(key)
+                if f is None:
+                    f = files[key] = (<bytes>st.file).decode(errors="replace") if st.file != NULL else ""
+                steps.append((st.thread, st.op, st.mo, f, st.line, st.nopts, st.choice, st.obj))
+        return dict(
+            use_after_free=res.use_after_free, double_frees=res.double_frees, leaks=res.leaks,
+            lost_updates=res.lost_updates, premature_frees=res.premature_frees, ops=res.ops,
+            verdict=out.verdict, nsteps=out.nsteps, decisions=decisions, steps=steps,
+            first_uaf_step=out.first_uaf_step, first_double_free_step=out.first_double_free_step,
+            nthreads=out.nthreads, seconds=out.seconds,
+            handles=[tr.handles[i].idx for i in range(tr.nobjects)],
+        )
+    finally:
+        rs_check_free(&out)
         rs_run_destroy(r)
 
 

@@ -33,6 +33,7 @@ import operator
 import random
 import time
 from collections import Counter
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -41,6 +42,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from . import _check as _chk
 from .model import Expectation, Program, ProgramError, expect
 from .trace import MAX_THREADS
 
@@ -66,7 +68,13 @@ __all__ = [
     "DEFAULT_TICK",
     "DEFAULT_LOG_SIZE",
     "arena_machine",
+    "build_plugin",
+    "SCHEDULES",
+    "MEMORIES",
 ]
+
+SCHEDULES = _chk.SCHEDULES
+MEMORIES = _chk.MEMORIES
 
 
 # --------------------------------------------------------------------------- generation
@@ -229,32 +237,45 @@ class Failure:
     tick: int = DEFAULT_TICK
     log_size: int = DEFAULT_LOG_SIZE
     result: Any = field(default=None, compare=False, repr=False)
+    #: Checked runs (schedule=...): the choice sequence that replays the schedule, the memory
+    #: model, and the schedule as printed (one line per step).
+    choices: tuple[int, ...] | None = None
+    memory: str = "sc"
+    schedule_text: str = field(default="", compare=False, repr=False)
 
     def _knobs(self) -> str:
+        default_tick, default_log = ((_chk.CHECK_TICK, _chk.CHECK_LOG_SIZE) if self.choices is not None
+                                     else (DEFAULT_TICK, DEFAULT_LOG_SIZE))
         k = ""
         if self.immortal:
             k += ", immortal=True"
-        if self.tick != DEFAULT_TICK:
+        if self.tick != default_tick:
             k += f", tick={self.tick}"
-        if self.log_size != DEFAULT_LOG_SIZE:
+        if self.log_size != default_log:
             k += f", log_size={self.log_size}"
         return k
 
     @property
     def replay_code(self) -> str:
         """Python that reruns this failure (paste it after ``import refstrat.testing``)."""
+        how = (f"choices={list(self.choices)!r}, memory={self.memory!r}" if self.choices is not None
+               else f"jitter={self.jitter}")
         return (f"refstrat.testing.replay({self.strategy!r}, refstrat.testing.{self.program!r}, "
-                f"jitter={self.jitter}{self._knobs()})")
+                f"{how}{self._knobs()})")
 
     def describe(self) -> str:
         size = f"{len(self.program)} ops on {self.program.nthreads} thread(s)"
         prog = self.program.pretty() if len(self.program) <= 200 else f"(large program: {size})"
+        how = (f"memory={self.memory}, {len(self.choices)} choice(s)" if self.choices is not None
+               else f"jitter={self.jitter}")
         lines = [f"{self.strategy}: {len(self.problems)} problem(s) on a {size} program "
-                 f"(jitter={self.jitter}{self._knobs()}, found by {self.source})"]
+                 f"({how}{self._knobs()}, found by {self.source})"]
         lines += [f"  - {p}" for p in self.problems[:12]]
         if len(self.problems) > 12:
             lines.append(f"  - ... {len(self.problems) - 12} more")
         lines.append(prog)
+        if self.schedule_text:
+            lines.append(self.schedule_text)
         if len(self.program) <= 200:
             lines.append("replay: " + self.replay_code)
         return "\n".join(lines)
@@ -349,19 +370,36 @@ def _run_once(strategy: str, program: Program, jitter: int, immortal: bool, sour
 
 
 def replay(strategy: str | Failure, program: Program | None = None, *, jitter: int = 0,
-           immortal: bool = False, tick: int = DEFAULT_TICK, log_size: int = DEFAULT_LOG_SIZE,
-           repeats: int = 1) -> None:
+           immortal: bool = False, tick: int | None = None, log_size: int | None = None,
+           repeats: int = 1, choices: Sequence[int] | None = None, memory: str = "sc",
+           max_steps: int = _chk.DEFAULT_MAX_STEPS) -> None:
     """Rerun a failing program (or a :class:`Failure`) ``repeats`` times with the same jitter
     seed and knobs.  Raises :class:`CheckFailed` on the first disagreement with the model,
     returns ``None`` if every run was correct.  Failures that depend on a data race may need
-    several repeats to show again; the jitter seed makes the pauses identical each time."""
+    several repeats to show again; the jitter seed makes the pauses identical each time.
+
+    With ``choices`` (a checked failure's schedule) the program runs under the check build's
+    scheduler with ``memory`` ("sc" or "tso"): the run, its log included, is identical every
+    time, so one repeat reproduces it."""
     if isinstance(strategy, Failure):
         f = strategy
         strategy, program, jitter, immortal = f.strategy, f.program, f.jitter, f.immortal
-        tick, log_size = f.tick, f.log_size
+        tick, log_size, choices, memory = f.tick, f.log_size, f.choices, f.memory
     if program is None:
         raise TypeError("replay needs a program (or a Failure)")
     exp = expect(program, immortal_active=_immortal_active(strategy, immortal))
+    if choices is not None:
+        _check_memory(memory)
+        _check_flavour(strategy)
+        tick = _chk.CHECK_TICK if tick is None else tick
+        log_size = _chk.CHECK_LOG_SIZE if log_size is None else log_size
+        f = _checked_failure(strategy, program, exp, tuple(choices), memory, immortal, tick, log_size,
+                             max_steps, "replay")
+        if f is not None:
+            raise CheckFailed(f)
+        return
+    tick = DEFAULT_TICK if tick is None else tick
+    log_size = DEFAULT_LOG_SIZE if log_size is None else log_size
     for _ in range(repeats):
         f = _run_once(strategy, program, jitter, immortal, "replay", exp, tick, log_size)
         if f is not None:
@@ -496,12 +534,21 @@ class Report:
     seconds: float = 0.0       # whole check, Hypothesis and stress
     stress: StressResult | None = None
     failure: Failure | None = None
+    schedule: str | None = None  # the exploration mode of a checked run
+    memory: str = "sc"
+    schedules: int = 0           # checked runs (one schedule each)
+    complete: bool = True        # exhaustive: every schedule within the bound was run
 
     @property
     def ok(self) -> bool:
         return self.failure is None
 
     def summary(self) -> str:
+        if self.schedule is not None:
+            s = (f"{self.strategy}: {'ok' if self.ok else 'FAILED'} -- {self.schedule} ({self.memory}), "
+                 f"{self.schedules} schedule(s) over {self.examples} program(s) at {self.threads} "
+                 f"thread(s){'' if self.complete else ' (cut at max_schedules)'}, {self.seconds:.1f} s")
+            return s + ("\n" + self.failure.describe() if self.failure is not None else "")
         s = (f"{self.strategy}: {'ok' if self.ok else 'FAILED'} -- {self.examples} Hypothesis "
              f"examples at {self.threads} thread(s)")
         if self.stress is not None:
@@ -517,6 +564,8 @@ def check(
     strategy: str,
     program: Program | None = None,
     *,
+    schedule: str | None = None,
+    memory: str = "sc",
     threads: int | st.SearchStrategy[int] = 2,
     jitter: int | None = None,
     immortal: bool = False,
@@ -524,8 +573,29 @@ def check(
     stress_sizes: Iterable[int] | None = (2_000, 20_000, 200_000),
     hypothesis_settings: settings | None = None,
     raise_on_failure: bool = True,
+    preemption_bound: int = 2,
+    max_schedules: int = 100_000,
+    pct_runs: int = 200,
+    pct_depth: int = 3,
+    seed: int = 0,
+    max_steps: int = _chk.DEFAULT_MAX_STEPS,
+    max_ops: int = 8,
 ) -> Report:
     """Check ``strategy`` against the reference model.
+
+    ``schedule`` picks how interleavings are found:
+
+    * ``None`` or ``"timing"``: real threads at full speed, jitter and stress (below).
+    * ``"random"``, ``"pct"``, ``"exhaustive"``: the check build -- one thread at a time,
+      a scheduling point at every shared-memory primitive, ``memory`` ``"sc"`` or ``"tso"``
+      (per-thread store buffers, x86).  ``"random"``: Hypothesis draws the program (unless
+      given; at most ``max_ops`` bursts) and the choice sequence, and shrinks both.
+      ``"pct"``: ``pct_runs`` PCT runs of depth ``pct_depth`` per program (seeded by
+      ``seed``).  ``"exhaustive"``: every schedule with at most ``preemption_bound``
+      preemptions (a buffer drain counts as one), up to ``max_schedules`` runs.  Without a
+      program, pct and exhaustive use the programs Hypothesis draws.  The report's
+      ``schedules`` counts the runs.  A failure's message prints the schedule and a
+      :func:`replay` line with the exact choices.
 
     With ``program``: run that one program (jitter ``jitter``, or the seeds 0..3 if
     ``None``).  Without: fuzz with Hypothesis -- programs from :func:`cases` at ``threads``
@@ -541,6 +611,10 @@ def check(
     """
     if not isinstance(threads, st.SearchStrategy):
         threads = _check_threads(threads)
+    if schedule not in (None, "timing"):
+        return _check_scheduled(strategy, program, schedule, memory, threads, immortal, max_examples,
+                                hypothesis_settings, raise_on_failure, preemption_bound, max_schedules,
+                                pct_runs, pct_depth, seed, max_steps, max_ops)
     report = Report(strategy, threads if isinstance(threads, int) else repr(threads))
     t0 = time.perf_counter()
     if program is not None:
@@ -646,6 +720,210 @@ def minimize(failure: Failure, *, budget: int = 400) -> Failure:
                       None, cur.tick, cur.log_size)
         cur = f or cur
     return cur
+
+
+# --------------------------------------------------------------------------- checked runs
+
+def _check_memory(memory: object) -> None:
+    if memory not in _chk.MEMORIES:
+        raise ValueError(f"unknown memory model {memory!r}; valid: {', '.join(_chk.MEMORIES)}")
+
+
+def _check_flavour(strategy: str) -> None:
+    from refstrat import _core
+
+    if _core.find_strategy(strategy) is None:
+        raise ValueError(f"unknown strategy {strategy!r}")
+    if not _core.has_check_flavour(strategy):
+        raise ValueError(f"strategy {strategy!r} has no check flavour: build its plugin with "
+                         "refstrat.testing.build_plugin (both objects), or use schedule=None")
+
+
+def _nonneg(name: str, value: object, low: int = 0) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    return value
+
+
+def _checked_failure(strategy: str, program: Program, exp: Expectation, choices: tuple[int, ...],
+                     memory: str, immortal: bool, tick: int, log_size: int, max_steps: int,
+                     source: str) -> Failure | None:
+    """Run one schedule with its log; a Failure carrying the printed schedule, or None."""
+    out = _chk.run_checked(strategy, program, exp, choices=choices, memory=memory, immortal=immortal,
+                           tick=tick, log_size=log_size, max_steps=max_steps, want_log=True)
+    if not out.problems:
+        return None
+    taken = list(choices)
+    while taken and taken[-1] == 0:  # choice 0 is also what an exhausted sequence gives
+        taken.pop()
+    return Failure(strategy, program, 0, immortal, tuple(out.problems), source, tick, log_size, out,
+                   choices=tuple(taken), memory=memory,
+                   schedule_text=_chk.format_schedule(out, program.nthreads))
+
+
+def _check_scheduled(strategy: str, program: Program | None, schedule: str, memory: str,
+                     threads: int | st.SearchStrategy[int], immortal: bool, max_examples: int | None,
+                     base: settings | None, raise_on_failure: bool, bound: int, max_schedules: int,
+                     pct_runs: int, pct_depth: int, seed: int, max_steps: int, max_ops: int) -> Report:
+    if schedule not in _chk.SCHEDULES:
+        raise ValueError(f"unknown schedule {schedule!r}; valid: None, 'timing', "
+                         + ", ".join(repr(x) for x in _chk.SCHEDULES))
+    _check_memory(memory)
+    _check_flavour(strategy)
+    _nonneg("preemption_bound", bound)
+    _nonneg("max_schedules", max_schedules, 1)
+    _nonneg("pct_runs", pct_runs)
+    _nonneg("pct_depth", pct_depth, 1)
+    _nonneg("max_steps", max_steps, 1)
+    _nonneg("max_ops", max_ops)
+    _nonneg("seed", seed)
+    report = Report(strategy, threads if isinstance(threads, int) else repr(threads),
+                    schedule=schedule, memory=memory)
+    t0 = time.perf_counter()
+    act = _immortal_active(strategy, immortal)
+    tick, log_size = _chk.CHECK_TICK, _chk.CHECK_LOG_SIZE
+
+    def runner(prog: Program, exp: Expectation) -> Any:
+        def run(choices: Sequence[int], pct: tuple[int, int, int] | None = None) -> Any:
+            return _chk.run_checked(strategy, prog, exp, choices=choices, memory=memory, immortal=immortal,
+                                    tick=tick, log_size=log_size, max_steps=max_steps, pct=pct)
+        return run
+
+    def explore(prog: Program) -> Failure | None:
+        """pct / exhaustive on one program; the failure with a shrunk, printed schedule."""
+        exp = expect(prog, immortal_active=act)
+        run = runner(prog, exp)
+        report.examples += 1
+        if schedule == "pct":
+            ex = _chk.explore_pct(run, pct_runs, pct_depth, seed)
+        else:
+            ex = _chk.explore_exhaustive(run, bound, max_schedules - report.schedules)
+        report.schedules += ex.schedules
+        report.complete &= ex.complete
+        if ex.failure is None:
+            return None
+        choices = _chk.shrink_choices(run, ex.failure.choices)
+        return _checked_failure(strategy, prog, exp, choices, memory, immortal, tick, log_size, max_steps,
+                                schedule)
+
+    if program is not None:
+        report.threads = program.nthreads
+        if schedule == "random":
+            report.failure = _fuzz_schedules(strategy, program, threads, memory, immortal, max_examples,
+                                             base, report, max_steps, max_ops)
+        else:
+            report.failure = explore(program)
+    elif schedule == "random":
+        report.failure = _fuzz_schedules(strategy, None, threads, memory, immortal, max_examples, base,
+                                         report, max_steps, max_ops)
+    else:
+        report.failure = _for_programs(explore, threads, max_examples, base, max_ops)
+    report.seconds = time.perf_counter() - t0
+    if report.failure is not None and raise_on_failure:
+        raise CheckFailed(report.failure)
+    return report
+
+
+def _hyp_settings(base: settings | None, max_examples: int | None) -> settings:
+    overrides: dict[str, Any] = dict(deadline=None, database=None, report_multiple_bugs=False,
+                                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    if max_examples is not None:
+        overrides["max_examples"] = max_examples
+    return settings(base, **overrides) if base is not None else settings(**overrides)
+
+
+def _for_programs(explore: Any, threads: int | st.SearchStrategy[int], max_examples: int | None,
+                  base: settings | None, max_ops: int) -> Failure | None:
+    """Run ``explore`` on Hypothesis-drawn small programs; the smallest failure."""
+    failures: list[Failure] = []
+
+    @_hyp_settings(base, max_examples)
+    @given(prog=programs(threads, max_steps=max_ops, release_all=None))
+    def body(prog: Program) -> None:
+        f = explore(prog)
+        if f is not None:
+            failures.append(f)
+            raise CheckFailed(f)
+
+    try:
+        body()
+    except CheckFailed:
+        if not failures:
+            raise
+    return min(failures, key=lambda f: (len(f.program), len(f.choices or ()))) if failures else None
+
+
+def _fuzz_schedules(strategy: str, program: Program | None, threads: int | st.SearchStrategy[int],
+                    memory: str, immortal: bool, max_examples: int | None, base: settings | None,
+                    report: Report, max_steps: int, max_ops: int) -> Failure | None:
+    """Hypothesis draws the program (unless given) and the choice sequence; a failure shrinks
+    to a short program and a short schedule (few preemptions) and replays exactly."""
+    act = _immortal_active(strategy, immortal)
+    failures: list[Failure] = []
+    progs = st.just(program) if program is not None else programs(threads, max_steps=max_ops,
+                                                                   release_all=None)
+
+    @_hyp_settings(base, max_examples)
+    @given(prog=progs, choices=st.lists(st.integers(0, 3), max_size=200))
+    def body(prog: Program, choices: list[int]) -> None:
+        report.examples += 1
+        report.schedules += 1
+        exp = expect(prog, immortal_active=act)
+        out = _chk.run_checked(strategy, prog, exp, choices=choices, memory=memory, immortal=immortal,
+                               max_steps=max_steps)
+        if out.problems:
+            f = _checked_failure(strategy, prog, exp, out.choices, memory, immortal, _chk.CHECK_TICK,
+                                 _chk.CHECK_LOG_SIZE, max_steps, "hypothesis")
+            if f is not None:
+                failures.append(f)
+                raise CheckFailed(f)
+
+    try:
+        body()
+    except CheckFailed:
+        if not failures:
+            raise
+    if not failures:
+        return None
+    return min(failures, key=lambda f: (len(f.program), len(f.choices or ())))
+
+
+def build_plugin(sources: Sequence[str | Path], output: str | Path, *,
+                 include_dirs: Sequence[str | Path] = (), cc: str | None = None,
+                 extra_args: Sequence[str] = ("-O2",)) -> Path:
+    """Compile a strategy plugin twice -- normal and ``-DRS_CHECK_BUILD`` -- and link both
+    objects into ``output``, so that :func:`check` can run it under the scheduler.  Raises
+    ``RuntimeError`` with the compiler's output when a step fails; returns the library path."""
+    import shutil
+    import subprocess
+    import sysconfig
+    import tempfile
+
+    import refstrat
+
+    cc = cc or (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if not shutil.which(cc):
+        cc = "cc"
+    get = getattr(refstrat, "get_include", None)
+    headers = Path(get()) if get else Path(refstrat.__file__).resolve().parents[1] / "include"
+    inc = [f"-I{headers}"] + [f"-I{d}" for d in include_dirs]
+    out = Path(output)
+    with tempfile.TemporaryDirectory() as tmp:
+        objs = []
+        for flavour, defs in (("normal", []), ("check", ["-DRS_CHECK_BUILD=1"])):
+            for k, src in enumerate(sources):
+                obj = Path(tmp) / f"{flavour}{k}.o"
+                cmd = [cc, "-std=gnu11", "-fPIC", "-pthread", "-c", *extra_args, *defs, *inc, str(src),
+                       "-o", str(obj)]
+                proc = subprocess.run(cmd, capture_output=True, text=True)
+                if proc.returncode != 0:
+                    raise RuntimeError(f"building {src} ({flavour}) failed:\n{' '.join(cmd)}\n{proc.stderr}")
+                objs.append(str(obj))
+        cmd = [cc, "-shared", "-pthread", *objs, "-o", str(out)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"linking {out} failed:\n{' '.join(cmd)}\n{proc.stderr}")
+    return out
 
 
 # --------------------------------------------------------------------------- state machines

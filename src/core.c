@@ -31,6 +31,8 @@ static const rs_strategy rs_sol = {
 
 #define RS_MAX_PLUGIN_STRATEGIES 256
 static const rs_strategy *rs_plugins[RS_MAX_PLUGIN_STRATEGIES];
+static const rs_strategy *rs_plugin_checks[RS_MAX_PLUGIN_STRATEGIES]; /* [i]: rs_plugins[i]'s check
+                                                                          flavour, or NULL */
 static int rs_nplugins;
 static pthread_mutex_t rs_plugin_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -44,11 +46,11 @@ const rs_strategy *rs_find_strategy(const char *name)
         if (!strcmp(rs_builtins[i].name, name))
             return &rs_builtins[i];
     const rs_strategy *found = NULL;
-    pthread_mutex_lock(&rs_plugin_lock);
+    rs_pr_mutex_lock(&rs_plugin_lock);
     for (int i = 0; i < rs_nplugins && !found; i++)
         if (!strcmp(rs_plugins[i]->name, name))
             found = rs_plugins[i];
-    pthread_mutex_unlock(&rs_plugin_lock);
+    rs_pr_mutex_unlock(&rs_plugin_lock);
     return found;
 }
 
@@ -67,10 +69,12 @@ static int rs_name_taken(const char *name)
     return 0;
 }
 
-/* Under rs_plugin_lock: register p's strategies, or none of them (returns an rs_err). A table
+/* Under rs_plugin_lock: register p's strategies (with chk, their check-build flavours, or NULL),
+ * or none of them (returns an rs_err). A table
  * registered already (dlopen hands back the same library for the same file) is not added again
  * and *again is set. */
-static int rs_plugin_register(const rs_plugin *p, const char *path, int *again, char *err, size_t errlen)
+static int rs_plugin_register(const rs_plugin *p, const rs_plugin *chk, const char *path, int *again,
+                              char *err, size_t errlen)
 {
     *again = 0;
     for (int i = 0; i < rs_nplugins; i++)
@@ -94,9 +98,33 @@ static int rs_plugin_register(const rs_plugin *p, const char *path, int *again, 
             return RS_ERR_CONFIG;
         }
     }
-    for (uint32_t i = 0; i < p->count; i++)
+    for (uint32_t i = 0; i < p->count; i++) {
+        rs_plugin_checks[rs_nplugins] = chk ? &chk->strategies[i] : NULL;
         rs_plugins[rs_nplugins++] = &p->strategies[i];
+    }
     return RS_OK;
+}
+
+const rs_strategy *rs_find_check_strategy(const char *name)
+{
+    const rs_strategy *found = rs_check_builtin(name);
+    rs_pr_mutex_lock(&rs_plugin_lock);
+    for (int i = 0; i < rs_nplugins && !found; i++)
+        if (!strcmp(rs_plugins[i]->name, name))
+            found = rs_plugin_checks[i];
+    rs_pr_mutex_unlock(&rs_plugin_lock);
+    return found;
+}
+
+/* A plugin's check table, after the same ABI checks as its normal one; NULL when it has none. */
+static const rs_plugin *rs_plugin_check_table(void *h, const rs_plugin *p)
+{
+    const rs_plugin_check *c = (const rs_plugin_check *)dlsym(h, RS_PLUGIN_CHECK_SYMBOL);
+    if (!c || c->plugin.abi != p->abi || c->plugin.count != p->count ||
+        c->plugin.sizeof_run != p->sizeof_run || c->api_version != RS_CHK_API_VERSION)
+        return NULL;
+    *c->api = rs_check_api();
+    return &c->plugin;
 }
 
 int rs_plugin_load(const char *path, const rs_strategy **first, char *err, size_t errlen)
@@ -127,7 +155,7 @@ int rs_plugin_load(const char *path, const rs_strategy **first, char *err, size_
     }
     int again;
     rs_pr_mutex_lock(&rs_plugin_lock);
-    int rc = rs_plugin_register(p, path, &again, err, errlen);
+    int rc = rs_plugin_register(p, rs_plugin_check_table(h, p), path, &again, err, errlen);
     rs_pr_mutex_unlock(&rs_plugin_lock);
     if (rc != RS_OK || again)
         dlclose(h); /* a reload drops the reference this dlopen took; the first one keeps it loaded */
@@ -334,7 +362,7 @@ static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t c
     r->p = *p;
     r->nthreads = p->threads;
     r->immortal = p->immortal || s->immortal;
-    pthread_mutex_init(&r->error_lock, NULL);
+    rs_pr_mutex_init(&r->error_lock);
     rs_arena *a = &r->arena;
     a->stride = p->padded ? RS_CACHELINE : sizeof(rs_obj);
     a->capacity = (uint32_t)capacity;
@@ -350,7 +378,7 @@ static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t c
                  "machine's %llu bytes of memory", (unsigned long long)capacity, bytes,
                  (unsigned long long)ram);
         *code = RS_ERR_CONFIG;
-        pthread_mutex_destroy(&r->error_lock);
+        rs_pr_mutex_destroy(&r->error_lock);
         free(r);
         return NULL;
     }
@@ -486,7 +514,7 @@ void rs_run_destroy(rs_run *r)
     free(r->arena.base);
     free(r->arena.pools);
     free(r->threads);
-    pthread_mutex_destroy(&r->error_lock);
+    rs_pr_mutex_destroy(&r->error_lock);
     free(r);
 }
 
@@ -499,9 +527,9 @@ static void *rs_worker_main(void *arg)
     rs_kernel_fn kernel = r->strategy->kernels[r->immortal ? 1 : 0][r->p.workload];
     /* The start barrier: count in, then wait for the main thread's go. Acquire pairs with its
      * release, so setup is visible; yielding keeps the wait cheap when threads outnumber cores. */
-    __atomic_fetch_add(&r->ready, 1, __ATOMIC_RELEASE);
-    while (!__atomic_load_n(&r->go, __ATOMIC_ACQUIRE))
-        sched_yield();
+    rs_pr_faa_release(&r->ready, 1);
+    while (!rs_pr_load_acquire(&r->go))
+        rs_pr_yield();
     if (rs_run_aborted(r))
         return NULL;
     double cpu0 = rs_thread_cpu();
@@ -599,23 +627,28 @@ int rs_run_execute(rs_run *r)
     }
     if (started < T)
         rs_run_fail(r, RS_ERR_NOMEM, "cannot start a worker thread");
-    while (__atomic_load_n(&r->ready, __ATOMIC_ACQUIRE) < started)
-        sched_yield();
+    while (rs_pr_load_acquire(&r->ready) < started)
+        rs_pr_yield();
     double wall0 = rs_now();
-    __atomic_store_n(&r->go, 1, __ATOMIC_RELEASE);
+    rs_pr_store_release(&r->go, 1);
     for (uint32_t i = 0; i < started; i++)
         pthread_join(r->threads[i].th, NULL);
-    double qcpu = rs_thread_cpu();
-    s->quiesce(r);
-    r->helper_cpu_seconds += rs_thread_cpu() - qcpu;
+    rs_run_finish(r);
     r->wall_seconds = rs_now() - wall0;
     r->pinned = pinned && started == T;
     if (!r->pinned)
         for (uint32_t i = 0; i < T; i++)
             r->threads[i].cpu = -1;
+    return r->error;
+}
+
+void rs_run_finish(rs_run *r)
+{
+    double qcpu = rs_thread_cpu();
+    r->strategy->quiesce(r);
+    r->helper_cpu_seconds += rs_thread_cpu() - qcpu;
     if (!r->error)
         rs_check_results(r);
-    return r->error;
 }
 
 void rs_run_result(const rs_run *r, rs_result *out)

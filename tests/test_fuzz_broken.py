@@ -9,9 +9,6 @@ variant cannot slip through by luck and a correct one never flakes.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sysconfig
 from pathlib import Path
 
 import pytest
@@ -48,24 +45,17 @@ DETERMINISTIC_BUGS = SINGLE_THREAD_BUGS + ["broken_biased_no_queue"]
 HUNT_SIZES = (2_000, 20_000, 200_000, 1_000_000, 3_000_000)
 
 
-def _include_dir() -> Path:
-    get = getattr(refstrat, "get_include", None)
-    return Path(get()) if get else ROOT / "include"
-
-
 @pytest.fixture(scope="session")
 def broken_plugin(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    """Compile tests/broken/broken.c into a plugin and load it; returns the names it added."""
-    cc = sysconfig.get_config_var("CC") or "cc"
-    cc = cc.split()[0]
-    if not shutil.which(cc):
-        cc = "cc"
-    out = tmp_path_factory.mktemp("broken") / "refstrat_broken.so"
-    cmd = [cc, "-O2", "-shared", "-fPIC", "-pthread", f"-I{_include_dir()}", f"-I{BROKEN}",
-           str(BROKEN / "broken.c"), "-o", str(out)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0, f"building the broken plugin failed:\n{' '.join(cmd)}\n{proc.stderr}"
+    """Compile tests/broken/broken.c into a plugin, normal and check flavours (both objects in
+    one library, refstrat.testing.build_plugin), and load it; returns the names it added."""
     from refstrat import _core
+    from refstrat.testing import build_plugin
+
+    out = build_plugin([BROKEN / "broken.c"], tmp_path_factory.mktemp("broken") / "refstrat_broken.so",
+                       include_dirs=[BROKEN])
+    for name in BROKEN_VARIANTS:
+        assert _core.find_strategy(name) is None or _core.has_check_flavour(name)
 
     names = list(_core.load_plugin(str(out)))
     return names

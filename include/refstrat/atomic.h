@@ -16,12 +16,12 @@
 RS_INLINE void rs_atomic_incref(rs_thread *t, rs_obj *o)
 {
     (void)t;
-    __atomic_fetch_add(&o->rc, 1, __ATOMIC_RELAXED);
+    rs_pr_faa_relaxed(&o->rc, 1);
 }
 
 RS_INLINE void rs_atomic_decref(rs_thread *t, rs_obj *o)
 {
-    if (__atomic_sub_fetch(&o->rc, 1, __ATOMIC_ACQ_REL) == 0)
+    if (rs_pr_sub_fetch_acq_rel(&o->rc, 1) == 0)
         rs_free(t, o);
 }
 

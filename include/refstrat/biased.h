@@ -57,7 +57,7 @@ static inline int rs_biased_init(rs_run *r)
         if (!b)
             return -1;
         memset(b, 0, sizeof *b);
-        pthread_mutex_init(&b->lock, NULL);
+        rs_pr_mutex_init(&b->lock);
         b->head = RS_NIL;
         r->threads[i].s = b;
     }
@@ -69,7 +69,7 @@ static inline void rs_biased_fini(rs_run *r)
     for (uint32_t i = 0; i < r->nthreads; i++) {
         rs_brc_thread *b = (rs_brc_thread *)r->threads[i].s;
         if (b) {
-            pthread_mutex_destroy(&b->lock);
+            rs_pr_mutex_destroy(&b->lock);
             free(b);
         }
         r->threads[i].s = NULL;
@@ -78,51 +78,52 @@ static inline void rs_biased_fini(rs_run *r)
 
 RS_INLINE void rs_biased_obj_init(rs_thread *t, rs_obj *o)
 {
-    o->local = 1;
-    o->rc = 0;
-    __atomic_store_n(&o->owner, t->id1, __ATOMIC_RELAXED);
+    rs_pr_store_plain(&o->local, 1);
+    rs_pr_store_plain(&o->rc, 0);
+    rs_pr_store_relaxed(&o->owner, t->id1);
 }
 
 RS_INLINE int rs_brc_is_owner(rs_thread *t, rs_obj *o)
 {
-    return __atomic_load_n(&o->owner, __ATOMIC_RELAXED) == t->id1;
+    return rs_pr_load_relaxed(&o->owner) == t->id1;
 }
 
 /* Fold local into shared, adding extra; the caller owns o or its owner is gone. Returns the count. */
 static inline int64_t rs_brc_merge(rs_obj *o, int64_t extra)
 {
-    int64_t shared = __atomic_load_n(&o->rc, __ATOMIC_RELAXED), count, want;
+    int64_t shared = rs_pr_load_relaxed(&o->rc), count, want;
     do {
-        count = (shared >> RS_BRC_SHIFT) + (int64_t)o->local + extra;
+        count = (shared >> RS_BRC_SHIFT) + (int64_t)rs_pr_load_plain(&o->local) + extra;
         want = (int64_t)((uint64_t)count << RS_BRC_SHIFT) | RS_BRC_MERGED;
         /* Acq_rel: as a decrement, it releases this thread's accesses and acquires the others'. */
-    } while (!__atomic_compare_exchange_n(&o->rc, &shared, want, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
-    __atomic_store_n(&o->local, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&o->owner, 0, __ATOMIC_RELAXED);
+    } while (!rs_pr_cas_acq_rel(&o->rc, &shared, want));
+    rs_pr_store_relaxed(&o->local, 0);
+    rs_pr_store_relaxed(&o->owner, 0);
     return count;
 }
 
 RS_INLINE void rs_biased_incref(rs_thread *t, rs_obj *o)
 {
     if (RS_LIKELY(rs_brc_is_owner(t, o)))
-        __atomic_store_n(&o->local, o->local + 1, __ATOMIC_RELAXED);
+        rs_pr_store_relaxed(&o->local, rs_pr_load_plain(&o->local) + 1);
     else
-        __atomic_fetch_add(&o->rc, (int64_t)1 << RS_BRC_SHIFT, __ATOMIC_RELAXED);
+        rs_pr_faa_relaxed(&o->rc, (int64_t)1 << RS_BRC_SHIFT);
 }
 
 /* The owner's local count reached zero (_Py_MergeZeroLocalRefcount). */
 static RS_NOINLINE void rs_brc_merge_zero(rs_thread *t, rs_obj *o)
 {
     /* Acquire pairs with the release of other threads' shared decrements. */
-    int64_t shared = __atomic_load_n(&o->rc, __ATOMIC_ACQUIRE), want;
+    int64_t shared = rs_pr_load_acquire(&o->rc), want;
     if (shared == 0) {
         rs_free(t, o);
         return;
     }
-    __atomic_store_n(&o->owner, 0, __ATOMIC_RELAXED);
+    rs_pr_store_relaxed(&o->owner, 0);
     do {
         want = (shared & ~(int64_t)RS_BRC_FLAGS) | RS_BRC_MERGED;
-    } while (!__atomic_compare_exchange_n(&o->rc, &shared, want, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+        /* Acq_rel: as rs_brc_merge(). */
+    } while (!rs_pr_cas_acq_rel(&o->rc, &shared, want));
     if (want == RS_BRC_MERGED)
         rs_free(t, o);
 }
@@ -131,18 +132,18 @@ static RS_NOINLINE void rs_brc_merge_zero(rs_thread *t, rs_obj *o)
 static RS_NOINLINE void rs_brc_queue(rs_thread *t, rs_obj *o)
 {
     rs_run *r = t->run;
-    uint32_t owner = __atomic_load_n(&o->owner, __ATOMIC_RELAXED);
+    uint32_t owner = rs_pr_load_relaxed(&o->owner);
     if (owner >= 1 && owner <= r->nthreads) {
         rs_brc_thread *b = (rs_brc_thread *)r->threads[owner - 1].s;
-        pthread_mutex_lock(&b->lock);
-        if (b->alive) {
-            o->next = b->head;
-            b->head = rs_obj_index(&r->arena, o);
-            __atomic_store_n(&b->pending, 1, __ATOMIC_RELAXED);
-            pthread_mutex_unlock(&b->lock);
+        rs_pr_mutex_lock(&b->lock);
+        if (rs_pr_load_plain(&b->alive)) {
+            rs_pr_store_plain(&o->next, rs_pr_load_plain(&b->head));
+            rs_pr_store_plain(&b->head, rs_obj_index(&r->arena, o));
+            rs_pr_store_relaxed(&b->pending, 1);
+            rs_pr_mutex_unlock(&b->lock);
             return;
         }
-        pthread_mutex_unlock(&b->lock);
+        rs_pr_mutex_unlock(&b->lock);
     }
     if (rs_brc_merge(o, -1) == 0)
         rs_free(t, o);
@@ -151,13 +152,13 @@ static RS_NOINLINE void rs_brc_queue(rs_thread *t, rs_obj *o)
 /* A non-owner's decrement (_Py_DecRefShared). */
 static RS_NOINLINE void rs_brc_decref_shared(rs_thread *t, rs_obj *o)
 {
-    int64_t shared = __atomic_load_n(&o->rc, __ATOMIC_RELAXED), want;
+    int64_t shared = rs_pr_load_relaxed(&o->rc), want;
     int queue;
     do {
         queue = shared == 0;
         want = queue ? RS_BRC_QUEUED : shared - ((int64_t)1 << RS_BRC_SHIFT);
         /* Release: this thread's accesses to o happen before whoever frees it. */
-    } while (!__atomic_compare_exchange_n(&o->rc, &shared, want, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+    } while (!rs_pr_cas_acq_rel(&o->rc, &shared, want));
     if (queue)
         rs_brc_queue(t, o);
     else if (want == RS_BRC_MERGED)
@@ -167,8 +168,8 @@ static RS_NOINLINE void rs_brc_decref_shared(rs_thread *t, rs_obj *o)
 /* The owner's decrement: plain store, merge at zero. */
 RS_INLINE void rs_brc_decref_local(rs_thread *t, rs_obj *o)
 {
-    uint32_t local = o->local - 1;
-    __atomic_store_n(&o->local, local, __ATOMIC_RELAXED);
+    uint32_t local = rs_pr_load_plain(&o->local) - 1;
+    rs_pr_store_relaxed(&o->local, local);
     if (RS_UNLIKELY(local == 0))
         rs_brc_merge_zero(t, o);
 }
@@ -186,7 +187,7 @@ static inline void rs_brc_merge_list(rs_thread *t, uint32_t idx)
     const rs_arena *a = &t->run->arena;
     while (idx != RS_NIL) {
         rs_obj *o = rs_obj_at(a, idx);
-        idx = o->next; /* read before a free reuses the link */
+        idx = rs_pr_load_plain(&o->next); /* read before a free reuses the link */
         if (rs_brc_merge(o, -1) == 0)
             rs_free(t, o);
     }
@@ -195,25 +196,25 @@ static inline void rs_brc_merge_list(rs_thread *t, uint32_t idx)
 static RS_NOINLINE void rs_brc_drain(rs_thread *t)
 {
     rs_brc_thread *b = (rs_brc_thread *)t->s;
-    pthread_mutex_lock(&b->lock);
-    uint32_t head = b->head;
-    b->head = RS_NIL;
-    __atomic_store_n(&b->pending, 0, __ATOMIC_RELAXED);
-    pthread_mutex_unlock(&b->lock);
+    rs_pr_mutex_lock(&b->lock);
+    uint32_t head = rs_pr_load_plain(&b->head);
+    rs_pr_store_plain(&b->head, RS_NIL);
+    rs_pr_store_relaxed(&b->pending, 0);
+    rs_pr_mutex_unlock(&b->lock);
     rs_brc_merge_list(t, head);
 }
 
 RS_INLINE void rs_biased_safepoint(rs_thread *t)
 {
     rs_brc_thread *b = (rs_brc_thread *)t->s;
-    if (RS_UNLIKELY(__atomic_load_n(&b->pending, __ATOMIC_RELAXED)))
+    if (RS_UNLIKELY(rs_pr_load_relaxed(&b->pending)))
         rs_brc_drain(t);
 }
 
 static inline void rs_biased_wait(rs_thread *t)
 {
     rs_biased_safepoint(t);
-    rs_cpu_relax();
+    rs_pr_spin();
 }
 
 static inline void rs_biased_flush(rs_thread *t) { rs_brc_drain(t); }
@@ -221,21 +222,21 @@ static inline void rs_biased_flush(rs_thread *t) { rs_brc_drain(t); }
 static inline void rs_biased_enter(rs_thread *t)
 {
     rs_brc_thread *b = (rs_brc_thread *)t->s;
-    pthread_mutex_lock(&b->lock);
-    b->alive = 1;
-    pthread_mutex_unlock(&b->lock);
+    rs_pr_mutex_lock(&b->lock);
+    rs_pr_store_plain(&b->alive, 1);
+    rs_pr_mutex_unlock(&b->lock);
 }
 
 /* _Py_brc_remove_thread: drain and mark gone under the lock, so no object is queued afterwards. */
 static inline void rs_biased_leave(rs_thread *t)
 {
     rs_brc_thread *b = (rs_brc_thread *)t->s;
-    pthread_mutex_lock(&b->lock);
-    b->alive = 0;
-    uint32_t head = b->head;
-    b->head = RS_NIL;
-    __atomic_store_n(&b->pending, 0, __ATOMIC_RELAXED);
-    pthread_mutex_unlock(&b->lock);
+    rs_pr_mutex_lock(&b->lock);
+    rs_pr_store_plain(&b->alive, 0);
+    uint32_t head = rs_pr_load_plain(&b->head);
+    rs_pr_store_plain(&b->head, RS_NIL);
+    rs_pr_store_relaxed(&b->pending, 0);
+    rs_pr_mutex_unlock(&b->lock);
     rs_brc_merge_list(t, head);
 }
 
@@ -245,7 +246,7 @@ static inline void rs_biased_leave(rs_thread *t)
 static inline int64_t rs_biased_count(rs_run *r, rs_obj *o)
 {
     (void)r;
-    return (int64_t)o->local + (o->rc >> RS_BRC_SHIFT);
+    return (int64_t)rs_pr_load_plain(&o->local) + (rs_pr_load_plain(&o->rc) >> RS_BRC_SHIFT);
 }
 
 #endif

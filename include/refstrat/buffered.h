@@ -39,10 +39,11 @@
 #define RS_BUF_RING 8    /* power of two > RS_BUF_BATCHES */
 
 typedef struct rs_buf_batch {
-    uint32_t ninc, ndec;        /* owner worker while filling, commit thread after submission */
+    uint32_t ninc, ndec;        /* owner worker while filling, commit thread after submission
+                                   (rs_pr_*_plain: the ring hand-off orders them) */
     uint32_t worker;            /* fixed */
     struct rs_buf_batch *next;  /* commit thread only: round lists */
-    rs_obj **inc;               /* [log_size] */
+    rs_obj **inc;               /* [log_size]; entries as ninc, ndec */
     rs_obj **dec;               /* [log_size] */
 } rs_buf_batch;
 
@@ -52,7 +53,8 @@ typedef struct rs_buf_ring {
     char pad_[RS_CACHELINE - sizeof(uint32_t)];
     uint32_t head;  /* atomic: consumer stores (release) */
     char pad2_[RS_CACHELINE - sizeof(uint32_t)];
-    rs_buf_batch *slot[RS_BUF_RING];
+    rs_buf_batch *slot[RS_BUF_RING]; /* plain: written before the release of tail, read after
+                                        the acquire of it */
 } RS_ALIGNED rs_buf_ring;
 
 typedef struct rs_buf_thread {
@@ -84,23 +86,25 @@ typedef struct rs_buf_run {
 
 RS_INLINE int rs_buf_push(rs_buf_ring *q, rs_buf_batch *b)
 {
-    uint32_t tail = __atomic_load_n(&q->tail, __ATOMIC_RELAXED);
+    uint32_t tail = rs_pr_load_relaxed(&q->tail);
     /* Acquire pairs with the consumer's release of head: the slot is no longer read. */
-    if (tail - __atomic_load_n(&q->head, __ATOMIC_ACQUIRE) == RS_BUF_RING)
+    if (tail - rs_pr_load_acquire(&q->head) == RS_BUF_RING)
         return 0;
-    q->slot[tail & (RS_BUF_RING - 1)] = b;
+    rs_pr_store_plain(&q->slot[tail & (RS_BUF_RING - 1)], b);
     /* Release pairs with the consumer's acquire of tail: the batch contents are visible. */
-    __atomic_store_n(&q->tail, tail + 1, __ATOMIC_RELEASE);
+    rs_pr_store_release(&q->tail, tail + 1);
     return 1;
 }
 
 RS_INLINE rs_buf_batch *rs_buf_pop(rs_buf_ring *q)
 {
-    uint32_t head = __atomic_load_n(&q->head, __ATOMIC_RELAXED);
-    if (head == __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE))
+    uint32_t head = rs_pr_load_relaxed(&q->head);
+    /* Acquire pairs with the producer's release of tail. */
+    if (head == rs_pr_load_acquire(&q->tail))
         return NULL;
-    rs_buf_batch *b = q->slot[head & (RS_BUF_RING - 1)];
-    __atomic_store_n(&q->head, head + 1, __ATOMIC_RELEASE);
+    rs_buf_batch *b = rs_pr_load_plain(&q->slot[head & (RS_BUF_RING - 1)]);
+    /* Release pairs with the producer's acquire of head: the slot has been read. */
+    rs_pr_store_release(&q->head, head + 1);
     return b;
 }
 
@@ -157,13 +161,13 @@ static inline void rs_buffered_fini(rs_run *r)
 RS_INLINE void rs_buffered_obj_init(rs_thread *t, rs_obj *o)
 {
     (void)t;
-    o->rc = 1;
+    rs_pr_store_plain(&o->rc, 1);
 }
 
 static inline void rs_buf_submit(rs_thread *t)
 {
     rs_buf_thread *b = (rs_buf_thread *)t->s;
-    if (b->cur && (b->cur->ninc || b->cur->ndec)) {
+    if (b->cur && (rs_pr_load_plain(&b->cur->ninc) || rs_pr_load_plain(&b->cur->ndec))) {
         /* Cannot fail: a worker owns RS_BUF_BATCHES < RS_BUF_RING batches. */
         rs_buf_push(&b->submitted, b->cur);
         b->cur = NULL;
@@ -175,12 +179,12 @@ static inline void rs_buf_ack(rs_thread *t)
     rs_buf_thread *b = (rs_buf_thread *)t->s;
     rs_buf_run *s = (rs_buf_run *)t->run->s;
     /* Acquire pairs with the commit thread's release of req_epoch. */
-    uint64_t e = __atomic_load_n(&s->req_epoch, __ATOMIC_ACQUIRE);
+    uint64_t e = rs_pr_load_acquire(&s->req_epoch);
     if (e != b->acked) {
         rs_buf_submit(t);
         b->acked = e;
         /* Release pairs with the commit thread's acquire: the submission above is visible. */
-        __atomic_store_n(&b->ack_epoch, e, __ATOMIC_RELEASE);
+        rs_pr_store_release(&b->ack_epoch, e);
     }
 }
 
@@ -192,7 +196,8 @@ static RS_NOINLINE void rs_buf_refill(rs_thread *t)
     while (!b->cur) {
         rs_buf_batch *nb = rs_buf_pop(&b->returned);
         if (nb) {
-            nb->ninc = nb->ndec = 0;
+            rs_pr_store_plain(&nb->ninc, 0);
+            rs_pr_store_plain(&nb->ndec, 0);
             b->cur = nb;
             break;
         }
@@ -200,9 +205,9 @@ static RS_NOINLINE void rs_buf_refill(rs_thread *t)
         if (t->run->stepping)
             ((rs_buf_run *)t->run->s)->round(t->run, t);
         else if (++spins % 64 == 0)
-            sched_yield();
+            rs_pr_yield();
         else
-            rs_cpu_relax();
+            rs_pr_spin();
     }
 }
 
@@ -216,8 +221,11 @@ RS_INLINE void rs_buffered_incref(rs_thread *t, rs_obj *o)
 {
     rs_buf_thread *b = (rs_buf_thread *)t->s;
     rs_buf_batch *cur = b->cur;
-    cur->inc[cur->ninc++] = o;
-    if (RS_UNLIKELY(cur->ninc == b->log_size))
+    uint32_t n = rs_pr_load_plain(&cur->ninc);
+    rs_obj **log = cur->inc;
+    rs_pr_store_plain(&cur->ninc, n + 1);
+    rs_pr_store_plain(&log[n], o);
+    if (RS_UNLIKELY(rs_pr_load_plain(&cur->ninc) == b->log_size))
         rs_buf_rotate(t);
 }
 
@@ -225,8 +233,11 @@ RS_INLINE void rs_buffered_decref(rs_thread *t, rs_obj *o)
 {
     rs_buf_thread *b = (rs_buf_thread *)t->s;
     rs_buf_batch *cur = b->cur;
-    cur->dec[cur->ndec++] = o;
-    if (RS_UNLIKELY(cur->ndec == b->log_size))
+    uint32_t n = rs_pr_load_plain(&cur->ndec);
+    rs_obj **log = cur->dec;
+    rs_pr_store_plain(&cur->ndec, n + 1);
+    rs_pr_store_plain(&log[n], o);
+    if (RS_UNLIKELY(rs_pr_load_plain(&cur->ndec) == b->log_size))
         rs_buf_rotate(t);
 }
 
@@ -240,14 +251,14 @@ RS_INLINE void rs_buffered_safepoint(rs_thread *t)
 {
     rs_buf_thread *b = (rs_buf_thread *)t->s;
     rs_buf_run *s = (rs_buf_run *)t->run->s;
-    if (RS_UNLIKELY(__atomic_load_n(&s->req_epoch, __ATOMIC_RELAXED) != b->acked))
+    if (RS_UNLIKELY(rs_pr_load_relaxed(&s->req_epoch) != b->acked))
         rs_buf_safepoint_slow(t);
 }
 
 static inline void rs_buffered_wait(rs_thread *t)
 {
     rs_buf_safepoint_slow(t);
-    rs_cpu_relax();
+    rs_pr_spin();
 }
 
 /* Stepping API: hand the partial batch over and let two rounds apply all of it. */
@@ -265,7 +276,7 @@ static inline void rs_buffered_flush(rs_thread *t)
 static inline void rs_buffered_enter(rs_thread *t)
 {
     rs_buf_thread *b = (rs_buf_thread *)t->s;
-    __atomic_store_n(&b->online, 1, __ATOMIC_RELEASE);
+    rs_pr_store_release(&b->online, 1);
     rs_buf_refill(t);
 }
 
@@ -274,7 +285,7 @@ static inline void rs_buffered_leave(rs_thread *t)
     rs_buf_thread *b = (rs_buf_thread *)t->s;
     rs_buf_submit(t);
     /* Release pairs with the commit thread's acquire of online: the last batch is visible. */
-    __atomic_store_n(&b->online, 0, __ATOMIC_RELEASE);
+    rs_pr_store_release(&b->online, 0);
 }
 
 /* Round step 1: ask every online worker to submit what it has logged, and wait until each has. */
@@ -282,18 +293,17 @@ static inline void rs_buf_handshake(rs_run *r, rs_thread *self)
 {
     rs_buf_run *s = (rs_buf_run *)r->s;
     uint64_t e = s->req_epoch + 1;
-    __atomic_store_n(&s->req_epoch, e, __ATOMIC_RELEASE);
+    rs_pr_store_release(&s->req_epoch, e);
     if (self)
         rs_buf_ack(self);
     for (uint32_t i = 0; i < r->nthreads; i++) {
         rs_buf_thread *b = (rs_buf_thread *)r->threads[i].s;
         unsigned spins = 0;
-        while (__atomic_load_n(&b->online, __ATOMIC_ACQUIRE) &&
-               __atomic_load_n(&b->ack_epoch, __ATOMIC_ACQUIRE) < e) {
+        while (rs_pr_load_acquire(&b->online) && rs_pr_load_acquire(&b->ack_epoch) < e) {
             if (++spins % 64 == 0)
-                sched_yield();
+                rs_pr_yield();
             else
-                rs_cpu_relax();
+                rs_pr_spin();
         }
     }
 }
@@ -316,17 +326,21 @@ static inline rs_buf_batch *rs_buf_collect(rs_run *r)
 static inline void rs_buf_apply_increments(rs_buf_batch *list)
 {
     for (rs_buf_batch *bb = list; bb; bb = bb->next)
-        for (uint32_t k = 0; k < bb->ninc; k++)
-            bb->inc[k]->rc++;
+        for (uint32_t k = 0; k < rs_pr_load_plain(&bb->ninc); k++) {
+            rs_obj *o = rs_pr_load_plain(&bb->inc[k]);
+            rs_pr_store_plain(&o->rc, rs_pr_load_plain(&o->rc) + 1);
+        }
 }
 
 static inline void rs_buf_apply_decrements(rs_run *r, rs_buf_batch *list)
 {
     rs_thread *helper = &r->threads[r->nthreads];
     for (rs_buf_batch *bb = list; bb; bb = bb->next)
-        for (uint32_t k = 0; k < bb->ndec; k++) {
-            rs_obj *o = bb->dec[k];
-            if (--o->rc == 0)
+        for (uint32_t k = 0; k < rs_pr_load_plain(&bb->ndec); k++) {
+            rs_obj *o = rs_pr_load_plain(&bb->dec[k]);
+            int64_t rc = rs_pr_load_plain(&o->rc) - 1;
+            rs_pr_store_plain(&o->rc, rc);
+            if (rc == 0)
                 rs_free(helper, o);
         }
 }
@@ -336,7 +350,8 @@ static inline void rs_buf_give_back(rs_run *r, rs_buf_batch *list)
 {
     for (rs_buf_batch *bb = list, *nx; bb; bb = nx) {
         nx = bb->next;
-        bb->ninc = bb->ndec = 0;
+        rs_pr_store_plain(&bb->ninc, 0);
+        rs_pr_store_plain(&bb->ndec, 0);
         rs_buf_push(&((rs_buf_thread *)r->threads[bb->worker].s)->returned, bb);
     }
 }
@@ -360,8 +375,7 @@ static inline int rs_buf_idle(rs_run *r)
         return 0;
     for (uint32_t i = 0; i < r->nthreads; i++) {
         rs_buf_thread *b = (rs_buf_thread *)r->threads[i].s;
-        if (__atomic_load_n(&b->submitted.head, __ATOMIC_RELAXED) !=
-            __atomic_load_n(&b->submitted.tail, __ATOMIC_ACQUIRE))
+        if (rs_pr_load_relaxed(&b->submitted.head) != rs_pr_load_acquire(&b->submitted.tail))
             return 0;
     }
     return 1;
@@ -373,11 +387,11 @@ static void *rs_buf_commit_main(void *arg)
     rs_buf_run *s = (rs_buf_run *)r->s;
     double cpu0 = rs_thread_cpu();
     struct timespec nap = {0, 50000};
-    while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+    while (!rs_pr_load_acquire(&s->stop)) {
         /* A round every millisecond at least (partial logs reach the counts, frees reach the
          * pools), sooner when a full batch arrives. */
-        for (int i = 0; i < 20 && rs_buf_idle(r) && !__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE); i++)
-            nanosleep(&nap, NULL);
+        for (int i = 0; i < 20 && rs_buf_idle(r) && !rs_pr_load_acquire(&s->stop); i++)
+            rs_pr_nap(&nap);
         s->round(r, NULL);
     }
     while (!rs_buf_idle(r))
@@ -389,7 +403,7 @@ static void *rs_buf_commit_main(void *arg)
 static inline int rs_buffered_start(rs_run *r)
 {
     rs_buf_run *s = (rs_buf_run *)r->s;
-    if (pthread_create(&s->thread, NULL, rs_buf_commit_main, r) != 0)
+    if (rs_pr_thread_create(&s->thread, rs_buf_commit_main, r) != 0)
         return -1;
     s->running = 1;
     return 0;
@@ -399,8 +413,8 @@ static inline void rs_buffered_quiesce(rs_run *r)
 {
     rs_buf_run *s = (rs_buf_run *)r->s;
     if (s->running) {
-        __atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
-        pthread_join(s->thread, NULL);
+        rs_pr_store_release(&s->stop, 1);
+        rs_pr_thread_join(s->thread);
         s->running = 0;
         s->stop = 0;
         r->helper_cpu_seconds += s->cpu_seconds;

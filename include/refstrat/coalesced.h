@@ -119,10 +119,11 @@ static RS_NOINLINE void rs_coal_queue_review(rs_thread *t, rs_obj *o)
     rs_run *r = t->run;
     rs_coal_thread *c = (rs_coal_thread *)t->s;
     rs_coal_run *s = (rs_coal_run *)r->s;
-    uint32_t old = __atomic_load_n(&o->aux, __ATOMIC_RELAXED), want;
+    uint32_t old = rs_pr_load_relaxed(&o->aux), want;
     do {
         want = (old & RS_REVIEW_PENDING) ? (old | RS_REVIEW_DIRTY) : RS_REVIEW_PENDING;
-    } while (!__atomic_compare_exchange_n(&o->aux, &old, want, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+        /* Acq_rel pairs with the reviewer's CAS that ends a review. */
+    } while (!rs_pr_cas_acq_rel(&o->aux, &old, want));
     if (old & RS_REVIEW_PENDING)
         return;
     if (c->nreview == c->review_cap) {
@@ -137,7 +138,7 @@ static RS_NOINLINE void rs_coal_queue_review(rs_thread *t, rs_obj *o)
     }
     rs_coal_review *e = &c->review[c->nreview++];
     e->idx = rs_obj_index(&r->arena, o);
-    e->epoch = __atomic_load_n(&s->epoch, __ATOMIC_ACQUIRE) + 2;
+    e->epoch = rs_pr_load_acquire(&s->epoch) + 2;
 }
 
 RS_INLINE void rs_coal_flush_slot(rs_thread *t, rs_coal_slot *sl)
@@ -147,9 +148,9 @@ RS_INLINE void rs_coal_flush_slot(rs_thread *t, rs_coal_slot *sl)
     /* Acq_rel: the release publishes this worker's accesses before its share of the count; the
      * acquire lets a worker that sees zero see every other flush that led to it. */
     if (sl->delta)
-        v = __atomic_add_fetch(&o->rc, (int64_t)sl->delta, __ATOMIC_ACQ_REL);
+        v = rs_pr_add_fetch_acq_rel(&o->rc, (int64_t)sl->delta);
     else
-        v = __atomic_load_n(&o->rc, __ATOMIC_ACQUIRE);
+        v = rs_pr_load_acquire(&o->rc);
     sl->delta = 0;
     if (v == 0)
         ((rs_coal_run *)t->run->s)->on_zero(t, o);
@@ -191,22 +192,22 @@ static inline void rs_coal_flush_all(rs_thread *t)
 static inline void rs_coal_try_advance(rs_run *r)
 {
     rs_coal_run *s = (rs_coal_run *)r->s;
-    uint64_t e = __atomic_load_n(&s->epoch, __ATOMIC_ACQUIRE);
+    uint64_t e = rs_pr_load_acquire(&s->epoch);
     for (uint32_t i = 0; i < r->nthreads; i++) {
         rs_coal_thread *c = (rs_coal_thread *)r->threads[i].s;
         /* Acquire pairs with the worker's release of its epoch: its flush is visible. */
-        if (__atomic_load_n(&c->online, __ATOMIC_ACQUIRE) &&
-            __atomic_load_n(&c->epoch, __ATOMIC_ACQUIRE) != e)
+        if (rs_pr_load_acquire(&c->online) && rs_pr_load_acquire(&c->epoch) != e)
             return;
     }
-    __atomic_compare_exchange_n(&s->epoch, &e, e + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+    /* Acq_rel: pairs with the acquire loads of the epoch by workers and reviewers. */
+    rs_pr_cas_strong_acq_rel(&s->epoch, &e, e + 1);
 }
 
 /* Review the queued objects whose epoch has come; `freer` does the frees. */
 static inline void rs_coal_review_queue(rs_run *r, rs_coal_thread *c, rs_thread *freer)
 {
     rs_coal_run *s = (rs_coal_run *)r->s;
-    uint64_t now = __atomic_load_n(&s->epoch, __ATOMIC_ACQUIRE);
+    uint64_t now = rs_pr_load_acquire(&s->epoch);
     uint32_t keep = 0;
     for (uint32_t i = 0; i < c->nreview; i++) {
         rs_coal_review e = c->review[i];
@@ -218,12 +219,12 @@ static inline void rs_coal_review_queue(rs_run *r, rs_coal_thread *c, rs_thread 
         /* Ending a review is a CAS from "pending, clean": a flush that reached zero meanwhile has
          * set dirty (the CAS fails and the review goes on two epochs later) or will queue anew. */
         uint32_t clean = RS_REVIEW_PENDING;
-        int zero = __atomic_load_n(&o->rc, __ATOMIC_ACQUIRE) == 0;
-        if (__atomic_compare_exchange_n(&o->aux, &clean, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        int zero = rs_pr_load_acquire(&o->rc) == 0;
+        if (rs_pr_cas_strong_acq_rel_acquire(&o->aux, &clean, 0)) {
             if (zero)
                 rs_free(freer, o);
         } else {
-            __atomic_store_n(&o->aux, RS_REVIEW_PENDING, __ATOMIC_RELEASE);
+            rs_pr_store_release(&o->aux, RS_REVIEW_PENDING);
             e.epoch = now + 2;
             c->review[keep++] = e;
         }
@@ -237,10 +238,10 @@ static RS_NOINLINE void rs_coal_tick(rs_thread *t)
     rs_coal_thread *c = (rs_coal_thread *)t->s;
     rs_coal_run *s = (rs_coal_run *)r->s;
     c->until_tick = r->p.tick;
-    uint64_t e = __atomic_load_n(&s->epoch, __ATOMIC_ACQUIRE);
+    uint64_t e = rs_pr_load_acquire(&s->epoch);
     rs_coal_flush_all(t);
     /* Release pairs with rs_coal_try_advance(): this flush happens before the epoch moves on. */
-    __atomic_store_n(&c->epoch, e, __ATOMIC_RELEASE);
+    rs_pr_store_release(&c->epoch, e);
     rs_coal_try_advance(r);
     rs_coal_review_queue(r, c, t);
 }
@@ -255,7 +256,7 @@ RS_INLINE void rs_coalesced_safepoint(rs_thread *t)
 static inline void rs_coalesced_wait(rs_thread *t)
 {
     rs_coal_tick(t);
-    rs_cpu_relax();
+    rs_pr_spin();
 }
 
 #define rs_coalesced_flush rs_coal_tick
@@ -264,8 +265,8 @@ static inline void rs_coalesced_enter(rs_thread *t)
 {
     rs_coal_thread *c = (rs_coal_thread *)t->s;
     rs_coal_run *s = (rs_coal_run *)t->run->s;
-    __atomic_store_n(&c->epoch, __atomic_load_n(&s->epoch, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
-    __atomic_store_n(&c->online, 1, __ATOMIC_RELEASE);
+    rs_pr_store_release(&c->epoch, rs_pr_load_acquire(&s->epoch));
+    rs_pr_store_release(&c->online, 1);
 }
 
 static inline void rs_coalesced_leave(rs_thread *t)
@@ -273,7 +274,7 @@ static inline void rs_coalesced_leave(rs_thread *t)
     rs_coal_thread *c = (rs_coal_thread *)t->s;
     rs_coal_flush_all(t);
     /* Release: an offline worker's last flush is visible to whoever advances the epoch. */
-    __atomic_store_n(&c->online, 0, __ATOMIC_RELEASE);
+    rs_pr_store_release(&c->online, 0);
 }
 
 #define rs_coalesced_start rs_noop_init

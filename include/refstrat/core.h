@@ -8,6 +8,7 @@
 
 #include "refstrat/runtime.h"
 #include "refstrat/workloads.h" /* RS_MAX_DEPTH */
+#include "refstrat/check.h"
 
 typedef struct rs_result {
     uint64_t ops, allocs, frees, double_frees, use_after_free;
@@ -54,6 +55,51 @@ uint64_t rs_arena_minimum(const rs_params *p, char *err, size_t errlen);
 /* RS_OK and *out, or an rs_err with err set and *out NULL. Checks p with rs_params_check(). */
 int rs_run_create(const rs_strategy *s, const rs_params *p, rs_run **out, char *err, size_t errlen);
 int rs_run_execute(rs_run *r); /* RS_OK, or the run's rs_err with r->errmsg set */
+void rs_run_finish(rs_run *r); /* after the workers: quiesce, then the final checks */
+
+/* ---- the check build (src/check.c): one thread at a time, at every rs_pr_* primitive ---- */
+
+enum rs_check_mode { RS_CHECK_SEQ = 0, RS_CHECK_PCT = 1 };
+enum rs_check_verdict { RS_CHECK_DONE = 0, RS_CHECK_DEADLOCK = 1, RS_CHECK_STEP_BOUND = 2 };
+
+typedef struct rs_check_cfg {
+    int mode;                 /* RS_CHECK_SEQ: follow choices; RS_CHECK_PCT: priorities */
+    int tso;                  /* per-thread FIFO store buffers (x86-TSO) instead of SC */
+    const uint32_t *choices;  /* SEQ: option index (mod the option count) per decision */
+    uint64_t nchoices;        /* then choice 0: keep running the current thread */
+    uint64_t seed;            /* PCT */
+    uint32_t pct_depth;       /* PCT: d (d - 1 priority change points) */
+    uint64_t pct_steps;       /* PCT: k, the change points are drawn in [1, k] */
+    uint64_t max_steps;       /* scheduling points before the run is cut (verdict STEP_BOUND) */
+} rs_check_cfg;
+
+/* One scheduling point: `thread` performed op (enum rs_chk_op) with memory order mo at
+ * file:line; obj is the arena slot touched (-1: none). A decision (nopts > 1) chose `choice`. */
+typedef struct rs_check_step {
+    const char *file;
+    uint32_t line;
+    uint16_t thread, op, mo, nopts, choice;
+    uint8_t cur_runnable;     /* the thread that reached the point could have gone on */
+    uint8_t drain_from;       /* options >= drain_from time a wait out or drain a store buffer */
+    int32_t obj;
+} rs_check_step;
+
+typedef struct rs_check_out {
+    int verdict;              /* enum rs_check_verdict */
+    uint64_t nsteps;
+    rs_check_step *steps;     /* [nsteps], malloc'ed: rs_check_free() */
+    int64_t first_uaf_step, first_double_free_step; /* -1: none */
+    uint32_t nthreads;        /* scheduled threads: the workers, then helpers */
+    double seconds;
+} rs_check_out;
+
+const rs_strategy *rs_find_check_strategy(const char *name); /* the check flavour, or NULL */
+const rs_strategy *rs_check_builtin(const char *name);
+const struct rs_chk_api *rs_check_api(void);
+/* Run the trace workload of r (created from a check flavour) under the scheduler, then
+ * rs_run_finish() unless the verdict is not DONE. 0, or an error code with r->errmsg set. */
+int rs_check_execute(rs_run *r, const rs_check_cfg *cfg, rs_check_out *out);
+void rs_check_free(rs_check_out *out);
 void rs_run_result(const rs_run *r, rs_result *out);
 void rs_run_destroy(rs_run *r);
 

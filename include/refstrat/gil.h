@@ -22,6 +22,8 @@ typedef struct rs_gil_run {
     pthread_mutex_t mutex;     /* guards locked, holder, switch_number */
     pthread_cond_t cond;       /* signalled when the GIL is dropped */
     pthread_cond_t switch_cond;/* signalled when the GIL is taken (forced switching) */
+    /* locked, holder, switch_number are plain C: only a thread holding mutex touches them, so
+     * the mutex's own primitives are the points where another thread sees them change. */
     int locked;                /* under mutex */
     uint32_t holder;           /* under mutex: id1 of the holder */
     uint64_t switch_number;    /* under mutex: number of times the GIL was taken */
@@ -37,13 +39,9 @@ static inline int rs_gil_init(rs_run *r)
     rs_gil_run *g = (rs_gil_run *)rs_aligned_alloc(sizeof(rs_gil_run));
     if (!g)
         return -1;
-    pthread_mutex_init(&g->mutex, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&g->cond, &ca);
-    pthread_cond_init(&g->switch_cond, &ca);
-    pthread_condattr_destroy(&ca);
+    rs_pr_mutex_init(&g->mutex);
+    rs_pr_cond_init(&g->cond);
+    rs_pr_cond_init(&g->switch_cond);
     g->locked = 0;
     g->holder = 0;
     g->switch_number = 0;
@@ -57,9 +55,9 @@ static inline void rs_gil_fini(rs_run *r)
 {
     rs_gil_run *g = (rs_gil_run *)r->s;
     if (g) {
-        pthread_cond_destroy(&g->switch_cond);
-        pthread_cond_destroy(&g->cond);
-        pthread_mutex_destroy(&g->mutex);
+        rs_pr_cond_destroy(&g->switch_cond);
+        rs_pr_cond_destroy(&g->cond);
+        rs_pr_mutex_destroy(&g->mutex);
         free(g);
     }
     r->s = NULL;
@@ -68,7 +66,7 @@ static inline void rs_gil_fini(rs_run *r)
 static inline void rs_gil_take(rs_thread *t)
 {
     rs_gil_run *g = (rs_gil_run *)t->run->s;
-    pthread_mutex_lock(&g->mutex);
+    rs_pr_mutex_lock(&g->mutex);
     while (g->locked) {
         uint64_t seen = g->switch_number;
         struct timespec deadline;
@@ -76,43 +74,45 @@ static inline void rs_gil_take(rs_thread *t)
         deadline.tv_nsec += g->interval_ns;
         deadline.tv_sec += deadline.tv_nsec / 1000000000L;
         deadline.tv_nsec %= 1000000000L;
-        int rc = pthread_cond_timedwait(&g->cond, &g->mutex, &deadline);
+        int rc = rs_pr_cond_timedwait(&g->cond, &g->mutex, &deadline);
         if (rc == ETIMEDOUT && g->locked && g->switch_number == seen)
-            __atomic_store_n(&g->drop_request, 1, __ATOMIC_RELAXED);
+            rs_pr_store_relaxed(&g->drop_request, 1);
     }
     g->locked = 1;
     g->holder = t->id1;
     g->switch_number++;
-    __atomic_store_n(&g->drop_request, 0, __ATOMIC_RELAXED);
-    pthread_cond_broadcast(&g->switch_cond);
-    pthread_mutex_unlock(&g->mutex);
+    rs_pr_store_relaxed(&g->drop_request, 0);
+    rs_pr_cond_broadcast(&g->switch_cond);
+    rs_pr_mutex_unlock(&g->mutex);
 }
 
 /* force: wait until another thread has taken the GIL (a requested switch). */
 static inline void rs_gil_drop(rs_thread *t, int force)
 {
     rs_gil_run *g = (rs_gil_run *)t->run->s;
-    pthread_mutex_lock(&g->mutex);
+    rs_pr_mutex_lock(&g->mutex);
     g->locked = 0;
     g->holder = 0;
-    pthread_cond_signal(&g->cond);
+    rs_pr_cond_signal(&g->cond);
     if (force) {
         uint64_t seen = g->switch_number;
         while (g->switch_number == seen && !rs_run_aborted(t->run))
-            pthread_cond_wait(&g->switch_cond, &g->mutex);
+            rs_pr_cond_wait(&g->switch_cond, &g->mutex);
     }
-    pthread_mutex_unlock(&g->mutex);
+    rs_pr_mutex_unlock(&g->mutex);
 }
 
 RS_INLINE void rs_gil_incref(rs_thread *t, rs_obj *o)
 {
     (void)t;
-    o->rc++;
+    rs_pr_store_plain(&o->rc, rs_pr_load_plain(&o->rc) + 1);
 }
 
 RS_INLINE void rs_gil_decref(rs_thread *t, rs_obj *o)
 {
-    if (--o->rc == 0)
+    int64_t rc = rs_pr_load_plain(&o->rc) - 1;
+    rs_pr_store_plain(&o->rc, rc);
+    if (rc == 0)
         rs_free(t, o);
 }
 
@@ -125,7 +125,7 @@ static RS_NOINLINE void rs_gil_yield(rs_thread *t)
 RS_INLINE void rs_gil_safepoint(rs_thread *t)
 {
     rs_gil_run *g = (rs_gil_run *)t->run->s;
-    if (RS_UNLIKELY(__atomic_load_n(&g->drop_request, __ATOMIC_RELAXED)))
+    if (RS_UNLIKELY(rs_pr_load_relaxed(&g->drop_request)))
         rs_gil_yield(t);
 }
 
@@ -133,7 +133,7 @@ RS_INLINE void rs_gil_safepoint(rs_thread *t)
 static inline void rs_gil_wait(rs_thread *t)
 {
     rs_gil_drop(t, 0);
-    sched_yield();
+    rs_pr_yield();
     rs_gil_take(t);
 }
 

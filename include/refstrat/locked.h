@@ -22,7 +22,7 @@ static inline int rs_locked_init(rs_run *r)
     rs_locked_run *s = (rs_locked_run *)rs_aligned_alloc(sizeof(*s));
     if (!s)
         return -1;
-    pthread_mutex_init(&s->lock, NULL);
+    rs_pr_mutex_init(&s->lock);
     r->s = s;
     return 0;
 }
@@ -31,7 +31,7 @@ static inline void rs_locked_fini(rs_run *r)
 {
     rs_locked_run *s = (rs_locked_run *)r->s;
     if (s) {
-        pthread_mutex_destroy(&s->lock);
+        rs_pr_mutex_destroy(&s->lock);
         free(s);
     }
     r->s = NULL;
@@ -40,17 +40,19 @@ static inline void rs_locked_fini(rs_run *r)
 RS_INLINE void rs_locked_incref(rs_thread *t, rs_obj *o)
 {
     rs_locked_run *s = (rs_locked_run *)t->run->s;
-    pthread_mutex_lock(&s->lock);
-    o->rc++;
-    pthread_mutex_unlock(&s->lock);
+    rs_pr_mutex_lock(&s->lock);
+    rs_pr_store_plain(&o->rc, rs_pr_load_plain(&o->rc) + 1);
+    rs_pr_mutex_unlock(&s->lock);
 }
 
 RS_INLINE void rs_locked_decref(rs_thread *t, rs_obj *o)
 {
     rs_locked_run *s = (rs_locked_run *)t->run->s;
-    pthread_mutex_lock(&s->lock);
-    int dead = --o->rc == 0;
-    pthread_mutex_unlock(&s->lock);
+    rs_pr_mutex_lock(&s->lock);
+    int64_t rc = rs_pr_load_plain(&o->rc) - 1;
+    rs_pr_store_plain(&o->rc, rc);
+    rs_pr_mutex_unlock(&s->lock);
+    int dead = rc == 0;
     if (dead)
         rs_free(t, o);
 }

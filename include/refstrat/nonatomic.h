@@ -15,12 +15,14 @@
 RS_INLINE void rs_nonatomic_incref(rs_thread *t, rs_obj *o)
 {
     (void)t;
-    o->rc++;
+    rs_pr_store_plain(&o->rc, rs_pr_load_plain(&o->rc) + 1);
 }
 
 RS_INLINE void rs_nonatomic_decref(rs_thread *t, rs_obj *o)
 {
-    if (--o->rc == 0)
+    int64_t rc = rs_pr_load_plain(&o->rc) - 1;
+    rs_pr_store_plain(&o->rc, rc);
+    if (rc == 0)
         rs_free(t, o);
 }
 

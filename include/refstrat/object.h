@@ -28,6 +28,7 @@
 #define REFSTRAT_OBJECT_H
 
 #include "refstrat/common.h"
+#include "refstrat/pr.h"
 
 RS_INLINE int rs_gen_live(uint32_t gen) { return gen & 1u; }
 
@@ -100,7 +101,7 @@ RS_INLINE uint32_t rs_obj_index(const rs_arena *a, const rs_obj *o)
  * detector, not a synchronizer. */
 RS_INLINE int rs_handle_ok(const rs_arena *a, rs_handle h)
 {
-    return __atomic_load_n(&rs_obj_at(a, h.idx)->gen, __ATOMIC_RELAXED) == h.gen;
+    return rs_pr_load_relaxed(&rs_obj_at(a, h.idx)->gen) == h.gen;
 }
 
 /* Take a slot from pool p, or RS_NIL when the pool is exhausted (the caller waits for frees). */
@@ -112,11 +113,11 @@ RS_INLINE uint32_t rs_pool_take(const rs_arena *a, rs_pool *p)
             return p->bump++;
         /* Acquire pairs with the release CAS in rs_pool_give_remote(): the pushed slot's next
          * link and its free state are visible. */
-        idx = __atomic_exchange_n(&p->remote_head, RS_NIL, __ATOMIC_ACQUIRE);
+        idx = rs_pr_xchg_acquire(&p->remote_head, RS_NIL);
         if (idx == RS_NIL)
             return RS_NIL;
     }
-    p->free_head = rs_obj_at(a, idx)->next;
+    p->free_head = rs_pr_load_plain(&rs_obj_at(a, idx)->next);
     return idx;
 }
 
@@ -124,14 +125,14 @@ RS_INLINE uint32_t rs_pool_take(const rs_arena *a, rs_pool *p)
 RS_INLINE rs_handle rs_obj_open(const rs_arena *a, uint32_t idx, uint32_t flags, uint32_t pool)
 {
     rs_obj *o = rs_obj_at(a, idx);
-    o->pool = pool;
-    o->flags = flags;
-    o->aux = 0;
-    o->next = RS_NIL;
+    rs_pr_store_plain(&o->pool, pool);
+    rs_pr_store_plain(&o->flags, flags);
+    rs_pr_store_plain(&o->aux, 0);
+    rs_pr_store_plain(&o->next, RS_NIL);
     /* Relaxed: the object reaches other threads only through a release (a ring, a mailbox, a log
      * hand-off), which orders these stores before any access there. */
-    uint32_t gen = __atomic_load_n(&o->gen, __ATOMIC_RELAXED) + 1;
-    __atomic_store_n(&o->gen, gen, __ATOMIC_RELAXED);
+    uint32_t gen = rs_pr_load_relaxed(&o->gen) + 1;
+    rs_pr_store_relaxed(&o->gen, gen);
     rs_handle h = {idx, gen};
     return h;
 }
@@ -139,12 +140,11 @@ RS_INLINE rs_handle rs_obj_open(const rs_arena *a, uint32_t idx, uint32_t flags,
 RS_INLINE void rs_pool_give_remote(const rs_arena *a, rs_pool *p, uint32_t idx)
 {
     rs_obj *o = rs_obj_at(a, idx);
-    uint32_t head = __atomic_load_n(&p->remote_head, __ATOMIC_RELAXED);
+    uint32_t head = rs_pr_load_relaxed(&p->remote_head);
     do {
-        o->next = head;
+        rs_pr_store_plain(&o->next, head);
         /* Release pairs with the owner's acquire exchange in rs_pool_take(). */
-    } while (!__atomic_compare_exchange_n(&p->remote_head, &head, idx, 1, __ATOMIC_RELEASE,
-                                          __ATOMIC_RELAXED));
+    } while (!rs_pr_cas_release(&p->remote_head, &head, idx));
 }
 
 /* The scheme decided o is dead. `self` is the pool of the calling thread (NULL for helpers). */
@@ -152,20 +152,22 @@ RS_INLINE void rs_obj_free(const rs_arena *a, rs_pool *self, rs_counters *c, rs_
 {
     /* Acq_rel: the release orders this thread's last accesses to o before a reuse by the pool
      * owner; the acquire makes a concurrent (double) free see the first one. */
-    uint32_t gen = __atomic_load_n(&o->gen, __ATOMIC_RELAXED);
+    uint32_t gen = rs_pr_load_relaxed(&o->gen);
     do {
         if (RS_UNLIKELY(!rs_gen_live(gen))) {
             c->double_frees++;
+            rs_pr_event_double_free();
             return;
         }
-    } while (!__atomic_compare_exchange_n(&o->gen, &gen, gen + 1, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+    } while (!rs_pr_cas_acq_rel(&o->gen, &gen, gen + 1));
     c->frees++;
-    if (o->pool == RS_NIL) /* a setup object freed: never reused, the final scan reports it */
+    uint32_t pool = rs_pr_load_plain(&o->pool);
+    if (pool == RS_NIL) /* a setup object freed: never reused, the final scan reports it */
         return;
     uint32_t idx = rs_obj_index(a, o);
-    rs_pool *home = &a->pools[o->pool];
+    rs_pool *home = &a->pools[pool];
     if (home == self) {
-        o->next = self->free_head;
+        rs_pr_store_plain(&o->next, self->free_head);
         self->free_head = idx;
     } else {
         rs_pool_give_remote(a, home, idx);

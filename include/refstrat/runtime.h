@@ -171,7 +171,7 @@ struct rs_strategy {
 /* Record the first error of a run and make every worker stop. Any thread. */
 static inline void rs_run_fail(rs_run *r, enum rs_err code, const char *msg)
 {
-    pthread_mutex_lock(&r->error_lock);
+    rs_pr_mutex_lock(&r->error_lock);
     if (!r->error) {
         r->error = code;
         size_t i = 0;
@@ -179,11 +179,11 @@ static inline void rs_run_fail(rs_run *r, enum rs_err code, const char *msg)
             r->errmsg[i] = msg[i];
         r->errmsg[i] = 0;
     }
-    pthread_mutex_unlock(&r->error_lock);
-    __atomic_store_n(&r->abort, 1, __ATOMIC_RELEASE);
+    rs_pr_mutex_unlock(&r->error_lock);
+    rs_pr_store_release(&r->abort, 1);
 }
 
-RS_INLINE int rs_run_aborted(rs_run *r) { return __atomic_load_n(&r->abort, __ATOMIC_ACQUIRE); }
+RS_INLINE int rs_run_aborted(rs_run *r) { return rs_pr_load_acquire(&r->abort); }
 
 RS_INLINE void rs_free(rs_thread *t, rs_obj *o)
 {
@@ -194,8 +194,8 @@ RS_INLINE void rs_free(rs_thread *t, rs_obj *o)
 static inline int rs_noop_init(rs_run *r) { (void)r; return 0; }
 static inline void rs_noop_run(rs_run *r) { (void)r; }
 static inline void rs_noop_thread(rs_thread *t) { (void)t; }
-static inline void rs_relax_wait(rs_thread *t) { (void)t; rs_cpu_relax(); }
-static inline void rs_plain_obj_init(rs_thread *t, rs_obj *o) { (void)t; o->rc = 1; }
-static inline int64_t rs_plain_count(rs_run *r, rs_obj *o) { (void)r; return o->rc; }
+static inline void rs_relax_wait(rs_thread *t) { (void)t; rs_pr_spin(); }
+static inline void rs_plain_obj_init(rs_thread *t, rs_obj *o) { (void)t; rs_pr_store_plain(&o->rc, 1); }
+static inline int64_t rs_plain_count(rs_run *r, rs_obj *o) { (void)r; return rs_pr_load_plain(&o->rc); }
 
 #endif

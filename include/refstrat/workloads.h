@@ -44,10 +44,11 @@ RS_INLINE int rs_op_inc(const rs_ops S, rs_thread *t, const rs_arena *a, rs_hand
 {
     if (S.checked && RS_UNLIKELY(!rs_handle_ok(a, h))) {
         t->c.use_after_free++;
+        rs_pr_event_uaf();
         return 0;
     }
     rs_obj *o = rs_obj_at(a, h.idx);
-    if (S.immortal && RS_UNLIKELY(o->flags & RS_F_IMMORTAL))
+    if (S.immortal && RS_UNLIKELY(rs_pr_load_plain(&o->flags) & RS_F_IMMORTAL))
         return 1;
     S.incref(t, o);
     return 1;
@@ -57,10 +58,11 @@ RS_INLINE int rs_op_dec(const rs_ops S, rs_thread *t, const rs_arena *a, rs_hand
 {
     if (S.checked && RS_UNLIKELY(!rs_handle_ok(a, h))) {
         t->c.use_after_free++;
+        rs_pr_event_uaf();
         return 0;
     }
     rs_obj *o = rs_obj_at(a, h.idx);
-    if (S.immortal == 1 && RS_UNLIKELY(o->flags & RS_F_IMMORTAL))
+    if (S.immortal == 1 && RS_UNLIKELY(rs_pr_load_plain(&o->flags) & RS_F_IMMORTAL))
         return 1;
     S.decref(t, o);
     return 1;
@@ -80,7 +82,7 @@ static RS_NOINLINE uint32_t rs_alloc_wait(rs_thread *t, void (*wait)(rs_thread *
         if (rs_run_aborted(r))
             return RS_NIL;
         if (i % 1024 == 0) {
-            sched_yield();
+            rs_pr_yield();
             if (rs_now() - start > RS_WAIT_LIMIT) {
                 rs_run_fail(r, RS_ERR_ARENA, "arena exhausted: a worker's pool stayed empty; "
                                              "pass a larger arena_size");
@@ -208,23 +210,26 @@ RS_INLINE int rs_k_loop(const rs_ops S, rs_thread *t, int kind)
 
 RS_INLINE int rs_ring_push(rs_ring *q, rs_handle h)
 {
-    uint32_t tail = __atomic_load_n(&q->tail, __ATOMIC_RELAXED);
-    if (tail - __atomic_load_n(&q->head, __ATOMIC_ACQUIRE) == RS_RING)
+    uint32_t tail = rs_pr_load_relaxed(&q->tail);
+    /* Acquire pairs with the consumer's release of head: the slot is no longer read. */
+    if (tail - rs_pr_load_acquire(&q->head) == RS_RING)
         return 0;
-    q->slot[tail & (RS_RING - 1)] = h;
+    rs_pr_store_plain(&q->slot[tail & (RS_RING - 1)], h);
     /* Release pairs with the consumer's acquire: the object's initialisation and the producer's
      * operations on it happen before the consumer's. */
-    __atomic_store_n(&q->tail, tail + 1, __ATOMIC_RELEASE);
+    rs_pr_store_release(&q->tail, tail + 1);
     return 1;
 }
 
 RS_INLINE int rs_ring_pop(rs_ring *q, rs_handle *h)
 {
-    uint32_t head = __atomic_load_n(&q->head, __ATOMIC_RELAXED);
-    if (head == __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE))
+    uint32_t head = rs_pr_load_relaxed(&q->head);
+    /* Acquire pairs with the producer's release of tail. */
+    if (head == rs_pr_load_acquire(&q->tail))
         return 0;
-    *h = q->slot[head & (RS_RING - 1)];
-    __atomic_store_n(&q->head, head + 1, __ATOMIC_RELEASE);
+    *h = rs_pr_load_plain(&q->slot[head & (RS_RING - 1)]);
+    /* Release pairs with the producer's acquire of head: the slot has been read. */
+    rs_pr_store_release(&q->head, head + 1);
     return 1;
 }
 
@@ -257,8 +262,8 @@ RS_INLINE int rs_k_handoff(const rs_ops S, rs_thread *t)
     double since = 0;
     int rc = 0;
     while (produced < goal) {
-        uint32_t tail = __atomic_load_n(&out->tail, __ATOMIC_RELAXED);
-        if (tail - __atomic_load_n(&out->head, __ATOMIC_ACQUIRE) < RS_RING) {
+        uint32_t tail = rs_pr_load_relaxed(&out->tail);
+        if (tail - rs_pr_load_acquire(&out->head) < RS_RING) {
             rs_handle h = rs_new(S, t, &a);
             if (h.idx == RS_NIL) {
                 rc = -1;
@@ -286,7 +291,7 @@ RS_INLINE int rs_k_handoff(const rs_ops S, rs_thread *t)
             break;
         }
     }
-    __atomic_store_n(&out->done, 1, __ATOMIC_RELEASE);
+    rs_pr_store_release(&out->done, 1);
     spins = 0;
     since = 0;
     for (;;) {
@@ -295,8 +300,8 @@ RS_INLINE int rs_k_handoff(const rs_ops S, rs_thread *t)
             continue;
         }
         /* Acquire pairs with the producer's release of done: its last push is visible. */
-        if (__atomic_load_n(&in->done, __ATOMIC_ACQUIRE) &&
-            __atomic_load_n(&in->head, __ATOMIC_RELAXED) == __atomic_load_n(&in->tail, __ATOMIC_ACQUIRE))
+        if (rs_pr_load_acquire(&in->done) &&
+            rs_pr_load_relaxed(&in->head) == rs_pr_load_acquire(&in->tail))
             break;
         if (!rs_wait_step(S, t, &spins, &since)) {
             rc = -1;
@@ -475,7 +480,7 @@ RS_INLINE int rs_k_trace(const rs_ops S, rs_thread *t)
             uint64_t x = rs_rand(&jit);
             switch (x & 7) {
             case 5: rs_spin((uint32_t)(x >> 8) & 255); break;
-            case 6: sched_yield(); break;
+            case 6: rs_pr_yield(); break;
             case 7: rs_spin((uint32_t)(x >> 8) & 4095); break;
             default: break;
             }
@@ -483,35 +488,36 @@ RS_INLINE int rs_k_trace(const rs_ops S, rs_thread *t)
         int ok = 1;
         switch (op.kind) {
         case RS_T_NEW:
-            tr->handles[op.obj] = rs_new(S, t, &a);
-            if (tr->handles[op.obj].idx == RS_NIL) {
+            /* Plain: the handle reaches another thread only through a send (release). */
+            rs_pr_store_plain(&tr->handles[op.obj], rs_new(S, t, &a));
+            if (rs_pr_load_plain(&tr->handles[op.obj]).idx == RS_NIL) {
                 t->ops = n;
                 return -1;
             }
             break;
         case RS_T_INC:
-            ok = rs_op_inc(S, t, &a, tr->handles[op.obj]);
+            ok = rs_op_inc(S, t, &a, rs_pr_load_plain(&tr->handles[op.obj]));
             n += ok;
             break;
         case RS_T_DEC:
-            ok = rs_op_dec(S, t, &a, tr->handles[op.obj]);
+            ok = rs_op_dec(S, t, &a, rs_pr_load_plain(&tr->handles[op.obj]));
             n += ok;
             break;
         case RS_T_SEND:
             /* Release pairs with the receiver's acquire: everything this thread did to the object
              * (and its handle) happens before the receiver uses it. */
-            __atomic_fetch_add(&tr->mailbox[(size_t)op.arg * N + op.obj], 1, __ATOMIC_RELEASE);
+            rs_pr_faa_release(&tr->mailbox[(size_t)op.arg * N + op.obj], 1);
             break;
         case RS_T_RECV: {
             uint32_t *box = &tr->mailbox[(size_t)me * N + op.obj];
             unsigned spins = 0;
             double since = 0;
-            while (__atomic_load_n(box, __ATOMIC_ACQUIRE) == 0)
+            while (rs_pr_load_acquire(box) == 0)
                 if (!rs_wait_step(S, t, &spins, &since)) {
                     t->ops = n;
                     return -1;
                 }
-            __atomic_fetch_sub(box, 1, __ATOMIC_RELAXED);
+            rs_pr_sub_relaxed(box, 1);
             break;
         }
         default:

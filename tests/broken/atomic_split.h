@@ -13,14 +13,14 @@
 RS_INLINE void rs_broken_atomic_split_incref(rs_thread *t, rs_obj *o)
 {
     (void)t;
-    int64_t v = __atomic_load_n(&o->rc, __ATOMIC_RELAXED);
-    __atomic_store_n(&o->rc, v + 1, __ATOMIC_RELAXED);
+    int64_t v = rs_pr_load_relaxed(&o->rc);
+    rs_pr_store_relaxed(&o->rc, v + 1);
 }
 
 RS_INLINE void rs_broken_atomic_split_decref(rs_thread *t, rs_obj *o)
 {
-    int64_t v = __atomic_load_n(&o->rc, __ATOMIC_ACQUIRE) - 1;
-    __atomic_store_n(&o->rc, v, __ATOMIC_RELEASE);
+    int64_t v = rs_pr_load_acquire(&o->rc) - 1;
+    rs_pr_store_release(&o->rc, v);
     if (v == 0)
         rs_free(t, o);
 }

@@ -14,7 +14,7 @@
 
 static RS_NOINLINE void rs_brc_broken_decref_shared(rs_thread *t, rs_obj *o)
 {
-    int64_t v = __atomic_sub_fetch(&o->rc, (int64_t)1 << RS_BRC_SHIFT, __ATOMIC_ACQ_REL);
+    int64_t v = rs_pr_sub_fetch_acq_rel(&o->rc, (int64_t)1 << RS_BRC_SHIFT);
     if (v == RS_BRC_MERGED)
         rs_free(t, o);
 }

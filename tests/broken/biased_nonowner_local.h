@@ -13,13 +13,13 @@
 RS_INLINE void rs_broken_biased_nonowner_local_incref(rs_thread *t, rs_obj *o)
 {
     (void)t;
-    __atomic_store_n(&o->local, __atomic_load_n(&o->local, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+    rs_pr_store_relaxed(&o->local, rs_pr_load_relaxed(&o->local) + 1);
 }
 
 RS_INLINE void rs_broken_biased_nonowner_local_decref(rs_thread *t, rs_obj *o)
 {
-    uint32_t local = __atomic_load_n(&o->local, __ATOMIC_RELAXED) - 1;
-    __atomic_store_n(&o->local, local, __ATOMIC_RELAXED);
+    uint32_t local = rs_pr_load_relaxed(&o->local) - 1;
+    rs_pr_store_relaxed(&o->local, local);
     if (RS_UNLIKELY(local == 0))
         rs_brc_merge_zero(t, o);
 }

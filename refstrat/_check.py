@@ -1,0 +1,263 @@
+"""Systematic interleaving checks: one program run under the check build's deterministic
+scheduler (src/check.c), and the three ways of exploring schedules that
+:func:`refstrat.testing.check` offers (``schedule="random" | "pct" | "exhaustive"``).
+
+A schedule is a *choice sequence*: at every scheduling point with several options the
+scheduler takes option ``choice % options`` (0 = the running thread goes on), and 0 once the
+sequence is exhausted.  The choices a run actually took replay it bit for bit, whatever
+produced them (Hypothesis, PCT or the exhaustive search).
+"""
+
+from __future__ import annotations
+
+import random
+from array import array
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Callable, Sequence
+
+from .model import Expectation, Program
+
+SCHEDULES = ("random", "pct", "exhaustive")
+MEMORIES = ("sc", "tso")
+VERDICTS = ("done", "deadlock", "step bound")
+
+#: Knobs of a checked run: small, so that epochs (coalesced) and log rotations and commit
+#: rounds (buffered) happen inside a short program rather than only at quiesce.
+CHECK_TICK = 3
+CHECK_LOG_SIZE = 16
+DEFAULT_MAX_STEPS = 20_000
+
+_OPS = ("load", "store", "faa", "xchg", "cas", "cas_strong", "fence", "mutex_lock", "mutex_unlock",
+        "cond_wait", "cond_timedwait", "cond_signal", "cond_broadcast", "spin", "yield", "nap",
+        "start", "timeout", "drain")
+_MOS = ("plain", "relaxed", "acquire", "release", "acq_rel", "seq_cst")
+_ORDERED = {"load", "store", "faa", "xchg", "cas", "cas_strong", "fence"}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One scheduling point: ``thread`` performed ``primitive`` at ``source`` (touching arena
+    slot ``slot``, or -1); ``options``/``choice`` say what the scheduler could and did pick."""
+
+    thread: int
+    primitive: str
+    source: str
+    slot: int
+    options: int
+    choice: int
+
+    def line(self, index: int, helpers_from: int) -> str:
+        who = f"T{self.thread}" if self.thread < helpers_from else f"H{self.thread - helpers_from}"
+        pick = f"  [{self.choice}/{self.options}]" if self.options > 1 else ""
+        return f"  {index:4d} {who:<3} {self.primitive:<20} {self.source}{pick}"
+
+
+def _primitive(op: int, mo: int) -> str:
+    name = _OPS[op]
+    if name == "drain":
+        return "drain (buffered store)"
+    return f"{name}_{_MOS[mo]}" if name in _ORDERED else name
+
+
+def _source(path: str, line: int) -> str:
+    if not path:
+        return ""
+    for marker in ("include/", "tests/"):
+        k = path.rfind(marker)
+        if k >= 0:
+            path = path[k + len(marker):] if marker == "include/" else path[k:]
+            break
+    return f"{path}:{line}"
+
+
+@dataclass
+class Outcome:
+    """One checked run: the verdict, every disagreement with the model, the choices taken."""
+
+    verdict: str
+    problems: list[str]
+    choices: tuple[int, ...]
+    decisions: list[tuple[int, int, int, int]]
+    steps: list[Step] = field(default_factory=list)
+    nsteps: int = 0
+    marks: dict[int, str] = field(default_factory=dict)  # step index -> what went wrong there
+    nthreads: int = 0
+    seconds: float = 0.0
+
+
+def run_checked(strategy: str, program: Program, expected: Expectation, *, choices: Sequence[int] = (),
+                memory: str = "sc", immortal: bool = False, tick: int = CHECK_TICK,
+                log_size: int = CHECK_LOG_SIZE, max_steps: int = DEFAULT_MAX_STEPS,
+                pct: tuple[int, int, int] | None = None, want_log: bool = False) -> Outcome:
+    """Run ``program`` once under the scheduler and compare with ``expected``.
+
+    ``pct`` = (seed, depth, k) runs PCT instead of following ``choices``.  Deterministic: the
+    same arguments give the same outcome, log included."""
+    from . import _api, _core
+    from .testing import compare
+
+    cfg, trace = _api._config("trace", program.nthreads,
+                              dict(trace=program.to_trace(), immortal=immortal, tick=tick,
+                                   log_size=log_size, arena_size=_arena_size(program)))
+    compiled = trace.compile()
+    final = array("q", [0] * compiled[0])
+    want = [0 if c is None else c for c in expected.final_counts]
+    compiled = compiled + (array("q", want), final)
+    seed, depth, k = pct or (0, 0, 0)
+    raw = _core.check_execute(strategy, cfg, compiled, array("I", choices), pct is not None, seed, depth,
+                              k, memory == "tso", max_steps, want_log)
+    verdict = VERDICTS[raw["verdict"]]
+    result = SimpleNamespace(**{k2: raw[k2] for k2 in ("use_after_free", "double_frees", "leaks",
+                                                        "lost_updates", "premature_frees")},
+                             final_counts=tuple(None if c < 0 else c for c in final),
+                             first_use_after_free=None)
+    problems = [] if verdict != "done" else compare(expected, result)
+    if verdict == "deadlock":
+        problems.append("DEADLOCK: no thread can run, no wait can time out, no store is buffered")
+    elif verdict == "step bound":
+        problems.append(f"step bound: the run did not finish in {max_steps} scheduling points "
+                        "(a livelock, or a thread starved by the schedule)")
+    out = Outcome(verdict, problems, tuple(d[1] for d in raw["decisions"]), raw["decisions"],
+                  nsteps=raw["nsteps"], nthreads=raw["nthreads"], seconds=raw["seconds"])
+    if want_log:
+        out.steps = [Step(t, _primitive(op, mo), _source(f, ln), obj, n, c)
+                     for t, op, mo, f, ln, n, c, obj in raw["steps"]]
+        _mark(out, raw, expected, result)
+    return out
+
+
+def _arena_size(program: Program) -> int:
+    """Room for the program's objects plus garbage a deferred scheme has not freed yet."""
+    per = max(sum(op[0] == "new" for op in ops) for ops in program.threads)
+    return program.shared + (per + 16) * program.nthreads
+
+
+def _mark(out: Outcome, raw: dict, expected: Expectation, result: SimpleNamespace) -> None:
+    if raw["first_uaf_step"] >= 0:
+        out.marks[raw["first_uaf_step"]] = "first use after free"
+    if raw["first_double_free_step"] >= 0:
+        out.marks[raw["first_double_free_step"]] = "first double free"
+    handles = raw["handles"]
+    for oid, want in enumerate(expected.final_counts):
+        have = result.final_counts[oid] if oid < len(result.final_counts) else None
+        if have == want or oid >= len(handles):
+            continue
+        last = max((i for i, s in enumerate(out.steps) if s.slot == handles[oid]), default=None)
+        if last is not None:
+            note = f"last step touching object {oid} (count {have}, model {want})"
+            out.marks[last] = out.marks[last] + "; " + note if last in out.marks else note
+
+
+def format_schedule(out: Outcome, workers: int, limit: int = 400) -> str:
+    """The schedule one line per step, with the marks (first bad step, last touches)."""
+    lines = [f"schedule ({out.nsteps} steps; T = worker, H = helper thread; [choice/options]):"]
+    steps = out.steps
+    keep = set(range(len(steps))) if len(steps) <= limit else \
+        set(range(limit // 2)) | set(range(len(steps) - limit // 2, len(steps))) | set(out.marks)
+    skipped = False
+    for i, s in enumerate(steps):
+        if i not in keep:
+            if not skipped:
+                lines.append("  ...")
+            skipped = True
+            continue
+        skipped = False
+        text = s.line(i, workers)
+        if i in out.marks:
+            text += f"   <-- {out.marks[i]}"
+        lines.append(text)
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- exploration
+
+def _cost(decision: tuple[int, int, int, int], choice: int) -> int:
+    """Preemptions a choice costs: leaving a thread that could go on, timing a wait out, or
+    draining a store buffer."""
+    _, _, cur_runnable, drain_from = decision
+    return int(choice > 0 and (bool(cur_runnable) or choice >= drain_from))
+
+
+@dataclass
+class Exploration:
+    schedules: int = 0
+    complete: bool = True
+    failure: Outcome | None = None
+
+
+def explore_exhaustive(run: Callable[[Sequence[int]], Outcome], bound: int,
+                       max_schedules: int) -> Exploration:
+    """Every schedule with at most ``bound`` preemptions (CHESS), by stateless depth-first
+    search: rerun with the prefix of the last schedule up to its deepest decision that has an
+    untried option within the bound, that option taken, and choice 0 after it."""
+    ex = Exploration()
+    prefix: list[int] = []
+    while True:
+        out = run(prefix)
+        ex.schedules += 1
+        if out.problems:
+            ex.failure = out
+            return ex
+        decs = out.decisions
+        spent = [0]
+        for d in decs:
+            spent.append(spent[-1] + _cost(d, d[1]))
+        nxt = None
+        for i in range(len(decs) - 1, -1, -1):
+            n, c = decs[i][0], decs[i][1]
+            alt = next((c2 for c2 in range(c + 1, n) if spent[i] + _cost(decs[i], c2) <= bound), None)
+            if alt is not None:
+                nxt = [d[1] for d in decs[:i]] + [alt]
+                break
+        if nxt is None:
+            return ex
+        if ex.schedules >= max_schedules:
+            ex.complete = False
+            return ex
+        prefix = nxt
+
+
+def explore_pct(run: Callable[..., Outcome], runs: int, depth: int, seed: int) -> Exploration:
+    """PCT (Burckhardt et al., ASPLOS 2010): ``runs`` seeded runs with random thread priorities
+    and ``depth - 1`` priority change points among k steps, k estimated from a first run."""
+    ex = Exploration()
+    first = run(())
+    ex.schedules += 1
+    if first.problems:
+        ex.failure = first
+        return ex
+    k = max(1, first.nsteps)
+    rng = random.Random(seed)
+    for _ in range(runs):
+        out = run((), pct=(rng.getrandbits(63), depth, k))
+        ex.schedules += 1
+        if out.problems:
+            ex.failure = out
+            return ex
+    return ex
+
+
+def shrink_choices(run: Callable[[Sequence[int]], Outcome], choices: Sequence[int]) -> tuple[int, ...]:
+    """Make a failing choice sequence shorter and closer to zeros while it still fails: drop the
+    trailing zeros, then try zeroing and deleting single choices (fewer preemptions)."""
+    cur = list(choices)
+    while cur and cur[-1] == 0:
+        cur.pop()
+    changed, budget = True, 300
+    while changed and budget > 0:
+        changed = False
+        for i in range(len(cur) - 1, -1, -1):
+            for cand in (cur[:i] + cur[i + 1:], cur[:i] + [0] + cur[i + 1:]):
+                if cand == cur or budget <= 0:
+                    continue
+                budget -= 1
+                if run(cand).problems:
+                    cur = cand
+                    while cur and cur[-1] == 0:
+                        cur.pop()
+                    changed = True
+                    break
+            if changed:
+                break
+    return tuple(cur)

@@ -1,0 +1,971 @@
+/* The check build: every scheme and kernel compiled a second time with RS_CHECK_BUILD, so that each
+ * rs_pr_* primitive is a call into the deterministic scheduler below, and the scheduler itself.
+ *
+ * Threads. The workers (and a scheme's helper threads, made with rs_pr_thread_create) are real OS
+ * threads, pinned to one core, and exactly one of them runs at a time: the others wait on their own
+ * futex word for the baton. At every primitive the running thread reaches a scheduling point; the
+ * scheduler lists the options and takes one:
+ *     [the current thread goes on, if it can] + [every other runnable thread, by index]
+ *     + [a timeout of every thread in a timed wait] + [TSO: drain the oldest store of a buffer]
+ * An option list of one is no decision. Otherwise the choice is the next entry of the choice
+ * sequence modulo the number of options (0 when the sequence is exhausted: keep running, so a short
+ * sequence is a schedule with few preemptions), or PCT's highest priority. The step is logged
+ * (thread, primitive, file:line, option count, choice) and the chosen thread performs its pending
+ * primitive.
+ *
+ * Waits. rs_pr_spin/yield/nap park the thread unless another thread wrote (a store reaching memory,
+ * an RMW, an unlock, a signal) since its previous wait point; a write by another thread makes it
+ * runnable again. A mutex held by another thread blocks the locker in the scheduler until the
+ * unlock. A condition wait sleeps until a signal (the longest waiter) or broadcast on that
+ * condition; a timed wait (and a nap) may also time out when the scheduler chooses it. If no thread
+ * can run, no wait can time out and no store buffer holds anything, it is a deadlock. A run longer
+ * than max_steps is cut (a livelock, or a schedule that starves a thread). Both end the run by
+ * unwinding every thread (longjmp to its entry): no hang, no quiesce.
+ *
+ * Memory. SC: every access goes to memory at once. TSO (x86): plain, relaxed and release stores go
+ * to the thread's FIFO buffer; its loads read its own newest buffered store to the same address
+ * first (a partial overlap drains the buffer first); seq_cst stores (xchg), RMWs, CAS, fences and
+ * mutex/condition operations drain the buffer first; a thread that finishes drains it.
+ * Simplifications: a weak CAS never fails spuriously; accesses are assumed aligned and not wider
+ * than 8 bytes (wider ones drain first and go to memory).
+ *
+ * Once every worker has finished, buffers are drained and the scheduler steps aside: helpers run
+ * free (real atomics) and the main thread quiesces and checks as rs_run_execute does.
+ */
+#define _GNU_SOURCE
+#define RS_CHECK_BUILD 1
+#include <errno.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "refstrat/core.h"
+#include "refstrat/registry.h"
+
+RS_DEFINE_STRATEGY_TABLE(RS_STRATEGIES, rs_check_builtins)
+
+const rs_strategy *rs_check_builtin(const char *name)
+{
+    for (size_t i = 0; i < sizeof rs_check_builtins / sizeof rs_check_builtins[0]; i++)
+        if (!strcmp(rs_check_builtins[i].name, name))
+            return &rs_check_builtins[i];
+    return NULL;
+}
+
+#define RS_CHK_MAX_THREADS 64
+#define RS_CHK_BUF 64        /* store-buffer entries per thread (a full buffer drains its oldest) */
+#define RS_CHK_MAX_MUTEX 256
+
+enum { ST_RUN, ST_PARK, ST_TIMED, ST_COND, ST_BLOCK, ST_DONE };
+enum { MODE_IDLE, MODE_SCHED, MODE_FREE, MODE_ABORT };
+enum { OPT_RUN, OPT_TIMEOUT, OPT_DRAIN };
+
+typedef struct chk_bufent {
+    void *addr;
+    uint32_t size;
+    uint64_t val;
+    const char *file;
+    int line;
+} chk_bufent;
+
+typedef struct chk_thread {
+    uint32_t go;              /* futex: the baton was handed to this thread */
+    int state;
+    int helper;
+    int dirty;                /* another thread wrote since this one's last wait point */
+    int timed_out;
+    int may_time_out;         /* another thread performed a step since this one began waiting */
+    const void *wait_on;      /* ST_COND/ST_TIMED: the condition; ST_BLOCK: the mutex */
+    uint64_t wait_seq;        /* order of condition waits (a signal wakes the oldest) */
+    /* the primitive this thread performs when it is next chosen */
+    int pend_op, pend_mo, pend_line;
+    const char *pend_file;
+    const void *pend_addr;
+    int64_t prio, buf_prio;   /* PCT */
+    chk_bufent buf[RS_CHK_BUF];
+    uint32_t bhead, blen;
+    jmp_buf unwind;
+    pthread_t th;
+    int joined;
+    void *(*fn)(void *);
+    void *arg;
+    rs_thread *worker;
+} chk_thread;
+
+typedef struct chk_mutex {
+    const void *addr;
+    int owner;                /* thread index, -1: free */
+} chk_mutex;
+
+static struct {
+    int mode;
+    const rs_check_cfg *cfg;
+    rs_run *run;
+    chk_thread *t[RS_CHK_MAX_THREADS];
+    uint32_t n, workers_left;
+    int cur;
+    uint64_t pos;             /* next entry of cfg->choices */
+    uint64_t steps, wseq;
+    rs_check_step *log;
+    uint64_t log_cap;
+    int64_t first_uaf, first_df;
+    int verdict;
+    chk_mutex mutex[RS_CHK_MAX_MUTEX];
+    uint32_t nmutex;
+    uint64_t rng;             /* PCT */
+    uint64_t change[64];
+    uint32_t nchange;
+    int64_t low;              /* PCT: next priority given at a change point */
+    uint32_t done;            /* futex: the main thread may go on */
+    pthread_mutex_t free_lock;/* guards mutex[] in MODE_FREE */
+} G = {.free_lock = PTHREAD_MUTEX_INITIALIZER};
+
+static pthread_mutex_t rs_chk_run_lock = PTHREAD_MUTEX_INITIALIZER; /* one checked run at a time */
+static __thread chk_thread *rs_chk_self;
+
+/* ---- futex baton ------------------------------------------------------------------------------ */
+
+static void chk_futex_wait(uint32_t *w)
+{
+    while (!__atomic_load_n(w, __ATOMIC_ACQUIRE))
+        syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+    __atomic_store_n(w, 0, __ATOMIC_RELAXED);
+}
+
+static void chk_futex_post(uint32_t *w)
+{
+    __atomic_store_n(w, 1, __ATOMIC_RELEASE);
+    syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* Wait for the baton; unwind when the run was aborted meanwhile. */
+static void chk_wait_turn(chk_thread *me)
+{
+    chk_futex_wait(&me->go);
+    if (__atomic_load_n(&G.mode, __ATOMIC_ACQUIRE) == MODE_ABORT)
+        longjmp(me->unwind, 1);
+}
+
+/* ---- memory ----------------------------------------------------------------------------------- */
+
+static void chk_mem_read(const void *p, uint32_t size, void *out)
+{
+    switch (size) {
+    case 1: *(uint8_t *)out = __atomic_load_n((const uint8_t *)p, __ATOMIC_SEQ_CST); break;
+    case 2: *(uint16_t *)out = __atomic_load_n((const uint16_t *)p, __ATOMIC_SEQ_CST); break;
+    case 4: *(uint32_t *)out = __atomic_load_n((const uint32_t *)p, __ATOMIC_SEQ_CST); break;
+    case 8: *(uint64_t *)out = __atomic_load_n((const uint64_t *)p, __ATOMIC_SEQ_CST); break;
+    default: memcpy(out, p, size);
+    }
+}
+
+static void chk_mem_write(void *p, uint32_t size, const void *v)
+{
+    switch (size) {
+    case 1: __atomic_store_n((uint8_t *)p, *(const uint8_t *)v, __ATOMIC_SEQ_CST); break;
+    case 2: __atomic_store_n((uint16_t *)p, *(const uint16_t *)v, __ATOMIC_SEQ_CST); break;
+    case 4: __atomic_store_n((uint32_t *)p, *(const uint32_t *)v, __ATOMIC_SEQ_CST); break;
+    case 8: __atomic_store_n((uint64_t *)p, *(const uint64_t *)v, __ATOMIC_SEQ_CST); break;
+    default: memcpy(p, v, size);
+    }
+}
+
+static int chk_scheduled(void) { return rs_chk_self && G.mode == MODE_SCHED; }
+
+/* A write became visible: every other thread's wait point sees it; parked ones may run again. */
+static void chk_written(int writer)
+{
+    G.wseq++;
+    for (uint32_t i = 0; i < G.n; i++) {
+        chk_thread *t = G.t[i];
+        if ((int)i == writer)
+            continue;
+        t->dirty = 1;
+        if (t->state == ST_PARK || (t->state == ST_TIMED && t->pend_op == RS_CHK_NAP))
+            t->state = ST_RUN;
+    }
+}
+
+static int chk_index(const chk_thread *me)
+{
+    for (uint32_t i = 0; i < G.n; i++)
+        if (G.t[i] == me)
+            return (int)i;
+    return -1;
+}
+
+static void chk_drain_one(int i)
+{
+    chk_thread *t = G.t[i];
+    chk_bufent *s = &t->buf[t->bhead];
+    chk_mem_write(s->addr, s->size, &s->val);
+    t->bhead = (t->bhead + 1) % RS_CHK_BUF;
+    t->blen--;
+    chk_written(i);
+}
+
+static void chk_drain_all(int i)
+{
+    while (G.t[i]->blen)
+        chk_drain_one(i);
+}
+
+/* ---- the log ---------------------------------------------------------------------------------- */
+
+static int32_t chk_obj_of(const void *p)
+{
+    const rs_arena *a = &G.run->arena;
+    if (!p || (const char *)p < a->base || (const char *)p >= a->base + (size_t)a->capacity * a->stride)
+        return -1;
+    return (int32_t)(((const char *)p - a->base) / a->stride);
+}
+
+static void chk_log(int thread, int op, int mo, const char *file, int line, const void *addr,
+                    uint32_t nopts, uint32_t choice, int cur_runnable, uint32_t drain_from)
+{
+    if (G.steps == G.log_cap) {
+        uint64_t cap = G.log_cap ? 2 * G.log_cap : 4096;
+        rs_check_step *nl = (rs_check_step *)realloc(G.log, cap * sizeof *nl);
+        if (!nl)
+            return; /* the log is cut; the run goes on */
+        G.log = nl;
+        G.log_cap = cap;
+    }
+    rs_check_step *s = &G.log[G.steps];
+    s->file = file;
+    s->line = (uint32_t)line;
+    s->thread = (uint16_t)thread;
+    s->op = (uint16_t)op;
+    s->mo = (uint16_t)mo;
+    s->nopts = (uint16_t)(nopts > 65535 ? 65535 : nopts);
+    s->choice = (uint16_t)choice;
+    s->cur_runnable = (uint8_t)cur_runnable;
+    s->drain_from = (uint8_t)(drain_from > 255 ? 255 : drain_from);
+    s->obj = chk_obj_of(addr);
+}
+
+/* ---- scheduling ------------------------------------------------------------------------------- */
+
+/* Thread i performs a step: every other timed wait may now time out. A timeout is a choice only
+ * after such progress (a real timeout takes time, in which others run), so a waiter cannot
+ * time out over and over while the thread it waits for never runs. */
+static void chk_progress(int i)
+{
+    for (uint32_t k = 0; k < G.n; k++)
+        if ((int)k != i && G.t[k]->state == ST_TIMED)
+            G.t[k]->may_time_out = 1;
+}
+
+/* Nothing else can happen: every timed wait may time out. Returns whether there is one. */
+static int chk_allow_timeouts(void)
+{
+    int any = 0;
+    for (uint32_t k = 0; k < G.n; k++)
+        if (G.t[k]->state == ST_TIMED && !G.t[k]->may_time_out)
+            any = G.t[k]->may_time_out = 1;
+    return any;
+}
+
+typedef struct chk_opt {
+    int kind, thread;
+} chk_opt;
+
+static uint32_t chk_options(int cur, chk_opt *opt, uint32_t *drain_from)
+{
+    uint32_t n = 0;
+    if (cur >= 0 && G.t[cur]->state == ST_RUN)
+        opt[n++] = (chk_opt){OPT_RUN, cur};
+    for (uint32_t i = 0; i < G.n; i++)
+        if ((int)i != cur && G.t[i]->state == ST_RUN)
+            opt[n++] = (chk_opt){OPT_RUN, (int)i};
+    *drain_from = n;
+    for (uint32_t i = 0; i < G.n; i++)
+        if (G.t[i]->state == ST_TIMED && G.t[i]->may_time_out)
+            opt[n++] = (chk_opt){OPT_TIMEOUT, (int)i};
+    if (G.cfg->tso)
+        for (uint32_t i = 0; i < G.n; i++)
+            if (G.t[i]->blen)
+                opt[n++] = (chk_opt){OPT_DRAIN, (int)i};
+    return n;
+}
+
+static int64_t chk_opt_prio(const chk_opt *o)
+{
+    return o->kind == OPT_DRAIN ? G.t[o->thread]->buf_prio : G.t[o->thread]->prio;
+}
+
+static uint32_t chk_choose(const chk_opt *opt, uint32_t n)
+{
+    if (G.cfg->mode == RS_CHECK_PCT) {
+        /* At a change point the running thread drops below every initial priority. */
+        for (uint32_t i = 0; i < G.nchange; i++)
+            if (G.change[i] == G.steps && opt[0].kind == OPT_RUN)
+                G.t[opt[0].thread]->prio = G.low--;
+        uint32_t best = 0;
+        for (uint32_t i = 1; i < n; i++)
+            if (chk_opt_prio(&opt[i]) > chk_opt_prio(&opt[best]))
+                best = i;
+        return best;
+    }
+    if (G.pos < G.cfg->nchoices)
+        return G.cfg->choices[G.pos++] % n;
+    return 0;
+}
+
+static void chk_abort(int verdict);
+
+static void chk_finish_workers(void);
+
+/* The scheduling point of `me` (its pending primitive is recorded, or it is no longer runnable).
+ * Returns when `me` is chosen; never returns for a finished thread. */
+static void chk_schedule(chk_thread *me)
+{
+    int cur = chk_index(me);
+    for (;;) {
+        if (G.steps >= G.cfg->max_steps)
+            chk_abort(RS_CHECK_STEP_BOUND);
+        chk_opt opt[3 * RS_CHK_MAX_THREADS];
+        uint32_t drain_from, n = chk_options(cur, opt, &drain_from);
+        if (n == 0 && chk_allow_timeouts())
+            n = chk_options(cur, opt, &drain_from);
+        if (n == 0)
+            chk_abort(RS_CHECK_DEADLOCK);
+        uint32_t c = n > 1 ? chk_choose(opt, n) : 0;
+        int cur_runnable = cur >= 0 && G.t[cur]->state == ST_RUN;
+        chk_opt o = opt[c];
+        chk_thread *t = G.t[o.thread];
+        if (o.kind == OPT_DRAIN) {
+            chk_bufent *s = &t->buf[t->bhead];
+            chk_log(o.thread, RS_CHK_DRAIN, RS_MO_PLAIN, s->file, s->line, s->addr, n, c, cur_runnable,
+                    drain_from);
+            G.steps++;
+            chk_drain_one(o.thread);
+            continue;
+        }
+        if (o.kind == OPT_TIMEOUT) {
+            t->state = ST_RUN;
+            t->timed_out = 1;
+        }
+        chk_log(o.thread, o.kind == OPT_TIMEOUT ? RS_CHK_TIMEOUT : t->pend_op, t->pend_mo, t->pend_file,
+                t->pend_line, t->pend_addr, n, c, cur_runnable, drain_from);
+        G.steps++;
+        if (o.kind == OPT_RUN)
+            chk_progress(o.thread);
+        if (t == me)
+            return;
+        G.cur = o.thread;
+        chk_futex_post(&t->go);
+        if (me->state == ST_DONE)
+            return; /* a finished thread hands the baton on and leaves */
+        chk_wait_turn(me);
+        return;
+    }
+}
+
+/* Record the pending primitive of the running thread and reach its scheduling point. */
+static void chk_point(chk_thread *me, int op, int mo, const char *file, int line, const void *addr)
+{
+    me->pend_op = op;
+    me->pend_mo = mo;
+    me->pend_file = file;
+    me->pend_line = line;
+    me->pend_addr = addr;
+    chk_schedule(me);
+}
+
+static void chk_abort(int verdict)
+{
+    G.verdict = verdict;
+    __atomic_store_n(&G.mode, MODE_ABORT, __ATOMIC_RELEASE);
+    for (uint32_t i = 0; i < G.n; i++)
+        if (G.t[i] != rs_chk_self)
+            chk_futex_post(&G.t[i]->go);
+    chk_futex_post(&G.done);
+    longjmp(rs_chk_self->unwind, 1);
+}
+
+/* Every worker has finished: make every buffered store visible and let helpers run free. */
+static void chk_finish_workers(void)
+{
+    for (uint32_t i = 0; i < G.n; i++)
+        chk_drain_all((int)i);
+    __atomic_store_n(&G.mode, MODE_FREE, __ATOMIC_RELEASE);
+    for (uint32_t i = 0; i < G.n; i++)
+        if (G.t[i] != rs_chk_self && G.t[i]->state != ST_DONE)
+            chk_futex_post(&G.t[i]->go);
+    chk_futex_post(&G.done);
+}
+
+/* ---- the primitives --------------------------------------------------------------------------- */
+
+static void chk_tso_push(chk_thread *me, void *p, uint32_t size, const void *v, const char *file, int line)
+{
+    int i = chk_index(me);
+    if (me->blen == RS_CHK_BUF)
+        chk_drain_one(i);
+    chk_bufent *s = &me->buf[(me->bhead + me->blen) % RS_CHK_BUF];
+    s->addr = p;
+    s->size = size;
+    s->val = 0;
+    memcpy(&s->val, v, size);
+    s->file = file;
+    s->line = line;
+    me->blen++;
+}
+
+/* TSO: the newest buffered store to exactly p, or NULL (after draining on a partial overlap). */
+static const chk_bufent *chk_tso_lookup(chk_thread *me, const void *p, uint32_t size)
+{
+    for (uint32_t k = me->blen; k-- > 0;) {
+        const chk_bufent *s = &me->buf[(me->bhead + k) % RS_CHK_BUF];
+        const char *a = (const char *)s->addr, *b = (const char *)p;
+        if (a == b && s->size == size)
+            return s;
+        if (a < b + size && b < a + s->size) {
+            chk_drain_all(chk_index(me));
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+static void chk_load(const void *p, uint32_t size, void *out, int mo, const char *file, int line)
+{
+    chk_thread *me = rs_chk_self;
+    if (chk_scheduled()) {
+        chk_point(me, RS_CHK_LOAD, mo, file, line, p);
+        if (G.mode == MODE_SCHED && G.cfg->tso && size <= 8) {
+            const chk_bufent *s = chk_tso_lookup(me, p, size);
+            if (s) {
+                memcpy(out, &s->val, size);
+                return;
+            }
+        }
+    }
+    chk_mem_read(p, size, out);
+}
+
+static void chk_store(void *p, uint32_t size, const void *v, int mo, const char *file, int line)
+{
+    chk_thread *me = rs_chk_self;
+    if (chk_scheduled()) {
+        chk_point(me, RS_CHK_STORE, mo, file, line, p);
+        if (G.mode == MODE_SCHED) {
+            if (G.cfg->tso && mo != RS_MO_SEQ_CST && size <= 8) {
+                chk_tso_push(me, p, size, v, file, line);
+                return;
+            }
+            chk_drain_all(chk_index(me));
+            chk_mem_write(p, size, v);
+            chk_written(chk_index(me));
+            return;
+        }
+    }
+    chk_mem_write(p, size, v);
+}
+
+/* Drain the caller's buffer before a locked instruction; returns the caller's index. */
+static int chk_locked_op(chk_thread *me, int op, int mo, const char *file, int line, const void *p)
+{
+    chk_point(me, op, mo, file, line, p);
+    int i = chk_index(me);
+    if (G.mode == MODE_SCHED)
+        chk_drain_all(i);
+    return i;
+}
+
+static uint64_t chk_mask(uint32_t size) { return size >= 8 ? ~0ULL : (1ULL << (8 * size)) - 1; }
+
+static uint64_t chk_rmw_free(void *p, uint32_t size, int op, uint64_t v)
+{
+    switch (size) {
+    case 4:
+        return op == RS_CHK_FAA ? __atomic_fetch_add((uint32_t *)p, (uint32_t)v, __ATOMIC_SEQ_CST)
+                                : __atomic_exchange_n((uint32_t *)p, (uint32_t)v, __ATOMIC_SEQ_CST);
+    case 8:
+        return op == RS_CHK_FAA ? __atomic_fetch_add((uint64_t *)p, v, __ATOMIC_SEQ_CST)
+                                : __atomic_exchange_n((uint64_t *)p, v, __ATOMIC_SEQ_CST);
+    default: {
+        uint64_t old = 0, nv;
+        chk_mem_read(p, size, &old);
+        nv = op == RS_CHK_FAA ? old + v : v;
+        chk_mem_write(p, size, &nv);
+        return old & chk_mask(size);
+    }
+    }
+}
+
+static uint64_t chk_rmw(void *p, uint32_t size, int op, uint64_t v, int mo, const char *file, int line)
+{
+    chk_thread *me = rs_chk_self;
+    if (chk_scheduled()) {
+        int i = chk_locked_op(me, op, mo, file, line, p);
+        if (G.mode == MODE_SCHED) {
+            uint64_t old = 0, nv;
+            chk_mem_read(p, size, &old);
+            nv = (op == RS_CHK_FAA ? old + v : v) & chk_mask(size);
+            chk_mem_write(p, size, &nv);
+            chk_written(i);
+            return old;
+        }
+    }
+    return chk_rmw_free(p, size, op, v);
+}
+
+static int chk_cas(void *p, uint32_t size, void *expected, uint64_t desired, int strong, int mo,
+                   int mo_fail, const char *file, int line)
+{
+    (void)mo_fail;
+    chk_thread *me = rs_chk_self;
+    if (chk_scheduled()) {
+        int i = chk_locked_op(me, strong ? RS_CHK_CAS_STRONG : RS_CHK_CAS, mo, file, line, p);
+        if (G.mode == MODE_SCHED) {
+            uint64_t cur = 0, exp = 0;
+            chk_mem_read(p, size, &cur);
+            memcpy(&exp, expected, size);
+            if (cur != exp) {
+                memcpy(expected, &cur, size);
+                return 0;
+            }
+            chk_mem_write(p, size, &desired);
+            chk_written(i);
+            return 1;
+        }
+    }
+    switch (size) {
+    case 4: return __atomic_compare_exchange_n((uint32_t *)p, (uint32_t *)expected, (uint32_t)desired, 0,
+                                               __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    case 8: return __atomic_compare_exchange_n((uint64_t *)p, (uint64_t *)expected, desired, 0,
+                                               __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    default: return __atomic_compare_exchange((uint16_t *)p, (uint16_t *)expected, (uint16_t *)&desired, 0,
+                                              __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    }
+}
+
+static void chk_fence(int mo, const char *file, int line)
+{
+    if (chk_scheduled())
+        chk_locked_op(rs_chk_self, RS_CHK_FENCE, mo, file, line, NULL);
+    else
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+static chk_mutex *chk_mutex_of(const void *m)
+{
+    for (uint32_t i = 0; i < G.nmutex; i++)
+        if (G.mutex[i].addr == m)
+            return &G.mutex[i];
+    if (G.nmutex == RS_CHK_MAX_MUTEX)
+        return NULL;
+    G.mutex[G.nmutex] = (chk_mutex){m, -1};
+    return &G.mutex[G.nmutex++];
+}
+
+/* Outside the scheduler (helpers after the workers, or no checked run): a spin lock on the
+ * scheduler's own state, never the pthread mutex, whose state the scheduler does not keep. */
+static void chk_mutex_free(pthread_mutex_t *m, int op)
+{
+    pthread_mutex_lock(&G.free_lock);
+    chk_mutex *x = chk_mutex_of(m);
+    pthread_mutex_unlock(&G.free_lock);
+    if (!x) {
+        op == RS_CHK_LOCK ? pthread_mutex_lock(m) : pthread_mutex_unlock(m);
+        return;
+    }
+    if (op == RS_CHK_UNLOCK) {
+        __atomic_store_n(&x->owner, -1, __ATOMIC_RELEASE);
+        return;
+    }
+    int freev = -1;
+    while (!__atomic_compare_exchange_n(&x->owner, &freev, RS_CHK_MAX_THREADS, 0, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED)) {
+        freev = -1;
+        sched_yield();
+    }
+}
+
+static void chk_unlock(int i, chk_mutex *x)
+{
+    x->owner = -1;
+    for (uint32_t k = 0; k < G.n; k++)
+        if (G.t[k]->state == ST_BLOCK && G.t[k]->wait_on == x->addr)
+            G.t[k]->state = ST_RUN;
+    chk_written(i);
+}
+
+static void chk_mutex_op(pthread_mutex_t *m, int op, const char *file, int line)
+{
+    chk_thread *me = rs_chk_self;
+    if (!chk_scheduled()) {
+        chk_mutex_free(m, op);
+        return;
+    }
+    int i = chk_locked_op(me, op, RS_MO_SEQ_CST, file, line, m);
+    for (;;) {
+        if (G.mode != MODE_SCHED) {
+            chk_mutex_free(m, op);
+            return;
+        }
+        chk_mutex *x = chk_mutex_of(m);
+        if (!x) {
+            fprintf(stderr, "refstrat check: more than %d mutexes\n", RS_CHK_MAX_MUTEX);
+            chk_abort(RS_CHECK_STEP_BOUND);
+        }
+        if (op == RS_CHK_UNLOCK) {
+            chk_unlock(i, x);
+            return;
+        }
+        if (x->owner < 0) {
+            x->owner = i;
+            return;
+        }
+        me->state = ST_BLOCK;
+        me->wait_on = m;
+        chk_schedule(me); /* returns once the mutex was released and this thread chosen */
+    }
+}
+
+static void chk_wake_cond(const void *c, int all)
+{
+    chk_thread *oldest = NULL;
+    for (uint32_t k = 0; k < G.n; k++) {
+        chk_thread *t = G.t[k];
+        if ((t->state == ST_COND || t->state == ST_TIMED) && t->wait_on == c) {
+            if (all)
+                t->state = ST_RUN;
+            else if (!oldest || t->wait_seq < oldest->wait_seq)
+                oldest = t;
+        }
+    }
+    if (oldest)
+        oldest->state = ST_RUN;
+}
+
+static int chk_cond(pthread_cond_t *c, pthread_mutex_t *m, int op, const char *file, int line)
+{
+    chk_thread *me = rs_chk_self;
+    if (!chk_scheduled()) {
+        if (op == RS_CHK_WAIT || op == RS_CHK_TIMEDWAIT) { /* a spurious wake-up: callers loop */
+            chk_mutex_op(m, RS_CHK_UNLOCK, file, line);
+            sched_yield();
+            chk_mutex_op(m, RS_CHK_LOCK, file, line);
+        }
+        return 0;
+    }
+    int i = chk_locked_op(me, op, RS_MO_SEQ_CST, file, line, c);
+    if (G.mode != MODE_SCHED)
+        return chk_cond(c, m, op, file, line);
+    if (op == RS_CHK_SIGNAL || op == RS_CHK_BROADCAST) {
+        chk_wake_cond(c, op == RS_CHK_BROADCAST);
+        chk_written(i);
+        return 0;
+    }
+    chk_mutex *x = chk_mutex_of(m);
+    if (x)
+        chk_unlock(i, x);
+    me->state = op == RS_CHK_TIMEDWAIT ? ST_TIMED : ST_COND;
+    me->may_time_out = 0;
+    me->wait_on = c;
+    me->wait_seq = G.wseq++;
+    me->timed_out = 0;
+    chk_schedule(me);
+    int timed_out = me->timed_out;
+    chk_mutex_op(m, RS_CHK_LOCK, file, line);
+    return timed_out ? ETIMEDOUT : 0;
+}
+
+static void chk_pause(int op, const char *file, int line)
+{
+    chk_thread *me = rs_chk_self;
+    if (!chk_scheduled()) {
+        if (op == RS_CHK_SPIN)
+            rs_cpu_relax();
+        else
+            sched_yield();
+        return;
+    }
+    if (!me->dirty) {
+        me->state = op == RS_CHK_NAP ? ST_TIMED : ST_PARK;
+        me->may_time_out = 0;
+    }
+    me->wait_on = NULL;
+    me->dirty = 0;
+    chk_point(me, op, RS_MO_PLAIN, file, line, NULL);
+    me->dirty = 0;
+}
+
+static void chk_event(int ev)
+{
+    chk_thread *me = rs_chk_self;
+    if (!chk_scheduled())
+        return;
+    int64_t *first = ev == RS_CHK_EV_UAF ? &G.first_uaf : &G.first_df;
+    if (*first < 0) {
+        int i = chk_index(me);
+        for (uint64_t k = G.steps; k-- > 0;)
+            if (G.log[k].thread == i) {
+                *first = (int64_t)k;
+                break;
+            }
+    }
+}
+
+/* ---- threads ---------------------------------------------------------------------------------- */
+
+static chk_thread *chk_register(int helper)
+{
+    if (G.n == RS_CHK_MAX_THREADS)
+        return NULL;
+    chk_thread *t = (chk_thread *)calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->state = ST_RUN;
+    t->helper = helper;
+    t->dirty = 1;
+    t->pend_op = RS_CHK_START;
+    t->pend_mo = RS_MO_PLAIN;
+    t->pend_file = "";
+    t->prio = G.cfg && G.cfg->mode == RS_CHECK_PCT ? (int64_t)(rs_rand(&G.rng) >> 16) + (1LL << 50) : 0;
+    t->buf_prio = G.cfg && G.cfg->mode == RS_CHECK_PCT ? (int64_t)(rs_rand(&G.rng) >> 16) + (1LL << 50) : 0;
+    G.t[G.n++] = t;
+    return t;
+}
+
+/* A scheduled thread ends: its stores become visible; the last worker ends the scheduled part. */
+static void chk_exit(chk_thread *me)
+{
+    if (G.mode != MODE_SCHED)
+        return;
+    int i = chk_index(me);
+    chk_drain_all(i);
+    me->state = ST_DONE;
+    if (!me->helper && --G.workers_left == 0) {
+        chk_finish_workers();
+        return;
+    }
+    if (G.workers_left == 0)
+        return;
+    chk_schedule(me);
+}
+
+static void *chk_thread_main(void *arg)
+{
+    chk_thread *me = (chk_thread *)arg;
+    rs_chk_self = me;
+    if (setjmp(me->unwind) == 0) {
+        chk_wait_turn(me);
+        if (me->worker) {
+            rs_thread *t = me->worker;
+            rs_run *r = t->run;
+            r->strategy->enter(t);
+            r->strategy->kernels[r->immortal ? 1 : 0][RS_W_TRACE](t);
+            r->strategy->leave(t);
+        } else {
+            me->fn(me->arg);
+        }
+        chk_exit(me);
+    }
+    rs_chk_self = NULL;
+    return NULL;
+}
+
+static int chk_spawn(chk_thread *t)
+{
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 8u << 20);
+    cpu_set_t allowed, one;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
+        for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+            if (CPU_ISSET(cpu, &allowed)) {
+                CPU_ZERO(&one);
+                CPU_SET(cpu, &one);
+                pthread_attr_setaffinity_np(&attr, sizeof one, &one); /* best effort */
+                break;
+            }
+    }
+    int rc = pthread_create(&t->th, &attr, chk_thread_main, t);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        rc = pthread_create(&t->th, NULL, chk_thread_main, t);
+    }
+    return rc;
+}
+
+static int chk_thread_create(pthread_t *th, void *(*fn)(void *), void *arg)
+{
+    if (G.mode != MODE_SCHED && G.mode != MODE_IDLE)
+        return pthread_create(th, NULL, fn, arg);
+    if (!G.cfg) /* not inside rs_check_execute */
+        return pthread_create(th, NULL, fn, arg);
+    chk_thread *t = chk_register(1);
+    if (!t)
+        return EAGAIN;
+    t->fn = fn;
+    t->arg = arg;
+    int rc = chk_spawn(t);
+    if (rc == 0)
+        *th = t->th;
+    else
+        G.n--;
+    return rc;
+}
+
+static void chk_thread_join(pthread_t th)
+{
+    for (uint32_t i = 0; i < G.n; i++)
+        if (G.t[i]->helper && pthread_equal(G.t[i]->th, th)) {
+            if (!G.t[i]->joined)
+                pthread_join(th, NULL);
+            G.t[i]->joined = 1;
+            return;
+        }
+    pthread_join(th, NULL);
+}
+
+static const rs_chk_api rs_chk_impl = {
+    RS_CHK_API_VERSION, chk_load, chk_store, chk_rmw, chk_cas, chk_fence, chk_mutex_op, chk_cond,
+    chk_pause, chk_thread_create, chk_thread_join, chk_event,
+};
+
+const rs_chk_api *rs_chk_api_ptr __attribute__((visibility("hidden"))) = &rs_chk_impl;
+
+const rs_chk_api *rs_check_api(void) { return &rs_chk_impl; }
+
+/* ---- the runner ------------------------------------------------------------------------------- */
+
+static void chk_pct_setup(const rs_check_cfg *cfg)
+{
+    G.rng = cfg->seed * 0x9E3779B97F4A7C15ULL + 1;
+    G.nchange = 0;
+    G.low = (int64_t)cfg->pct_depth;
+    uint64_t k = cfg->pct_steps ? cfg->pct_steps : 1;
+    for (uint32_t i = 1; i < cfg->pct_depth && G.nchange < 64; i++)
+        G.change[G.nchange++] = 1 + rs_rand(&G.rng) % k;
+}
+
+static void chk_reset(const rs_check_cfg *cfg, rs_run *r)
+{
+    for (uint32_t i = 0; i < G.n; i++)
+        free(G.t[i]);
+    G.n = 0;
+    G.cfg = cfg;
+    G.run = r;
+    G.cur = -1;
+    G.pos = 0;
+    G.steps = 0;
+    G.wseq = 0;
+    G.log = NULL;
+    G.log_cap = 0;
+    G.first_uaf = G.first_df = -1;
+    G.verdict = RS_CHECK_DONE;
+    G.nmutex = 0;
+    G.done = 0;
+    G.mode = MODE_IDLE;
+    if (cfg->mode == RS_CHECK_PCT)
+        chk_pct_setup(cfg);
+}
+
+/* The main thread's decision: which thread runs first. */
+static void chk_start(void)
+{
+    chk_opt opt[3 * RS_CHK_MAX_THREADS];
+    uint32_t drain_from, n = chk_options(-1, opt, &drain_from);
+    uint32_t c = n > 1 ? chk_choose(opt, n) : 0;
+    chk_thread *t = G.t[opt[c].thread];
+    chk_log(opt[c].thread, RS_CHK_START, RS_MO_PLAIN, "", 0, NULL, n, c, 0, drain_from);
+    G.steps++;
+    G.cur = opt[c].thread;
+    chk_futex_post(&t->go);
+}
+
+static void chk_join_all(void)
+{
+    for (uint32_t i = 0; i < G.n; i++)
+        if (!G.t[i]->joined) {
+            pthread_join(G.t[i]->th, NULL);
+            G.t[i]->joined = 1;
+        }
+}
+
+static int chk_refuse(rs_run *r, const char *msg)
+{
+    rs_run_fail(r, RS_ERR_NOMEM, msg);
+    return r->error;
+}
+
+int rs_check_execute(rs_run *r, const rs_check_cfg *cfg, rs_check_out *out)
+{
+    memset(out, 0, sizeof *out);
+    out->first_uaf_step = out->first_double_free_step = -1;
+    if (r->p.workload != RS_W_TRACE)
+        return chk_refuse(r, "the check build runs the trace workload only");
+    if (cfg->max_steps == 0)
+        return chk_refuse(r, "max_steps must be positive");
+    if (cfg->mode != RS_CHECK_SEQ && cfg->mode != RS_CHECK_PCT)
+        return chk_refuse(r, "unknown check mode");
+    if (cfg->mode == RS_CHECK_PCT && cfg->pct_depth < 1)
+        return chk_refuse(r, "PCT needs a depth of at least 1");
+    if (r->nthreads > RS_CHK_MAX_THREADS / 2)
+        return chk_refuse(r, "the check build runs at most 32 threads");
+    pthread_mutex_lock(&rs_chk_run_lock);
+    double t0 = rs_now();
+    chk_reset(cfg, r);
+    int err = 0;
+    for (uint32_t i = 0; i < r->nthreads; i++)
+        chk_register(0)->worker = &r->threads[i];
+    G.workers_left = r->nthreads;
+    if (r->strategy->start(r) != 0)
+        err = chk_refuse(r, "cannot start the strategy's helper thread");
+    uint32_t spawned = r->nthreads;
+    for (uint32_t i = 0; i < r->nthreads && !err; i++)
+        if (chk_spawn(G.t[i]) != 0) {
+            spawned = i;
+            err = chk_refuse(r, "cannot start a worker thread");
+        }
+    for (uint32_t i = spawned; i < r->nthreads; i++)
+        G.t[i]->joined = 1; /* never started */
+    if (err) {
+        G.verdict = RS_CHECK_DONE;
+        __atomic_store_n(&G.mode, MODE_ABORT, __ATOMIC_RELEASE);
+        for (uint32_t i = 0; i < G.n; i++)
+            chk_futex_post(&G.t[i]->go);
+    } else {
+        G.mode = MODE_SCHED;
+        chk_start();
+        chk_futex_wait(&G.done);
+    }
+    if (G.mode == MODE_ABORT) {
+        chk_join_all();
+    } else {
+        for (uint32_t i = 0; i < r->nthreads; i++) {
+            pthread_join(G.t[i]->th, NULL);
+            G.t[i]->joined = 1;
+        }
+        rs_run_finish(r);
+        chk_join_all();
+    }
+    out->verdict = G.verdict;
+    out->nsteps = G.steps < G.log_cap ? G.steps : G.log_cap;
+    out->steps = G.log;
+    out->first_uaf_step = G.first_uaf;
+    out->first_double_free_step = G.first_df;
+    out->nthreads = G.n;
+    out->seconds = rs_now() - t0;
+    G.log = NULL;
+    chk_reset(cfg, NULL);
+    G.cfg = NULL;
+    pthread_mutex_unlock(&rs_chk_run_lock);
+    return err ? err : r->error;
+}
+
+void rs_check_free(rs_check_out *out)
+{
+    free(out->steps);
+    out->steps = NULL;
+}
