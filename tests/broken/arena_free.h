@@ -21,7 +21,8 @@ RS_INLINE void rs_barena_free(rs_thread *t, rs_obj *o, rs_barena_push_fn push, i
 {
     const rs_arena *a = &t->run->arena;
     rs_pool *self = t->pool;
-    rs_pool *home = o->pool == RS_NIL ? NULL : &a->pools[o->pool];
+    uint32_t pool = rs_pr_load_plain(&o->pool);
+    rs_pool *home = pool == RS_NIL ? NULL : &a->pools[pool];
     int remote = home && home != self;
     if (push_first && remote)
         push(a, home, rs_obj_index(a, o));
@@ -39,7 +40,7 @@ RS_INLINE void rs_barena_free(rs_thread *t, rs_obj *o, rs_barena_push_fn push, i
     if (remote) {
         push(a, home, idx);
     } else {
-        o->next = self->free_head;
+        rs_pr_store_plain(&o->next, self->free_head);
         self->free_head = idx;
     }
 }

@@ -20,7 +20,7 @@ static void rs_barena_push_split(const rs_arena *a, rs_pool *p, uint32_t idx)
 {
     rs_obj *o = rs_obj_at(a, idx);
     uint32_t head = rs_pr_load_acquire(&p->remote_head);
-    o->next = head;
+    rs_pr_store_plain(&o->next, head);
     rs_pr_store_release(&p->remote_head, idx); /* the bug: the head may have changed since */
 }
 

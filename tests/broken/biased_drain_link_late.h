@@ -32,8 +32,8 @@ static RS_NOINLINE void rs_bbrc_drain_link_late(rs_thread *t)
 {
     rs_brc_thread *b = (rs_brc_thread *)t->s;
     rs_pr_mutex_lock(&b->lock);
-    uint32_t head = b->head;
-    b->head = RS_NIL;
+    uint32_t head = rs_pr_load_plain(&b->head);
+    rs_pr_store_plain(&b->head, RS_NIL);
     rs_pr_store_relaxed(&b->pending, 0);
     rs_pr_mutex_unlock(&b->lock);
     rs_bbrc_merge_list_link_late(t, head);

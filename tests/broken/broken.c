@@ -2,8 +2,11 @@
  *
  * Compiled by tests/test_fuzz_broken.py against the package's own headers and loaded with
  * refstrat._core.load_plugin(); never part of the package, never listed by refstrat.strategies().
- * Each header says what is wrong and which program catches it. The fuzz tests assert that the
- * default test run catches every one (BROKEN_VARIANTS in the test file must match this list).
+ * Each header says what is wrong, its bug class and which program catches it; catalog.py holds
+ * the same as data (scheme, bug class, smallest program, memory model) for the systematic checks.
+ * BROKEN_VARIANTS in tests/test_fuzz_broken.py must match this list; the timing-based hunt there
+ * must catch every one except those in NEEDS_SCHEDULER (one specific interleaving, or a deadlock
+ * that would hang real threads), which are left to the systematic scheduler.
  */
 #include "refstrat/plugin.h"
 #include "atomic_split.h"
