@@ -7,9 +7,9 @@
  * count) that lands between the load and the store is overwritten. A lost decrement leaves the
  * object alive for ever (a leak); a lost increment frees it while referenced. Single-threaded
  * only the owner touches the object and counts are exact.
- * Exposed by: the owner's last drop racing a non-owner's update of the shared count, e.g.
- *   T0: new(x) inc(x) send(x->T1) dec(x)    T1: recv(x) inc(x) dec(x) dec(x)
- * with T1's inc (or a dec) between T0's load of the shared count and its store.
+ * Exposed by: the owner's last local drop racing a non-owner's update of the shared count, e.g.
+ *   T0: new(x) send(x->T1) recv(x) dec(x)    T1: recv(x) inc(x) send(x->T0) dec(x)
+ * with T1's dec between T0's load of the shared count and its store (a leak).
  */
 #ifndef RS_BROKEN_BIASED_MERGE_STORE_H
 #define RS_BROKEN_BIASED_MERGE_STORE_H

@@ -10,8 +10,8 @@
  * run it). Single-threaded no worker waits for another and it is exact.
  * Exposed by: T1 waiting on a recv while T0, which sends only after filling every log it owns,
  * waits for a batch back; needs a small log_size (the minimum, 16) and T0 logging
- * RS_BUF_BATCHES x 16 = 64 operations before its send, e.g.
- *   T0: new(x) then 32 x (inc(0) dec(0)) then send(x->T1)    T1: recv(x) dec(x)    (shared=1)
+ * RS_BUF_BATCHES x 16 = 64 increments before its send, e.g.
+ *   T0: new(x) then 64 x (inc(0) dec(0)) then send(x->T1)    T1: recv(x) dec(x)    (shared=1)
  */
 #ifndef RS_BROKEN_BUFFERED_WAIT_NO_ACK_H
 #define RS_BROKEN_BUFFERED_WAIT_NO_ACK_H

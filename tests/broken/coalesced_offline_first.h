@@ -10,7 +10,7 @@
  * Exposed by: a worker that increments an object and hands both references away, then leaves;
  * the receiver drops one (its flush reads zero) and ticks twice before the leaver's flush, e.g.
  * with tick=1:
- *   T0: new(x) send(x->T1) recv(x) recv(x) dec(x) inc(0) dec(0) inc(0) dec(0) dec(x)
+ *   T0: new(x) send(x->T1) recv(x) recv(x) dec(x) 3 x (inc(0) dec(0)) dec(x)
  *   T1: recv(x) inc(x) send(x->T0) send(x->T0)                            (shared=1)
  */
 #ifndef RS_BROKEN_COALESCED_OFFLINE_FIRST_H
