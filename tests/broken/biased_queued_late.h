@@ -7,8 +7,10 @@
  * into a MERGED count and gives the object up -- and the late store then overwrites that merged
  * count with a bare QUEUED word. The count is lost: the object is never freed (a leak), or a
  * later decrement sees a wrong count. Single-threaded no thread is a non-owner and it is exact.
- * Exposed by: the owner draining its queue (at a safepoint) between the push and the store, e.g.
- *   T0: new(x) inc(x) send(x->T1) inc(0) dec(0) dec(x)    T1: recv(x) dec(x)    (shared=1)
+ * Exposed by: the owner draining its queue (at a safepoint or while it waits) between the push
+ * and the store, e.g.
+ *   T0: new(x) inc(x) send(x->T1) recv(y) dec(y) dec(x)    T1: recv(x) dec(x) new(y) send(y->T0)
+ * (T0 drains while it waits for y; its last dec then finds the bare QUEUED word: a leak).
  */
 #ifndef RS_BROKEN_BIASED_QUEUED_LATE_H
 #define RS_BROKEN_BIASED_QUEUED_LATE_H

@@ -104,7 +104,7 @@ CATALOG: dict[str, Shape] = {
     "broken_coalesced_offline_first": Shape(
         "coalesced", HANDSHAKE_REORDERED,
         _p((("new", 1), ("send", 1, 1), ("recv", 1), ("recv", 1), ("dec", 1))
-           + (("inc", 0), ("dec", 0)) * 3 + (("dec", 1),),
+           + (("inc", 0), ("dec", 0)) * 8 + (("dec", 1),),
            (("recv", 1), ("inc", 1), ("send", 1, 0), ("send", 1, 0)), shared=1),
         "sc"),
     "broken_coalesced_dirty_store": Shape("coalesced", CAS_AS_LOAD_STORE, None, "sc"),
@@ -113,7 +113,11 @@ CATALOG: dict[str, Shape] = {
         _p((("new", 0), ("send", 0, 1), ("recv", 0), ("dec", 0)),
            (("recv", 0), ("inc", 0), ("send", 0, 0), ("dec", 0))),
         "sc"),
-    "broken_biased_queued_late": Shape("biased", FLAG_AFTER_PUBLISH, _HAND_OVER_THEN_WORK, "sc"),
+    "broken_biased_queued_late": Shape(
+        "biased", FLAG_AFTER_PUBLISH,
+        _p((("new", 1), ("inc", 1), ("send", 1, 1), ("recv", 2), ("dec", 2), ("dec", 1)),
+           (("recv", 1), ("dec", 1), ("new", 2), ("send", 2, 0))),
+        "sc"),
     "broken_biased_drain_link_late": Shape(
         "biased", DROPPED,
         _p((("new", 1), ("new", 2), ("send", 1, 1), ("send", 2, 1))
@@ -131,8 +135,9 @@ HANDOFF_MIN_ARENA_2T = 1028
 KNOBS: dict[str, dict[str, Any]] = {
     "broken_immortal_decrefs": {"immortal": True},
     "broken_buffered_wait_no_ack": {"log_size": 16},
-    "broken_coalesced_offline_first": {"tick": 1},
-    "broken_coalesced_dirty_store": {"tick": 1},
+    # T1 (4 ops) must not tick before it leaves; T0 ticks at least three times after its dec.
+    "broken_coalesced_offline_first": {"tick": 5},
+    "broken_coalesced_dirty_store": {"tick": 4},
     "broken_arena_push_split": {"workload": "handoff", "threads": 2,
                                 "arena_size": HANDOFF_MIN_ARENA_2T},
     "broken_arena_push_before_free": {"workload": "handoff", "threads": 2,
@@ -146,8 +151,9 @@ REQUIRES: dict[str, str] = {
                                        "ever, real threads hang)",
     "broken_buffered_wait_no_ack": "deadlock detection (real threads stall until the kernel's "
                                    "30 s wait limit)",
-    "broken_coalesced_dirty_store": "three flushes of one object around one review; no small "
-                                    "program derived yet (random programs, PCT)",
+    "broken_coalesced_dirty_store": "three flushes of one object around one review, with deltas "
+                                    "held across safepoints (tick > 1: at tick 1 a zero count "
+                                    "means the object is dead); no small program derived yet",
     "broken_arena_push_split": "a loop workload that reuses remotely freed slots (no trace can)",
     "broken_arena_push_before_free": "a loop workload that reuses remotely freed slots (no trace "
                                      "can)",

@@ -11,7 +11,9 @@
  * run between the two steps, so counts are exact.
  * Exposed by: three flushes of one object around one review: a zero (review queued), a worker's
  * flush to zero whose load sees the review, another worker's positive flush and the review in
- * between that load and its store, then the last drop; needs tick=1 and at least two workers.
+ * between that load and its store, then the last drop. Needs deltas held across safepoints
+ * (tick > 1: with tick=1 a flush that reads zero means the object is dead) and reviews during the
+ * run (a small tick).
  */
 #ifndef RS_BROKEN_COALESCED_DIRTY_STORE_H
 #define RS_BROKEN_COALESCED_DIRTY_STORE_H

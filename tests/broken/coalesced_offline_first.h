@@ -7,10 +7,10 @@
  * count reads zero although the leaving worker still holds an unflushed positive delta for it:
  * the object is freed while another worker holds a reference. Single-threaded the worker's own
  * flush comes before any review it could miss, and counts are exact.
- * Exposed by: a worker that increments an object and hands both references away, then leaves;
- * the receiver drops one (its flush reads zero) and ticks twice before the leaver's flush, e.g.
- * with tick=1:
- *   T0: new(x) send(x->T1) recv(x) recv(x) dec(x) 3 x (inc(0) dec(0)) dec(x)
+ * Exposed by: a worker that increments an object and hands both references away, then leaves
+ * before its next tick; the receiver drops one (its flush reads zero) and ticks twice more before
+ * the leaver's flush, e.g. with tick=5 (T1 never ticks, T0 ticks every 5 ops):
+ *   T0: new(x) send(x->T1) recv(x) recv(x) dec(x) 8 x (inc(0) dec(0)) dec(x)
  *   T1: recv(x) inc(x) send(x->T0) send(x->T0)                            (shared=1)
  */
 #ifndef RS_BROKEN_COALESCED_OFFLINE_FIRST_H
