@@ -2,8 +2,11 @@
  *
  * Compiled by tests/test_fuzz_broken.py against the package's own headers and loaded with
  * refstrat._core.load_plugin(); never part of the package, never listed by refstrat.strategies().
- * Each header says what is wrong and which program catches it. The fuzz tests assert that the
- * default test run catches every one (BROKEN_VARIANTS in the test file must match this list).
+ * Each header says what is wrong, its bug class and which program catches it; catalog.py holds
+ * the same as data (scheme, bug class, smallest program, memory model) for the systematic checks.
+ * BROKEN_VARIANTS in tests/test_fuzz_broken.py must match this list; the timing-based hunt there
+ * must catch every one except those in NEEDS_SCHEDULER (one specific interleaving, or a deadlock
+ * that would hang real threads), which are left to the systematic scheduler.
  */
 #include "refstrat/plugin.h"
 #include "atomic_split.h"
@@ -12,6 +15,24 @@
 #include "biased_no_queue.h"
 #include "coalesced_no_epoch.h"
 #include "buffered_dec_first.h"
+#include "atomic_dec_then_load.h"
+#include "atomic_last_ref_shortcut.h"
+#include "immortal_saturating_inc.h"
+#include "locked_unlock_early.h"
+#include "locked_inc_unlocked.h"
+#include "gil_if_not_while.h"
+#include "gil_switch_snapshot_late.h"
+#include "buffered_ack_first.h"
+#include "buffered_offline_first.h"
+#include "buffered_commit_ahead.h"
+#include "buffered_wait_no_ack.h"
+#include "coalesced_offline_first.h"
+#include "coalesced_dirty_store.h"
+#include "biased_merge_store.h"
+#include "biased_queued_late.h"
+#include "biased_drain_link_late.h"
+#include "arena_push_split.h"
+#include "arena_push_before_free.h"
 
 #define RS_BROKEN(RS_X)                                                                            \
     RS_X(broken_atomic_split, 1, 0, "BROKEN: atomic as separate load, add and store", "tests")   \
@@ -19,6 +40,24 @@
     RS_X(broken_biased_nonowner_local, 1, 0, "BROKEN: biased, non-owners write the local count", "tests") \
     RS_X(broken_biased_no_queue, 1, 0, "BROKEN: biased without the merge queue", "tests")         \
     RS_X(broken_coalesced_no_epoch, 1, 0, "BROKEN: coalesced freeing when the global count reads zero", "tests") \
-    RS_X(broken_buffered_dec_first, 1, 0, "BROKEN: buffered applying decrements before increments", "tests")
+    RS_X(broken_buffered_dec_first, 1, 0, "BROKEN: buffered applying decrements before increments", "tests") \
+    RS_X(broken_atomic_dec_then_load, 1, 0, "BROKEN: atomic whose zero test reloads the count after the decrement", "tests") \
+    RS_X(broken_atomic_last_ref_shortcut, 1, 0, "BROKEN: atomic that frees without decrementing when it loads 1", "tests") \
+    RS_X(broken_immortal_saturating_inc, 1, 1, "BROKEN: immortal with the GIL build's saturating load/store increment", "tests") \
+    RS_X(broken_locked_unlock_early, 1, 0, "BROKEN: locked whose zero test runs after the unlock", "tests") \
+    RS_X(broken_locked_inc_unlocked, 1, 0, "BROKEN: locked that increments without the mutex", "tests") \
+    RS_X(broken_gil_if_not_while, 1, 0, "BROKEN: gil whose take waits with if instead of while", "tests") \
+    RS_X(broken_gil_switch_snapshot_late, 1, 0, "BROKEN: gil whose forced switch reads switch_number after a window", "tests") \
+    RS_X(broken_buffered_ack_first, 1, 0, "BROKEN: buffered worker that acknowledges before it submits", "tests") \
+    RS_X(broken_buffered_offline_first, 1, 0, "BROKEN: buffered worker that goes offline before its last submit", "tests") \
+    RS_X(broken_buffered_commit_ahead, 1, 0, "BROKEN: buffered round that applies decrements before its handshake", "tests") \
+    RS_X(broken_buffered_wait_no_ack, 1, 0, "BROKEN: buffered worker that waits without acknowledging", "tests") \
+    RS_X(broken_coalesced_offline_first, 1, 0, "BROKEN: coalesced worker that goes offline before its last flush", "tests") \
+    RS_X(broken_coalesced_dirty_store, 1, 0, "BROKEN: coalesced marking a pending review dirty with load and store", "tests") \
+    RS_X(broken_biased_merge_store, 1, 0, "BROKEN: biased owner merging with a load and a store, not a CAS", "tests") \
+    RS_X(broken_biased_queued_late, 1, 0, "BROKEN: biased non-owner setting QUEUED after the push", "tests") \
+    RS_X(broken_biased_drain_link_late, 1, 0, "BROKEN: biased drain reading the queue link after the free", "tests") \
+    RS_X(broken_arena_push_split, 1, 0, "BROKEN: arena remote free pushed with a load and a store", "tests") \
+    RS_X(broken_arena_push_before_free, 1, 0, "BROKEN: arena remote free published before the generation CAS", "tests")
 
 RS_DEFINE_PLUGIN(RS_BROKEN)

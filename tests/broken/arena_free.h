@@ -1,0 +1,48 @@
+/* The arena's free path with one piece replaceable, for the broken arena variants (tests only).
+ *
+ * rs_obj_free() (refstrat/object.h) is called by every scheme through rs_free(); the arena
+ * variants run `atomic` with a decrement that frees through rs_barena_free() instead, which is
+ * rs_obj_free() with two knobs: `push` hands a slot to another pool's remote stack (the correct
+ * one is rs_pool_give_remote) and `push_first` publishes the slot on that stack before the
+ * generation CAS that marks it free (correct: after). Only the remote path differs: trace
+ * programs never reuse a remote slot (every pool has room for all its allocations), so these
+ * variants show in workloads that recycle objects across threads (handoff with a minimal
+ * arena_size).
+ */
+#ifndef RS_BROKEN_ARENA_FREE_H
+#define RS_BROKEN_ARENA_FREE_H
+
+#include "refstrat/atomic.h"
+#include "refstrat/pr.h"
+
+typedef void (*rs_barena_push_fn)(const rs_arena *a, rs_pool *p, uint32_t idx);
+
+RS_INLINE void rs_barena_free(rs_thread *t, rs_obj *o, rs_barena_push_fn push, int push_first)
+{
+    const rs_arena *a = &t->run->arena;
+    rs_pool *self = t->pool;
+    uint32_t pool = rs_pr_load_plain(&o->pool);
+    rs_pool *home = pool == RS_NIL ? NULL : &a->pools[pool];
+    int remote = home && home != self;
+    if (push_first && remote)
+        push(a, home, rs_obj_index(a, o));
+    uint32_t gen = rs_pr_load_relaxed(&o->gen);
+    do {
+        if (RS_UNLIKELY(!rs_gen_live(gen))) {
+            t->c.double_frees++;
+            return;
+        }
+    } while (!rs_pr_cas_acq_rel(&o->gen, &gen, gen + 1));
+    t->c.frees++;
+    if (!home || (push_first && remote))
+        return;
+    uint32_t idx = rs_obj_index(a, o);
+    if (remote) {
+        push(a, home, idx);
+    } else {
+        rs_pr_store_plain(&o->next, self->free_head);
+        self->free_head = idx;
+    }
+}
+
+#endif

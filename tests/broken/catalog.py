@@ -1,0 +1,160 @@
+"""What each broken variant in this directory breaks, and the smallest program that exposes it.
+
+For the systematic checks (a scheduler at every rs_pr_* primitive): ``CATALOG[name]`` is a
+:class:`Shape`, a 4-tuple ``(scheme, bug_class, program, memory)``:
+
+- ``scheme``: the correct scheme the variant is a one- to few-line change of (``"arena"`` for the
+  arena's free path, run under ``atomic``);
+- ``bug_class``: one of the ``BUG_CLASSES`` below (the classes of issue 7);
+- ``program``: the smallest :class:`refstrat.model.Program` known to expose the bug under some
+  schedule (the correct scheme passes it under every schedule), or ``None`` when no trace program
+  can (the arena's remote stack is never reused by a trace) or when no small one has been derived;
+- ``memory``: the weakest memory model that shows it, ``"sc"`` or ``"tso"``.
+
+``KNOBS[name]`` holds the run parameters the shape needs besides the program (``tick``,
+``log_size``, ``immortal``, or a loop ``workload`` and ``arena_size`` where ``program`` is None),
+and ``REQUIRES[name]`` says what the scheduler must be able to do for the bug to show (a timed
+wait that times out, deadlock detection).  The programs were derived by hand from each header's
+"Exposed by" note; tests/test_fuzz_broken.py checks that every one is a valid program that the
+correct scheme passes, not that the scheduler finds the bug in it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from refstrat.model import Program
+
+SPLIT_CHECK = "a check split from its atomic update"
+WEAK_ORDER = "a publication or free decided with a too-weak order"
+HANDSHAKE_REORDERED = "handshake steps reordered"
+DROPPED = "a delta or a queued reference dropped"
+CAS_AS_LOAD_STORE = "a compare-and-swap replaced by a load and a store"
+FLAG_AFTER_PUBLISH = "a flag set after the object is published"
+FREE_BY_TWO = "a free decided by two threads"
+MISSED_WAKEUP = "a wait that misses its wake-up"
+LOCK_RELEASED_EARLY = "a lock released too early"
+NO_CONCURRENCY = "wrong even on one thread"
+
+BUG_CLASSES = (SPLIT_CHECK, WEAK_ORDER, HANDSHAKE_REORDERED, DROPPED, CAS_AS_LOAD_STORE,
+               FLAG_AFTER_PUBLISH, FREE_BY_TWO, MISSED_WAKEUP, LOCK_RELEASED_EARLY, NO_CONCURRENCY)
+
+
+class Shape(NamedTuple):
+    scheme: str
+    bug_class: str
+    program: Program | None
+    memory: str
+
+
+def _p(*threads: tuple, shared: int = 0, immortal: tuple[int, ...] = ()) -> Program:
+    return Program(threads=threads, shared=shared, immortal=immortal)
+
+
+#: Two holders drop the last two references at once (x = 0).
+_TWO_DROPS = _p((("new", 0), ("inc", 0), ("send", 0, 1), ("dec", 0)),
+                (("recv", 0), ("dec", 0)))
+#: Two threads increment one shared object (final count 3).
+_TWO_INCS = _p((("inc", 0),), (("inc", 0),), shared=1)
+#: T0 hands x over and keeps one reference, then works (safepoints) before dropping it; T1
+#: drops the one it got.  x = 1, shared object 0 gives the safepoints.
+_HAND_OVER_THEN_WORK = _p((("new", 1), ("inc", 1), ("send", 1, 1), ("inc", 0), ("dec", 0),
+                           ("dec", 1)),
+                          (("recv", 1), ("dec", 1)), shared=1)
+
+CATALOG: dict[str, Shape] = {
+    # --- the six original variants
+    "broken_atomic_split": Shape("atomic", CAS_AS_LOAD_STORE, _TWO_INCS, "sc"),
+    "broken_immortal_decrefs": Shape(
+        "immortal", NO_CONCURRENCY,
+        _p((("inc", 0), ("dec", 0)), shared=1, immortal=(0,)), "sc"),
+    "broken_biased_nonowner_local": Shape("biased", CAS_AS_LOAD_STORE, _TWO_INCS, "sc"),
+    "broken_biased_no_queue": Shape(
+        "biased", DROPPED, _p((("new", 0), ("send", 0, 1)), (("recv", 0), ("dec", 0))), "sc"),
+    "broken_coalesced_no_epoch": Shape(
+        "coalesced", FREE_BY_TWO,
+        _p((("new", 0), ("inc", 0), ("send", 0, 1), ("dec", 0)), (("recv", 0), ("dec", 0))),
+        "sc"),
+    "broken_buffered_dec_first": Shape(
+        "buffered", NO_CONCURRENCY, _p((("new", 0), ("inc", 0), ("dec", 0)),), "sc"),
+    # --- issue 7's teeth
+    "broken_atomic_dec_then_load": Shape("atomic", SPLIT_CHECK, _TWO_DROPS, "sc"),
+    "broken_atomic_last_ref_shortcut": Shape("atomic", SPLIT_CHECK, _TWO_DROPS, "sc"),
+    "broken_immortal_saturating_inc": Shape("immortal", CAS_AS_LOAD_STORE, _TWO_INCS, "sc"),
+    "broken_locked_unlock_early": Shape("locked", LOCK_RELEASED_EARLY, _TWO_DROPS, "sc"),
+    "broken_locked_inc_unlocked": Shape("locked", SPLIT_CHECK, _TWO_INCS, "sc"),
+    "broken_gil_if_not_while": Shape("gil", MISSED_WAKEUP, _TWO_INCS, "sc"),
+    "broken_gil_switch_snapshot_late": Shape(
+        "gil", MISSED_WAKEUP, _p((("inc", 0), ("dec", 0)), (("inc", 0), ("dec", 0)), shared=1),
+        "sc"),
+    "broken_buffered_ack_first": Shape("buffered", HANDSHAKE_REORDERED, _HAND_OVER_THEN_WORK,
+                                       "sc"),
+    "broken_buffered_offline_first": Shape(
+        "buffered", HANDSHAKE_REORDERED,
+        _p((("new", 1), ("inc", 1), ("send", 1, 1)),
+           (("recv", 1), ("dec", 1), ("inc", 0), ("dec", 0), ("inc", 0), ("dec", 0)), shared=1),
+        "sc"),
+    "broken_buffered_commit_ahead": Shape("buffered", HANDSHAKE_REORDERED, _HAND_OVER_THEN_WORK,
+                                          "sc"),
+    "broken_buffered_wait_no_ack": Shape(
+        "buffered", MISSED_WAKEUP,
+        _p((("new", 1),) + (("inc", 0), ("dec", 0)) * 64 + (("send", 1, 1),),
+           (("recv", 1), ("dec", 1)), shared=1),
+        "sc"),
+    "broken_coalesced_offline_first": Shape(
+        "coalesced", HANDSHAKE_REORDERED,
+        _p((("new", 1), ("send", 1, 1), ("recv", 1), ("recv", 1), ("dec", 1))
+           + (("inc", 0), ("dec", 0)) * 8 + (("dec", 1),),
+           (("recv", 1), ("inc", 1), ("send", 1, 0), ("send", 1, 0)), shared=1),
+        "sc"),
+    "broken_coalesced_dirty_store": Shape("coalesced", CAS_AS_LOAD_STORE, None, "sc"),
+    "broken_biased_merge_store": Shape(
+        "biased", CAS_AS_LOAD_STORE,
+        _p((("new", 0), ("send", 0, 1), ("recv", 0), ("dec", 0)),
+           (("recv", 0), ("inc", 0), ("send", 0, 0), ("dec", 0))),
+        "sc"),
+    "broken_biased_queued_late": Shape(
+        "biased", FLAG_AFTER_PUBLISH,
+        _p((("new", 1), ("inc", 1), ("send", 1, 1), ("recv", 2), ("dec", 2), ("dec", 1)),
+           (("recv", 1), ("dec", 1), ("new", 2), ("send", 2, 0))),
+        "sc"),
+    "broken_biased_drain_link_late": Shape(
+        "biased", DROPPED,
+        _p((("new", 1), ("new", 2), ("send", 1, 1), ("send", 2, 1))
+           + (("inc", 0), ("dec", 0)) * 2,
+           (("recv", 1), ("recv", 2), ("dec", 1), ("dec", 2)), shared=1),
+        "sc"),
+    "broken_arena_push_split": Shape("arena", CAS_AS_LOAD_STORE, None, "sc"),
+    "broken_arena_push_before_free": Shape("arena", FLAG_AFTER_PUBLISH, None, "sc"),
+}
+
+#: The smallest arena the handoff workload accepts at 2 threads: every pool runs dry and takes
+#: back the slots other threads freed (the remote stack).
+HANDOFF_MIN_ARENA_2T = 1028
+
+KNOBS: dict[str, dict[str, Any]] = {
+    "broken_immortal_decrefs": {"immortal": True},
+    "broken_buffered_wait_no_ack": {"log_size": 16},
+    # T1 (4 ops) must not tick before it leaves; T0 ticks at least three times after its dec.
+    "broken_coalesced_offline_first": {"tick": 5},
+    "broken_coalesced_dirty_store": {"tick": 4},
+    "broken_arena_push_split": {"workload": "handoff", "threads": 2,
+                                "arena_size": HANDOFF_MIN_ARENA_2T},
+    "broken_arena_push_before_free": {"workload": "handoff", "threads": 2,
+                                      "arena_size": HANDOFF_MIN_ARENA_2T},
+}
+
+_TIMEOUT = "a timed condition wait that may time out (rs_pr_cond_timedwait)"
+REQUIRES: dict[str, str] = {
+    "broken_gil_if_not_while": _TIMEOUT,
+    "broken_gil_switch_snapshot_late": _TIMEOUT + "; deadlock detection (the dropper sleeps for "
+                                       "ever, real threads hang)",
+    "broken_buffered_wait_no_ack": "deadlock detection (real threads stall until the kernel's "
+                                   "30 s wait limit)",
+    "broken_coalesced_dirty_store": "three flushes of one object around one review, with deltas "
+                                    "held across safepoints (tick > 1: at tick 1 a zero count "
+                                    "means the object is dead); no small program derived yet",
+    "broken_arena_push_split": "a loop workload that reuses remotely freed slots (no trace can)",
+    "broken_arena_push_before_free": "a loop workload that reuses remotely freed slots (no trace "
+                                     "can)",
+}
