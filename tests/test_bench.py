@@ -65,16 +65,37 @@ def test_missing_python_is_refused() -> None:
     assert "not an executable" in proc.stderr
 
 
+def _has_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_plot_without_matplotlib_says_how_to_get_it(tmp_path: Path) -> None:
+    # A module named matplotlib that fails to import stands for an interpreter without it.
+    (tmp_path / "matplotlib.py").write_text("raise ImportError('no matplotlib here')\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run([sys.executable, "-m", "refstrat.bench", "--plot", str(tmp_path / "x.png"), *TINY],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 2, proc.stderr
+    assert "pip install 'refstrat[plot]'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 def test_matrix_json_plot_and_compare_to(tmp_path: Path) -> None:
     a, b, png = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "charts.png"
     common = ["--strategies", "gil,atomic", "--threads", "1,2", *TINY]
-    proc = run_bench(*common, "--output", str(a), "--plot", str(png))
+    plot = ["--plot", str(png)] if _has_matplotlib() else []  # an optional extra (refstrat[plot])
+    proc = run_bench(*common, "--output", str(a), *plot)
     assert proc.returncode == 0, proc.stderr + proc.stdout
     text = proc.stdout
     for needle in ("== fib", "CPU x gil", "x SoL", "speed_of_light", "hardware counters:",
                    "threads pinned:", "CPU:", "wall ms", "ns/op", "baseline"):
         assert needle in text, needle
-    assert png.stat().st_size > 10_000
+    if plot:
+        assert png.stat().st_size > 10_000
 
     suite = pyperf.BenchmarkSuite.load(str(a))
     names = set(suite.get_benchmark_names())
