@@ -6,6 +6,11 @@ here are the last line of defence so that nothing a caller passes can crash the 
 """
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memset
+from cpython.exc cimport PyErr_CheckSignals
+
+# How often a waiting run() looks for signals: Ctrl-C stops a run within about this much plus
+# the time a worker needs to reach its next abort check (every 1024 operations).
+cdef double SIGNAL_POLL_SECONDS = 0.02
 
 cdef extern from "refstrat/core.h" nogil:
     ctypedef struct rs_handle:
@@ -62,6 +67,11 @@ cdef extern from "refstrat/core.h" nogil:
     int rs_plugin_load(const char *path, const rs_strategy **first, char *err, size_t errlen)
     rs_run *rs_run_create(const rs_strategy *s, const rs_params *p, char *err, size_t errlen)
     int rs_run_execute(rs_run *r)
+    ctypedef struct rs_bg:
+        pass
+    rs_bg *rs_run_start(rs_run *r)
+    int rs_run_wait(rs_bg *b, double seconds, int *rc)
+    void rs_run_interrupt(rs_run *r)
     void rs_run_result(const rs_run *r, rs_result *out)
     void rs_run_destroy(rs_run *r)
     rs_run *rs_step_create(const rs_strategy *s, uint32_t capacity, int immortal, int padded,
@@ -184,8 +194,7 @@ def execute(str strategy, dict cfg, trace=None):
     if r == NULL:
         raise ValueError(err.decode())
     try:
-        with nogil:
-            rc = rs_run_execute(r)
+        rc = _execute_polling_signals(r)
         if rc != 0:
             raise RuntimeError(f"{strategy} on {cfg['workload']}: {r.errmsg.decode(errors='replace')}")
         rs_run_result(r, &res)
@@ -204,6 +213,34 @@ def execute(str strategy, dict cfg, trace=None):
         )
     finally:
         rs_run_destroy(r)
+
+
+cdef int _execute_polling_signals(rs_run *r) except? -1:
+    """rs_run_execute on a background thread while this thread waits with the GIL released and
+    runs Python's signal handlers between waits. A handler that raises (Ctrl-C's KeyboardInterrupt)
+    stops the run, waits for every worker to leave, then its exception propagates."""
+    cdef int rc = 0
+    cdef int finished = 0
+    cdef rs_bg *bg
+    with nogil:
+        bg = rs_run_start(r)
+    if bg == NULL:
+        raise RuntimeError("cannot start the run's thread")
+    pending = None
+    while True:
+        with nogil:
+            finished = rs_run_wait(bg, SIGNAL_POLL_SECONDS, &rc)
+        if finished:
+            break
+        if pending is None:
+            try:
+                PyErr_CheckSignals()
+            except BaseException as exc:
+                pending = exc
+                rs_run_interrupt(r)
+    if pending is not None:
+        raise pending
+    return rc
 
 
 cdef inline rs_handle _handle(uint32_t idx, uint32_t gen):

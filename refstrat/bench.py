@@ -565,6 +565,17 @@ class Progress:
 # Main
 
 
+def _dump_suite(suite: Any, path: str) -> None:
+    """Write the pyperf JSON whole or not at all: an interrupted write leaves no corrupt file."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        suite.dump(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def _refstrat_version() -> str:
     import refstrat
 
@@ -613,7 +624,7 @@ def _check_main_args(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            parser.error("--plot needs matplotlib: pip install 'refstrat[bench]'")
+            parser.error("--plot needs matplotlib, an optional extra: pip install 'refstrat[plot]'")
     for path in args.real_pythons:
         if not (shutil.which(path) or (os.path.isfile(path) and os.access(path, os.X_OK))):
             parser.error(f"--python {path}: not an executable interpreter")
@@ -757,12 +768,26 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
     print(_bench_report.format_report(report))
     if args.bench_output:
-        pyperf.BenchmarkSuite(suite_benches).dump(args.bench_output)
+        _dump_suite(pyperf.BenchmarkSuite(suite_benches), args.bench_output)
         print(f"\npyperf JSON: {args.bench_output}  (python -m pyperf stats / compare_to)")
     if args.plot:
         _bench_report.plot(report, args.plot)
         print(f"charts: {args.plot}")
 
 
+def _main_interruptible() -> None:
+    """main(), with Ctrl-C reported in one line: pyperf kills the worker it waits for, run()
+    stops its threads, and --output is only ever written whole (see _dump_suite)."""
+    try:
+        main()
+    except (KeyboardInterrupt, SystemExit) as exc:
+        # pyperf turns a KeyboardInterrupt into "Benchmark interrupted: exit" and exit status 1;
+        # give it the usual status of a process ended by SIGINT instead.
+        if isinstance(exc, SystemExit) and not isinstance(exc.__context__, KeyboardInterrupt):
+            raise
+        print("refstrat.bench: interrupted; no results written", file=sys.stderr)
+        sys.exit(130)
+
+
 if __name__ == "__main__":
-    main()
+    _main_interruptible()

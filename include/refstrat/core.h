@@ -27,6 +27,15 @@ uint64_t rs_arena_minimum(const rs_params *p, char *err, size_t errlen);
 rs_run *rs_run_create(const rs_strategy *s, const rs_params *p, char *err, size_t errlen);
 int rs_run_execute(rs_run *r); /* 0, or the run's error code with r->errmsg set */
 void rs_run_result(const rs_run *r, rs_result *out);
+
+/* Running in the background, so that a caller can poll for signals (Ctrl-C) while it waits.
+ * rs_run_start() runs rs_run_execute() on a new thread (NULL: the thread cannot be started);
+ * rs_run_wait() waits up to `seconds`: 1 when the run has ended (its result in *rc, b freed),
+ * 0 on timeout. rs_run_interrupt() makes a running run stop soon (RS_ERR_INTERRUPTED); any thread. */
+typedef struct rs_bg rs_bg;
+rs_bg *rs_run_start(rs_run *r);
+int rs_run_wait(rs_bg *b, double seconds, int *rc);
+void rs_run_interrupt(rs_run *r);
 void rs_run_destroy(rs_run *r);
 
 /* Stepping: one worker context (the caller), no worker threads. */
