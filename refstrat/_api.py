@@ -127,6 +127,8 @@ def _config(workload: object, threads: object, options: dict[str, Any]) -> tuple
         raise ValueError(f"trace= is only for the trace workload, not {workload!r}")
     elif cfg["jitter"]:
         raise ValueError("jitter= is only for the trace workload")
+    if workload == "trace" and cfg["work"]:
+        raise ValueError("work= is not for the trace workload (its operations are given explicitly)")
     return cfg, trace
 
 
