@@ -197,16 +197,20 @@ def fidelity(report: "Report", free_threaded_row: str = "biased+immortal") -> li
     return out
 
 
-def fidelity_summary(rows: list[Fidelity]) -> str:
-    """Mean and worst |error| over the cells that are not the calibration point."""
-    scored = [f for f in rows if not f.calibration_point]
-    if not scored:
-        return "fidelity: nothing to score (needs another interpreter than the reference, and the model rows)"
-    worst = max(scored, key=lambda f: abs(f.error))
-    mean = sum(abs(f.error) for f in scored) / len(scored)
-    within = sum(abs(f.error) <= 0.25 for f in scored)
-    return (f"fidelity (refcounting part): mean |error| {mean * 100:.0f}%, worst {worst.error * 100:+.0f}% "
-            f"({worst.label} {worst.workload} T={worst.threads}); {within} of {len(scored)} cells within 25%")
+def fidelity_summary(rows: list[Fidelity]) -> list[str]:
+    """Per interpreter: mean and worst |error| over the cells that are not the calibration point."""
+    lines = []
+    for label in dict.fromkeys(f.label for f in rows):
+        scored = [f for f in rows if f.label == label and not f.calibration_point]
+        if not scored:
+            continue
+        worst = max(scored, key=lambda f: abs(f.error))
+        mean = sum(abs(f.error) for f in scored) / len(scored)
+        within = sum(abs(f.error) <= 0.25 for f in scored)
+        lines.append(f"fidelity of {scored[0].model_row} for {label} (refcounting part): mean |error| "
+                     f"{mean * 100:.0f}%, worst {worst.error * 100:+.0f}% ({worst.workload} T={worst.threads}); "
+                     f"{within} of {len(scored)} cells within 25%")
+    return lines or ["fidelity: nothing to score (needs another interpreter than the reference, and the model rows)"]
 
 
 def _model_vs_reality(report: "Report", real: list["CellResult"]) -> list[str]:
@@ -231,7 +235,7 @@ def _model_vs_reality(report: "Report", real: list["CellResult"]) -> list[str]:
              "calibration point" if f.calibration_point else f"{f.error * 100:+.0f}%"] for f in rows_f]
     out += _table(["interpreter", "build", "model row", "workload", "T", "predicted", "measured", "speed",
                    "measured/speed", "error"], rows, {4, 5, 6, 7, 8, 9})
-    out += ["", fidelity_summary(rows_f)]
+    out += ["", *fidelity_summary(rows_f)]
     return out
 
 
