@@ -751,8 +751,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         if args.calibrate:
             for w in args.workloads:
                 print(f"calibrating the {w} model against {reference[0]} ...", file=sys.stderr, flush=True)
-                report.calibrations[w] = cal = calibrate(args.baseline, w, reference[0], args.fib_n, args.ops,
-                                                         args.pin)
+                try:
+                    cal = calibrate(args.baseline, w, reference[0], args.fib_n, args.ops, args.pin)
+                except (RuntimeError, OSError, ValueError, KeyError, subprocess.TimeoutExpired) as exc:
+                    report.notes.append(f"{w}: NOT calibrated, work={args.work} ({exc})")
+                    continue
+                report.calibrations[w] = cal
                 args.work_by[w] = cal.work
             report.works = dict(args.work_by)
         report.reference_label = reference[1]
