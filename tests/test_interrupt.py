@@ -52,9 +52,10 @@ def _group_alive(pgid: int) -> list[int]:
     ("gil", "fib"), ("biased", "private"), ("buffered", "handoff"), ("coalesced", "shared"),
     ("gil", "mixed"),
 ])
-def test_ctrl_c_stops_a_long_run(strategy: str, workload: str) -> None:
+def test_ctrl_c_stops_a_long_run(tmp_path: Path, strategy: str, workload: str) -> None:
+    # cwd: not the source tree, whose refstrat folder lacks the core unless installed in place
     proc = subprocess.Popen([sys.executable, "-c", LONG_RUN, strategy, workload], stdout=subprocess.PIPE,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True, cwd=tmp_path)
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
@@ -81,7 +82,7 @@ def test_ctrl_c_stops_the_bench_without_orphans(tmp_path: Path, whom: str) -> No
     cmd = [sys.executable, "-m", "refstrat.bench", "--strategies", "gil,atomic", "--workloads", "private",
            "--ops", "2000000", "--threads", "1,2", "-p", "20", "-n", "3", "--output", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, cwd=tmp_path)
     try:
         deadline = time.monotonic() + 60
         while len(_group_alive(proc.pid)) < 2:  # wait for a pyperf worker process to exist
