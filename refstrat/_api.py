@@ -169,11 +169,14 @@ def run(strategy: str, workload: str = "private", threads: int = 1, **options: A
     work drained) and the arena is checked: double frees, uses after free, leaks and lost updates
     come back as exact counters, never as a crash.
 
-    Options (keyword only): ops (per thread), fib_n, work, objects, shared_objects,
+    Options (keyword only): ops (per thread), fib_n, work (spin iterations of other work per fib
+    call, or after every operation of the other workloads; not for trace), objects, shared_objects,
     shared_fraction, zipf, immortal, layout ("packed" or "padded"), arena_size, pin, seed,
     switch_interval (gil), trace and jitter (trace workload), depth, tick (coalesced),
     log_size (buffered). Invalid values raise ValueError/TypeError naming the valid choices;
-    a run that cannot complete (e.g. an arena too small) raises RuntimeError.
+    a run that cannot complete (e.g. an arena too small) raises RuntimeError. A signal handler
+    that raises while the run is going (Ctrl-C's KeyboardInterrupt) stops it within about 20 ms
+    plus a worker's next abort check; the exception propagates once every thread has been joined.
     """
     return _execute(_check_strategy(strategy), workload, threads, options)
 
