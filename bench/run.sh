@@ -5,7 +5,8 @@
 set -e
 PY=${PY:-/work/venv/bin/python}
 OTHER=${OTHER:-/root/.pyenv/versions/3.13.0/bin/python3}   # a second (GIL) interpreter for the real rows
-for f in bench/default.json bench/calibrated.json; do [ -e "$f" ] && mv "$f" "$f.old"; done
+FT_ROOT=${FT_ROOT:-$HOME/.cache/refstrat-ft}  # where bench/build-ft-python.sh put CPython 3.13.5 (ft, gil)
+for f in bench/default.json bench/calibrated.json bench/fidelity-3.13t.json; do [ -e "$f" ] && mv "$f" "$f.old"; done
 
 # 1. The default matrix, exactly what a newcomer gets (every strategy, fib, T = 1..cores).
 $PY -m refstrat.bench --output bench/default.json --plot bench/default.png | tee bench/default.txt
@@ -15,3 +16,10 @@ $PY -m refstrat.bench --output bench/default.json --plot bench/default.png | tee
 #    plus biased+immortal: biased refcounting with PEP 683 immortal shared objects, as CPython ships it.
 $PY -m refstrat.bench --calibrate --python "$OTHER" --threads 1,2,3,4 --strategies all,biased+immortal \
     --output bench/calibrated.json --plot bench/calibrated.png | tee bench/calibrated.txt
+
+# 3. Model against reality on every workload: free-threaded CPython 3.13.5 against its GIL twin,
+#    both built from the same source (sh bench/build-ft-python.sh "$FT_ROOT"); the GIL twin comes
+#    first, so measured ratios are relative to it and the model's work is calibrated against it.
+$PY -m refstrat.bench --real --python "$FT_ROOT/3.13.5/gil/bin/python3.13" \
+    --python "$FT_ROOT/3.13.5/ft/bin/python3.13t" --workloads fib,private,shared,mixed,handoff --calibrate \
+    --strategies gil,biased+immortal --threads 1,2 --output bench/fidelity-3.13t.json | tee bench/fidelity-3.13t.txt

@@ -146,6 +146,8 @@ def _config(workload: object, threads: object, options: dict[str, Any]) -> tuple
         raise ValueError(f"trace= is only for the trace workload, not {workload!r}")
     elif cfg["jitter"]:
         raise ValueError("jitter= is only for the trace workload")
+    if workload == "trace" and cfg["work"]:
+        raise ValueError("work= is not for the trace workload (its operations are given explicitly)")
     return cfg, trace
 
 
@@ -186,7 +188,8 @@ def run(strategy: str, workload: str = "private", threads: int = 1, **options: A
     work drained) and the arena is checked: double frees, uses after free, leaks and lost updates
     come back as exact counters, never as a crash.
 
-    Options (keyword only): ops (per thread), fib_n, work, objects, shared_objects,
+    Options (keyword only): ops (per thread), fib_n, work (spin iterations of other work per fib
+    call, or after every operation of the other workloads; not for trace), objects, shared_objects,
     shared_fraction, zipf, immortal, layout ("packed" or "padded"), arena_size, pin, seed,
     switch_interval (gil), trace and jitter (trace workload), depth, tick (coalesced),
     log_size (buffered). Invalid values raise ValueError/TypeError naming the valid choices
@@ -194,6 +197,9 @@ def run(strategy: str, workload: str = "private", threads: int = 1, **options: A
     bounds are in README's "Bounds and errors"); names holding NUL are a ValueError. A run that
     cannot complete raises a :class:`refstrat.RunError` (``ArenaExhaustedError`` when a pool
     stays empty, ``StalledError`` when a worker waits too long) or MemoryError.
+    A signal handler that raises while the run is going (Ctrl-C's KeyboardInterrupt) stops it
+    within about 20 ms plus a worker's next abort check; the exception propagates once every
+    thread has been joined.
     """
     return _execute(_check_strategy(strategy), workload, threads, options)
 

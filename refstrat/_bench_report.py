@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime
 import math
+from dataclasses import dataclass
 from typing import Optional, TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -81,8 +82,8 @@ def format_report(report: "Report") -> str:
 
     model = [r for r in report.results if r.cell.kind == "model"]
     for w in report.workloads:
-        size = (f"fib({report.fib_n}) per thread, work={report.work}" if w == "fib"
-                else f"{report.ops} ops per thread")
+        size = (f"fib({report.fib_n}) per thread" if w == "fib" else f"{report.ops} ops per thread")
+        size += f", work={report.work_for(w)}"
         out += ["", f"== {w}: {size}; CPU x = CPU time / {report.baseline}'s at the same T "
                     f"(the talk's 'how many times slower'); x SoL = CPU time / speed_of_light's =="]
         rows: list[list[str]] = []
@@ -119,73 +120,122 @@ def format_report(report: "Report") -> str:
     real = [r for r in report.results if r.cell.kind == "real"]
     if real:
         ref = report.reference_label
-        out += ["", f"== real: the Python-level recursive fib({report.fib_n}) on T threads; ns/call = CPU ns "
-                    f"per Python call; CPU x = CPU time / {ref}'s (this interpreter) at the same T =="]
+        out += ["", f"== real: each workload's Python twin on T threads; ns/op = CPU ns per operation counted as "
+                    f"the model counts them; CPU x = CPU time / {ref}'s at the same T =="]
         rows = []
-        for r in real:
-            base = _lookup(report, "real", "fib", ref, r.cell.threads)
-            rows.append([r.cell.row, r.build, str(r.cell.threads), _fmt(r.wall * 1e3), _fmt(r.cpu * 1e3),
-                         _fmt(r.ns_per_op, 3), _ratio(r.cpu / base.cpu if base else None),
-                         "oversubscribed" if r.cell.threads > m.usable_cpus else ""])
-        out += _table(["interpreter", "build", "T", "wall ms", "CPU ms", "ns/call", "CPU x", "notes"],
-                      rows, {2, 3, 4, 5, 6})
+        for w in report.workloads:
+            for r in [r for r in real if r.cell.workload == w]:
+                base = _lookup(report, "real", w, ref, r.cell.threads)
+                rows.append([w, r.cell.row, r.build, str(r.cell.threads), _fmt(r.wall * 1e3), _fmt(r.cpu * 1e3),
+                             _fmt(r.ns_per_op, 3), _ratio(r.cpu / base.cpu if base else None),
+                             "oversubscribed" if r.cell.threads > m.usable_cpus else ""])
+        out += _table(["workload", "interpreter", "build", "T", "wall ms", "CPU ms", "ns/op", "CPU x", "notes"],
+                      rows, {3, 4, 5, 6, 7})
         out += _model_vs_reality(report, real)
     return "\n".join(out)
 
 
-def _model_vs_reality(report: "Report", real: list["CellResult"]) -> list[str]:
-    """Predicted (model) next to measured (real) per-call costs and CPU ratios."""
-    if "fib" not in report.workloads:
-        return []
-    from refstrat._bench_realfib import fib_calls
+@dataclass
+class Fidelity:
+    """Predicted beside measured for one (interpreter, workload, T), refcounting part only.
 
-    calls = fib_calls(report.fib_n)
+    predicted: model row / baseline model row; measured: interpreter / reference interpreter
+    (CPU time at the same T); speed: the interpreter-speed factor divided out of measured
+    (measured / predicted on one thread of private work, where nothing is shared: what is left
+    there is the interpreter, e.g. 3.13t's disabled specialisation); error: predicted /
+    (measured / speed) - 1. ``calibration_point``: the cell the speed factor came from, whose
+    error is 0 by construction and which the fidelity figure leaves out.
+    """
+
+    label: str
+    build: str
+    model_row: str
+    workload: str
+    threads: int
+    predicted: float
+    measured: float
+    speed: float
+    calibration_point: bool
+
+    @property
+    def corrected(self) -> float:
+        return self.measured / self.speed
+
+    @property
+    def error(self) -> float:
+        return self.predicted / self.corrected - 1.0
+
+
+SPEED_WORKLOAD = "private"  # T = 1 private work: no sharing, so no refcount contention to hide
+
+
+def fidelity(report: "Report", free_threaded_row: str = "biased+immortal") -> list[Fidelity]:
+    """One Fidelity per measured (interpreter other than the reference, workload, T) that has
+    both model rows; the model row is the baseline for a GIL build, free_threaded_row otherwise."""
     ref = report.reference_label
-    cal = report.calibration
-    out = ["", f"== model vs reality (fib({report.fib_n}), work={report.work}"
-               + (f", calibrated: Python {cal.real_ns_per_call:.1f} ns/call on 1 thread, model {report.baseline} "
-                  f"{cal.model_ns_per_call_at_zero:.1f} ns/call at work=0 -> {cal.model_ns_per_call:.1f} at "
-                  f"work={cal.work}" + (f"; {cal.note}" if cal.note else "") if cal else
-                  ", NOT calibrated: use --calibrate for comparable absolute numbers") + ") =="]
-    rows = []
-    for t in report.threads:
-        mb = _lookup(report, "model", "fib", report.baseline, t)
-        rr = _lookup(report, "real", "fib", ref, t)
-        if mb and rr:
-            m_ns = mb.cpu * 1e9 / (calls * t)
-            r_ns = rr.cpu * 1e9 / (calls * t)
-            rows.append([str(t), _fmt(m_ns, 3), _fmt(r_ns, 3), _ratio(m_ns / r_ns)])
-    out += _table(["T", f"model {report.baseline} ns/call", f"real {ref} ns/call", "model/real"], rows, {0, 1, 2, 3})
-    out += ["", "CPU ratio at the same T: predicted = model row / model "
-                f"{report.baseline}; measured = interpreter / {ref}. A free-threaded CPython is "
-                "predicted by 'biased+immortal' where measured (CPython's scheme plus its immortal "
-                "objects), else 'biased'; a GIL build by the baseline."]
-    headers = ["interpreter", "build", "model row"]
-    for t in report.threads:
-        headers += [f"T={t} predicted", f"T={t} measured"]
-    rows = []
-    labels = list(dict.fromkeys(r.cell.row for r in real))
-    for label in labels:
-        any_r = next(r for r in real if r.cell.row == label)
-        ft_row = "biased+immortal" if _lookup(report, "model", "fib", "biased+immortal", report.threads[0]) else "biased"
-        row_name = ft_row if any_r.free_threaded else report.baseline
-        line = [label, any_r.build, row_name]
-        for t in report.threads:
-            mb = _lookup(report, "model", "fib", report.baseline, t)
-            mr = _lookup(report, "model", "fib", row_name, t)
-            rr = _lookup(report, "real", "fib", label, t)
-            rb = _lookup(report, "real", "fib", ref, t)
-            line += [_ratio(mr.cpu / mb.cpu if mr and mb else None), _ratio(rr.cpu / rb.cpu if rr and rb else None)]
-        rows.append(line)
-    for extra in ("atomic", "biased", "biased+immortal"):
-        if _lookup(report, "model", "fib", extra, report.threads[0]):
-            line = [f"(model only: {extra})", "", extra]
-            for t in report.threads:
-                mb = _lookup(report, "model", "fib", report.baseline, t)
-                mr = _lookup(report, "model", "fib", extra, t)
-                line += [_ratio(mr.cpu / mb.cpu if mr and mb else None), ""]
-            rows.append(line)
-    out += _table(headers, rows, set(range(3, len(headers))))
+    real = [r for r in report.results if r.cell.kind == "real" and r.cell.row != ref]
+    out: list[Fidelity] = []
+    for label in dict.fromkeys(r.cell.row for r in real):
+        mine = [r for r in real if r.cell.row == label]
+        row = free_threaded_row if mine[0].free_threaded else report.baseline
+
+        def ratios(w: str, t: int) -> Optional[tuple[float, float]]:
+            mb, mr = _lookup(report, "model", w, report.baseline, t), _lookup(report, "model", w, row, t)
+            rb, rr = _lookup(report, "real", w, ref, t), _lookup(report, "real", w, label, t)
+            if not (mb and mr and rb and rr):
+                return None
+            return mr.cpu / mb.cpu, rr.cpu / rb.cpu
+
+        t1 = min(report.threads)
+        at_speed = ratios(SPEED_WORKLOAD, t1)
+        speed = at_speed[1] / at_speed[0] if at_speed else 1.0
+        for r in mine:
+            pm = ratios(r.cell.workload, r.cell.threads)
+            if pm:
+                point = at_speed is not None and (r.cell.workload, r.cell.threads) == (SPEED_WORKLOAD, t1)
+                out.append(Fidelity(label, r.build, row, r.cell.workload, r.cell.threads, pm[0], pm[1], speed, point))
+    return out
+
+
+def fidelity_summary(rows: list[Fidelity]) -> list[str]:
+    """Per interpreter: mean and worst |error| over the cells that are not the calibration point."""
+    lines = []
+    for label in dict.fromkeys(f.label for f in rows):
+        scored = [f for f in rows if f.label == label and not f.calibration_point]
+        if not scored:
+            continue
+        worst = max(scored, key=lambda f: abs(f.error))
+        mean = sum(abs(f.error) for f in scored) / len(scored)
+        within = sum(abs(f.error) <= 0.25 for f in scored)
+        lines.append(f"fidelity of {scored[0].model_row} for {label} (refcounting part): mean |error| "
+                     f"{mean * 100:.0f}%, worst {worst.error * 100:+.0f}% ({worst.workload} T={worst.threads}); "
+                     f"{within} of {len(scored)} cells within 25%")
+    return lines or ["fidelity: nothing to score (needs another interpreter than the reference, and the model rows)"]
+
+
+def _model_vs_reality(report: "Report", real: list["CellResult"]) -> list[str]:
+    """Calibration per workload, then predicted beside measured CPU ratios and their error."""
+    ref = report.reference_label
+    out = ["", f"== model vs reality: calibrated work per workload (model {report.baseline} on 1 thread "
+               f"against {ref}) =="]
+    if report.calibrations:
+        rows = [[c.workload, _fmt(c.real_ns_per_op, 3), _fmt(c.model_ns_per_op_at_zero, 3), str(c.work),
+                 _fmt(c.model_ns_per_op, 3), c.note] for c in report.calibrations.values()]
+        out += _table(["workload", f"{ref} ns/op", "model ns/op at work=0", "work", "model ns/op", "note"],
+                      rows, {1, 2, 3, 4})
+    else:
+        out += ["NOT calibrated: use --calibrate for comparable absolute numbers"]
+    rows_f = fidelity(report)
+    out += ["", "== model vs reality: CPU ratio at the same T, predicted = model row / model "
+                f"{report.baseline}, measured = interpreter / {ref}; speed = the interpreter-speed factor "
+                f"(measured / predicted on {SPEED_WORKLOAD} work at T={min(report.threads)}, e.g. 3.13t's "
+                "disabled specialisation), divided out so that the error is about refcounting =="]
+    rows = [[f.label, f.build, f.model_row, f.workload, str(f.threads), _ratio(f.predicted), _ratio(f.measured),
+             _ratio(f.speed), _ratio(f.corrected),
+             "calibration point" if f.calibration_point else f"{f.error * 100:+.0f}%"] for f in rows_f]
+    out += _table(["interpreter", "build", "model row", "workload", "T", "predicted", "measured", "speed",
+                   "measured/speed", "error"], rows, {4, 5, 6, 7, 8, 9})
+    out += ["", *fidelity_summary(rows_f)]
     return out
 
 
@@ -215,20 +265,20 @@ def plot(report: "Report", path: str) -> None:
                 b = _lookup(report, "model", w, report.baseline, t)
                 ratios.append(r.cpu / b.cpu if b else math.nan)
             ax_ratio.plot(ts, ratios, label=row, **style)
-        if w == "fib":
-            ref = report.reference_label
-            for label in dict.fromkeys(r.cell.row for r in report.results if r.cell.kind == "real"):
-                pts = [(t, _lookup(report, "real", "fib", label, t)) for t in report.threads]
-                pts = [(t, r) for t, r in pts if r]
-                ts = [t for t, _ in pts]
-                ax_wall.plot(ts, [r.wall * 1e3 for _, r in pts], linestyle="--", marker="s",
-                             label=f"real {label}")
-                ratios = []
-                for t, r in pts:
-                    b = _lookup(report, "real", "fib", ref, t)
-                    ratios.append(r.cpu / b.cpu if b else math.nan)
-                ax_ratio.plot(ts, ratios, linestyle="--", marker="s", label=f"real {label} / {ref}")
-        size = f"fib({report.fib_n}) per thread, work={report.work}" if w == "fib" else f"{report.ops} ops per thread"
+        ref = report.reference_label
+        for label in dict.fromkeys(r.cell.row for r in report.results if r.cell.kind == "real"):
+            pts = [(t, _lookup(report, "real", w, label, t)) for t in report.threads]
+            pts = [(t, r) for t, r in pts if r]
+            ts = [t for t, _ in pts]
+            ax_wall.plot(ts, [r.wall * 1e3 for _, r in pts], linestyle="--", marker="s",
+                         label=f"real {label}")
+            ratios = []
+            for t, r in pts:
+                b = _lookup(report, "real", w, ref, t)
+                ratios.append(r.cpu / b.cpu if b else math.nan)
+            ax_ratio.plot(ts, ratios, linestyle="--", marker="s", label=f"real {label} / {ref}")
+        size = (f"fib({report.fib_n}) per thread" if w == "fib" else f"{report.ops} ops per thread") + \
+            f", work={report.work_for(w)}"
         ax_wall.set_title(f"{w}: wall time ({size})")
         ax_wall.set_xlabel("threads")
         ax_wall.set_ylabel("wall ms per run (log)")

@@ -9,10 +9,16 @@ Every C error code (include/refstrat/error.h) becomes one exception class here (
 import os
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, int32_t, uint64_t, int64_t
 from libc.string cimport memset
+from cpython.exc cimport PyErr_CheckSignals
+
+# How often a waiting run() looks for signals: Ctrl-C stops a run within about this much plus
+# the time a worker needs to reach its next abort check (every 1024 operations).
+cdef double SIGNAL_POLL_SECONDS = 0.02
 
 cdef extern from "refstrat/core.h" nogil:
     enum rs_err:
         RS_OK, RS_ERR_CONFIG, RS_ERR_NOMEM, RS_ERR_ARENA, RS_ERR_STALLED, RS_ERR_HANDLE, RS_ERR_PLUGIN
+        RS_ERR_INTERRUPTED
     const uint64_t RS_MAX_THREADS, RS_MAX_OPS, RS_MAX_FIB_N, RS_MAX_WORK, RS_MAX_OBJECTS
     const uint64_t RS_MAX_SHARED_OBJECTS, RS_MAX_TICK, RS_MIN_LOG_SIZE, RS_MAX_LOG_SIZE
     const uint64_t RS_MAX_DEPTH, RS_NIL, RS_MAX_TRACE_OBJECTS, RS_MAX_TRACE_OPS, RS_MAX_TRACE_MAILBOX
@@ -95,6 +101,11 @@ cdef extern from "refstrat/core.h" nogil:
     int rs_plugin_load(const char *path, const rs_strategy **first, char *err, size_t errlen)
     int rs_run_create(const rs_strategy *s, const rs_params *p, rs_run **out, char *err, size_t errlen)
     int rs_run_execute(rs_run *r)
+    ctypedef struct rs_bg:
+        pass
+    rs_bg *rs_run_start(rs_run *r)
+    int rs_run_wait(rs_bg *b, double seconds, int *rc)
+    void rs_run_interrupt(rs_run *r)
     void rs_run_result(const rs_run *r, rs_result *out)
     void rs_run_destroy(rs_run *r)
     int rs_step_create(const rs_strategy *s, uint32_t capacity, int immortal, int padded,
@@ -141,7 +152,8 @@ class StalledError(RunError):
 
 
 _ERRORS = {RS_ERR_CONFIG: ValueError, RS_ERR_NOMEM: MemoryError, RS_ERR_ARENA: ArenaExhaustedError,
-           RS_ERR_STALLED: StalledError, RS_ERR_HANDLE: IndexError, RS_ERR_PLUGIN: OSError}
+           RS_ERR_STALLED: StalledError, RS_ERR_HANDLE: IndexError, RS_ERR_PLUGIN: OSError,
+           RS_ERR_INTERRUPTED: KeyboardInterrupt}
 
 
 cdef int _raise(int code, str message) except -1:
@@ -269,8 +281,7 @@ def execute(str strategy, dict cfg, trace=None):
     if rc != RS_OK:  # err is only written on failure: decode it after the call, not before
         _raise(rc, err.decode(errors="replace"))
     try:
-        with nogil:
-            rc = rs_run_execute(r)
+        rc = _execute_polling_signals(r)
         _raise(rc, f"{strategy} on {cfg['workload']}: {r.errmsg.decode(errors='replace')}")
         rs_run_result(r, &res)
         threads = [r.threads[i] for i in range(r.nthreads)]
@@ -362,6 +373,34 @@ def check_execute(str strategy, dict cfg, trace, choices, bint pct, uint64_t see
     finally:
         rs_check_free(&out)
         rs_run_destroy(r)
+
+
+cdef int _execute_polling_signals(rs_run *r) except? -1:
+    """rs_run_execute on a background thread while this thread waits with the GIL released and
+    runs Python's signal handlers between waits. A handler that raises (Ctrl-C's KeyboardInterrupt)
+    stops the run, waits for every worker to leave, then its exception propagates."""
+    cdef int rc = 0
+    cdef int finished = 0
+    cdef rs_bg *bg
+    with nogil:
+        bg = rs_run_start(r)
+    if bg == NULL:
+        raise RuntimeError("cannot start the run's thread")
+    pending = None
+    while True:
+        with nogil:
+            finished = rs_run_wait(bg, SIGNAL_POLL_SECONDS, &rc)
+        if finished:
+            break
+        if pending is None:
+            try:
+                PyErr_CheckSignals()
+            except BaseException as exc:
+                pending = exc
+                rs_run_interrupt(r)
+    if pending is not None:
+        raise pending
+    return rc
 
 
 cdef inline rs_handle _handle(uint32_t idx, uint32_t gen):

@@ -16,12 +16,14 @@ Rows beside the strategies:
 
 * ``speed_of_light``: ``refstrat.speed_of_light(...)``, a plain C loop doing the same
   increments, so each strategy's cost reads as a multiple of the hardware limit.
-* ``--real``: the talk's Python ``fib`` on T threads in this interpreter (through pyperf);
-  ``--python PATH`` adds other interpreters (subprocesses running ``_bench_realfib.py``,
-  because they have neither refstrat nor pyperf).
-* ``--calibrate``: sets the fib model's ``work`` so that the baseline's time per call on one
-  thread matches this interpreter's time per Python call; the report then puts the model's
-  predicted CPU ratios beside the measured ones.
+* ``--real``: every selected workload's real twin (``_bench_twins.py``: Python programs doing
+  what the kernels model) on T threads in this interpreter (through pyperf); ``--python PATH``
+  adds other interpreters (subprocesses running ``_bench_twins.py``, because they have neither
+  refstrat nor pyperf).
+* ``--calibrate``: sets each workload's model ``work`` so that the baseline's CPU time per
+  operation on one thread matches the reference interpreter's twin (the first GIL build given
+  with ``--python``, else this interpreter); the report then puts the model's predicted CPU
+  ratios beside the measured ones, per workload and T, with their error.
 """
 from __future__ import annotations
 
@@ -41,16 +43,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
-from refstrat import _bench_hw, _bench_realfib
+from refstrat import _bench_hw, _bench_twins
 
 SOL = "speed_of_light"
 DEFAULT_PROCESSES = 4  # pyperf's 20 would take ~10 minutes for the default matrix on 2 cores
 DEFAULT_VALUES = 3
 DEFAULT_BASELINE = "gil"  # the talk's baseline was the GIL build
 IMMORTAL_SUFFIX = "+immortal"  # row "<strategy>+immortal" = run(strategy, immortal=True)
+FREE_THREADED_ROW = "biased+immortal"  # the model row that stands for CPython 3.13t's scheme
 UNBENCHABLE_WORKLOADS = ("trace",)  # needs a refstrat.Trace object, which a CLI cannot express
 PLOT_SUFFIXES = (".png", ".pdf", ".svg")  # what --plot writes (matplotlib picks the format by suffix)
-PYTHON_TIMEOUT = 300.0  # seconds a --python worker may run (fib(40) on 2 threads fits)
+PYTHON_TIMEOUT = 600.0  # seconds a --python worker may run (every twin, every T, all values)
 PYTHON_OUTPUT_CAP = 1 << 20  # bytes of a --python worker's stdout/stderr kept; more kills it
 
 
@@ -82,7 +85,7 @@ class CellResult:
     wall_stdev: float
     cpu: float  # median CPU seconds per run, all threads (and helper threads) summed
     cpu_stdev: float
-    ops: int  # refcount operations per run (model) or Python calls per run (real)
+    ops: int  # refcount operations per run (real twins: counted as the model counts them)
     values: int  # pyperf values behind the medians
     pinned: Optional[bool] = None
     ok: bool = True  # False: the strategy lost updates / leaked / double-freed (nonatomic)
@@ -98,11 +101,14 @@ class CellResult:
 
 @dataclass
 class Calibration:
-    """Result of --calibrate: the spin work per call that makes model and reality agree on T=1."""
+    """Result of --calibrate for one workload: the spin work (per call for fib, per operation
+    otherwise) that makes the baseline model's CPU ns per operation on one thread match the
+    reference interpreter's twin."""
 
-    real_ns_per_call: float
-    model_ns_per_call_at_zero: float
-    model_ns_per_call: float
+    workload: str
+    real_ns_per_op: float
+    model_ns_per_op_at_zero: float
+    model_ns_per_op: float
     work: int
     note: str = ""
 
@@ -121,9 +127,13 @@ class Report:
     work: int
     settings: str
     results: list[CellResult] = field(default_factory=list)
-    calibration: Optional[Calibration] = None
+    calibrations: dict[str, Calibration] = field(default_factory=dict)
+    works: dict[str, int] = field(default_factory=dict)  # per workload, where calibrated
     notes: list[str] = field(default_factory=list)
     reference_label: str = ""  # the real row that measured ratios are relative to
+
+    def work_for(self, workload: str) -> int:
+        return self.works.get(workload, self.work)
 
 
 # --------------------------------------------------------------------------------------------
@@ -172,6 +182,15 @@ def _threads_type(text: str) -> list[int]:
                 f"invalid thread count {part!r}: expected integers from 1 to 1024, like 1,2,4")
         if value not in out:
             out.append(value)
+    return out
+
+
+def _work_by_type(text: str) -> dict[str, int]:
+    """The workers' calibrated work per workload: "fib=12,private=3" (written by _forward)."""
+    out: dict[str, int] = {}
+    for part in _split(text):
+        name, _, value = part.partition("=")
+        out[name] = int(value)
     return out
 
 
@@ -234,7 +253,8 @@ def build_parser(runner_parser: Optional[argparse.ArgumentParser] = None) -> arg
     g.add_argument("--fib-n", dest="fib_n", type=_int_range(1, 40, "--fib-n"), default=20,
                    help="fib depth per thread, model and --real (default: 20)")
     g.add_argument("--work", type=_int_range(0, 10**7, "--work"), default=0,
-                   help="fib model: spin iterations of non-refcount work per call (default: 0; see --calibrate)")
+                   help="model: spin iterations of non-refcount work per fib call, or per operation on the "
+                        "other workloads (default: 0; see --calibrate)")
     g.add_argument("--baseline", choices=strategies, default=DEFAULT_BASELINE, metavar="STRATEGY",
                    help="strategy the CPU-time ratio is relative to (default: gil, the talk's GIL build); "
                         f"one of: {', '.join(strategies)}")
@@ -249,17 +269,22 @@ def build_parser(runner_parser: Optional[argparse.ArgumentParser] = None) -> arg
     g.add_argument("--plot", metavar="FILE.png",
                    help="draw the talk's two charts (wall time, CPU time relative to the baseline) with matplotlib")
     g.add_argument("--real", action="store_true",
-                   help="also run the Python-level recursive fib on T threads in this interpreter")
+                   help="also run every selected workload's real twin (a Python program doing what the "
+                        "model does) on T threads in this interpreter")
     g.add_argument("--python", dest="real_pythons", action="append", default=[], metavar="PATH",
-                   help="also run the real fib rows on this interpreter (repeatable; implies --real)")
+                   help="also run the real twins on this interpreter (repeatable; implies --real); the "
+                        "first GIL build given is the reference of the measured ratios")
     g.add_argument("--python-timeout", dest="python_timeout", type=float, default=PYTHON_TIMEOUT,
                    metavar="SECONDS",
                    help=f"give up on a --python worker after this long (default: {PYTHON_TIMEOUT:g}); "
                         f"its output is capped at {PYTHON_OUTPUT_CAP // 1024} KiB")
     g.add_argument("--calibrate", action="store_true",
-                   help="set --work so the baseline's time per fib call matches this interpreter's "
-                        "(implies --real); the report shows predicted vs measured ratios")
+                   help="set each workload's model work so the baseline's time per operation on one thread "
+                        "matches the reference interpreter's twin (implies --real); the report shows "
+                        f"predicted vs measured ratios ({FREE_THREADED_ROW} for free-threaded builds)")
     g.add_argument("--sidecar", help=argparse.SUPPRESS)  # worker-only: where CPU seconds go
+    g.add_argument("--work-by", dest="work_by", type=_work_by_type, default={},
+                   help=argparse.SUPPRESS)  # worker-only: calibrated work per workload
     # pyperf's own --python (run workers on another interpreter) is replaced by ours above;
     # keep its attribute so pyperf's argument processing still finds it.
     p.set_defaults(python=sys.executable, output=None)
@@ -289,7 +314,11 @@ def _run_kwargs(workload: str, fib_n: int, work: int, ops: int, pin: bool) -> di
     """Only the parameters a workload uses, so the core's validation stays meaningful."""
     if workload == "fib":
         return {"fib_n": fib_n, "work": work, "pin": pin}
-    return {"ops": ops, "pin": pin}
+    return {"ops": ops, "work": work, "pin": pin}
+
+
+def _work(args: argparse.Namespace, workload: str) -> int:
+    return args.work_by.get(workload, args.work)
 
 
 def _model_once(row: str, workload: str, threads: int, kwargs: dict[str, Any]) -> Any:
@@ -323,11 +352,12 @@ def time_model(loops: int, task: int, row: str, workload: str, threads: int,
     return max(wall, 1e-12)  # pyperf rejects 0; a sub-ns run is below clock resolution anyway
 
 
-def time_real(loops: int, task: int, fib_n: int, threads: int, sidecar: Optional[str]) -> float:
-    """pyperf time function for the real rows: T Python threads each computing fib(fib_n)."""
-    wall, cpu = _bench_realfib.run_threads(fib_n, threads, loops)
+def time_real(loops: int, task: int, workload: str, fib_n: int, ops: int, threads: int,
+              sidecar: Optional[str]) -> float:
+    """pyperf time function for the real rows: T Python threads each running the workload's twin."""
+    wall, cpu = _bench_twins.run_threads(workload, threads, loops, fib_n, ops)
     _sidecar_write(sidecar, task, {"loops": loops, "wall": wall, "cpu": cpu,
-                                   "ops": _bench_realfib.fib_calls(fib_n) * threads})
+                                   "ops": _bench_twins.ops_per_thread(workload, fib_n, ops) * threads})
     return max(wall, 1e-12)
 
 
@@ -438,94 +468,133 @@ def run_bounded(cmd: list[str], timeout: float, cap: int = PYTHON_OUTPUT_CAP) ->
         return rc, texts[0], texts[1]
 
 
-def run_other_python(path: str, fib_n: int, threads: list[int], processes: int, values: int,
-                     warmups: int, min_time: float, taken: set[str],
-                     timeout: float = 300.0) -> tuple[dict[str, Any], str, list[Any]]:
-    """Measure the real fib on another interpreter: one subprocess per pyperf-style "run".
+_TWINS_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_bench_twins.py")
+
+
+def _twins_subprocess(path: str, spec: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Run _bench_twins.py on another interpreter (isolated: no refstrat, no site packages),
+    bounded in time and output by :func:`run_bounded`."""
+    rc, out, err = run_bounded([path, "-I", _TWINS_SCRIPT, json.dumps(spec)], timeout)
+    if rc != 0:
+        raise RuntimeError(f"{path} failed (exit {rc}): {err.strip()[-500:]}")
+    lines = out.strip().splitlines()
+    if not lines:
+        raise RuntimeError(f"{path} printed no result")
+    return json.loads(lines[-1])
+
+
+def probe_python(path: str, timeout: float = PYTHON_TIMEOUT) -> dict[str, Any]:
+    """The interpreter's facts (version, build, GIL state) without measuring anything."""
+    return _twins_subprocess(path, {"workloads": [], "threads": [], "values": 0, "warmups": 0,
+                                    "min_time": 0.0, "fib_n": 1, "ops": 1}, timeout)
+
+
+@dataclass
+class TwinRows:
+    """Another interpreter's real rows: per (workload, T), wall and CPU pyperf benchmarks."""
+
+    info: dict[str, Any]
+    benches: dict[tuple[str, int], tuple[Any, Any]]
+    ops_per_thread: dict[str, int]
+
+
+def run_other_python(path: str, label: str, workloads: list[str], threads: list[int], fib_n: int, ops: int,
+                     processes: int, values: int, warmups: int, min_time: float,
+                     timeout: float = PYTHON_TIMEOUT) -> TwinRows:
+    """Measure the twins on another interpreter: one subprocess per pyperf-style "run".
 
     Those interpreters lack pyperf, so calibration is a simple doubling of loops up to min_time
     inside the script; the values still become pyperf Runs so the JSON and compare_to cover them.
     """
     import pyperf
 
-    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_bench_realfib.py")
-    runs: dict[int, list[tuple[Any, Any]]] = {t: [] for t in threads}
+    spec = {"workloads": workloads, "threads": threads, "values": values, "warmups": warmups,
+            "min_time": min_time, "fib_n": fib_n, "ops": ops}
+    runs: dict[tuple[str, int], list[tuple[Any, Any]]] = {(w, t): [] for w in workloads for t in threads}
     info: dict[str, Any] = {}
-    label = ""
+    per_thread: dict[str, int] = {}
     for _ in range(processes):
-        cmd = [path, "-I", script, str(fib_n), ",".join(map(str, threads)), str(values),
-               str(warmups), repr(min_time)]
-        rc, out, err = run_bounded(cmd, timeout)
-        if rc != 0:
-            raise RuntimeError(f"{path} failed (exit {rc}): {err.strip()[-500:]}")
-        lines = out.strip().splitlines()
-        if not lines:
-            raise RuntimeError(f"{path} printed no result")
-        info = json.loads(lines[-1])
-        if not label:  # benchmark names must be unique in a suite: number repeated interpreters
-            label = base = _real_label(info)
-            k = 2
-            while label in taken:
-                label, k = f"{base}-{k}", k + 1
-        for t in threads:
-            data = info["threads"][str(t)]
+        info = _twins_subprocess(path, spec, timeout)
+        for (w, t), pairs in runs.items():
+            data = info["workloads"][w][str(t)]
+            per_thread[w] = data["ops_per_thread"]
             md = {"name": "", "loops": data["loops"], "unit": "second",
                   "python_executable": info["executable"], "python_version": info["version"],
-                  "refstrat_build": _build_text(info)}
-            walls = [max(v[0], 1e-12) for v in data["values"]]
-            cpus = [max(v[1], 1e-12) for v in data["values"]]
-            cell = Cell("real", "fib", label, t)
-            runs[t].append((
-                pyperf.Run(walls, metadata={**md, "name": cell.name + "/wall"}, collect_metadata=False),
-                pyperf.Run(cpus, metadata={**md, "name": cell.name + "/cpu"}, collect_metadata=False)))
-    benches = []
-    for t in threads:
-        benches.append((pyperf.Benchmark([w for w, _ in runs[t]]), pyperf.Benchmark([c for _, c in runs[t]])))
-    return info, label, benches
+                  "refstrat_build": _build_text(info), "refstrat_workload": w}
+            name = Cell("real", w, label, t).name
+            pairs.append((
+                pyperf.Run([max(v[0], 1e-12) for v in data["values"]], metadata={**md, "name": name + "/wall"},
+                           collect_metadata=False),
+                pyperf.Run([max(v[1], 1e-12) for v in data["values"]], metadata={**md, "name": name + "/cpu"},
+                           collect_metadata=False)))
+    benches = {k: (pyperf.Benchmark([wr for wr, _ in v]), pyperf.Benchmark([cr for _, cr in v]))
+               for k, v in runs.items()}
+    return TwinRows(info, benches, per_thread)
 
 
-def calibrate(baseline: str, fib_n: int, pin: bool) -> Calibration:
-    """Find ``work`` so that the baseline model's CPU time per fib call equals Python's, on 1 thread.
+def _probe_pythons(paths: list[str], report: Report,
+                   timeout: float = PYTHON_TIMEOUT) -> tuple[list[tuple[str, str]], tuple[str, str]]:
+    """(path, label) of every usable --python interpreter, and the reference of the measured
+    ratios: the first GIL build among them (a free-threaded build's twin), else this interpreter."""
+    self_label = _real_label(_bench_twins.interpreter_info())
+    taken = {self_label}
+    others: list[tuple[str, str]] = []
+    reference: Optional[tuple[str, str]] = None
+    for path in paths:
+        try:
+            info = probe_python(path, timeout)
+        except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as exc:
+            report.notes.append(f"--python {path}: no real rows ({exc})")
+            continue
+        label = base = _real_label(info)  # names must be unique in a suite: number repeats
+        k = 2
+        while label in taken:
+            label, k = f"{base}-{k}", k + 1
+        taken.add(label)
+        others.append((path, label))
+        report.notes.append(f"real row {label}: {path} ({info.get('executable')}, Python {info.get('version')}, "
+                            f"{_build_text(info)})")
+        if reference is None and not info.get("free_threaded_build"):
+            reference = (path, label)
+    if reference is None:
+        return others, (sys.executable, self_label)
+    report.notes.append(f"measured ratios are relative to {reference[1]} ({reference[0]}), the first GIL build "
+                        "given with --python")
+    return others, reference
 
-    Model time per call is close to linear in work (a spin loop), so two secant steps suffice.
-    Minimum of several runs on both sides: the least disturbed measurement of a fixed amount of work.
+
+def calibrate(baseline: str, workload: str, reference: str, fib_n: int, ops: int, pin: bool,
+              timeout: float = PYTHON_TIMEOUT) -> Calibration:
+    """Find ``work`` so that the baseline model's CPU time per operation on 1 thread equals the
+    reference interpreter's twin's.
+
+    Model time per operation is close to linear in work (a spin loop), so a few secant steps
+    suffice. Minimum of several runs on both sides: the least disturbed measurement of a fixed
+    amount of work.
     """
-    calls = _bench_realfib.fib_calls(fib_n)
-
-    def python_cpu(loops: int) -> float:
-        # In this thread, no thread start-up: the model's clocks start at the barrier too.
-        t0 = time.thread_time()
-        for _ in range(loops):
-            _bench_realfib.fib(fib_n)
-        return time.thread_time() - t0
-
-    loops = 1
-    while python_cpu(loops) < 0.05 and loops < 1 << 20:
-        loops *= 2
-    real = min(python_cpu(loops) for _ in range(5)) / loops / calls * 1e9
+    spec = {"workloads": [workload], "threads": [1], "values": 5, "warmups": 1, "min_time": 0.05,
+            "fib_n": fib_n, "ops": ops}
+    data = _twins_subprocess(reference, spec, timeout)["workloads"][workload]["1"]
+    real = min(cpu for _, cpu in data["values"]) / data["ops_per_thread"] * 1e9
 
     def model(work: int) -> float:
-        kw = _run_kwargs("fib", fib_n, work, 0, pin)
-        best = math.inf
-        for _ in range(5):
-            r = _model_once(baseline, "fib", 1, kw)
-            best = min(best, r.cpu_seconds)
-        return best / calls * 1e9
+        kw = _run_kwargs(workload, fib_n, work, ops, pin)
+        return min(r.cpu_seconds / r.ops for r in (_model_once(baseline, workload, 1, kw) for _ in range(5))) * 1e9
 
     m0 = model(0)
     if m0 >= real:
-        return Calibration(real, m0, m0, 0, "the model without extra work is already as slow as Python")
-    work = 64
+        return Calibration(workload, real, m0, m0, 0, "the model without extra work is already as slow as Python")
+    work = 64 if workload == "fib" else 4
     m = model(work)
-    for _ in range(3):
+    for _ in range(4):
         slope = (m - m0) / work if work else 0.0
         if slope <= 0:
             break
-        work = max(0, round((real - m0) / slope))
+        work = min(max(0, round((real - m0) / slope)), 10**7)
         m = model(work)
         if abs(m - real) / real < 0.03:
             break
-    return Calibration(real, m0, m, work)
+    return Calibration(workload, real, m0, m, work)
 
 
 def measure_counters(cells: list[Cell], kwargs_for: Callable[[str], dict[str, Any]]) -> dict[Cell, dict[str, float]]:
@@ -606,6 +675,17 @@ class Progress:
 # Main
 
 
+def _dump_suite(suite: Any, path: str) -> None:
+    """Write the pyperf JSON whole or not at all: an interrupted write leaves no corrupt file."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        suite.dump(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def _refstrat_version() -> str:
     import refstrat
 
@@ -616,7 +696,7 @@ def plan_cells(args: argparse.Namespace) -> list[Cell]:
     """The deterministic order of benchmarks; workers rebuild exactly this list from their options."""
     cells = [Cell("model", w, s, t) for w in args.workloads for s in [*args.strategies, SOL] for t in args.threads]
     if args.real:
-        cells += [Cell("real", "fib", "self", t) for t in args.threads]
+        cells += [Cell("real", w, "self", t) for w in args.workloads for t in args.threads]
     return cells
 
 
@@ -626,6 +706,8 @@ def _forward(cmd: list[str], args: argparse.Namespace) -> None:
                 f"--threads={','.join(map(str, args.threads))}", f"--ops={args.ops}",
                 f"--fib-n={args.fib_n}", f"--work={args.work}", f"--baseline={args.baseline}",
                 f"--sidecar={args.sidecar}"])
+    if args.work_by:
+        cmd.append("--work-by=" + ",".join(f"{w}={n}" for w, n in args.work_by.items()))
     if not args.pin:
         cmd.append("--no-pin")
     if args.real:
@@ -658,7 +740,7 @@ def _check_main_args(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            parser.error("--plot needs matplotlib: pip install 'refstrat[bench]'")
+            parser.error("--plot needs matplotlib, an optional extra: pip install 'refstrat[plot]'")
     for path in args.real_pythons:
         if not (shutil.which(path) or (os.path.isfile(path) and os.access(path, os.X_OK))):
             parser.error(f"--python {path}: not an executable interpreter")
@@ -734,6 +816,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
     report: Optional[Report] = None
     tmpdir: Optional[tempfile.TemporaryDirectory[str]] = None
+    others: list[tuple[str, str]] = []  # --python interpreters: (path, row label)
     if not worker:
         _check_main_args(parser, args)
         if "PYTHONPATH" in os.environ:  # pyperf strips the environment; a source checkout needs it
@@ -750,29 +833,43 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             report.notes.append(
                 f"OVERSUBSCRIBED: up to {max(args.threads)} threads on {machine.usable_cpus} usable CPUs; "
                 "threads beyond that time-share cores, so wall time includes waiting for a CPU")
+        others, reference = _probe_pythons(args.real_pythons, report, args.python_timeout)
+        if others and FREE_THREADED_ROW not in args.strategies:  # what a free-threaded build is predicted by
+            args.strategies = [*args.strategies, FREE_THREADED_ROW]
+            report.notes.append(f"strategy {FREE_THREADED_ROW!r} added to the matrix: the model row for "
+                                "free-threaded interpreters")
         if args.calibrate:
-            print("calibrating the fib model against this interpreter ...", file=sys.stderr, flush=True)
-            report.calibration = calibrate(args.baseline, args.fib_n, args.pin)
-            args.work = report.work = report.calibration.work
+            for w in args.workloads:
+                print(f"calibrating the {w} model against {reference[0]} ...", file=sys.stderr, flush=True)
+                try:
+                    cal = calibrate(args.baseline, w, reference[0], args.fib_n, args.ops, args.pin,
+                                    args.python_timeout)
+                except (RuntimeError, OSError, ValueError, KeyError, subprocess.TimeoutExpired) as exc:
+                    report.notes.append(f"{w}: NOT calibrated, work={args.work} ({exc})")
+                    continue
+                report.calibrations[w] = cal
+                args.work_by[w] = cal.work
+            report.works = dict(args.work_by)
+        report.reference_label = reference[1]
 
     cells = plan_cells(args)
-    self_label = _real_label(_bench_realfib.interpreter_info())
-    progress = Progress(len(cells) + len(args.real_pythons) * len(args.threads)) if not worker else None
+    self_label = _real_label(_bench_twins.interpreter_info())
+    progress = Progress(len(cells) + len(others)) if not worker else None
     suite_benches: list[Any] = []
     warnings: list[str] = []
     results: list[CellResult] = []
     for task, cell in enumerate(cells):
         if cell.kind == "model":
-            kwargs = _run_kwargs(cell.workload, args.fib_n, args.work, args.ops, args.pin)
+            kwargs = _run_kwargs(cell.workload, args.fib_n, _work(args, cell.workload), args.ops, args.pin)
             func, fargs = time_model, (task, cell.row, cell.workload, cell.threads, kwargs, args.sidecar)
             md = {"refstrat_strategy": cell.row, "refstrat_workload": cell.workload}
         else:
-            func, fargs = time_real, (task, args.fib_n, cell.threads, args.sidecar)
-            md = {"refstrat_strategy": "real python fib", "refstrat_workload": "fib",
+            func, fargs = time_real, (task, cell.workload, args.fib_n, args.ops, cell.threads, args.sidecar)
+            md = {"refstrat_strategy": "real python twin", "refstrat_workload": cell.workload,
                   "refstrat_build": _bench_hw.gil_description()}
         md.update({"refstrat_threads": str(cell.threads), "refstrat_fib_n": str(args.fib_n),
                    "refstrat_baseline": args.baseline, "refstrat_version": _refstrat_version(),
-                   "refstrat_work": str(args.work), "refstrat_ops_per_thread": str(args.ops),
+                   "refstrat_work": str(_work(args, cell.workload)), "refstrat_ops_per_thread": str(args.ops),
                    "refstrat_value": "wall seconds per run; CPU seconds in the /cpu companion"})
         name = (cell.name.replace("/self/", f"/{self_label}/") if cell.kind == "real" else cell.name)
         if worker:
@@ -791,7 +888,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         res = _result_from(Cell(cell.kind, cell.workload, self_label if cell.kind == "real" else cell.row,
                                 cell.threads), wall_bench, cpu_bench, entries)
         if cell.kind == "real":
-            info = _bench_realfib.interpreter_info()
+            info = _bench_twins.interpreter_info()
             res.build = _build_text(info)
             res.free_threaded = bool(info.get("free_threaded_build"))
         results.append(res)
@@ -800,34 +897,32 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if worker:
         return
     assert report is not None and progress is not None and tmpdir is not None
-    report.reference_label = self_label
-    for path in args.real_pythons:
-        progress.begin(f"real fib on {path}")
-        taken = {r.cell.row for r in results if r.cell.kind == "real"}
+    report.reference_label = report.reference_label or self_label
+    for path, label in others:
+        progress.begin(f"real twins on {path}")
         try:
-            info, label, benches = run_other_python(path, args.fib_n, args.threads, args.processes,
-                                                    args.values, args.warmups if args.warmups is not None else 1,
-                                                    args.min_time, taken, args.python_timeout)
+            rows = run_other_python(path, label, list(args.workloads), list(args.threads), args.fib_n, args.ops,
+                                    args.processes, args.values,
+                                    args.warmups if args.warmups is not None else 1, args.min_time,
+                                    args.python_timeout)
         except (RuntimeError, OSError, ValueError, KeyError, subprocess.TimeoutExpired) as exc:
             # One unusable interpreter (too old, crashed) must not cost the rest of the report.
             report.notes.append(f"--python {path}: no real rows ({exc})")
-            for _ in args.threads:
-                progress.end()
+            progress.end()
             continue
-        report.notes.append(f"real row {label}: {path} ({info.get('executable')}, Python {info.get('version')})")
-        for t, (wb, cb) in zip(args.threads, benches):
+        for (w, t), (wb, cb) in rows.benches.items():
             wall, wsd = _median_stdev(wb)
             cpu, csd = _median_stdev(cb)
-            results.append(CellResult(Cell("real", "fib", label, t), wall, wsd, cpu, csd,
-                                      info["calls"] * t, len(wb.get_values()), build=_build_text(info),
-                                      free_threaded=bool(info.get("free_threaded_build"))))
+            results.append(CellResult(Cell("real", w, label, t), wall, wsd, cpu, csd, rows.ops_per_thread[w] * t,
+                                      len(wb.get_values()), build=_build_text(rows.info),
+                                      free_threaded=bool(rows.info.get("free_threaded_build"))))
             suite_benches += [wb, cb]
-            progress.end()
+        progress.end()
     progress.close()
     tmpdir.cleanup()
 
     counters = measure_counters([r.cell for r in results if r.cell.kind == "model"],
-                                lambda w: _run_kwargs(w, args.fib_n, args.work, args.ops, args.pin))
+                                lambda w: _run_kwargs(w, args.fib_n, _work(args, w), args.ops, args.pin))
     for r in results:
         r.counters = counters.get(r.cell)
     report.results = results
@@ -844,12 +939,26 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
     print(_bench_report.format_report(report))
     if args.bench_output:
-        pyperf.BenchmarkSuite(suite_benches).dump(args.bench_output)
+        _dump_suite(pyperf.BenchmarkSuite(suite_benches), args.bench_output)
         print(f"\npyperf JSON: {args.bench_output}  (python -m pyperf stats / compare_to)")
     if args.plot:
         _bench_report.plot(report, args.plot)
         print(f"charts: {args.plot}")
 
 
+def _main_interruptible() -> None:
+    """main(), with Ctrl-C reported in one line: pyperf kills the worker it waits for, run()
+    stops its threads, and --output is only ever written whole (see _dump_suite)."""
+    try:
+        main()
+    except (KeyboardInterrupt, SystemExit) as exc:
+        # pyperf turns a KeyboardInterrupt into "Benchmark interrupted: exit" and exit status 1;
+        # give it the usual status of a process ended by SIGINT instead.
+        if isinstance(exc, SystemExit) and not isinstance(exc.__context__, KeyboardInterrupt):
+            raise
+        print("refstrat.bench: interrupted; no results written", file=sys.stderr)
+        sys.exit(130)
+
+
 if __name__ == "__main__":
-    main()
+    _main_interruptible()

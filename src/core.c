@@ -297,6 +297,10 @@ int rs_params_check(const rs_params *p, char *err, size_t errlen)
         snprintf(err, errlen, "jitter is only for the trace workload");
         return RS_ERR_CONFIG;
     }
+    if (p->work && p->workload == RS_W_TRACE) {
+        snprintf(err, errlen, "work must be 0 for the trace workload, got %u", p->work);
+        return RS_ERR_CONFIG;
+    }
     if (p->trace && rs_trace_check(p->trace, p->threads, err, errlen) != 0)
         return RS_ERR_CONFIG;
     return RS_OK;
@@ -649,6 +653,73 @@ void rs_run_finish(rs_run *r)
     r->helper_cpu_seconds += rs_thread_cpu() - qcpu;
     if (!r->error)
         rs_check_results(r);
+}
+
+/* ---- running in the background (see core.h) -------------------------------------------------- */
+
+struct rs_bg {
+    rs_run *r;
+    pthread_t th;
+    pthread_mutex_t m;
+    pthread_cond_t c;
+    int done; /* under m: the runner thread has finished */
+    int rc;   /* under m, written before done */
+};
+
+static void *rs_bg_main(void *arg)
+{
+    rs_bg *b = (rs_bg *)arg;
+    int rc = rs_run_execute(b->r);
+    rs_pr_mutex_lock(&b->m);
+    b->rc = rc;
+    b->done = 1;
+    rs_pr_cond_signal(&b->c);
+    rs_pr_mutex_unlock(&b->m);
+    return NULL;
+}
+
+rs_bg *rs_run_start(rs_run *r)
+{
+    rs_bg *b = (rs_bg *)calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->r = r;
+    pthread_mutex_init(&b->m, NULL);
+    pthread_cond_init(&b->c, NULL);
+    if (pthread_create(&b->th, NULL, rs_bg_main, b) != 0) {
+        pthread_cond_destroy(&b->c);
+        pthread_mutex_destroy(&b->m);
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+int rs_run_wait(rs_bg *b, double seconds, int *rc)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline); /* pthread_cond_timedwait's default clock */
+    long long ns = deadline.tv_nsec + (long long)(seconds * 1e9);
+    deadline.tv_sec += (time_t)(ns / 1000000000LL);
+    deadline.tv_nsec = (long)(ns % 1000000000LL);
+    rs_pr_mutex_lock(&b->m);
+    while (!b->done && rs_pr_cond_timedwait(&b->c, &b->m, &deadline) != ETIMEDOUT)
+        ;
+    int done = b->done;
+    rs_pr_mutex_unlock(&b->m);
+    if (!done)
+        return 0;
+    pthread_join(b->th, NULL);
+    *rc = b->rc;
+    pthread_cond_destroy(&b->c);
+    pthread_mutex_destroy(&b->m);
+    free(b);
+    return 1;
+}
+
+void rs_run_interrupt(rs_run *r)
+{
+    rs_run_fail(r, RS_ERR_INTERRUPTED, "interrupted");
 }
 
 void rs_run_result(const rs_run *r, rs_result *out)

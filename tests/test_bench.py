@@ -18,13 +18,13 @@ refstrat = pytest.importorskip("refstrat")
 if not hasattr(refstrat, "run"):  # pragma: no cover - core not built yet
     pytest.skip("refstrat core not built", allow_module_level=True)
 
-from refstrat import _bench_hw, _bench_realfib, bench  # noqa: E402
+from refstrat import _bench_hw, _bench_report, _bench_twins, bench  # noqa: E402
 
 # One worker process, one value, no warm-up, one loop: each cell costs one process spawn.
 TINY = ["--fib-n", "8", "-p", "1", "-n", "1", "-w", "0", "-l", "1"]
 
 
-def run_bench(*args: str, timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_bench(*args: str, timeout: float = 300, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "refstrat.bench", *args], capture_output=True,
                           text=True, timeout=timeout, env=dict(os.environ), cwd=cwd)
 
@@ -65,16 +65,37 @@ def test_missing_python_is_refused() -> None:
     assert "not an executable" in proc.stderr
 
 
+def _has_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_plot_without_matplotlib_says_how_to_get_it(tmp_path: Path) -> None:
+    # A module named matplotlib that fails to import stands for an interpreter without it.
+    (tmp_path / "matplotlib.py").write_text("raise ImportError('no matplotlib here')\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run([sys.executable, "-m", "refstrat.bench", "--plot", str(tmp_path / "x.png"), *TINY],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 2, proc.stderr
+    assert "pip install 'refstrat[plot]'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 def test_matrix_json_plot_and_compare_to(tmp_path: Path) -> None:
     a, b, png = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "charts.png"
     common = ["--strategies", "gil,atomic", "--threads", "1,2", *TINY]
-    proc = run_bench(*common, "--output", str(a), "--plot", str(png))
+    plot = ["--plot", str(png)] if _has_matplotlib() else []  # an optional extra (refstrat[plot])
+    proc = run_bench(*common, "--output", str(a), *plot)
     assert proc.returncode == 0, proc.stderr + proc.stdout
     text = proc.stdout
     for needle in ("== fib", "CPU x gil", "x SoL", "speed_of_light", "hardware counters:",
                    "threads pinned:", "CPU:", "wall ms", "ns/op", "baseline"):
         assert needle in text, needle
-    assert png.stat().st_size > 10_000
+    if plot:
+        assert png.stat().st_size > 10_000
 
     suite = pyperf.BenchmarkSuite.load(str(a))
     names = set(suite.get_benchmark_names())
@@ -116,24 +137,89 @@ def test_oversubscription_is_reported() -> None:
 
 def test_real_python_and_calibrate(tmp_path: Path) -> None:
     out = tmp_path / "real.json"
-    proc = run_bench("--strategies", "gil,biased,biased+immortal", "--threads", "1", "--calibrate",
-                     "--python", sys.executable, "--output", str(out), *TINY)
+    proc = run_bench("--strategies", "gil,biased", "--workloads", "fib,handoff", "--ops", "20000",
+                     "--threads", "1", "--calibrate", "--python", sys.executable, "--output", str(out), *TINY)
     assert proc.returncode == 0, proc.stderr + proc.stdout
     text = proc.stdout
-    assert "== real" in text and "model vs reality" in text and "calibrated" in text
-    assert "predicted" in text and "measured" in text
-    assert "biased+immortal" in text  # the scheme plus PEP 683 immortality, as CPython ships it
+    assert "== real" in text and "model vs reality" in text and "calibrated work per workload" in text
+    assert "predicted" in text and "measured" in text and "fidelity" in text
+    assert "'biased+immortal' added" in text  # the model row of free-threaded builds
+    table = text[text.index("calibrated work per workload"):]
+    assert "fib " in table and "handoff " in table
     names = pyperf.BenchmarkSuite.load(str(out)).get_benchmark_names()
-    assert sum(n.startswith("real-fib/") for n in names) == 4  # self and --python, wall + cpu
+    for w in ("fib", "handoff"):  # self and --python, wall + cpu
+        assert sum(n.startswith(f"real-{w}/") for n in names) == 4, names
+
+
+def test_twins_count_operations_as_the_model_does() -> None:
+    for n in (1, 2, 7, 13, 14, 18):  # 14: the first fib whose sum is a fresh int (> 256)
+        assert _bench_twins.fib_ops(n) == refstrat.run("gil", "fib", 1, fib_n=n).ops
+    assert [_bench_twins.fib_calls(n) for n in range(6)] == [1, 1, 3, 5, 9, 15]
+    import random
+    for w in ("private", "shared", "mixed"):
+        seq, private = _bench_twins._loop_seq(w, random.Random(3))
+        assert bool(private) == (w != "shared")
+        assert _bench_twins._loop(seq, private, 5000) == _bench_twins.ops_per_thread(w, 0, 5000)
+    # handoff: every object produced is consumed, on the next thread, whatever T.
+    import collections
+    import threading
+    for threads in (1, 2, 3):
+        rings = [collections.deque() for _ in range(threads)]
+        flags = [False] * threads
+        counts = [0] * threads
+
+        def work(i: int) -> None:
+            counts[i] = _bench_twins._handoff(rings[i], rings[i - 1], flags, i, 700)
+
+        pool = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join(60)
+        assert counts == [_bench_twins.ops_per_thread("handoff", 0, 3500)] * threads
+        assert not any(rings)
+
+
+def test_every_twin_runs() -> None:
+    for w in _bench_twins.WORKLOADS:
+        wall, cpu = _bench_twins.run_threads(w, 2, loops=1, fib_n=5, ops=3000)
+        assert wall > 0 and cpu >= 0
+
+
+def _cell(kind: str, w: str, row: str, t: int, cpu: float, ft: bool = False) -> bench.CellResult:
+    return bench.CellResult(bench.Cell(kind, w, row, t), cpu, 0.0, cpu, 0.0, 1, 1, free_threaded=ft)
+
+
+def test_fidelity_divides_out_the_interpreter_speed() -> None:
+    report = bench.Report(machine=_bench_hw.machine_info(), hw_status="", baseline="gil",
+                          workloads=["private", "shared"], threads=[1, 2], fib_n=1, ops=1, work=0, settings="",
+                          reference_label="ref")
+    model = {("private", 1): (1.0, 1.1), ("private", 2): (2.0, 2.2), ("shared", 1): (1.0, 2.0),
+             ("shared", 2): (2.0, 8.0)}
+    real = {("private", 1): (10.0, 22.0), ("private", 2): (20.0, 44.0), ("shared", 1): (10.0, 40.0),
+            ("shared", 2): (20.0, 100.0)}
+    for (w, t), (gil, ft) in model.items():
+        report.results += [_cell("model", w, "gil", t, gil), _cell("model", w, "biased+immortal", t, ft)]
+    for (w, t), (ref, ft) in real.items():
+        report.results += [_cell("real", w, "ref", t, ref), _cell("real", w, "ft", t, ft, ft=True)]
+    rows = {(f.workload, f.threads): f for f in _bench_report.fidelity(report)}
+    assert set(rows) == set(model)
+    speed = 2.2 / 1.1  # measured / predicted on private T=1
+    assert all(f.speed == pytest.approx(speed) and f.model_row == "biased+immortal" for f in rows.values())
+    assert rows["private", 1].calibration_point and not rows["shared", 2].calibration_point
+    assert rows["private", 2].error == pytest.approx(0.0)
+    assert rows["shared", 1].error == pytest.approx(2.0 / (4.0 / speed) - 1)  # +0%
+    assert rows["shared", 2].error == pytest.approx(4.0 / (5.0 / speed) - 1)  # +60%
+    [summary] = _bench_report.fidelity_summary(list(rows.values()))
+    assert summary.startswith("fidelity of biased+immortal for ft")
+    assert "worst +60% (shared T=2)" in summary and "2 of 3 cells within 25%" in summary
 
 
 def test_helpers() -> None:
-    assert [_bench_realfib.fib_calls(n) for n in range(6)] == [1, 1, 3, 5, 9, 15]
-    wall, cpu = _bench_realfib.run_threads(5, 2, loops=2)
-    assert wall > 0 and cpu >= 0
     assert bench._threads_type("1, 2,2,4") == [1, 2, 4]
+    assert bench._work_by_type("fib=12,private=3") == {"fib": 12, "private": 3}
     # Counters are unsupported on most VMs: the probe must answer, never raise.
     status = _bench_hw.probe_status()
     assert status.startswith("unsupported") or status.startswith("readable")
-    info = json.loads(json.dumps(_bench_realfib.interpreter_info()))
+    info = json.loads(json.dumps(_bench_twins.interpreter_info()))
     assert info["implementation"] == sys.implementation.name

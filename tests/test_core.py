@@ -179,6 +179,8 @@ def test_listings() -> None:
     (dict(trace=HANDOFF_TRACE), ValueError, "only for the trace workload"),
     (dict(workload="trace"), TypeError, "needs trace="),
     (dict(workload="trace", trace=HANDOFF_TRACE, threads=2), ValueError, "the trace has 4 thread"),
+    (dict(workload="trace", trace=HANDOFF_TRACE, threads=4, work=5), ValueError, "not for the trace workload"),
+    (dict(work=10**8 + 1), ValueError, "work"),
 ])
 def test_run_rejects_bad_arguments(kwargs: dict, exc: type, match: str) -> None:
     args = dict(strategy="atomic", workload="private", threads=1)
@@ -328,3 +330,23 @@ def test_native_runner_rechecks_compiled_traces() -> None:
                             (bad_threads, "malformed compiled trace")):
         with pytest.raises(ValueError, match=match):
             _core.execute("atomic", cfg, compiled)
+
+
+def test_the_core_checks_work_itself() -> None:
+    # Behind Python's validation: a work the kernels cannot represent never reaches them.
+    from refstrat import _api, _core
+
+    cfg, _ = _api._config("handoff", 2, {})
+    cfg["work"] = 2**31
+    with pytest.raises(ValueError, match=r"work must be in \[0, 100000000\]"):
+        _core.execute("atomic", cfg)
+
+
+@pytest.mark.parametrize("workload", ["private", "shared", "mixed", "handoff"])  # fib: per call
+def test_work_is_spent_per_operation(workload: str) -> None:
+    """work= adds the same spin after every operation: the operations are unchanged, CPU time grows."""
+    plain = refstrat.run("gil", workload, 1, ops=20_000)
+    busy = refstrat.run("gil", workload, 1, ops=20_000, work=2_000)
+    assert busy.ok and busy.ops == plain.ops
+    # 2000 spin iterations take well over 100 ns; an operation without them, a few ns.
+    assert busy.cpu_seconds > plain.cpu_seconds + busy.ops * 100e-9

@@ -22,7 +22,7 @@ typedef struct rs_result {
 #define RS_MAX_THREADS 1024
 #define RS_MAX_OPS 1000000000000ULL       /* per thread */
 #define RS_MAX_FIB_N 40                   /* fib(40): 3.3e8 calls per thread, minutes */
-#define RS_MAX_WORK 100000000
+/* RS_MAX_WORK: include/refstrat/workloads.h (the kernels' own bound) */
 #define RS_MAX_OBJECTS 100000000          /* private objects per thread */
 #define RS_MAX_SHARED_OBJECTS 65535       /* the mixed workload's Zipf table holds 16-bit indices */
 #define RS_MAX_TICK 2147483648ULL
@@ -101,6 +101,15 @@ const struct rs_chk_api *rs_check_api(void);
 int rs_check_execute(rs_run *r, const rs_check_cfg *cfg, rs_check_out *out);
 void rs_check_free(rs_check_out *out);
 void rs_run_result(const rs_run *r, rs_result *out);
+
+/* Running in the background, so that a caller can poll for signals (Ctrl-C) while it waits.
+ * rs_run_start() runs rs_run_execute() on a new thread (NULL: the thread cannot be started);
+ * rs_run_wait() waits up to `seconds`: 1 when the run has ended (its result in *rc, b freed),
+ * 0 on timeout. rs_run_interrupt() makes a running run stop soon (RS_ERR_INTERRUPTED); any thread. */
+typedef struct rs_bg rs_bg;
+rs_bg *rs_run_start(rs_run *r);
+int rs_run_wait(rs_bg *b, double seconds, int *rc);
+void rs_run_interrupt(rs_run *r);
 void rs_run_destroy(rs_run *r);
 
 /* Stepping: one worker context (the caller), no worker threads. Every call taking a handle

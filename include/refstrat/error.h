@@ -12,6 +12,7 @@
  *   RS_ERR_HANDLE   a stepping call named a slot past the arena, or a handle that was never
  *                   issued                                                      -> IndexError
  *   RS_ERR_PLUGIN   a plugin could not be loaded (dlopen, missing symbol, ABI)  -> OSError
+ *   RS_ERR_INTERRUPTED  rs_run_interrupt() stopped the run (Ctrl-C)              -> KeyboardInterrupt
  */
 #ifndef REFSTRAT_ERROR_H
 #define REFSTRAT_ERROR_H
@@ -24,6 +25,7 @@ enum rs_err {
     RS_ERR_STALLED = 4,
     RS_ERR_HANDLE = 5,
     RS_ERR_PLUGIN = 6,
+    RS_ERR_INTERRUPTED = 7,
 };
 
 #endif

@@ -68,7 +68,8 @@ typedef struct rs_params {
     uint32_t threads;
     uint64_t ops;             /* per thread: loop and handoff workloads */
     uint32_t fib_n;
-    uint32_t work;            /* fib: spin iterations per call */
+    uint32_t work;            /* spin iterations of other work: per call (fib), per refcount
+                               * operation (private, shared, mixed, handoff) */
     uint32_t objects;         /* private objects per thread */
     uint32_t shared_objects;
     uint32_t depth;           /* references a loop kernel holds at most (its value stack) */

@@ -10,6 +10,11 @@
  *    kernel is the speed-of-light copy (rs_ops.checked == 0);
  *  - skips immortal objects when the run honours immortality (rs_ops.immortal), PEP 683's branch.
  * Each counts as one operation either way.
+ *
+ * `work` stands for the interpreter's other work: fib spins that many iterations per call; the
+ * loop and handoff kernels spin that many after every operation (rs_op_work), so that refcount
+ * traffic is interleaved with other work as in an interpreter (`--calibrate` fits it to a real
+ * interpreter's time per operation). With work == 0 the kernels are unchanged.
  */
 #ifndef REFSTRAT_WORKLOADS_H
 #define REFSTRAT_WORKLOADS_H
@@ -21,6 +26,7 @@
 #define RS_RING 256          /* handoff ring capacity (power of two) */
 #define RS_ZIPF_TABLE 1024   /* mixed: resolution of the Zipf draw */
 #define RS_WAIT_LIMIT 30.0   /* seconds a worker may wait for another before the run fails */
+#define RS_MAX_WORK 100000000u /* spin iterations per call or per operation (see rs_op_work) */
 #define RS_FIB_SMALL_MIN (-5)
 #define RS_FIB_SMALL_MAX 256
 
@@ -66,6 +72,13 @@ RS_INLINE int rs_op_dec(const rs_ops S, rs_thread *t, const rs_arena *a, rs_hand
         return 1;
     S.decref(t, o);
     return 1;
+}
+
+/* Non-refcount work after one operation: predicted-not-taken when the run asks for none. */
+RS_INLINE void rs_op_work(uint32_t work)
+{
+    if (RS_UNLIKELY(work != 0))
+        rs_spin(work);
 }
 
 /* The pool is empty: let the scheme make progress (its frees may be deferred) until a slot comes
@@ -155,7 +168,7 @@ RS_INLINE int rs_k_loop(const rs_ops S, rs_thread *t, int kind)
     const rs_handle *shared = r->shared;
     const uint16_t *zipf = r->zipf_table;
     const uint32_t thresh = (uint32_t)(p->shared_fraction * 65536.0);
-    const uint32_t depth = p->depth;
+    const uint32_t depth = p->depth, work = p->work;
     rs_handle held[RS_MAX_DEPTH];
     uint64_t n = 0, tried = 0, next_churn = 1024, rng = t->rng; /* n: performed; tried: attempted */
     int rc = 0;
@@ -178,10 +191,13 @@ RS_INLINE int rs_k_loop(const rs_ops S, rs_thread *t, int kind)
             rs_handle h = rs_draw(kind, rs_rand(&rng), priv, np, shared, ns, zipf, thresh);
             if (rs_op_inc(S, t, &a, h))
                 held[got++] = h;
+            rs_op_work(work);
         }
         n += got;
-        while (got)
+        while (got) {
             n += rs_op_dec(S, t, &a, held[--got]);
+            rs_op_work(work);
+        }
         tried += 2 * (uint64_t)depth; /* a broken scheme's use after free must not stall the loop */
         S.safepoint(t);
         if (RS_UNLIKELY(tried >= next_churn)) {
@@ -244,6 +260,7 @@ RS_INLINE int rs_consume(const rs_ops S, rs_thread *t, const rs_arena *a, rs_rin
         *n += rs_op_dec(S, t, a, h);
     }
     *n += rs_op_dec(S, t, a, h);
+    rs_op_work(3 * t->run->p.work); /* after its three operations */
     return 1;
 }
 
@@ -273,6 +290,7 @@ RS_INLINE int rs_k_handoff(const rs_ops S, rs_thread *t)
                 n++;
                 n += rs_op_dec(S, t, &a, h);
             }
+            rs_op_work(2 * r->p.work);
             rs_ring_push(out, h);
             produced++;
             spins = 0;
@@ -344,6 +362,7 @@ typedef struct rs_fibctx {
     const rs_handle *setup;   /* singletons, then small ints */
     uint64_t n;               /* operations performed */
     uint32_t work;
+    uint32_t calls;           /* calls so far, to look for an abort every 1024 */
     int failed;
 } rs_fibctx;
 
@@ -375,6 +394,10 @@ RS_INLINE rs_fibret rs_fib_body(const rs_ops S, rs_thread *t, rs_fibctx *c, uint
     const rs_handle *g = c->setup;
     rs_fibret ret = {0, {RS_NIL, 0}};
     S.safepoint(t);
+    if (RS_UNLIKELY((++c->calls & 1023) == 0) && rs_run_aborted(t->run)) {
+        c->failed = 1; /* another worker failed, or the caller interrupted the run */
+        return ret;
+    }
     rs_handle frame = rs_new(S, t, &c->a);
     if (RS_UNLIKELY(frame.idx == RS_NIL)) {
         c->failed = 1;
@@ -447,6 +470,7 @@ RS_INLINE int rs_k_fib(const rs_ops S, rs_thread *t, rs_fib_fn rec)
     c.setup = r->shared;
     c.n = 0;
     c.work = r->p.work;
+    c.calls = 0;
     c.failed = 0;
     uint32_t n = r->p.fib_n;
     rs_handle module_frame = rs_new(S, t, &c.a);

@@ -1,9 +1,12 @@
 /* A C-only driver of the core, for sanitizers that cannot run under an uninstrumented CPython
  * (ThreadSanitizer): every thread-safe strategy on every workload at 1, 2 and 4 threads, checking
- * the arena's counters. Built and run by .ci/run; exit status 0 when every run is clean. */
+ * the arena's counters; then every thread-safe strategy interrupted mid-run from another thread,
+ * as Ctrl-C does through rs_run_start/rs_run_wait/rs_run_interrupt. Built and run by .ci/run;
+ * exit status 0 when every run is clean. */
 #include <stdio.h>
 #include <string.h>
 #include "refstrat/core.h"
+#include "refstrat/workloads.h" /* RS_ERR_INTERRUPTED */
 
 static rs_params defaults(uint32_t workload, uint32_t threads)
 {
@@ -24,6 +27,41 @@ static rs_params defaults(uint32_t workload, uint32_t threads)
     p.tick = 512;
     p.log_size = 256;
     return p;
+}
+
+/* A run far too long to finish, interrupted after a few milliseconds: it must end with
+ * RS_ERR_INTERRUPTED, every thread joined, and be destroyable. */
+static int interrupted_runs(void)
+{
+    int failures = 0;
+    static const uint32_t workloads[] = {RS_W_FIB, RS_W_SHARED, RS_W_HANDOFF};
+    for (int si = 0; si < rs_builtin_count(); si++) {
+        const rs_strategy *s = rs_builtin(si);
+        if (!s->thread_safe)
+            continue;
+        for (int k = 0; k < 3; k++) {
+            rs_params p = defaults(workloads[k], 2);
+            p.fib_n = 40;
+            p.ops = 1000000000000ull;
+            char err[256];
+            rs_run *r = NULL;
+            rs_run_create(s, &p, &r, err, sizeof err);
+            int rc = -1, waits = 0;
+            rs_bg *b = r ? rs_run_start(r) : NULL;
+            if (b) {
+                while (!rs_run_wait(b, 0.005, &rc))
+                    if (++waits == 1)
+                        rs_run_interrupt(r);
+            }
+            int bad = rc != RS_ERR_INTERRUPTED;
+            printf("%s %-10s interrupted workload %u: rc=%d after %d wait(s)\n", bad ? "FAIL" : "ok  ", s->name,
+                   workloads[k], rc, waits);
+            failures += bad;
+            if (r)
+                rs_run_destroy(r);
+        }
+    }
+    return failures;
 }
 
 int main(void)
@@ -63,6 +101,7 @@ int main(void)
                 }
             }
     }
+    failures += interrupted_runs();
     printf("%d failed\n", failures);
     return failures != 0;
 }
