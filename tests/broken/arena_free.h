@@ -30,6 +30,7 @@ RS_INLINE void rs_barena_free(rs_thread *t, rs_obj *o, rs_barena_push_fn push, i
     do {
         if (RS_UNLIKELY(!rs_gen_live(gen))) {
             t->c.double_frees++;
+            rs_pr_event_double_free();
             return;
         }
     } while (!rs_pr_cas_acq_rel(&o->gen, &gen, gen + 1));
