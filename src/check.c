@@ -7,9 +7,11 @@
  * scheduler lists the options and takes one:
  *     [the current thread goes on, if it can] + [every other runnable thread, by index]
  *     + [a timeout of every thread in a timed wait] + [TSO: drain the oldest store of a buffer]
- * An option list of one is no decision. Otherwise the choice is the next entry of the choice
- * sequence modulo the number of options (0 when the sequence is exhausted: keep running, so a short
- * sequence is a schedule with few preemptions), or PCT's highest priority. The step is logged
+ * (the other threads in round-robin order from the current one, so that the default after a wait is
+ * the next thread). An option list of one is no decision. Otherwise the choice is the next entry
+ * of the choice sequence modulo the number of options (0 when the sequence is exhausted: keep
+ * running, so a short sequence is a schedule with few preemptions), or PCT's highest priority (a
+ * thread at a wait point drops to the lowest). The step is logged
  * (thread, primitive, file:line, option count, choice) and the chosen thread performs its pending
  * primitive.
  *
@@ -280,9 +282,13 @@ static uint32_t chk_options(int cur, chk_opt *opt, uint32_t *drain_from)
     uint32_t n = 0;
     if (cur >= 0 && G.t[cur]->state == ST_RUN)
         opt[n++] = (chk_opt){OPT_RUN, cur};
-    for (uint32_t i = 0; i < G.n; i++)
+    /* The others round-robin from the current one: when a thread waits, the default hands on to
+     * the next thread, so waiters that wake each other cannot starve a third. */
+    for (uint32_t k = 1; k <= G.n; k++) {
+        uint32_t i = (uint32_t)(cur + (int)k + (int)G.n) % G.n;
         if ((int)i != cur && G.t[i]->state == ST_RUN)
             opt[n++] = (chk_opt){OPT_RUN, (int)i};
+    }
     *drain_from = n;
     for (uint32_t i = 0; i < G.n; i++)
         if (G.t[i]->state == ST_TIMED && G.t[i]->may_time_out)
@@ -693,6 +699,8 @@ static void chk_pause(int op, const char *file, int line)
         me->state = op == RS_CHK_NAP ? ST_TIMED : ST_PARK;
         me->may_time_out = 0;
     }
+    if (G.cfg->mode == RS_CHECK_PCT) /* a waiting thread gives way (PCT assumes yields do) */
+        me->prio = G.low--;
     me->wait_on = NULL;
     me->dirty = 0;
     chk_point(me, op, RS_MO_PLAIN, file, line, NULL);
