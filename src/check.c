@@ -112,7 +112,8 @@ static struct {
     uint32_t n, workers_left;
     int cur;
     uint64_t pos;             /* next entry of cfg->choices */
-    uint64_t steps, wseq;
+    uint64_t steps;
+    uint64_t waits;           /* condition waits begun: orders the waiters of one condition */
     rs_check_step *log;
     uint64_t log_cap;
     int64_t first_uaf, first_df;
@@ -182,7 +183,6 @@ static int chk_scheduled(void) { return rs_chk_self && G.mode == MODE_SCHED; }
 /* A write became visible: every other thread's wait point sees it; parked ones may run again. */
 static void chk_written(int writer)
 {
-    G.wseq++;
     for (uint32_t i = 0; i < G.n; i++) {
         chk_thread *t = G.t[i];
         if ((int)i == writer)
@@ -324,8 +324,6 @@ static uint32_t chk_choose(const chk_opt *opt, uint32_t n)
 }
 
 static void chk_abort(int verdict);
-
-static void chk_finish_workers(void);
 
 /* The scheduling point of `me` (its pending primitive is recorded, or it is no longer runnable).
  * Returns when `me` is chosen; never returns for a finished thread. */
@@ -677,7 +675,7 @@ static int chk_cond(pthread_cond_t *c, pthread_mutex_t *m, int op, const char *f
     me->state = op == RS_CHK_TIMEDWAIT ? ST_TIMED : ST_COND;
     me->may_time_out = 0;
     me->wait_on = c;
-    me->wait_seq = G.wseq++;
+    me->wait_seq = G.waits++;
     me->timed_out = 0;
     chk_schedule(me);
     int timed_out = me->timed_out;
@@ -867,7 +865,7 @@ static void chk_reset(const rs_check_cfg *cfg, rs_run *r)
     G.cur = -1;
     G.pos = 0;
     G.steps = 0;
-    G.wseq = 0;
+    G.waits = 0;
     G.log = NULL;
     G.log_cap = 0;
     G.first_uaf = G.first_df = -1;
