@@ -173,10 +173,11 @@ def format_schedule(out: Outcome, workers: int, limit: int = 400) -> str:
 # --------------------------------------------------------------------------- exploration
 
 def _cost(decision: tuple[int, int, int, int], choice: int) -> int:
-    """Preemptions a choice costs: leaving a thread that could go on, timing a wait out, or
-    draining a store buffer."""
-    _, _, cur_runnable, drain_from = decision
-    return int(choice > 0 and (bool(cur_runnable) or choice >= drain_from))
+    """What a choice costs against the bound: every choice but the default (0) -- leaving a thread
+    that could go on, timing a wait out, draining a store buffer, and also, at a wait, picking
+    another thread than the next one round-robin (free picks there could starve a thread
+    forever: two waiters that wake each other)."""
+    return int(choice > 0)
 
 
 @dataclass

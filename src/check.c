@@ -7,9 +7,11 @@
  * scheduler lists the options and takes one:
  *     [the current thread goes on, if it can] + [every other runnable thread, by index]
  *     + [a timeout of every thread in a timed wait] + [TSO: drain the oldest store of a buffer]
- * An option list of one is no decision. Otherwise the choice is the next entry of the choice
- * sequence modulo the number of options (0 when the sequence is exhausted: keep running, so a short
- * sequence is a schedule with few preemptions), or PCT's highest priority. The step is logged
+ * (the other threads in round-robin order from the current one, so that the default after a wait is
+ * the next thread). An option list of one is no decision. Otherwise the choice is the next entry
+ * of the choice sequence modulo the number of options (0 when the sequence is exhausted: keep
+ * running, so a short sequence is a schedule with few preemptions), or PCT's highest priority (a
+ * thread at a wait point drops to the lowest). The step is logged
  * (thread, primitive, file:line, option count, choice) and the chosen thread performs its pending
  * primitive.
  *
@@ -110,7 +112,8 @@ static struct {
     uint32_t n, workers_left;
     int cur;
     uint64_t pos;             /* next entry of cfg->choices */
-    uint64_t steps, wseq;
+    uint64_t steps;
+    uint64_t waits;           /* condition waits begun: orders the waiters of one condition */
     rs_check_step *log;
     uint64_t log_cap;
     int64_t first_uaf, first_df;
@@ -180,7 +183,6 @@ static int chk_scheduled(void) { return rs_chk_self && G.mode == MODE_SCHED; }
 /* A write became visible: every other thread's wait point sees it; parked ones may run again. */
 static void chk_written(int writer)
 {
-    G.wseq++;
     for (uint32_t i = 0; i < G.n; i++) {
         chk_thread *t = G.t[i];
         if ((int)i == writer)
@@ -280,9 +282,13 @@ static uint32_t chk_options(int cur, chk_opt *opt, uint32_t *drain_from)
     uint32_t n = 0;
     if (cur >= 0 && G.t[cur]->state == ST_RUN)
         opt[n++] = (chk_opt){OPT_RUN, cur};
-    for (uint32_t i = 0; i < G.n; i++)
+    /* The others round-robin from the current one: when a thread waits, the default hands on to
+     * the next thread, so waiters that wake each other cannot starve a third. */
+    for (uint32_t k = 1; k <= G.n; k++) {
+        uint32_t i = (uint32_t)(cur + (int)k + (int)G.n) % G.n;
         if ((int)i != cur && G.t[i]->state == ST_RUN)
             opt[n++] = (chk_opt){OPT_RUN, (int)i};
+    }
     *drain_from = n;
     for (uint32_t i = 0; i < G.n; i++)
         if (G.t[i]->state == ST_TIMED && G.t[i]->may_time_out)
@@ -318,8 +324,6 @@ static uint32_t chk_choose(const chk_opt *opt, uint32_t n)
 }
 
 static void chk_abort(int verdict);
-
-static void chk_finish_workers(void);
 
 /* The scheduling point of `me` (its pending primitive is recorded, or it is no longer runnable).
  * Returns when `me` is chosen; never returns for a finished thread. */
@@ -671,7 +675,7 @@ static int chk_cond(pthread_cond_t *c, pthread_mutex_t *m, int op, const char *f
     me->state = op == RS_CHK_TIMEDWAIT ? ST_TIMED : ST_COND;
     me->may_time_out = 0;
     me->wait_on = c;
-    me->wait_seq = G.wseq++;
+    me->wait_seq = G.waits++;
     me->timed_out = 0;
     chk_schedule(me);
     int timed_out = me->timed_out;
@@ -693,6 +697,8 @@ static void chk_pause(int op, const char *file, int line)
         me->state = op == RS_CHK_NAP ? ST_TIMED : ST_PARK;
         me->may_time_out = 0;
     }
+    if (G.cfg->mode == RS_CHECK_PCT) /* a waiting thread gives way (PCT assumes yields do) */
+        me->prio = G.low--;
     me->wait_on = NULL;
     me->dirty = 0;
     chk_point(me, op, RS_MO_PLAIN, file, line, NULL);
@@ -859,7 +865,7 @@ static void chk_reset(const rs_check_cfg *cfg, rs_run *r)
     G.cur = -1;
     G.pos = 0;
     G.steps = 0;
-    G.wseq = 0;
+    G.waits = 0;
     G.log = NULL;
     G.log_cap = 0;
     G.first_uaf = G.first_df = -1;
