@@ -7,12 +7,12 @@
     >>> r.ok
     True
 """
-from refstrat._api import Arena, ArenaFullError, run, speed_of_light, strategies, workloads
+from refstrat._api import Arena, ArenaFullError, limit, run, speed_of_light, strategies, workloads
 from refstrat.results import RunResult, StrategyInfo, WorkloadInfo
 from refstrat.trace import Trace, TraceError
 
 __all__ = [
     "Arena", "ArenaFullError", "RunResult", "StrategyInfo", "Trace", "TraceError", "WorkloadInfo",
-    "run", "speed_of_light", "strategies", "workloads",
+    "limit", "run", "speed_of_light", "strategies", "workloads",
 ]
 __version__ = "0.1.0"

@@ -95,6 +95,12 @@ def _check_float(name: str, value: object) -> float:
     return float(value)
 
 
+def _check_bool(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return value
+
+
 def _config(workload: object, threads: object, options: dict[str, Any]) -> tuple[dict[str, Any], Any]:
     unknown = set(options) - set(_DEFAULTS)
     if unknown:
@@ -112,8 +118,7 @@ def _config(workload: object, threads: object, options: dict[str, Any]) -> tuple
     for name in _FLOAT_RANGES:
         cfg[name] = _check_float(name, cfg[name])
     for name in ("immortal", "pin"):
-        if not isinstance(cfg[name], bool):
-            raise TypeError(f"{name} must be a bool, got {type(cfg[name]).__name__}")
+        _check_bool(name, cfg[name])
     if cfg["layout"] not in LAYOUTS:
         raise ValueError(f"unknown layout {cfg['layout']!r}; valid choices: {_choices(LAYOUTS)}")
     trace = cfg.pop("trace")
@@ -130,7 +135,16 @@ def _config(workload: object, threads: object, options: dict[str, Any]) -> tuple
     return cfg, trace
 
 
-def _execute(strategy: str, workload: str, threads: int, options: dict[str, Any]) -> RunResult:
+def _raw_run(strategy: str, cfg: dict[str, Any], checked: bool, compiled: Any = None) -> dict[str, Any]:
+    return _core.execute(strategy, dict(cfg, checked=int(checked)), compiled)
+
+
+def _execute(strategy: str, workload: str, threads: int, options: dict[str, Any], *,
+             timed: str = "unchecked", check: bool = True) -> RunResult:
+    """One configuration: the timed run on the ``timed`` copy, then (``check``) the checked run.
+
+    ``timed``: "unchecked" (a strategy, speed_of_light), "limit" (the limit rows) or "checked"
+    (traces: one run, checked, whose times are reported as they are)."""
     cfg, trace = _config(workload, threads, options)
     compiled = final = None
     expected: list[int] | None = None
@@ -143,22 +157,29 @@ def _execute(strategy: str, workload: str, threads: int, options: dict[str, Any]
                 expected[obj] = 1
         final = array("q", [0] * compiled[0])
         compiled = compiled + (array("q", expected), final)
-    raw = _core.execute(strategy, cfg, compiled)
+    raw = _raw_run(strategy, cfg, timed == "checked", compiled)
+    counters = raw
+    if check and timed == "unchecked":
+        counters = _raw_run(strategy, cfg, True)
     pinned = raw["pinned"]
     return RunResult(
         strategy=strategy, workload=workload, threads=threads, immortal=raw["immortal"],
         layout=cfg["layout"], ops=raw["ops"], ops_per_thread=raw["ops_per_thread"],
         wall_seconds=raw["wall_seconds"], cpu_seconds=raw["cpu_seconds"],
         worker_cpu_seconds=raw["worker_cpu_seconds"], helper_cpu_seconds=raw["helper_cpu_seconds"],
-        allocs=raw["allocs"], frees=raw["frees"], double_frees=raw["double_frees"],
-        use_after_free=raw["use_after_free"], leaks=raw["leaks"], lost_updates=raw["lost_updates"],
-        premature_frees=raw["premature_frees"], pinned=pinned, cpus=raw["cpus"] if pinned else None,
+        allocs=counters["allocs"], frees=counters["frees"], double_frees=counters["double_frees"],
+        use_after_free=counters["use_after_free"], leaks=counters["leaks"],
+        lost_updates=counters["lost_updates"], premature_frees=counters["premature_frees"],
+        pinned=pinned, cpus=raw["cpus"] if pinned else None,
         final_counts=None if final is None else tuple(None if c < 0 else c for c in final),
         first_use_after_free=raw["first_use_after_free"] if trace is not None else None,
+        timed=timed, checked=counters is not raw or timed == "checked",
+        check_wall_seconds=counters["wall_seconds"] if counters is not raw else None,
     )
 
 
-def run(strategy: str, workload: str = "private", threads: int = 1, **options: Any) -> RunResult:
+def run(strategy: str, workload: str = "private", threads: int = 1, *, check: bool = True,
+        **options: Any) -> RunResult:
     """Run ``workload`` on ``threads`` OS threads under ``strategy`` and check the outcome.
 
     The workers run the kernel in C with the GIL released, start together from a barrier, and
@@ -167,13 +188,21 @@ def run(strategy: str, workload: str = "private", threads: int = 1, **options: A
     work drained) and the arena is checked: double frees, uses after free, leaks and lost updates
     come back as exact counters, never as a crash.
 
+    The times come from the *unchecked* kernel copy (the scheme's operations, no handle checks,
+    no per-operation tally); the counters from a second, untimed run of the same configuration
+    on the checked copy (see :class:`RunResult`). ``check=False`` skips that second run: the
+    counters then come from the timed run's final scan, which cannot see uses after free.
+    The trace workload always runs once, checked.
+
     Options (keyword only): ops (per thread), fib_n, work, objects, shared_objects,
     shared_fraction, zipf, immortal, layout ("packed" or "padded"), arena_size, pin, seed,
     switch_interval (gil), trace and jitter (trace workload), depth, tick (coalesced),
     log_size (buffered). Invalid values raise ValueError/TypeError naming the valid choices;
     a run that cannot complete (e.g. an arena too small) raises RuntimeError.
     """
-    return _execute(_check_strategy(strategy), workload, threads, options)
+    _check_bool("check", check)
+    return _execute(_check_strategy(strategy), workload, threads, options,
+                    timed="checked" if workload == "trace" else "unchecked", check=check)
 
 
 def speed_of_light(workload: str = "private", threads: int = 1, **options: Any) -> RunResult:
@@ -182,7 +211,24 @@ def speed_of_light(workload: str = "private", threads: int = 1, **options: Any) 
     Exact only where no object is shared between threads; its counters are not checked."""
     if workload == "trace":
         raise ValueError("speed_of_light has no trace workload")
-    return _execute("speed_of_light", workload, threads, options)
+    return _execute("speed_of_light", workload, threads, options, check=False)
+
+
+def limit(workload: str = "private", threads: int = 1, *, atomic: bool = False,
+          **options: Any) -> RunResult:
+    """The hardware limit of ``workload``: a hand-written C kernel doing the same count changes.
+
+    Plain pointers to plain counts (``atomic=True``: lock-prefixed increments and decrements),
+    no handles, no strategy hooks, no safepoints (include/refstrat/limit.h). Takes the options
+    of :func:`run`; ``immortal`` and the scheme knobs change nothing. The result's ``strategy``
+    is "limit" or "limit+atomic" and its counters prove nothing (``checked`` is False): the
+    plain flavour loses updates on shared objects by design."""
+    _check_bool("atomic", atomic)
+    if workload == "trace":
+        raise ValueError("limit has no trace workload; valid choices: "
+                         + _choices(w for w in _WORKLOADS if w != "trace"))
+    return _execute("limit+atomic" if atomic else "limit", workload, threads, options,
+                    timed="limit", check=False)
 
 
 class ArenaFullError(RuntimeError):

@@ -31,7 +31,7 @@ cdef extern from "refstrat/core.h" nogil:
         int pin, immortal
         uint64_t seed, jitter
         double switch_interval
-        uint32_t tick, log_size
+        uint32_t tick, log_size, checked
         rs_trace *trace
     ctypedef struct rs_thread:
         uint64_t ops
@@ -58,6 +58,7 @@ cdef extern from "refstrat/core.h" nogil:
     int rs_builtin_count()
     const rs_strategy *rs_builtin(int i)
     const rs_strategy *rs_speed_of_light()
+    const rs_strategy *rs_limit(int atomic)
     const rs_strategy *rs_find_strategy(const char *name)
     int rs_plugin_load(const char *path, const rs_strategy **first, char *err, size_t errlen)
     rs_run *rs_run_create(const rs_strategy *s, const rs_params *p, char *err, size_t errlen)
@@ -113,6 +114,8 @@ def load_plugin(str path):
 cdef const rs_strategy *_lookup(str name) except NULL:
     if name == "speed_of_light":
         return rs_speed_of_light()
+    if name in ("limit", "limit+atomic"):
+        return rs_limit(name == "limit+atomic")
     cdef bytes b = name.encode()
     cdef const rs_strategy *s = rs_find_strategy(b)
     if s == NULL:
@@ -141,6 +144,7 @@ cdef void _fill_params(rs_params *p, dict cfg):
     p.switch_interval = cfg["switch_interval"]
     p.tick = cfg["tick"]
     p.log_size = cfg["log_size"]
+    p.checked = cfg.get("checked", 1)  # the checked copy unless a timed run asks otherwise
 
 
 cdef int _fill_trace(rs_trace *tr, object trace, uint32_t threads) except -1:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,16 @@ class RunResult:
     The correctness counters are exact counts, never estimates: ``lost_updates`` is the sum over
     objects that must survive of |true count - expected count| after quiesce (plus the expected
     count of any of them that was freed); ``premature_frees`` counts those that were freed.
+
+    Two runs stand behind a result of :func:`refstrat.run` (``timed == "unchecked"``): the times
+    and ``ops`` come from the *unchecked* kernel copy, which performs the scheme's operations and
+    nothing else; the correctness counters (``allocs`` to ``premature_frees``, ``final_counts``)
+    come from a separate, untimed run of the same configuration on the *checked* copy, which
+    validates every handle (``check_wall_seconds`` is its wall time, never part of a figure).
+    ``checked`` is False when no checked run was made (``check=False``, speed_of_light, limit):
+    the counters then come from the timed run's final scan, which finds double frees, leaks and
+    lost updates but cannot see a use after free. The trace workload runs checked only
+    (``timed == "checked"``). ``explain`` holds the explain flavour's counters when asked for.
     """
 
     strategy: str
@@ -57,6 +68,10 @@ class RunResult:
     cpus: tuple[int, ...] | None
     final_counts: tuple[int | None, ...] | None = None
     first_use_after_free: tuple[int | None, ...] | None = None
+    timed: str = "unchecked"  # the kernel copy the times come from: unchecked, checked or limit
+    checked: bool = True  # the correctness counters come from a checked run
+    check_wall_seconds: float | None = None  # the separate checked run's wall time (untimed)
+    explain: Any = None  # refstrat.explain.Explain, when run(..., explain=True)
 
     @property
     def ns_per_op(self) -> float:
@@ -70,6 +85,7 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        """No double free, no use after free, no leak, no lost update, no premature free."""
+        """No double free, no use after free, no leak, no lost update, no premature free (a use
+        after free is only seen when ``checked``)."""
         return not (self.double_frees or self.use_after_free or self.leaks or self.lost_updates
                     or self.premature_frees)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "refstrat/core.h"
+#include "refstrat/limit.h"
 #include "refstrat/plugin.h"
 
 RS_DEFINE_STRATEGY_TABLE(RS_STRATEGIES, rs_builtins)
@@ -26,7 +27,21 @@ static const rs_strategy rs_sol = {
     rs_nonatomic_init, rs_nonatomic_fini, rs_nonatomic_obj_init, rs_nonatomic_enter,
     rs_nonatomic_leave, rs_nonatomic_start, rs_nonatomic_quiesce, rs_nonatomic_flush,
     rs_nonatomic_count, rs_nonatomic_incref_fn, rs_nonatomic_decref_fn,
-    {RS_KERNEL_ROW(sol), RS_KERNEL_ROW(sol)}};
+    {{RS_KERNEL_ROW(sol), RS_KERNEL_ROW(sol)}, {RS_KERNEL_ROW(sol), RS_KERNEL_ROW(sol)}}};
+
+/* The limit rows: hand-written kernels (refstrat/limit.h), plain and atomic. Not strategies either;
+ * reached through rs_limit(). The hooks are nonatomic's no-ops. */
+RS_DEFINE_LIMIT(plain, 0)
+RS_DEFINE_LIMIT(atomic, 1)
+#define RS_LIMIT_ENTRY(label, summary, tag)                                                        \
+    {label, summary, "a hand-written C kernel per workload", 0, 0,                                 \
+     rs_nonatomic_init, rs_nonatomic_fini, rs_nonatomic_obj_init, rs_nonatomic_enter,              \
+     rs_nonatomic_leave, rs_nonatomic_start, rs_nonatomic_quiesce, rs_nonatomic_flush,             \
+     rs_nonatomic_count, rs_nonatomic_incref_fn, rs_nonatomic_decref_fn,                           \
+     {{RS_LIMIT_ROW(tag), RS_LIMIT_ROW(tag)}, {RS_LIMIT_ROW(tag), RS_LIMIT_ROW(tag)}}}
+static const rs_strategy rs_limits[2] = {
+    RS_LIMIT_ENTRY("limit", "plain increments through plain pointers: the hardware limit", plain),
+    RS_LIMIT_ENTRY("limit+atomic", "lock-prefixed increments through plain pointers", atomic)};
 
 #define RS_MAX_PLUGIN_STRATEGIES 256
 static const rs_strategy *rs_plugins[RS_MAX_PLUGIN_STRATEGIES];
@@ -36,6 +51,7 @@ static pthread_mutex_t rs_plugin_lock = PTHREAD_MUTEX_INITIALIZER;
 int rs_builtin_count(void) { return (int)(sizeof rs_builtins / sizeof rs_builtins[0]); }
 const rs_strategy *rs_builtin(int i) { return i >= 0 && i < rs_builtin_count() ? &rs_builtins[i] : NULL; }
 const rs_strategy *rs_speed_of_light(void) { return &rs_sol; }
+const rs_strategy *rs_limit(int atomic) { return &rs_limits[atomic ? 1 : 0]; }
 
 const rs_strategy *rs_find_strategy(const char *name)
 {
@@ -272,6 +288,7 @@ static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t c
         t->rng = rs_splitmix(&seed) | 1;
         t->first_uaf = UINT64_MAX;
         t->cpu = -1;
+        t->checked = p->checked != 0;
     }
     if (s->init(r) != 0) {
         snprintf(err, errlen, "out of memory for the %s strategy's state", s->name);
@@ -371,7 +388,7 @@ static void *rs_worker_main(void *arg)
 {
     rs_thread *t = (rs_thread *)arg;
     rs_run *r = t->run;
-    rs_kernel_fn kernel = r->strategy->kernels[r->immortal ? 1 : 0][r->p.workload];
+    rs_kernel_fn kernel = r->strategy->kernels[r->p.checked ? 1 : 0][r->immortal ? 1 : 0][r->p.workload];
     /* The start barrier: count in, then wait for the main thread's go. Acquire pairs with its
      * release, so setup is visible; yielding keeps the wait cheap when threads outnumber cores. */
     __atomic_fetch_add(&r->ready, 1, __ATOMIC_RELEASE);
@@ -527,6 +544,7 @@ rs_run *rs_step_create(const rs_strategy *s, uint32_t capacity, int immortal, in
     p.switch_interval = 0.005;
     p.tick = 64;
     p.log_size = 64;
+    p.checked = 1;
     if (capacity < 1 || capacity >= RS_NIL) {
         snprintf(err, errlen, "capacity must be in [1, %u], got %u", RS_NIL - 1, capacity);
         return NULL;

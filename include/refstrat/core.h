@@ -18,6 +18,7 @@ typedef struct rs_result {
 int rs_builtin_count(void);
 const rs_strategy *rs_builtin(int i);
 const rs_strategy *rs_speed_of_light(void);
+const rs_strategy *rs_limit(int atomic);           /* refstrat/limit.h: 0 plain, 1 atomic */
 const rs_strategy *rs_find_strategy(const char *name); /* built-ins, then loaded plugins */
 int rs_plugin_load(const char *path, const rs_strategy **first, char *err, size_t errlen);
 
