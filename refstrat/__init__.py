@@ -8,11 +8,11 @@
     True
 """
 from refstrat._api import Arena, ArenaFullError, limit, run, speed_of_light, strategies, workloads
-from refstrat.results import RunResult, StrategyInfo, WorkloadInfo
+from refstrat.results import Explain, HotObject, RunResult, StrategyInfo, WorkloadInfo
 from refstrat.trace import Trace, TraceError
 
 __all__ = [
-    "Arena", "ArenaFullError", "RunResult", "StrategyInfo", "Trace", "TraceError", "WorkloadInfo",
+    "Arena", "ArenaFullError", "Explain", "HotObject", "RunResult", "StrategyInfo", "Trace", "TraceError", "WorkloadInfo",
     "limit", "run", "speed_of_light", "strategies", "workloads",
 ]
 __version__ = "0.1.0"

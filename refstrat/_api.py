@@ -14,7 +14,7 @@ except ImportError as exc:  # the source tree without its built extension, ahead
         "refstrat's native core is not built in " + os.path.dirname(os.path.abspath(__file__))
         + ": build it in place with `pip install -e .`, or run from outside the source tree "
         "so that the installed package is imported") from exc
-from refstrat.results import RunResult, StrategyInfo, WorkloadInfo
+from refstrat.results import Explain, HotObject, RunResult, StrategyInfo, WorkloadInfo
 from refstrat.trace import Trace
 
 _WORKLOADS: dict[str, tuple[str, str]] = {
@@ -135,12 +135,40 @@ def _config(workload: object, threads: object, options: dict[str, Any]) -> tuple
     return cfg, trace
 
 
-def _raw_run(strategy: str, cfg: dict[str, Any], checked: bool, compiled: Any = None) -> dict[str, Any]:
-    return _core.execute(strategy, dict(cfg, checked=int(checked)), compiled)
+def _raw_run(strategy: str, cfg: dict[str, Any], checked: bool, compiled: Any = None,
+             explain: bool = False) -> dict[str, Any]:
+    return _core.execute(strategy, dict(cfg, checked=int(checked), explain=int(explain)), compiled)
+
+
+_FIB_SINGLETONS = ("function", "globals", "builtins", "code", "True", "False")
+
+
+def _slot_label(workload: str, idx: int, nsetup: int) -> str:
+    if idx >= nsetup:
+        return f"private slot {idx}"
+    if workload != "fib":
+        return f"{'trace' if workload == 'trace' else 'shared'} object {idx}"
+    if idx < len(_FIB_SINGLETONS):
+        return f"fib: {_FIB_SINGLETONS[idx]}"
+    return f"fib: small int {idx - len(_FIB_SINGLETONS) - 5}"
+
+
+def _explain_from(workload: str, raw: dict[str, Any]) -> Explain:
+    cross = raw["cross_ops"]
+    hot = tuple(HotObject(_slot_label(workload, idx, raw["nsetup"]), n, n / cross if cross else 0.0)
+                for idx, n in raw["hot"])
+    ops = raw["ops"]
+    return Explain(
+        ops=ops, slow_fraction=raw["events"]["slow"] / ops if ops else 0.0, events=dict(raw["events"]),
+        header_bytes=raw["header_bytes"], side_bytes=raw["side_bytes"],
+        side_bytes_peak=raw["side_bytes_peak"], frees_measured=raw["frees_measured"],
+        delay_ops=raw["delay_ops"], delay_ns=raw["delay_ns"], dead_peak=raw["dead_peak"],
+        early_frees=raw["early_frees"], delay_dropped=raw["delay_dropped"], cross_thread_ops=cross,
+        hot=hot)
 
 
 def _execute(strategy: str, workload: str, threads: int, options: dict[str, Any], *,
-             timed: str = "unchecked", check: bool = True) -> RunResult:
+             timed: str = "unchecked", check: bool = True, explain: bool = False) -> RunResult:
     """One configuration: the timed run on the ``timed`` copy, then (``check``) the checked run.
 
     ``timed``: "unchecked" (a strategy, speed_of_light), "limit" (the limit rows) or "checked"
@@ -157,10 +185,10 @@ def _execute(strategy: str, workload: str, threads: int, options: dict[str, Any]
                 expected[obj] = 1
         final = array("q", [0] * compiled[0])
         compiled = compiled + (array("q", expected), final)
-    raw = _raw_run(strategy, cfg, timed == "checked", compiled)
+    raw = _raw_run(strategy, cfg, timed == "checked", compiled, explain and timed == "checked")
     counters = raw
     if check and timed == "unchecked":
-        counters = _raw_run(strategy, cfg, True)
+        counters = _raw_run(strategy, cfg, True, explain=explain)
     pinned = raw["pinned"]
     return RunResult(
         strategy=strategy, workload=workload, threads=threads, immortal=raw["immortal"],
@@ -175,11 +203,12 @@ def _execute(strategy: str, workload: str, threads: int, options: dict[str, Any]
         first_use_after_free=raw["first_use_after_free"] if trace is not None else None,
         timed=timed, checked=counters is not raw or timed == "checked",
         check_wall_seconds=counters["wall_seconds"] if counters is not raw else None,
+        explain=_explain_from(workload, counters["explain"]) if explain else None,
     )
 
 
 def run(strategy: str, workload: str = "private", threads: int = 1, *, check: bool = True,
-        **options: Any) -> RunResult:
+        explain: bool = False, **options: Any) -> RunResult:
     """Run ``workload`` on ``threads`` OS threads under ``strategy`` and check the outcome.
 
     The workers run the kernel in C with the GIL released, start together from a barrier, and
@@ -194,6 +223,12 @@ def run(strategy: str, workload: str = "private", threads: int = 1, *, check: bo
     counters then come from the timed run's final scan, which cannot see uses after free.
     The trace workload always runs once, checked.
 
+    ``explain=True`` makes the checked run the *explain flavour* (a separate compiled copy of
+    the built-in strategies with event counters and a shadow true count per object, see
+    include/refstrat/explain.h): ``result.explain`` then says which path operations took, what
+    memory the scheme's structures cost and how long dead objects waited to be freed. The
+    timed run is never the explain flavour.
+
     Options (keyword only): ops (per thread), fib_n, work, objects, shared_objects,
     shared_fraction, zipf, immortal, layout ("packed" or "padded"), arena_size, pin, seed,
     switch_interval (gil), trace and jitter (trace workload), depth, tick (coalesced),
@@ -201,8 +236,11 @@ def run(strategy: str, workload: str = "private", threads: int = 1, *, check: bo
     a run that cannot complete (e.g. an arena too small) raises RuntimeError.
     """
     _check_bool("check", check)
+    _check_bool("explain", explain)
+    if explain and not check and workload != "trace":
+        raise ValueError("explain=True needs the checked run; drop check=False")
     return _execute(_check_strategy(strategy), workload, threads, options,
-                    timed="checked" if workload == "trace" else "unchecked", check=check)
+                    timed="checked" if workload == "trace" else "unchecked", check=check, explain=explain)
 
 
 def speed_of_light(workload: str = "private", threads: int = 1, **options: Any) -> RunResult:

@@ -224,6 +224,47 @@ static int rs_build_zipf(rs_run *r)
     return 0;
 }
 
+/* The explain flavour's state: per-slot arrays and every thread's rs_stats (helper included). */
+static int rs_explain_alloc(rs_run *r)
+{
+    size_t n = r->arena.capacity ? r->arena.capacity : 1;
+    rs_explain_run *x = (rs_explain_run *)calloc(1, sizeof(rs_explain_run));
+    if (!x)
+        return -1;
+    r->explain = x;
+    x->shadow = (int64_t *)calloc(n, sizeof(int64_t));
+    x->zero_op = (uint64_t *)calloc(n, sizeof(uint64_t));
+    x->zero_ns = (uint64_t *)calloc(n, sizeof(uint64_t));
+    x->last = (uint32_t *)calloc(n, sizeof(uint32_t));
+    x->cross = (uint64_t *)calloc(n, sizeof(uint64_t));
+    if (!x->shadow || !x->zero_op || !x->zero_ns || !x->last || !x->cross)
+        return -1;
+    for (uint32_t i = 0; i <= r->nthreads; i++)
+        if (!(r->threads[i].stats = (rs_stats *)calloc(1, sizeof(rs_stats))))
+            return -1;
+    return 0;
+}
+
+static void rs_explain_free_state(rs_run *r)
+{
+    rs_explain_run *x = r->explain;
+    if (x) {
+        free(x->shadow);
+        free(x->zero_op);
+        free(x->zero_ns);
+        free(x->last);
+        free(x->cross);
+        free(x);
+        r->explain = NULL;
+    }
+    for (uint32_t i = 0; r->threads && i <= r->nthreads; i++) {
+        if (r->threads[i].stats)
+            free(r->threads[i].stats->delay);
+        free(r->threads[i].stats);
+        r->threads[i].stats = NULL;
+    }
+}
+
 static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t capacity, uint32_t nsetup,
                             char *err, size_t errlen)
 {
@@ -290,6 +331,12 @@ static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t c
         t->cpu = -1;
         t->checked = p->checked != 0;
     }
+    if (p->explain && rs_explain_alloc(r) != 0) {
+        snprintf(err, errlen, "out of memory for the explain counters of %llu objects",
+                 (unsigned long long)capacity);
+        rs_run_destroy(r);
+        return NULL;
+    }
     if (s->init(r) != 0) {
         snprintf(err, errlen, "out of memory for the %s strategy's state", s->name);
         rs_run_destroy(r); /* fini copes with partial state */
@@ -302,6 +349,8 @@ static void rs_setup_object(rs_run *r, uint32_t idx, int immortal, rs_handle *ou
 {
     uint32_t flags = RS_F_SETUP | (immortal && r->immortal ? RS_F_IMMORTAL : 0);
     *out = rs_obj_open(&r->arena, idx, flags, RS_NIL);
+    if (r->explain)
+        r->explain->shadow[idx] = 1; /* the setup reference */
     r->strategy->obj_init(&r->threads[0], rs_obj_at(&r->arena, idx)); /* owned by worker 0 */
 }
 
@@ -310,6 +359,11 @@ rs_run *rs_run_create(const rs_strategy *s, const rs_params *p, char *err, size_
     uint64_t minimum = rs_arena_minimum(p, err, errlen);
     if (!minimum)
         return NULL;
+    if (p->explain && (!p->checked || !rs_explain_is(s))) {
+        snprintf(err, errlen, "an explain run needs the checked copy of a built-in strategy's explain "
+                 "flavour (rs_explain_strategy), got %s", s->name);
+        return NULL;
+    }
     uint32_t nsetup = rs_setup_objects(p);
     uint64_t capacity = p->arena_size;
     if (!capacity) {
@@ -366,6 +420,7 @@ void rs_run_destroy(rs_run *r)
     if (!r)
         return;
     r->strategy->fini(r);
+    rs_explain_free_state(r);
     if (r->p.trace) {
         free(r->p.trace->handles);
         free(r->p.trace->mailbox);

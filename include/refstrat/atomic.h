@@ -16,11 +16,13 @@
 RS_INLINE void rs_atomic_incref(rs_thread *t, rs_obj *o)
 {
     (void)t;
+    RS_STAT(t, slow);
     __atomic_fetch_add(&o->rc, 1, __ATOMIC_RELAXED);
 }
 
 RS_INLINE void rs_atomic_decref(rs_thread *t, rs_obj *o)
 {
+    RS_STAT(t, slow);
     if (__atomic_sub_fetch(&o->rc, 1, __ATOMIC_ACQ_REL) == 0)
         rs_free(t, o);
 }

@@ -106,8 +106,10 @@ RS_INLINE void rs_biased_incref(rs_thread *t, rs_obj *o)
 {
     if (RS_LIKELY(rs_brc_is_owner(t, o)))
         __atomic_store_n(&o->local, o->local + 1, __ATOMIC_RELAXED);
-    else
+    else {
+        RS_STAT(t, slow);
         __atomic_fetch_add(&o->rc, (int64_t)1 << RS_BRC_SHIFT, __ATOMIC_RELAXED);
+    }
 }
 
 /* The owner's local count reached zero (_Py_MergeZeroLocalRefcount). */
@@ -119,6 +121,7 @@ static RS_NOINLINE void rs_brc_merge_zero(rs_thread *t, rs_obj *o)
         rs_free(t, o);
         return;
     }
+    RS_STAT(t, merges);
     __atomic_store_n(&o->owner, 0, __ATOMIC_RELAXED);
     do {
         want = (shared & ~(int64_t)RS_BRC_FLAGS) | RS_BRC_MERGED;
@@ -140,10 +143,12 @@ static RS_NOINLINE void rs_brc_queue(rs_thread *t, rs_obj *o)
             b->head = rs_obj_index(&r->arena, o);
             __atomic_store_n(&b->pending, 1, __ATOMIC_RELAXED);
             pthread_mutex_unlock(&b->lock);
+            RS_STAT(t, queue_pushes);
             return;
         }
         pthread_mutex_unlock(&b->lock);
     }
+    RS_STAT(t, merges);
     if (rs_brc_merge(o, -1) == 0)
         rs_free(t, o);
 }
@@ -153,6 +158,7 @@ static RS_NOINLINE void rs_brc_decref_shared(rs_thread *t, rs_obj *o)
 {
     int64_t shared = __atomic_load_n(&o->rc, __ATOMIC_RELAXED), want;
     int queue;
+    RS_STAT(t, slow);
     do {
         queue = shared == 0;
         want = queue ? RS_BRC_QUEUED : shared - ((int64_t)1 << RS_BRC_SHIFT);
@@ -187,6 +193,7 @@ static inline void rs_brc_merge_list(rs_thread *t, uint32_t idx)
     while (idx != RS_NIL) {
         rs_obj *o = rs_obj_at(a, idx);
         idx = o->next; /* read before a free reuses the link */
+        RS_STAT(t, merges);
         if (rs_brc_merge(o, -1) == 0)
             rs_free(t, o);
     }

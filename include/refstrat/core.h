@@ -15,11 +15,31 @@ typedef struct rs_result {
     int pinned;
 } rs_result;
 
+#define RS_HOT 8 /* objects in the hot-objects report */
+
+/* An explain run's findings (src/explain.c; refstrat/explain.h says what each means). */
+typedef struct rs_explain_result {
+    RS_STAT_FIELDS(RS_STAT_MEMBER)  /* summed over threads */
+    uint64_t ops;                   /* performed operations (the explain clock) */
+    uint64_t frees_measured, delay_dropped, early_frees;
+    double delay_ops[3], delay_ns[3]; /* median, p99, max */
+    int64_t dead_peak;
+    uint32_t header_bytes;
+    uint64_t side_bytes, side_bytes_peak;
+    uint64_t cross_ops;
+    uint32_t nhot;
+    uint32_t hot_idx[RS_HOT];
+    uint64_t hot_cross[RS_HOT];
+} rs_explain_result;
+
 int rs_builtin_count(void);
 const rs_strategy *rs_builtin(int i);
 const rs_strategy *rs_speed_of_light(void);
 const rs_strategy *rs_limit(int atomic);           /* refstrat/limit.h: 0 plain, 1 atomic */
 const rs_strategy *rs_find_strategy(const char *name); /* built-ins, then loaded plugins */
+const rs_strategy *rs_explain_strategy(const char *name); /* a built-in's explain flavour, or NULL */
+int rs_explain_is(const rs_strategy *s);
+int rs_explain_result_of(const rs_run *r, rs_explain_result *out); /* after execute, before destroy */
 int rs_plugin_load(const char *path, const rs_strategy **first, char *err, size_t errlen);
 
 /* Minimum arena size (objects) for p, or 0 when p is invalid (err says why). */

@@ -70,6 +70,7 @@ static inline void rs_gil_take(rs_thread *t)
     rs_gil_run *g = (rs_gil_run *)t->run->s;
     pthread_mutex_lock(&g->mutex);
     while (g->locked) {
+        RS_STAT(t, lock_waits);
         uint64_t seen = g->switch_number;
         struct timespec deadline;
         clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -81,6 +82,7 @@ static inline void rs_gil_take(rs_thread *t)
             __atomic_store_n(&g->drop_request, 1, __ATOMIC_RELAXED);
     }
     g->locked = 1;
+    RS_STAT(t, lock_acquisitions);
     g->holder = t->id1;
     g->switch_number++;
     __atomic_store_n(&g->drop_request, 0, __ATOMIC_RELAXED);

@@ -41,6 +41,8 @@ RS_INLINE void rs_locked_incref(rs_thread *t, rs_obj *o)
 {
     rs_locked_run *s = (rs_locked_run *)t->run->s;
     pthread_mutex_lock(&s->lock);
+    RS_STAT(t, slow);
+    RS_STAT(t, lock_acquisitions);
     o->rc++;
     pthread_mutex_unlock(&s->lock);
 }
@@ -49,6 +51,8 @@ RS_INLINE void rs_locked_decref(rs_thread *t, rs_obj *o)
 {
     rs_locked_run *s = (rs_locked_run *)t->run->s;
     pthread_mutex_lock(&s->lock);
+    RS_STAT(t, slow);
+    RS_STAT(t, lock_acquisitions);
     int dead = --o->rc == 0;
     pthread_mutex_unlock(&s->lock);
     if (dead)

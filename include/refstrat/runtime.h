@@ -24,6 +24,7 @@
 #define REFSTRAT_RUNTIME_H
 
 #include <pthread.h>
+#include "refstrat/explain.h"
 #include "refstrat/object.h"
 
 /* Bumped whenever a struct below, or the meaning of a field, changes: a plugin built against
@@ -82,6 +83,7 @@ typedef struct rs_params {
     double switch_interval;   /* gil: seconds a holder keeps the lock when another thread waits */
     uint32_t tick;            /* coalesced: safepoints between epoch ticks */
     uint32_t log_size;        /* buffered: entries per log */
+    uint32_t explain;         /* 1: the explain flavour (refstrat/explain.h); needs checked */
     uint32_t checked;         /* 1: the checked kernel copy (handles validated, operations counted
                                  one by one); 0: the unchecked copy that timed runs execute */
     rs_trace *trace;
@@ -98,6 +100,7 @@ typedef struct rs_thread {
     rs_pool *pool;           /* NULL in the helper context */
     void *s;                 /* the strategy's per-thread state */
     int checked;             /* the run's p.checked (rs_free's double-free detection) */
+    rs_stats *stats;         /* explain runs: this thread's event counters; NULL otherwise */
     /* owner thread only */
     rs_counters c;
     uint64_t rng;
@@ -128,6 +131,7 @@ typedef struct rs_run {
     uint32_t nshared;
     uint16_t *zipf_table;    /* mixed: uniform 10-bit draw -> shared object index */
     struct rs_ring *rings;   /* handoff: ring i carries objects from worker i to i + 1 */
+    rs_explain_run *explain; /* explain runs only (refstrat/explain.h) */
     /* results */
     double wall_seconds;
     double helper_cpu_seconds;  /* helper threads plus the main thread's quiesce */
@@ -189,6 +193,7 @@ RS_INLINE int rs_run_aborted(rs_run *r) { return __atomic_load_n(&r->abort, __AT
 
 RS_INLINE void rs_free(rs_thread *t, rs_obj *o)
 {
+    RS_EXPLAIN_FREE(t, o);
     rs_obj_free(&t->run->arena, t->pool, &t->c, o, t->checked);
 }
 

@@ -50,6 +50,7 @@ RS_INLINE int rs_op_inc(const rs_ops S, rs_thread *t, const rs_arena *a, rs_hand
         t->c.use_after_free++;
         return 0;
     }
+    RS_EXPLAIN_OP(t, h.idx, 1);
     rs_obj *o = rs_obj_at(a, h.idx);
     if (S.immortal && RS_UNLIKELY(o->flags & RS_F_IMMORTAL))
         return 1;
@@ -63,6 +64,7 @@ RS_INLINE int rs_op_dec(const rs_ops S, rs_thread *t, const rs_arena *a, rs_hand
         t->c.use_after_free++;
         return 0;
     }
+    RS_EXPLAIN_OP(t, h.idx, -1);
     rs_obj *o = rs_obj_at(a, h.idx);
     if (S.immortal == 1 && RS_UNLIKELY(o->flags & RS_F_IMMORTAL))
         return 1;
@@ -106,6 +108,7 @@ RS_INLINE rs_handle rs_new(const rs_ops S, rs_thread *t, const rs_arena *a)
         }
     }
     rs_handle h = rs_obj_open(a, idx, 0, t->index);
+    RS_EXPLAIN_NEW(t, idx);
     S.obj_init(t, rs_obj_at(a, idx));
     t->c.allocs++;
     return h;
