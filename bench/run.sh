@@ -5,7 +5,7 @@
 set -e
 PY=${PY:-/work/venv/bin/python}
 OTHER=${OTHER:-/root/.pyenv/versions/3.13.0/bin/python3}   # a second (GIL) interpreter for the real rows
-for f in bench/default.json bench/calibrated.json; do [ -e "$f" ] && mv "$f" "$f.old"; done
+for f in bench/default.json bench/calibrated.json bench/explain.json; do [ -e "$f" ] && mv "$f" "$f.old"; done
 
 # 1. The default matrix, exactly what a newcomer gets (every strategy, fib, T = 1..cores).
 $PY -m refstrat.bench --output bench/default.json --plot bench/default.png | tee bench/default.txt
@@ -15,3 +15,13 @@ $PY -m refstrat.bench --output bench/default.json --plot bench/default.png | tee
 #    plus biased+immortal: biased refcounting with PEP 683 immortal shared objects, as CPython ships it.
 $PY -m refstrat.bench --calibrate --python "$OTHER" --threads 1,2,3,4 --strategies all,biased+immortal \
     --output bench/calibrated.json --plot bench/calibrated.png | tee bench/calibrated.txt
+
+# 3. Why: the explain flavour's columns (slow-path %, side memory, free-delay p99) and hot objects
+#    on every benchable workload, plus instructions/op under callgrind for the T=1 cells.
+$PY -m refstrat.bench --explain --callgrind --workloads fib,private,shared,mixed,handoff \
+    --output bench/explain.json | tee bench/explain.txt
+
+# 4. The instrument's own targets (issue 10): speed_of_light and gil against the limit, the atomic
+#    ratio against the hardware's, gil vs nonatomic, --calibrate's work, the explain flavour's zero
+#    cost (timed kernels disassembled before and after it was added).
+$PY bench/instrument_targets.py | tee bench/instrument_targets.txt

@@ -13,6 +13,7 @@ static rs_params defaults(uint32_t workload, uint32_t threads)
     p.threads = threads;
     p.ops = 20000;
     p.fib_n = 12;
+    p.checked = 1; /* the checked copy: use-after-free detection */
     p.objects = 256;
     p.shared_objects = 8;
     p.depth = 16;
