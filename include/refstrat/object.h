@@ -11,7 +11,8 @@
  *    an operation through a handle whose generation no longer matches (the object was freed, or
  *    freed and reused) is a use after free, counted and not performed. One load and one compare.
  *  - Freeing moves the generation from odd to even with a CAS; a free that finds it even already
- *    is a double free, counted and ignored.
+ *    is a double free, counted and ignored. (Unchecked, timed runs bump it with a plain store:
+ *    they still count a free of a free slot, not two frees racing; see rs_obj_mark_free.)
  *  - After quiesce, the runner scans the arena: a live object that should be dead is a leak.
  *
  * Each worker thread owns a pool, a contiguous slice of the arena. It allocates from its pool with
