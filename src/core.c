@@ -181,6 +181,10 @@ uint64_t rs_arena_minimum(const rs_params *p, char *err, size_t errlen)
         snprintf(err, errlen, "the trace workload needs a trace");
         return 0;
     }
+    if (p->workload == RS_W_TRACE && !p->checked) {
+        snprintf(err, errlen, "the trace workload runs the checked copy only (it reports uses after free)");
+        return 0;
+    }
     if (p->workload == RS_W_TRACE && rs_trace_check(p->trace, p->threads, err, errlen) != 0)
         return 0;
     uint64_t total = rs_setup_objects(p), worst = 0;
@@ -509,7 +513,7 @@ static void rs_check_results(rs_run *r)
         rs_handle h = id < a->nsetup ? r->shared[id] : tr->handles[id];
         int64_t expected = tr ? tr->expected[id] : 1, count = -1;
         if (rs_handle_ok(a, h)) {
-            count = r->strategy->count(r, rs_obj_at(a, h.idx));
+            count = r->strategy->count(r, h.o);
             if (expected == 0)
                 r->leaks++;
             else
@@ -630,14 +634,22 @@ int rs_step_new(rs_run *r, int setup, int immortal, rs_handle *out)
     return 0;
 }
 
+/* A handle from Python carries (idx, gen) only: resolve the slot, refusing an index out of range. */
+static rs_handle rs_step_handle(const rs_run *r, rs_handle h)
+{
+    h.o = h.idx < r->arena.capacity ? rs_obj_at(&r->arena, h.idx) : NULL;
+    return h;
+}
+
 static int rs_step_op(rs_run *r, rs_handle h, int inc)
 {
     rs_thread *t = &r->threads[0];
+    h = rs_step_handle(r, h);
     if (!rs_handle_ok(&r->arena, h)) {
         t->c.use_after_free++;
         return 0;
     }
-    rs_obj *o = rs_obj_at(&r->arena, h.idx);
+    rs_obj *o = h.o;
     int imm = r->immortal && (o->flags & RS_F_IMMORTAL);
     int mode = r->strategy->immortal ? r->strategy->immortal : 1;
     if (inc) {
@@ -662,8 +674,13 @@ void rs_step_quiesce(rs_run *r)
     r->strategy->enter(t);
 }
 
-int rs_step_live(rs_run *r, rs_handle h) { return rs_handle_ok(&r->arena, h); }
-int64_t rs_step_count(rs_run *r, rs_handle h) { return r->strategy->count(r, rs_obj_at(&r->arena, h.idx)); }
+int rs_step_live(rs_run *r, rs_handle h) { return rs_handle_ok(&r->arena, rs_step_handle(r, h)); }
+
+int64_t rs_step_count(rs_run *r, rs_handle h)
+{
+    h = rs_step_handle(r, h);
+    return h.o ? r->strategy->count(r, h.o) : -1;
+}
 
 void rs_step_counters(rs_run *r, rs_counters *out)
 {

@@ -373,3 +373,18 @@ def test_limit_refuses_what_it_cannot_run() -> None:
         refstrat.limit("fib", 1, atomic="yes")
     with pytest.raises(ValueError, match="unknown workload"):
         refstrat.limit("nope", 1)
+
+
+def test_the_native_core_refuses_what_would_follow_a_null_handle() -> None:
+    from refstrat import _api, _core
+
+    cfg, _ = _api._config("trace", 1, dict(trace=Trace([[("new", 1), ("dec", 1)]], shared=1)))
+    compiled = Trace([[("new", 1), ("dec", 1)]], shared=1).compile()
+    from array import array
+
+    compiled = compiled + (array("q", [1, 0]), array("q", [0, 0]))
+    with pytest.raises(ValueError, match="checked copy only"):
+        _core.execute("atomic", dict(cfg, checked=0), compiled)
+    step = _core.StepArena("atomic", 4, False, False)
+    assert step.inc(10**6, 1) is False and step.live(10**6, 1) is False  # out of range: not live
+    assert step.counters()["use_after_free"] == 1

@@ -295,7 +295,7 @@ RS_INLINE int rs_lim_k_handoff(const int A, rs_thread *t)
         if (tail - rs_pr_load_acquire(&out->head) < RS_RING) {
             h.idx = slot[produced % RS_LIM_SLOTS];
             h.gen = 0;
-            rs_obj *o = rs_obj_at(a, h.idx);
+            rs_obj *o = h.o = rs_obj_at(a, h.idx);
             o->rc = 1;
             rs_lim_inc(A, o);
             rs_lim_dec(A, o);
@@ -308,17 +308,17 @@ RS_INLINE int rs_lim_k_handoff(const int A, rs_thread *t)
                 return -1;
             continue;
         } else {
-            rs_lim_consume(A, rs_obj_at(a, h.idx));
+            rs_lim_consume(A, h.o);
         }
         if (rs_ring_pop(in, &h))
-            rs_lim_consume(A, rs_obj_at(a, h.idx));
+            rs_lim_consume(A, h.o);
     }
     rs_pr_store_release(&out->done, 1); /* pairs with the consumer's acquire below */
     spins = 0;
     since = 0;
     for (;;) {
         if (rs_ring_pop(in, &h)) {
-            rs_lim_consume(A, rs_obj_at(a, h.idx));
+            rs_lim_consume(A, h.o);
             continue;
         }
         if (rs_pr_load_acquire(&in->done) &&

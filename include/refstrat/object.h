@@ -53,7 +53,10 @@ typedef struct rs_obj {
     uint64_t aux64;  /* spare word, keeps the header at 48 bytes and 8-aligned */
 } rs_obj;
 
+/* A reference as a workload holds it: the slot's address (resolved once, when the object is
+ * opened: an operation costs no index arithmetic), its index and the generation it was taken at. */
 typedef struct rs_handle {
+    struct rs_obj *o;
     uint32_t idx;
     uint32_t gen;
 } rs_handle;
@@ -104,7 +107,8 @@ RS_INLINE uint32_t rs_obj_index(const rs_arena *a, const rs_obj *o)
  * detector, not a synchronizer. */
 RS_INLINE int rs_handle_ok(const rs_arena *a, rs_handle h)
 {
-    return __atomic_load_n(&rs_obj_at(a, h.idx)->gen, __ATOMIC_RELAXED) == h.gen;
+    (void)a;
+    return h.o && __atomic_load_n(&h.o->gen, __ATOMIC_RELAXED) == h.gen; /* NULL: never opened */
 }
 
 /* Take a slot from pool p, or RS_NIL when the pool is exhausted (the caller waits for frees). */
@@ -136,7 +140,7 @@ RS_INLINE rs_handle rs_obj_open(const rs_arena *a, uint32_t idx, uint32_t flags,
      * hand-off), which orders these stores before any access there. */
     uint32_t gen = __atomic_load_n(&o->gen, __ATOMIC_RELAXED) + 1;
     __atomic_store_n(&o->gen, gen, __ATOMIC_RELAXED);
-    rs_handle h = {idx, gen};
+    rs_handle h = {o, idx, gen};
     return h;
 }
 

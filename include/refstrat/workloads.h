@@ -51,7 +51,7 @@ RS_INLINE int rs_op_inc(const rs_ops S, rs_thread *t, const rs_arena *a, rs_hand
         return 0;
     }
     RS_EXPLAIN_OP(t, h.idx, 1);
-    rs_obj *o = rs_obj_at(a, h.idx);
+    rs_obj *o = h.o;
     if (S.immortal && RS_UNLIKELY(o->flags & RS_F_IMMORTAL))
         return 1;
     S.incref(t, o);
@@ -65,7 +65,7 @@ RS_INLINE int rs_op_dec(const rs_ops S, rs_thread *t, const rs_arena *a, rs_hand
         return 0;
     }
     RS_EXPLAIN_OP(t, h.idx, -1);
-    rs_obj *o = rs_obj_at(a, h.idx);
+    rs_obj *o = h.o;
     if (S.immortal == 1 && RS_UNLIKELY(o->flags & RS_F_IMMORTAL))
         return 1;
     S.decref(t, o);
@@ -103,7 +103,7 @@ RS_INLINE rs_handle rs_new(const rs_ops S, rs_thread *t, const rs_arena *a)
     if (RS_UNLIKELY(idx == RS_NIL)) {
         idx = rs_alloc_wait(t, S.wait);
         if (idx == RS_NIL) {
-            rs_handle nil = {RS_NIL, 0};
+            rs_handle nil = {NULL, RS_NIL, 0};
             return nil;
         }
     }
@@ -401,7 +401,7 @@ RS_INLINE rs_fibret rs_fib_body(const rs_ops S, rs_thread *t, rs_fibctx *c, uint
      * stay in registers instead of being reloaded at every operation. */
     const rs_handle *const g = c->setup;
     const rs_arena a = c->a;
-    rs_fibret ret = {0, {RS_NIL, 0}};
+    rs_fibret ret = {0, {NULL, RS_NIL, 0}};
     S.safepoint(t);
     rs_handle frame = rs_new(S, t, &a);
     if (RS_UNLIKELY(frame.idx == RS_NIL)) {
