@@ -196,8 +196,7 @@ static RS_NOINLINE void rs_buf_refill(rs_thread *t)
             b->cur = nb;
             break;
         }
-        if (!spins)
-            RS_STAT(t, log_waits); /* once per wait, not per turn */
+        if (!spins) RS_STAT(t, log_waits); /* once per wait, not per turn */
         rs_buf_ack(t);
         if (t->run->stepping)
             ((rs_buf_run *)t->run->s)->round(t->run, t);
