@@ -23,7 +23,7 @@ if os.environ.get("REFSTRAT_NATIVE") == "1":
 
 core = Extension(
     "refstrat._core",
-    sources=["refstrat/_core.pyx", "src/core.c", "src/check.c"],
+    sources=["refstrat/_core.pyx", "src/core.c", "src/check.c", "src/explain.c"],
     include_dirs=["include"],
     depends=[os.path.join("include", "refstrat", f) for f in os.listdir(os.path.join("include", "refstrat"))],
     extra_compile_args=compile_args,

@@ -6,7 +6,7 @@ set -e
 PY=${PY:-/work/venv/bin/python}
 OTHER=${OTHER:-/root/.pyenv/versions/3.13.0/bin/python3}   # a second (GIL) interpreter for the real rows
 FT_ROOT=${FT_ROOT:-$HOME/.cache/refstrat-ft}  # where bench/build-ft-python.sh put CPython 3.13.5 (ft, gil)
-for f in bench/default.json bench/calibrated.json bench/fidelity-3.13t.json; do [ -e "$f" ] && mv "$f" "$f.old"; done
+for f in bench/default.json bench/calibrated.json bench/fidelity-3.13t.json bench/explain.json; do [ -e "$f" ] && mv "$f" "$f.old"; done
 
 # 1. The default matrix, exactly what a newcomer gets (every strategy, fib, T = 1..cores).
 $PY -m refstrat.bench --output bench/default.json --plot bench/default.png | tee bench/default.txt
@@ -23,3 +23,13 @@ $PY -m refstrat.bench --calibrate --python "$OTHER" --threads 1,2,3,4 --strategi
 $PY -m refstrat.bench --real --python "$FT_ROOT/3.13.5/gil/bin/python3.13" \
     --python "$FT_ROOT/3.13.5/ft/bin/python3.13t" --workloads fib,private,shared,mixed,handoff --calibrate \
     --strategies gil,biased+immortal --threads 1,2 --output bench/fidelity-3.13t.json | tee bench/fidelity-3.13t.txt
+
+# 4. Why: the explain flavour's columns (slow-path %, side memory, free-delay p99) and hot objects
+#    on every benchable workload, plus instructions/op under callgrind for the T=1 cells.
+$PY -m refstrat.bench --explain --callgrind --workloads fib,private,shared,mixed,handoff \
+    --output bench/explain.json | tee bench/explain.txt
+
+# 5. The instrument's own targets (issue 10): speed_of_light and gil against the limit, the atomic
+#    ratio against the hardware's, gil vs nonatomic, --calibrate's work, the explain flavour's zero
+#    cost (timed kernels disassembled before and after it was added).
+$PY bench/instrument_targets.py | tee bench/instrument_targets.txt

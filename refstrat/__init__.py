@@ -7,13 +7,14 @@
     >>> r.ok
     True
 """
-from refstrat._api import Arena, ArenaFullError, run, speed_of_light, strategies, workloads
+from refstrat._api import Arena, ArenaFullError, limit, run, speed_of_light, strategies, workloads
 from refstrat._core import ArenaExhaustedError, RunError, StalledError
-from refstrat.results import RunResult, StrategyInfo, WorkloadInfo
+from refstrat.results import Explain, HotObject, RunResult, StrategyInfo, WorkloadInfo
 from refstrat.trace import Trace, TraceError
 
 __all__ = [
-    "Arena", "ArenaExhaustedError", "ArenaFullError", "RunError", "RunResult", "StalledError", "StrategyInfo", "Trace", "TraceError", "WorkloadInfo",
-    "run", "speed_of_light", "strategies", "workloads",
+    "Arena", "ArenaExhaustedError", "ArenaFullError", "Explain", "HotObject", "RunError", "RunResult",
+    "StalledError", "StrategyInfo", "Trace", "TraceError", "WorkloadInfo",
+    "limit", "run", "speed_of_light", "strategies", "workloads",
 ]
 __version__ = "0.1.0"

@@ -16,7 +16,7 @@ except ImportError as exc:  # the source tree without its built extension, ahead
         "refstrat's native core is not built in " + os.path.dirname(os.path.abspath(__file__))
         + ": build it in place with `pip install -e .`, or run from outside the source tree "
         "so that the installed package is imported") from exc
-from refstrat.results import RunResult, StrategyInfo, WorkloadInfo
+from refstrat.results import Explain, HotObject, RunResult, StrategyInfo, WorkloadInfo
 from refstrat.trace import Trace
 
 _WORKLOADS: dict[str, tuple[str, str]] = {
@@ -114,6 +114,12 @@ def _check_float(name: str, value: object) -> float:
     return value
 
 
+def _check_bool(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return value
+
+
 def _config(workload: object, threads: object, options: dict[str, Any]) -> tuple[dict[str, Any], Any]:
     unknown = set(options) - set(_DEFAULTS)
     if unknown:
@@ -130,8 +136,7 @@ def _config(workload: object, threads: object, options: dict[str, Any]) -> tuple
     for name in _FLOAT_RANGES:
         cfg[name] = _check_float(name, cfg[name])
     for name in ("immortal", "pin"):
-        if not isinstance(cfg[name], bool):
-            raise TypeError(f"{name} must be a bool, got {type(cfg[name]).__name__}")
+        _check_bool(name, cfg[name])
     cfg["layout"] = _check_name("layout", cfg["layout"])
     if cfg["layout"] not in LAYOUTS:
         raise ValueError(f"unknown layout {cfg['layout']!r}; valid choices: {_choices(LAYOUTS)}")
@@ -151,7 +156,44 @@ def _config(workload: object, threads: object, options: dict[str, Any]) -> tuple
     return cfg, trace
 
 
-def _execute(strategy: str, workload: str, threads: int, options: dict[str, Any]) -> RunResult:
+def _raw_run(strategy: str, cfg: dict[str, Any], checked: bool, compiled: Any = None,
+             explain: bool = False) -> dict[str, Any]:
+    return _core.execute(strategy, dict(cfg, checked=int(checked), explain=int(explain)), compiled)
+
+
+_FIB_SINGLETONS = ("function", "globals", "builtins", "code", "True", "False")
+
+
+def _slot_label(workload: str, idx: int, nsetup: int) -> str:
+    if idx >= nsetup:
+        return f"private slot {idx}"
+    if workload != "fib":
+        return f"{'trace' if workload == 'trace' else 'shared'} object {idx}"
+    if idx < len(_FIB_SINGLETONS):
+        return f"fib: {_FIB_SINGLETONS[idx]}"
+    return f"fib: small int {idx - len(_FIB_SINGLETONS) - 5}"
+
+
+def _explain_from(workload: str, raw: dict[str, Any]) -> Explain:
+    cross = raw["cross_ops"]
+    hot = tuple(HotObject(_slot_label(workload, idx, raw["nsetup"]), n, n / cross if cross else 0.0)
+                for idx, n in raw["hot"])
+    ops = raw["ops"]
+    return Explain(
+        ops=ops, slow_fraction=raw["events"]["slow"] / ops if ops else 0.0, events=dict(raw["events"]),
+        header_bytes=raw["header_bytes"], side_bytes=raw["side_bytes"],
+        side_bytes_peak=raw["side_bytes_peak"], frees_measured=raw["frees_measured"],
+        delay_ops=raw["delay_ops"], delay_ns=raw["delay_ns"], dead_peak=raw["dead_peak"],
+        early_frees=raw["early_frees"], delay_dropped=raw["delay_dropped"], cross_thread_ops=cross,
+        hot=hot)
+
+
+def _execute(strategy: str, workload: str, threads: int, options: dict[str, Any], *,
+             timed: str = "unchecked", check: bool = True, explain: bool = False) -> RunResult:
+    """One configuration: the timed run on the ``timed`` copy, then (``check``) the checked run.
+
+    ``timed``: "unchecked" (a strategy, speed_of_light), "limit" (the limit rows) or "checked"
+    (traces: one run, checked, whose times are reported as they are)."""
     cfg, trace = _config(workload, threads, options)
     compiled = final = None
     expected: list[int] | None = None
@@ -164,22 +206,30 @@ def _execute(strategy: str, workload: str, threads: int, options: dict[str, Any]
                 expected[obj] = 1
         final = array("q", [0] * compiled[0])
         compiled = compiled + (array("q", expected), final)
-    raw = _core.execute(strategy, cfg, compiled)
+    raw = _raw_run(strategy, cfg, timed == "checked", compiled, explain and timed == "checked")
+    counters = raw
+    if check and timed == "unchecked":
+        counters = _raw_run(strategy, cfg, True, explain=explain)
     pinned = raw["pinned"]
     return RunResult(
         strategy=strategy, workload=cfg["workload"], threads=cfg["threads"], immortal=raw["immortal"],
         layout=cfg["layout"], ops=raw["ops"], ops_per_thread=raw["ops_per_thread"],
         wall_seconds=raw["wall_seconds"], cpu_seconds=raw["cpu_seconds"],
         worker_cpu_seconds=raw["worker_cpu_seconds"], helper_cpu_seconds=raw["helper_cpu_seconds"],
-        allocs=raw["allocs"], frees=raw["frees"], double_frees=raw["double_frees"],
-        use_after_free=raw["use_after_free"], leaks=raw["leaks"], lost_updates=raw["lost_updates"],
-        premature_frees=raw["premature_frees"], pinned=pinned, cpus=raw["cpus"] if pinned else None,
+        allocs=counters["allocs"], frees=counters["frees"], double_frees=counters["double_frees"],
+        use_after_free=counters["use_after_free"], leaks=counters["leaks"],
+        lost_updates=counters["lost_updates"], premature_frees=counters["premature_frees"],
+        pinned=pinned, cpus=raw["cpus"] if pinned else None,
         final_counts=None if final is None else tuple(None if c < 0 else c for c in final),
         first_use_after_free=raw["first_use_after_free"] if trace is not None else None,
+        timed=timed, checked=counters is not raw or timed == "checked",
+        check_wall_seconds=counters["wall_seconds"] if counters is not raw else None,
+        explain=_explain_from(workload, counters["explain"]) if explain else None,
     )
 
 
-def run(strategy: str, workload: str = "private", threads: int = 1, **options: Any) -> RunResult:
+def run(strategy: str, workload: str = "private", threads: int = 1, *, check: bool = True,
+        explain: bool = False, **options: Any) -> RunResult:
     """Run ``workload`` on ``threads`` OS threads under ``strategy`` and check the outcome.
 
     The workers run the kernel in C with the GIL released, start together from a barrier, and
@@ -187,6 +237,18 @@ def run(strategy: str, workload: str = "private", threads: int = 1, **options: A
     were). After the workers finish, the strategy is quiesced (helper threads stopped, deferred
     work drained) and the arena is checked: double frees, uses after free, leaks and lost updates
     come back as exact counters, never as a crash.
+
+    The times come from the *unchecked* kernel copy (the scheme's operations, no handle checks,
+    no per-operation tally); the counters from a second, untimed run of the same configuration
+    on the checked copy (see :class:`RunResult`). ``check=False`` skips that second run: the
+    counters then come from the timed run's final scan, which cannot see uses after free.
+    The trace workload always runs once, checked.
+
+    ``explain=True`` makes the checked run the *explain flavour* (a separate compiled copy of
+    the built-in strategies with event counters and a shadow true count per object, see
+    include/refstrat/explain.h): ``result.explain`` then says which path operations took, what
+    memory the scheme's structures cost and how long dead objects waited to be freed. The
+    timed run is never the explain flavour.
 
     Options (keyword only): ops (per thread), fib_n, work (spin iterations of other work per fib
     call, or after every operation of the other workloads; not for trace), objects, shared_objects,
@@ -201,7 +263,12 @@ def run(strategy: str, workload: str = "private", threads: int = 1, **options: A
     within about 20 ms plus a worker's next abort check; the exception propagates once every
     thread has been joined.
     """
-    return _execute(_check_strategy(strategy), workload, threads, options)
+    _check_bool("check", check)
+    _check_bool("explain", explain)
+    if explain and not check and workload != "trace":
+        raise ValueError("explain=True needs the checked run; drop check=False")
+    return _execute(_check_strategy(strategy), workload, threads, options,
+                    timed="checked" if workload == "trace" else "unchecked", check=check, explain=explain)
 
 
 def speed_of_light(workload: str = "private", threads: int = 1, **options: Any) -> RunResult:
@@ -210,7 +277,24 @@ def speed_of_light(workload: str = "private", threads: int = 1, **options: Any) 
     Exact only where no object is shared between threads; its counters are not checked."""
     if _check_name("workload", workload) == "trace":
         raise ValueError("speed_of_light has no trace workload")
-    return _execute("speed_of_light", workload, threads, options)
+    return _execute("speed_of_light", workload, threads, options, check=False)
+
+
+def limit(workload: str = "private", threads: int = 1, *, atomic: bool = False,
+          **options: Any) -> RunResult:
+    """The hardware limit of ``workload``: a hand-written C kernel doing the same count changes.
+
+    Plain pointers to plain counts (``atomic=True``: lock-prefixed increments and decrements),
+    no handles, no strategy hooks, no safepoints (include/refstrat/limit.h). Takes the options
+    of :func:`run`; ``immortal`` and the scheme knobs change nothing. The result's ``strategy``
+    is "limit" or "limit+atomic" and its counters prove nothing (``checked`` is False): the
+    plain flavour loses updates on shared objects by design."""
+    _check_bool("atomic", atomic)
+    if workload == "trace":
+        raise ValueError("limit has no trace workload; valid choices: "
+                         + _choices(w for w in _WORKLOADS if w != "trace"))
+    return _execute("limit+atomic" if atomic else "limit", workload, threads, options,
+                    timed="limit", check=False)
 
 
 class ArenaFullError(RuntimeError):

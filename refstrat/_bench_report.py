@@ -10,6 +10,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from refstrat.bench import CellResult, Report
 
 SOL = "speed_of_light"
+LIMIT = "limit"
+LIMIT_ATOMIC = "limit+atomic"
+HOT_WORKLOADS = ("fib", "shared", "mixed")
 
 
 def _fmt(x: float, digits: int = 4) -> str:
@@ -66,6 +69,57 @@ def _pinned_text(report: "Report") -> str:
     return "; ".join(p for p in parts if p) + " (RunResult.pinned; threads beyond the CPUs are not pinned)"
 
 
+def _ci_text(r: "CellResult") -> str:
+    """Half-width of the bootstrap 95% CI of the median CPU, relative to the median."""
+    lo, hi = r.cpu_ci
+    if not r.cpu or math.isnan(lo) or math.isnan(hi):
+        return "-"
+    return f"±{max(hi - r.cpu, r.cpu - lo) / r.cpu:.1%}"
+
+
+def _explain_cells(r: "CellResult") -> list[str]:
+    e = r.explain
+    if e is None:
+        return ["-", "-", "-", "-"]
+    return [f"{e.slow_fraction:.1%}", f"{e.side_bytes / 1024:.1f}/{e.side_bytes_peak / 1024:.1f}",
+            _fmt(e.delay_ns[1], 3), _fmt(e.delay_ops[1], 3)]
+
+
+def _row_notes(r: "CellResult", report: "Report", t: int) -> list[str]:
+    notes = []
+    if t > report.machine.usable_cpus:
+        notes.append("oversubscribed")
+    if r.busy:
+        notes.append("BUSY: " + r.busy)
+    if not r.ok and r.cell.row in (SOL, LIMIT):
+        # Not a scheme: plain increments on lines shared between threads lose updates.
+        notes.append("counts not exact (shared lines)")
+    elif not r.ok:
+        notes.append("UNSAFE: " + r.problems)
+    if r.cell.row == report.baseline:
+        notes.append("baseline")
+    if r.cell.row == SOL:
+        notes.append("model kernel, plain counts, no checks")
+    if r.cell.row in (LIMIT, LIMIT_ATOMIC):
+        notes.append("hand-written C, hardware limit" + (" (lock prefix)" if r.cell.row == LIMIT_ATOMIC else ""))
+    return notes
+
+
+def _hot_objects(report: "Report", w: str) -> list[str]:
+    """The most contended objects of each strategy at the largest thread count (--explain)."""
+    t = max(report.threads)
+    rows = []
+    for r in report.results:
+        if r.cell.kind == "model" and r.cell.workload == w and r.cell.threads == t and r.explain and r.explain.hot:
+            top = ", ".join(f"{h.label} {h.share:.0%}" for h in r.explain.hot[:3])
+            rows.append([r.cell.row, _fmt(r.explain.cross_thread_ops / max(r.explain.ops, 1) * 100, 3), top])
+    if not rows:
+        return []
+    return ["", f"hot objects ({w}, T={t}; explain flavour): cross-thread operations (the previous "
+                "operation on the object came from another thread) and the top objects' shares:"] + \
+        _table(["strategy", "cross-thread %", "hottest objects (share of cross-thread ops)"], rows, {1})
+
+
 def format_report(report: "Report") -> str:
     """The full text report: machine facts, one table per workload, real rows, model vs reality."""
     m = report.machine
@@ -73,7 +127,11 @@ def format_report(report: "Report") -> str:
            *m.lines(),
            f"threads pinned: {_pinned_text(report)}",
            f"hardware counters: {report.hw_status}",
+           *([f"callgrind: {report.callgrind_status}"] if report.callgrind_status else []),
            f"measured with {report.settings}",
+           *([report.work_note] if report.work_note else []),
+           "timed runs: the unchecked kernel copy; correctness from one separate checked run per "
+           "strategy cell (never timed); CPU ±95% = bootstrap CI of the median CPU time",
            "one run = T threads released by a barrier, each doing the workload once; wall = "
            "RunResult.wall_seconds, CPU = RunResult.cpu_seconds (all worker + helper thread CPU "
            "clocks); both are medians over pyperf values taken from the same runs (benchmarks "
@@ -81,6 +139,7 @@ def format_report(report: "Report") -> str:
     out += [f"note: {n}" for n in report.notes]
 
     model = [r for r in report.results if r.cell.kind == "model"]
+    callgrind = any(r.callgrind for r in model)
     for w in report.workloads:
         size = (f"fib({report.fib_n}) per thread" if w == "fib" else f"{report.ops} ops per thread")
         size += f", work={report.work_for(w)}"
@@ -90,26 +149,23 @@ def format_report(report: "Report") -> str:
         for t in report.threads:
             base = _lookup(report, "model", w, report.baseline, t)
             sol = _lookup(report, "model", w, SOL, t)
+            lim = _lookup(report, "model", w, LIMIT, t)
             for r in [r for r in model if r.cell.workload == w and r.cell.threads == t]:
-                notes = []
-                if t > m.usable_cpus:
-                    notes.append("oversubscribed")
-                if not r.ok and r.cell.row == SOL:
-                    # Not a scheme: plain increments on lines shared between threads lose updates.
-                    notes.append("counts not exact (shared lines)")
-                elif not r.ok:
-                    notes.append("UNSAFE: " + r.problems)
-                if r.cell.row == report.baseline:
-                    notes.append("baseline")
-                if r.cell.row == SOL:
-                    notes.append("plain C loop, hardware limit")
                 rows.append([
-                    r.cell.row, str(t), _fmt(r.wall * 1e3), _fmt(r.cpu * 1e3), _fmt(r.ns_per_op, 3),
-                    _ratio(r.cpu / base.cpu if base else None),
-                    _ratio(r.cpu / sol.cpu if sol else None), "; ".join(notes)])
+                    r.cell.row, str(t), _fmt(r.wall * 1e3), _fmt(r.cpu * 1e3), _ci_text(r), _fmt(r.ns_per_op, 3),
+                    _ratio(r.cpu / base.cpu if base else None), _ratio(r.cpu / lim.cpu if lim else None),
+                    _ratio(r.cpu / sol.cpu if sol else None)]
+                    + ([_fmt(r.callgrind, 3) if r.callgrind else "-"] if callgrind else [])
+                    + (_explain_cells(r) if report.explain else [])
+                    + ["; ".join(_row_notes(r, report, t))])
             rows.append([])
-        out += _table(["strategy", "T", "wall ms", "CPU ms", "ns/op", f"CPU x {report.baseline}",
-                       "x SoL", "notes"], rows[:-1], {1, 2, 3, 4, 5, 6})
+        headers = ["strategy", "T", "wall ms", "CPU ms", "CPU ±95%", "ns/op", f"CPU x {report.baseline}",
+                   "x limit", "x SoL"]
+        headers += ["instr/op (callgrind)"] if callgrind else []
+        headers += ["slow %", "side KiB cfg/peak", "free delay p99 ns", "p99 ops"] if report.explain else []
+        out += _table(headers + ["notes"], rows[:-1], set(range(1, len(headers))))
+        if report.explain and w in HOT_WORKLOADS:
+            out += _hot_objects(report, w)
         if any(r.counters for r in model if r.cell.workload == w):
             crow = [[r.cell.row, str(r.cell.threads)] + [_fmt(r.counters.get(k, math.nan), 3) for k in
                                                           ("cycles", "instructions", "cache_misses")]

@@ -47,7 +47,7 @@ cdef extern from "refstrat/core.h" nogil:
         int pin, immortal
         uint64_t seed, jitter
         double switch_interval
-        uint32_t tick, log_size
+        uint32_t tick, log_size, explain, checked
         rs_trace *trace
     ctypedef struct rs_thread:
         uint64_t ops
@@ -60,11 +60,26 @@ cdef extern from "refstrat/core.h" nogil:
         const char *reference
         int thread_safe
         int immortal
+    ctypedef struct rs_arena:
+        uint32_t capacity, nsetup
     ctypedef struct rs_run:
+        rs_arena arena
         uint32_t nthreads
         rs_thread *threads
         char errmsg[256]
         int immortal
+    ctypedef struct rs_explain_result:
+        uint64_t slow, merges, queue_pushes, log_full, log_waits, commit_rounds
+        uint64_t flushes, evictions, epochs, reviews, lock_acquisitions, lock_waits
+        uint64_t ops, frees_measured, delay_dropped, early_frees
+        double delay_ops[3]
+        double delay_ns[3]
+        int64_t dead_peak
+        uint32_t header_bytes
+        uint64_t side_bytes, side_bytes_peak, cross_ops
+        uint32_t nhot
+        uint32_t hot_idx[8]
+        uint64_t hot_cross[8]
     ctypedef struct rs_result:
         uint64_t ops, allocs, frees, double_frees, use_after_free
         uint64_t leaks, lost_updates, premature_frees
@@ -97,6 +112,9 @@ cdef extern from "refstrat/core.h" nogil:
     int rs_builtin_count()
     const rs_strategy *rs_builtin(int i)
     const rs_strategy *rs_speed_of_light()
+    const rs_strategy *rs_limit(int atomic)
+    const rs_strategy *rs_explain_strategy(const char *name)
+    int rs_explain_result_of(const rs_run *r, rs_explain_result *out)
     const rs_strategy *rs_find_strategy(const char *name)
     int rs_plugin_load(const char *path, const rs_strategy **first, char *err, size_t errlen)
     int rs_run_create(const rs_strategy *s, const rs_params *p, rs_run **out, char *err, size_t errlen)
@@ -208,6 +226,8 @@ def load_plugin(path):
 cdef const rs_strategy *_lookup(str name) except NULL:
     if name == "speed_of_light":
         return rs_speed_of_light()
+    if name in ("limit", "limit+atomic"):
+        return rs_limit(name == "limit+atomic")
     cdef bytes b = _cname("strategy", name)
     cdef const rs_strategy *s = rs_find_strategy(b)
     if s == NULL:
@@ -236,6 +256,8 @@ cdef void _fill_params(rs_params *p, dict cfg):
     p.switch_interval = cfg["switch_interval"]
     p.tick = cfg["tick"]
     p.log_size = cfg["log_size"]
+    p.checked = cfg.get("checked", 1)  # the checked copy unless a timed run asks otherwise
+    p.explain = cfg.get("explain", 0)
 
 
 cdef int _fill_trace(rs_trace *tr, object trace, uint32_t threads) except -1:
@@ -267,6 +289,11 @@ def execute(str strategy, dict cfg, trace=None):
     memory or threads run short, and a RunError subclass when the run fails (the message says
     why)."""
     cdef const rs_strategy *s = _lookup(strategy)
+    cdef bytes name = strategy.encode()
+    if cfg.get("explain"):
+        s = rs_explain_strategy(name)
+        if s == NULL:
+            raise ValueError(f"no explain flavour for {strategy!r}: only the built-in strategies have one")
     cdef rs_params p
     cdef rs_trace tr
     cdef char err[256]
@@ -296,6 +323,7 @@ def execute(str strategy, dict cfg, trace=None):
             cpus=tuple(t["cpu"] for t in threads),
             first_use_after_free=tuple(None if t["first_uaf"] == 0xFFFFFFFFFFFFFFFF else t["first_uaf"]
                                        for t in threads),
+            explain=_explain_dict(r) if p.explain else None,
         )
     finally:
         rs_run_destroy(r)
@@ -403,8 +431,27 @@ cdef int _execute_polling_signals(rs_run *r) except? -1:
     return rc
 
 
+cdef dict _explain_dict(rs_run *r):
+    cdef rs_explain_result x
+    if rs_explain_result_of(r, &x) != 0:
+        raise MemoryError("out of memory summarising the explain counters")
+    return dict(
+        events=dict(slow=x.slow, merges=x.merges, queue_pushes=x.queue_pushes, log_full=x.log_full,
+                    log_waits=x.log_waits, commit_rounds=x.commit_rounds, flushes=x.flushes,
+                    evictions=x.evictions, epochs=x.epochs, reviews=x.reviews,
+                    lock_acquisitions=x.lock_acquisitions, lock_waits=x.lock_waits),
+        ops=x.ops, frees_measured=x.frees_measured, delay_dropped=x.delay_dropped,
+        early_frees=x.early_frees, delay_ops=tuple(x.delay_ops[i] for i in range(3)),
+        delay_ns=tuple(x.delay_ns[i] for i in range(3)), dead_peak=x.dead_peak,
+        header_bytes=x.header_bytes, side_bytes=x.side_bytes, side_bytes_peak=x.side_bytes_peak,
+        cross_ops=x.cross_ops, nsetup=r.arena.nsetup,
+        hot=tuple((x.hot_idx[i], x.hot_cross[i]) for i in range(x.nhot)),
+    )
+
+
 cdef inline rs_handle _handle(uint32_t idx, uint32_t gen):
     cdef rs_handle h
+    memset(&h, 0, sizeof(h))  # the core resolves the slot's address after checking idx
     h.idx = idx
     h.gen = gen
     return h

@@ -14,8 +14,11 @@ in separate pyperf runs would double the run time and pair the two numbers from 
 
 Rows beside the strategies:
 
-* ``speed_of_light``: ``refstrat.speed_of_light(...)``, a plain C loop doing the same
-  increments, so each strategy's cost reads as a multiple of the hardware limit.
+* ``speed_of_light``: ``refstrat.speed_of_light(...)``, the model's kernel with plain increments
+  and no checks.
+* ``limit`` and ``limit+atomic``: ``refstrat.limit(...)``, a hand-written C kernel per workload
+  (plain pointers, plain or lock-prefixed counts): the hardware limit each row is compared to.
+
 * ``--real``: every selected workload's real twin (``_bench_twins.py``: Python programs doing
   what the kernels model) on T threads in this interpreter (through pyperf); ``--python PATH``
   adds other interpreters (subprocesses running ``_bench_twins.py``, because they have neither
@@ -24,6 +27,13 @@ Rows beside the strategies:
   operation on one thread matches the reference interpreter's twin (the first GIL build given
   with ``--python``, else this interpreter); the report then puts the model's predicted CPU
   ratios beside the measured ones, per workload and T, with their error.
+
+Timed runs execute the unchecked kernel copy (``refstrat.run(..., check=False)``); each strategy
+cell's correctness comes from one separate, untimed checked run (``--explain``: the explain
+flavour, whose counters become extra columns). Unless ``--fib-n``/``--ops`` are given, the work
+per run is scaled from a quick probe so that every timed value covers at least 50 ms of CPU.
+Each cell reports a bootstrap 95% confidence interval of its median CPU time and is flagged when
+other processes or the hypervisor used the machine while it ran (/proc/stat).
 """
 from __future__ import annotations
 
@@ -43,9 +53,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
-from refstrat import _bench_hw, _bench_twins
+from refstrat import _bench_hw, _bench_stability, _bench_twins
 
 SOL = "speed_of_light"
+LIMIT = "limit"
+LIMIT_ATOMIC = "limit+atomic"
+REFERENCE_ROWS = (SOL, LIMIT, LIMIT_ATOMIC)  # rows that are not strategies: never checked
+DEFAULT_FIB_N = 20  # the smallest depth the work scaling starts from
+DEFAULT_OPS = 200_000
+CALLGRIND_WORK = dict(fib_n=16, ops=200_000)  # instruction counts do not need long runs
 DEFAULT_PROCESSES = 4  # pyperf's 20 would take ~10 minutes for the default matrix on 2 cores
 DEFAULT_VALUES = 3
 DEFAULT_BASELINE = "gil"  # the talk's baseline was the GIL build
@@ -93,6 +109,10 @@ class CellResult:
     build: str = ""  # real rows: interpreter build description
     free_threaded: bool = False
     counters: Optional[dict[str, float]] = None  # hardware counters per op, where readable
+    cpu_ci: tuple[float, float] = (math.nan, math.nan)  # bootstrap 95% CI of the median CPU
+    busy: str = ""  # why the machine was not idle while the cell ran, "" when it was
+    explain: Any = None  # refstrat.Explain of the cell's checked run (--explain)
+    callgrind: Optional[float] = None  # instructions per op under callgrind (--callgrind, T=1)
 
     @property
     def ns_per_op(self) -> float:
@@ -131,6 +151,9 @@ class Report:
     works: dict[str, int] = field(default_factory=dict)  # per workload, where calibrated
     notes: list[str] = field(default_factory=list)
     reference_label: str = ""  # the real row that measured ratios are relative to
+    work_note: str = ""  # how the work per value was chosen
+    explain: bool = False
+    callgrind_status: str = ""  # "" (not asked), or what --callgrind measured / why it could not
 
     def work_for(self, workload: str) -> int:
         return self.works.get(workload, self.work)
@@ -248,10 +271,12 @@ def build_parser(runner_parser: Optional[argparse.ArgumentParser] = None) -> arg
     g.add_argument("--threads", type=_threads_type, default=list(range(1, cpus + 1)),
                    help=f"comma-separated thread counts (default: 1..{cpus}, the usable CPUs); "
                         "more threads than CPUs is allowed and flagged in the report")
-    g.add_argument("--ops", type=_int_range(1, 10**10, "--ops"), default=200_000,
-                   help="refcount operations per thread for private/shared/mixed/handoff (default: 200000)")
-    g.add_argument("--fib-n", dest="fib_n", type=_int_range(1, 40, "--fib-n"), default=20,
-                   help="fib depth per thread, model and --real (default: 20)")
+    g.add_argument("--ops", type=_int_range(1, 10**10, "--ops"), default=None,
+                   help="refcount operations per thread for private/shared/mixed/handoff (default: "
+                        f"auto, at least {DEFAULT_OPS} and enough for 50 ms of CPU per run)")
+    g.add_argument("--fib-n", dest="fib_n", type=_int_range(1, 40, "--fib-n"), default=None,
+                   help=f"fib depth per thread, model and --real (default: auto, at least {DEFAULT_FIB_N} "
+                        "and enough for 50 ms of CPU per run)")
     g.add_argument("--work", type=_int_range(0, 10**7, "--work"), default=0,
                    help="model: spin iterations of non-refcount work per fib call, or per operation on the "
                         "other workloads (default: 0; see --calibrate)")
@@ -282,6 +307,12 @@ def build_parser(runner_parser: Optional[argparse.ArgumentParser] = None) -> arg
                    help="set each workload's model work so the baseline's time per operation on one thread "
                         "matches the reference interpreter's twin (implies --real); the report shows "
                         f"predicted vs measured ratios ({FREE_THREADED_ROW} for free-threaded builds)")
+    g.add_argument("--explain", action="store_true",
+                   help="run each strategy cell's checked run in the explain flavour and add columns: "
+                        "slow-path %%, side memory, free-delay p99; plus hot objects for fib/shared/mixed")
+    g.add_argument("--callgrind", action="store_true",
+                   help="add instructions/op under valgrind --tool=callgrind for the T=1 cells "
+                        "(counting, not timing: for machines where perf_event_open is refused)")
     g.add_argument("--sidecar", help=argparse.SUPPRESS)  # worker-only: where CPU seconds go
     g.add_argument("--work-by", dest="work_by", type=_work_by_type, default={},
                    help=argparse.SUPPRESS)  # worker-only: calibrated work per workload
@@ -321,14 +352,19 @@ def _work(args: argparse.Namespace, workload: str) -> int:
     return args.work_by.get(workload, args.work)
 
 
-def _model_once(row: str, workload: str, threads: int, kwargs: dict[str, Any]) -> Any:
+def _model_once(row: str, workload: str, threads: int, kwargs: dict[str, Any], check: bool = False,
+                explain: bool = False) -> Any:
+    """One run of a model row. Timed calls leave ``check`` off: the unchecked copy only."""
     import refstrat
 
     if row == SOL:
         return refstrat.speed_of_light(workload, threads, **kwargs)
+    if row in (LIMIT, LIMIT_ATOMIC):
+        return refstrat.limit(workload, threads, atomic=row == LIMIT_ATOMIC, **kwargs)
     if row.endswith(IMMORTAL_SUFFIX):  # e.g. biased+immortal: the scheme plus PEP 683 immortality
-        return refstrat.run(row[: -len(IMMORTAL_SUFFIX)], workload, threads, immortal=True, **kwargs)
-    return refstrat.run(row, workload, threads, **kwargs)
+        return refstrat.run(row[: -len(IMMORTAL_SUFFIX)], workload, threads, immortal=True, check=check,
+                            explain=explain, **kwargs)
+    return refstrat.run(row, workload, threads, check=check, explain=explain, **kwargs)
 
 
 def time_model(loops: int, task: int, row: str, workload: str, threads: int,
@@ -416,7 +452,7 @@ def _result_from(cell: Cell, wall_bench: Any, cpu_bench: Any,
     bad = {k: v for k, v in problems.items() if v}
     return CellResult(
         cell=cell, wall=wall, wall_stdev=wall_sd, cpu=cpu, cpu_stdev=cpu_sd, ops=ops,
-        values=len(wall_bench.get_values()),
+        values=len(wall_bench.get_values()), cpu_ci=_bench_stability.bootstrap_ci(cpu_bench.get_values()),
         pinned=all(pinned_values) if pinned_values else None,
         ok=not bad, problems=", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(bad.items())))
 
@@ -597,6 +633,58 @@ def calibrate(baseline: str, workload: str, reference: str, fib_n: int, ops: int
     return Calibration(workload, real, m0, m, work)
 
 
+def resolve_work(args: argparse.Namespace) -> str:
+    """Fill in --fib-n / --ops left to "auto" so that one baseline run at T=1 costs at least
+    50 ms of CPU (probing the unchecked copy); return the report's note on the work per value."""
+    def cpu(workload: str, fib_n: int, ops: int) -> float:
+        kw = _run_kwargs(workload, fib_n, args.work, ops, args.pin)
+        return min(_model_once(args.baseline, workload, 1, kw).cpu_seconds for _ in range(2))
+
+    auto = []
+    if args.fib_n is None:
+        args.fib_n = (_bench_stability.scale_fib_n(lambda n: cpu("fib", n, DEFAULT_OPS), DEFAULT_FIB_N)
+                      if "fib" in args.workloads else DEFAULT_FIB_N)
+        auto.append(f"fib_n={args.fib_n}")
+    loops = [w for w in args.workloads if w != "fib"]
+    if args.ops is None:
+        args.ops = max([_bench_stability.scale_ops(lambda o, w=w: cpu(w, DEFAULT_FIB_N, o), DEFAULT_OPS)
+                        for w in loops] or [DEFAULT_OPS])
+        if loops:
+            auto.append(f"ops={args.ops}")
+    probe = {w: cpu(w, args.fib_n, args.ops) for w in args.workloads}
+    work = ", ".join(f"{w} {v * 1e3:.3g} ms" for w, v in probe.items())
+    how = (f"scaled ({', '.join(auto)}) so that a value covers >= "
+           f"{_bench_stability.MIN_WORK_SECONDS * 1e3:.0f} ms of CPU" if auto else "as given")
+    return f"work per value: one run, {how}; {args.baseline} at T=1 costs {work} of CPU per run"
+
+
+def check_cell(cell: Cell, kwargs: dict[str, Any], explain: bool) -> tuple[str, Any]:
+    """The cell's separate, untimed checked run (the explain flavour with ``explain``): its
+    problems as report text ("" when clean) and its Explain (or None)."""
+    r = _model_once(cell.row, cell.workload, cell.threads, kwargs, check=True, explain=explain)
+    bad = {k: getattr(r, k) for k in ("double_frees", "use_after_free", "leaks", "lost_updates",
+                                      "premature_frees") if getattr(r, k)}
+    return ", ".join(f"{k.replace('_', ' ')} {v} (checked run)" for k, v in bad.items()), r.explain
+
+
+def measure_callgrind(results: list[CellResult], pin: bool) -> str:
+    """instructions/op under callgrind for every T=1 model cell; the report's status line."""
+    from refstrat import _bench_callgrind
+
+    why = _bench_callgrind.status()
+    if why:
+        return why
+    work = ", ".join(f"{k}={v}" for k, v in CALLGRIND_WORK.items())
+    for r in results:
+        if r.cell.kind == "model" and r.cell.threads == 1:
+            kw = _run_kwargs(r.cell.workload, CALLGRIND_WORK["fib_n"], 0, CALLGRIND_WORK["ops"], pin)
+            try:
+                r.callgrind = _bench_callgrind.instructions_per_op(r.cell.row, r.cell.workload, kw)
+            except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+                return f"unsupported: {exc}"
+    return f"{_bench_callgrind.LABEL}: T=1 cells, {work}, work=0 (counting, not timing)"
+
+
 def measure_counters(cells: list[Cell], kwargs_for: Callable[[str], dict[str, Any]]) -> dict[Cell, dict[str, float]]:
     """One extra run per model cell with hardware counters on; empty where counters are unreadable."""
     cs, _status = _bench_hw.open_counters()
@@ -694,7 +782,8 @@ def _refstrat_version() -> str:
 
 def plan_cells(args: argparse.Namespace) -> list[Cell]:
     """The deterministic order of benchmarks; workers rebuild exactly this list from their options."""
-    cells = [Cell("model", w, s, t) for w in args.workloads for s in [*args.strategies, SOL] for t in args.threads]
+    cells = [Cell("model", w, s, t) for w in args.workloads for s in [*args.strategies, *REFERENCE_ROWS]
+             for t in args.threads]
     if args.real:
         cells += [Cell("real", w, "self", t) for w in args.workloads for t in args.threads]
     return cells
@@ -819,6 +908,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     others: list[tuple[str, str]] = []  # --python interpreters: (path, row label)
     if not worker:
         _check_main_args(parser, args)
+        print("sizing the work per value ...", file=sys.stderr, flush=True)
+        work_note = resolve_work(args)
         if "PYTHONPATH" in os.environ:  # pyperf strips the environment; a source checkout needs it
             args.inherit_environ = [*(args.inherit_environ or []), "PYTHONPATH"]
         tmpdir = tempfile.TemporaryDirectory(prefix="refstrat-bench-")
@@ -826,7 +917,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         machine = _bench_hw.machine_info()
         report = Report(machine=machine, hw_status=_bench_hw.probe_status(), baseline=args.baseline,
                         workloads=list(args.workloads), threads=list(args.threads), fib_n=args.fib_n,
-                        ops=args.ops, work=args.work, settings="")
+                        ops=args.ops, work=args.work, settings="", work_note=work_note,
+                        explain=args.explain)
         if baseline_added:
             report.notes.append(f"baseline strategy {args.baseline!r} added to the matrix for the ratios")
         if max(args.threads) > machine.usable_cpus:
@@ -878,8 +970,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         assert progress is not None and tmpdir is not None
         progress.begin(f"{cell.workload} {cell.row if cell.kind == 'model' else 'real ' + self_label} T={cell.threads}")
         captured = io.StringIO()
+        before = _bench_stability.snapshot()
         with contextlib.redirect_stdout(captured):  # pyperf prints a line per benchmark; the report is ours
             wall_bench = runner.bench_time_func(name + "/wall", func, *fargs, metadata=md)
+        busy = _bench_stability.busy_flag(before, _bench_stability.snapshot())
         if "WARNING" in captured.getvalue():
             warnings.append(name)
         entries = _read_sidecar(tmpdir.name, task)
@@ -887,6 +981,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         suite_benches += [wall_bench, cpu_bench]
         res = _result_from(Cell(cell.kind, cell.workload, self_label if cell.kind == "real" else cell.row,
                                 cell.threads), wall_bench, cpu_bench, entries)
+        res.busy = busy
+        if cell.kind == "model" and cell.row not in REFERENCE_ROWS:
+            checked, res.explain = check_cell(cell, kwargs, args.explain)
+            if checked:
+                res.ok = False
+                res.problems = ", ".join(p for p in (res.problems, checked) if p)
         if cell.kind == "real":
             info = _bench_twins.interpreter_info()
             res.build = _build_text(info)
@@ -926,6 +1026,13 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     for r in results:
         r.counters = counters.get(r.cell)
     report.results = results
+    if args.callgrind:
+        print("counting instructions under callgrind ...", file=sys.stderr, flush=True)
+        report.callgrind_status = measure_callgrind(results, args.pin)
+    busy_cells = [r.cell.name for r in results if r.busy]
+    if busy_cells:
+        report.notes.append(f"the machine was not idle during {len(busy_cells)} of {len(results)} cells "
+                            "(flagged 'BUSY' below): their figures include interference")
     report.settings = (f"pyperf {pyperf.__version__}: {args.processes} worker processes x {args.values} values "
                        f"(+{args.warmups if args.warmups is not None else 1} warm-up) per cell, "
                        f"min {args.min_time * 1e3:g} ms per value"

@@ -33,6 +33,16 @@ class RunResult:
     The correctness counters are exact counts, never estimates: ``lost_updates`` is the sum over
     objects that must survive of |true count - expected count| after quiesce (plus the expected
     count of any of them that was freed); ``premature_frees`` counts those that were freed.
+
+    Two runs stand behind a result of :func:`refstrat.run` (``timed == "unchecked"``): the times
+    and ``ops`` come from the *unchecked* kernel copy, which performs the scheme's operations and
+    nothing else; the correctness counters (``allocs`` to ``premature_frees``, ``final_counts``)
+    come from a separate, untimed run of the same configuration on the *checked* copy, which
+    validates every handle (``check_wall_seconds`` is its wall time, never part of a figure).
+    ``checked`` is False when no checked run was made (``check=False``, speed_of_light, limit):
+    the counters then come from the timed run's final scan, which finds double frees, leaks and
+    lost updates but cannot see a use after free. The trace workload runs checked only
+    (``timed == "checked"``). ``explain`` holds the explain flavour's counters when asked for.
     """
 
     strategy: str
@@ -57,6 +67,10 @@ class RunResult:
     cpus: tuple[int, ...] | None
     final_counts: tuple[int | None, ...] | None = None
     first_use_after_free: tuple[int | None, ...] | None = None
+    timed: str = "unchecked"  # the kernel copy the times come from: unchecked, checked or limit
+    checked: bool = True  # the correctness counters come from a checked run
+    check_wall_seconds: float | None = None  # the separate checked run's wall time (untimed)
+    explain: Explain | None = None  # the explain flavour's account, when run(..., explain=True)
 
     @property
     def ns_per_op(self) -> float:
@@ -70,6 +84,52 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        """No double free, no use after free, no leak, no lost update, no premature free."""
+        """No double free, no use after free, no leak, no lost update, no premature free (a use
+        after free is only seen when ``checked``)."""
         return not (self.double_frees or self.use_after_free or self.leaks or self.lost_updates
                     or self.premature_frees)
+
+
+@dataclass(frozen=True)
+class HotObject:
+    """One object of the hot-objects report: whose count changed hands between threads most."""
+
+    label: str  # e.g. "fib: code", "shared object 3", "private slot 1234"
+    cross_thread_ops: int  # operations by a thread other than the one before
+    share: float  # of every cross-thread operation in the run
+
+
+@dataclass(frozen=True)
+class Explain:
+    """The explain flavour's account of one checked run (``refstrat.run(..., explain=True)``).
+
+    ``slow_fraction``: operations that took the atomic, shared or locked path (biased: a
+    non-owner's; coalesced: one that evicted a table slot; atomic, locked: all), the rest took
+    the owner's or local path. ``events``: the scheme's own events (see ``EVENTS``).
+    Memory: ``header_bytes`` the scheme uses in every object; ``side_bytes`` its per-run and
+    per-thread structures as configured, ``side_bytes_peak`` at their largest.
+    Reclamation delay, over ``frees_measured`` frees: from the operation that made the object's
+    true count zero (a shadow count kept by this flavour only) to its free, in operations of all
+    threads (``delay_ops``) and in ns (``delay_ns``), each (median, p99, max); ``dead_peak`` is
+    the most objects dead but not yet freed at once. ``early_frees`` counts frees of objects whose
+    true count was not zero (a broken scheme), ``delay_dropped`` frees not measured (no memory).
+    ``hot``: the objects with the most cross-thread operations, most first.
+    """
+
+    ops: int
+    slow_fraction: float
+    events: dict[str, int]
+    header_bytes: int
+    side_bytes: int
+    side_bytes_peak: int
+    frees_measured: int
+    delay_ops: tuple[float, float, float]
+    delay_ns: tuple[float, float, float]
+    dead_peak: int
+    early_frees: int
+    delay_dropped: int
+    cross_thread_ops: int
+    hot: tuple[HotObject, ...]
+
+    EVENTS = ("slow", "merges", "queue_pushes", "log_full", "log_waits", "commit_rounds", "flushes",
+              "evictions", "epochs", "reviews", "lock_acquisitions", "lock_waits")

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "refstrat/core.h"
+#include "refstrat/limit.h"
 #include "refstrat/plugin.h"
 #include "refstrat/pr.h"
 
@@ -27,7 +28,21 @@ static const rs_strategy rs_sol = {
     rs_nonatomic_init, rs_nonatomic_fini, rs_nonatomic_obj_init, rs_nonatomic_enter,
     rs_nonatomic_leave, rs_nonatomic_start, rs_nonatomic_quiesce, rs_nonatomic_flush,
     rs_nonatomic_count, rs_nonatomic_incref_fn, rs_nonatomic_decref_fn,
-    {RS_KERNEL_ROW(sol), RS_KERNEL_ROW(sol)}};
+    {{RS_KERNEL_ROW(sol), RS_KERNEL_ROW(sol)}, {RS_KERNEL_ROW(sol), RS_KERNEL_ROW(sol)}}};
+
+/* The limit rows: hand-written kernels (refstrat/limit.h), plain and atomic. Not strategies either;
+ * reached through rs_limit(). The hooks are nonatomic's no-ops. */
+RS_DEFINE_LIMIT(plain, 0)
+RS_DEFINE_LIMIT(atomic, 1)
+#define RS_LIMIT_ENTRY(label, summary, tag)                                                        \
+    {label, summary, "a hand-written C kernel per workload", 0, 0,                                 \
+     rs_nonatomic_init, rs_nonatomic_fini, rs_nonatomic_obj_init, rs_nonatomic_enter,              \
+     rs_nonatomic_leave, rs_nonatomic_start, rs_nonatomic_quiesce, rs_nonatomic_flush,             \
+     rs_nonatomic_count, rs_nonatomic_incref_fn, rs_nonatomic_decref_fn,                           \
+     {{RS_LIMIT_ROW(tag), RS_LIMIT_ROW(tag)}, {RS_LIMIT_ROW(tag), RS_LIMIT_ROW(tag)}}}
+static const rs_strategy rs_limits[2] = {
+    RS_LIMIT_ENTRY("limit", "plain increments through plain pointers: the hardware limit", plain),
+    RS_LIMIT_ENTRY("limit+atomic", "lock-prefixed increments through plain pointers", atomic)};
 
 #define RS_MAX_PLUGIN_STRATEGIES 256
 static const rs_strategy *rs_plugins[RS_MAX_PLUGIN_STRATEGIES];
@@ -39,6 +54,7 @@ static pthread_mutex_t rs_plugin_lock = PTHREAD_MUTEX_INITIALIZER;
 int rs_builtin_count(void) { return (int)(sizeof rs_builtins / sizeof rs_builtins[0]); }
 const rs_strategy *rs_builtin(int i) { return i >= 0 && i < rs_builtin_count() ? &rs_builtins[i] : NULL; }
 const rs_strategy *rs_speed_of_light(void) { return &rs_sol; }
+const rs_strategy *rs_limit(int atomic) { return &rs_limits[atomic ? 1 : 0]; }
 
 const rs_strategy *rs_find_strategy(const char *name)
 {
@@ -301,6 +317,10 @@ int rs_params_check(const rs_params *p, char *err, size_t errlen)
         snprintf(err, errlen, "work must be 0 for the trace workload, got %u", p->work);
         return RS_ERR_CONFIG;
     }
+    if (p->workload == RS_W_TRACE && !p->checked) {
+        snprintf(err, errlen, "the trace workload runs the checked copy only (it reports uses after free)");
+        return RS_ERR_CONFIG;
+    }
     if (p->trace && rs_trace_check(p->trace, p->threads, err, errlen) != 0)
         return RS_ERR_CONFIG;
     return RS_OK;
@@ -349,6 +369,47 @@ static int rs_build_zipf(rs_run *r)
     }
     free(cdf);
     return 0;
+}
+
+/* The explain flavour's state: per-slot arrays and every thread's rs_stats (helper included). */
+static int rs_explain_alloc(rs_run *r)
+{
+    size_t n = r->arena.capacity ? r->arena.capacity : 1;
+    rs_explain_run *x = (rs_explain_run *)calloc(1, sizeof(rs_explain_run));
+    if (!x)
+        return -1;
+    r->explain = x;
+    x->shadow = (int64_t *)calloc(n, sizeof(int64_t));
+    x->zero_op = (uint64_t *)calloc(n, sizeof(uint64_t));
+    x->zero_ns = (uint64_t *)calloc(n, sizeof(uint64_t));
+    x->last = (uint32_t *)calloc(n, sizeof(uint32_t));
+    x->cross = (uint64_t *)calloc(n, sizeof(uint64_t));
+    if (!x->shadow || !x->zero_op || !x->zero_ns || !x->last || !x->cross)
+        return -1;
+    for (uint32_t i = 0; i <= r->nthreads; i++)
+        if (!(r->threads[i].stats = (rs_stats *)calloc(1, sizeof(rs_stats))))
+            return -1;
+    return 0;
+}
+
+static void rs_explain_free_state(rs_run *r)
+{
+    rs_explain_run *x = r->explain;
+    if (x) {
+        free(x->shadow);
+        free(x->zero_op);
+        free(x->zero_ns);
+        free(x->last);
+        free(x->cross);
+        free(x);
+        r->explain = NULL;
+    }
+    for (uint32_t i = 0; r->threads && i <= r->nthreads; i++) {
+        if (r->threads[i].stats)
+            free(r->threads[i].stats->delay);
+        free(r->threads[i].stats);
+        r->threads[i].stats = NULL;
+    }
 }
 
 /* A run with its arena and threads; NULL with *code and err set when memory is short (the arena
@@ -419,6 +480,13 @@ static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t c
         t->rng = rs_splitmix(&seed) | 1;
         t->first_uaf = UINT64_MAX;
         t->cpu = -1;
+        t->checked = p->checked != 0;
+    }
+    if (p->explain && rs_explain_alloc(r) != 0) {
+        snprintf(err, errlen, "out of memory for the explain counters of %llu objects",
+                 (unsigned long long)capacity);
+        rs_run_destroy(r);
+        return NULL;
     }
     if (s->init(r) != 0) {
         snprintf(err, errlen, "out of memory for the %s strategy's state", s->name);
@@ -432,6 +500,8 @@ static void rs_setup_object(rs_run *r, uint32_t idx, int immortal, rs_handle *ou
 {
     uint32_t flags = RS_F_SETUP | (immortal && r->immortal ? RS_F_IMMORTAL : 0);
     *out = rs_obj_open(&r->arena, idx, flags, RS_NIL);
+    if (r->explain)
+        r->explain->shadow[idx] = 1; /* the setup reference */
     r->strategy->obj_init(&r->threads[0], rs_obj_at(&r->arena, idx)); /* owned by worker 0 */
 }
 
@@ -441,6 +511,11 @@ static rs_run *rs_run_build(const rs_strategy *s, const rs_params *p, int *code,
     uint64_t minimum = rs_arena_minimum(p, err, errlen);
     if (!minimum)
         return NULL;
+    if (p->explain && (!p->checked || !rs_explain_is(s))) {
+        snprintf(err, errlen, "an explain run needs the checked copy of a built-in strategy's explain "
+                 "flavour (rs_explain_strategy), got %s", s->name);
+        return NULL;
+    }
     uint32_t nsetup = rs_setup_objects(p);
     uint64_t capacity = p->arena_size;
     if (!capacity) {
@@ -506,6 +581,7 @@ void rs_run_destroy(rs_run *r)
     if (!r)
         return;
     r->strategy->fini(r);
+    rs_explain_free_state(r);
     if (r->p.trace) {
         free(r->p.trace->handles);
         free(r->p.trace->mailbox);
@@ -528,7 +604,7 @@ static void *rs_worker_main(void *arg)
 {
     rs_thread *t = (rs_thread *)arg;
     rs_run *r = t->run;
-    rs_kernel_fn kernel = r->strategy->kernels[r->immortal ? 1 : 0][r->p.workload];
+    rs_kernel_fn kernel = r->strategy->kernels[r->p.checked ? 1 : 0][r->immortal ? 1 : 0][r->p.workload];
     /* The start barrier: count in, then wait for the main thread's go. Acquire pairs with its
      * release, so setup is visible; yielding keeps the wait cheap when threads outnumber cores. */
     rs_pr_faa_release(&r->ready, 1);
@@ -596,7 +672,7 @@ static void rs_check_results(rs_run *r)
         /* An id no thread created keeps the zero handle {0, 0}; slot 0 still has generation 0
          * when no thread took it, so only an issued (odd) generation may be compared. */
         if (rs_gen_live(h.gen) && rs_handle_ok(a, h)) {
-            count = r->strategy->count(r, rs_obj_at(a, h.idx));
+            count = r->strategy->count(r, h.o);
             if (expected == 0)
                 r->leaks++;
             else
@@ -759,6 +835,7 @@ int rs_step_create(const rs_strategy *s, uint32_t capacity, int immortal, int pa
     p.tick = 64;
     p.log_size = 64;
     *out = NULL;
+    p.checked = 1;
     if (capacity < 1 || capacity >= RS_NIL) {
         snprintf(err, errlen, "capacity must be in [1, %u], got %u", RS_NIL - 1, capacity);
         return RS_ERR_CONFIG;
@@ -811,11 +888,12 @@ static int rs_step_op(rs_run *r, rs_handle h, int inc, int *performed)
     *performed = 0;
     if (rc != RS_OK)
         return rc;
+    h.o = rs_obj_at(&r->arena, h.idx); /* Python's handles carry (idx, gen) only */
     if (!rs_handle_ok(&r->arena, h)) {
         t->c.use_after_free++;
         return RS_OK;
     }
-    rs_obj *o = rs_obj_at(&r->arena, h.idx);
+    rs_obj *o = h.o;
     int imm = r->immortal && (o->flags & RS_F_IMMORTAL);
     int mode = r->strategy->immortal ? r->strategy->immortal : 1;
     if (inc) {
@@ -844,6 +922,8 @@ void rs_step_quiesce(rs_run *r)
 int rs_step_live(rs_run *r, rs_handle h, int *live)
 {
     int rc = rs_step_handle_check(r, h);
+    if (rc == RS_OK)
+        h.o = rs_obj_at(&r->arena, h.idx); /* Python's handles carry (idx, gen) only */
     *live = rc == RS_OK && rs_handle_ok(&r->arena, h);
     return rc;
 }

@@ -7,6 +7,7 @@ time; ``thorough`` runs far more examples and bigger stress runs.  Select with
 """
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -30,3 +31,17 @@ def stress_sizes() -> tuple[int, ...]:
     if settings.get_current_profile_name() == "thorough":
         return (2_000, 20_000, 200_000, 1_000_000)
     return (2_000, 20_000, 100_000)
+
+
+@pytest.fixture(scope="session")
+def broken_plugin(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """tests/broken/broken.c compiled once per session, normal and check flavours in one library
+    (refstrat.testing.build_plugin), and loaded; the names it registered. One fixture for every
+    test module: the core refuses a second library whose strategy names are already taken."""
+    from refstrat import _core
+    from refstrat.testing import build_plugin
+
+    broken = Path(__file__).resolve().parent / "broken"
+    out = build_plugin([broken / "broken.c"], tmp_path_factory.mktemp("broken") / "refstrat_broken.so",
+                       include_dirs=[broken])
+    return list(_core.load_plugin(str(out)))

@@ -223,3 +223,29 @@ def test_helpers() -> None:
     assert status.startswith("unsupported") or status.startswith("readable")
     info = json.loads(json.dumps(_bench_twins.interpreter_info()))
     assert info["implementation"] == sys.implementation.name
+
+
+def test_limit_rows_explain_columns_and_stability_notes() -> None:
+    proc = run_bench("--strategies", "biased", "--threads", "1,2", "--explain", *TINY)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    text = proc.stdout
+    for needle in ("limit+atomic", "hand-written C, hardware limit", "x limit", "CPU ±95%",
+                   "work per value: one run, as given", "timed runs: the unchecked kernel copy",
+                   "slow %", "side KiB cfg/peak", "free delay p99 ns", "hot objects (fib, T=2"):
+        assert needle in text, needle
+    biased = [line for line in text.splitlines() if line.split()[:2] in (["biased", "1"], ["biased", "2"])]
+    assert len(biased) == 2 and all("%" in line for line in biased)
+
+
+def test_callgrind_counts_instructions_per_op(monkeypatch: pytest.MonkeyPatch) -> None:
+    from refstrat import _bench_callgrind
+
+    if _bench_callgrind.status():
+        pytest.skip(_bench_callgrind.status())
+    limit = _bench_callgrind.instructions_per_op("limit", "fib", {"fib_n": 10})
+    model = _bench_callgrind.instructions_per_op("speed_of_light", "fib", {"fib_n": 10})
+    assert 1 < limit < model < 100  # the hand-written kernel does the same operations with less
+    monkeypatch.setattr(_bench_callgrind.shutil, "which", lambda name: None)
+    assert _bench_callgrind.status().startswith("unsupported: valgrind is not installed")
+    with pytest.raises(RuntimeError, match="valgrind is not installed"):
+        _bench_callgrind.instructions_per_op("limit", "fib", {})

@@ -120,18 +120,6 @@ def test_unknown_strategy_and_missing_check_flavour(tmp_path: Path) -> None:
         check("atomic_again_", PROGRAMS[0], schedule="exhaustive")
 
 
-@pytest.fixture(scope="module")
-def broken_both(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    so = build_plugin([BROKEN / "broken.c"], tmp_path_factory.mktemp("chk") / "broken_both.so",
-                      include_dirs=[BROKEN])
-    try:
-        return list(_core.load_plugin(str(so)))
-    except OSError as e:  # already loaded under these names by another test module
-        if "already" not in str(e):
-            raise
-        return []
-
-
 #: The old variants: the exhaustive search over PROGRAMS catches each (bound 2), deterministically.
 CAUGHT_EXHAUSTIVE = {
     "broken_atomic_split": False,
@@ -144,7 +132,7 @@ CAUGHT_EXHAUSTIVE = {
 
 
 @pytest.mark.parametrize("name", sorted(CAUGHT_EXHAUSTIVE))
-def test_old_broken_variants_are_caught_with_a_shrunk_schedule(broken_both: list[str], name: str) -> None:
+def test_old_broken_variants_are_caught_with_a_shrunk_schedule(broken_plugin: list[str], name: str) -> None:
     if not _core.has_check_flavour(name):
         pytest.skip("the broken plugin was loaded without its check flavour by another module")
     for prog in PROGRAMS:

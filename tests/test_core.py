@@ -350,3 +350,66 @@ def test_work_is_spent_per_operation(workload: str) -> None:
     assert busy.ok and busy.ops == plain.ops
     # 2000 spin iterations take well over 100 ns; an operation without them, a few ns.
     assert busy.cpu_seconds > plain.cpu_seconds + busy.ops * 100e-9
+
+
+@pytest.mark.parametrize("immortal", [False, True])
+@pytest.mark.parametrize("fib_n", [1, 2, 13, 14, 20])
+def test_unchecked_fib_counts_its_operations_arithmetically(fib_n: int, immortal: bool) -> None:
+    # The timed copy keeps no tally (rs_fib_ops); the checked copy counts one by one.
+    from refstrat import _api, _core
+
+    cfg, _ = _api._config("fib", 1, dict(fib_n=fib_n, immortal=immortal))
+    counted = _core.execute("atomic", dict(cfg, checked=1))["ops"]
+    computed = _core.execute("atomic", dict(cfg, checked=0))["ops"]
+    assert counted == computed > 0
+
+
+def test_run_times_the_unchecked_copy_and_checks_separately() -> None:
+    r = refstrat.run("biased", "mixed", 2, **SMALL)
+    assert (r.timed, r.checked) == ("unchecked", True)
+    assert r.check_wall_seconds is not None and r.check_wall_seconds > 0
+    assert_clean(r)
+    quick = refstrat.run("biased", "mixed", 2, check=False, **SMALL)
+    assert (quick.timed, quick.checked, quick.check_wall_seconds) == ("unchecked", False, None)
+    assert quick.ops == r.ops
+    traced = refstrat.run("atomic", "trace", 4, trace=HANDOFF_TRACE)
+    assert (traced.timed, traced.checked) == ("checked", True)
+    with pytest.raises(TypeError, match="check must be a bool"):
+        refstrat.run("atomic", check=1)
+
+
+@pytest.mark.parametrize("workload", LOOP_WORKLOADS)
+def test_limit_performs_the_workloads_operations(workload: str) -> None:
+    model = refstrat.run("atomic", workload, 2, **SMALL)
+    for atomic in (False, True):
+        r = refstrat.limit(workload, 2, atomic=atomic, **SMALL)
+        assert r.strategy == ("limit+atomic" if atomic else "limit")
+        assert (r.timed, r.checked) == ("limit", False)
+        assert r.ops == model.ops and r.ops_per_thread == model.ops_per_thread
+        assert r.cpu_seconds > 0
+    # The atomic flavour keeps the shared counts exact; its final scan says so.
+    assert refstrat.limit(workload, 2, atomic=True, **SMALL).lost_updates == 0
+
+
+def test_limit_refuses_what_it_cannot_run() -> None:
+    with pytest.raises(ValueError, match="limit has no trace workload; valid choices: fib, private"):
+        refstrat.limit("trace", 1)
+    with pytest.raises(TypeError, match="atomic must be a bool"):
+        refstrat.limit("fib", 1, atomic="yes")
+    with pytest.raises(ValueError, match="unknown workload"):
+        refstrat.limit("nope", 1)
+
+
+def test_the_native_core_refuses_what_would_follow_a_null_handle() -> None:
+    from refstrat import _api, _core
+
+    cfg, _ = _api._config("trace", 1, dict(trace=Trace([[("new", 1), ("dec", 1)]], shared=1)))
+    compiled = Trace([[("new", 1), ("dec", 1)]], shared=1).compile()
+    from array import array
+
+    compiled = compiled + (array("q", [1, 0]), array("q", [0, 0]))
+    with pytest.raises(ValueError, match="checked copy only"):
+        _core.execute("atomic", dict(cfg, checked=0), compiled)
+    step = _core.StepArena("atomic", 4, False, False)
+    with pytest.raises(IndexError):  # a slot past the arena is refused by the core itself
+        step.inc(10**6, 1)

@@ -96,22 +96,6 @@ LOOP_ONLY = frozenset({"broken_arena_push_split", "broken_arena_push_before_free
 HUNT_SIZES = (2_000, 20_000, 200_000, 1_000_000, 3_000_000)
 
 
-@pytest.fixture(scope="session")
-def broken_plugin(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    """Compile tests/broken/broken.c into a plugin, normal and check flavours (both objects in
-    one library, refstrat.testing.build_plugin), and load it; returns the names it added."""
-    from refstrat import _core
-    from refstrat.testing import build_plugin
-
-    out = build_plugin([BROKEN / "broken.c"], tmp_path_factory.mktemp("broken") / "refstrat_broken.so",
-                       include_dirs=[BROKEN])
-    for name in BROKEN_VARIANTS:
-        assert _core.find_strategy(name) is None or _core.has_check_flavour(name)
-
-    names = list(_core.load_plugin(str(out)))
-    return names
-
-
 def test_plugin_has_every_broken_variant_and_none_is_listed(broken_plugin: list[str]) -> None:
     assert sorted(broken_plugin) == sorted(BROKEN_VARIANTS)
     assert len(BROKEN_VARIANTS) >= 6

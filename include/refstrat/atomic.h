@@ -16,11 +16,13 @@
 RS_INLINE void rs_atomic_incref(rs_thread *t, rs_obj *o)
 {
     (void)t;
+    RS_STAT(t, slow);
     rs_pr_faa_relaxed(&o->rc, 1);
 }
 
 RS_INLINE void rs_atomic_decref(rs_thread *t, rs_obj *o)
 {
+    RS_STAT(t, slow);
     if (rs_pr_sub_fetch_acq_rel(&o->rc, 1) == 0)
         rs_free(t, o);
 }

@@ -106,8 +106,10 @@ RS_INLINE void rs_biased_incref(rs_thread *t, rs_obj *o)
 {
     if (RS_LIKELY(rs_brc_is_owner(t, o)))
         rs_pr_store_relaxed(&o->local, rs_pr_load_plain(&o->local) + 1);
-    else
+    else {
+        RS_STAT(t, slow);
         rs_pr_faa_relaxed(&o->rc, (int64_t)1 << RS_BRC_SHIFT);
+    }
 }
 
 /* The owner's local count reached zero (_Py_MergeZeroLocalRefcount). */
@@ -119,6 +121,7 @@ static RS_NOINLINE void rs_brc_merge_zero(rs_thread *t, rs_obj *o)
         rs_free(t, o);
         return;
     }
+    RS_STAT(t, merges);
     rs_pr_store_relaxed(&o->owner, 0);
     do {
         want = (shared & ~(int64_t)RS_BRC_FLAGS) | RS_BRC_MERGED;
@@ -141,10 +144,12 @@ static RS_NOINLINE void rs_brc_queue(rs_thread *t, rs_obj *o)
             rs_pr_store_plain(&b->head, rs_obj_index(&r->arena, o));
             rs_pr_store_relaxed(&b->pending, 1);
             rs_pr_mutex_unlock(&b->lock);
+            RS_STAT(t, queue_pushes);
             return;
         }
         rs_pr_mutex_unlock(&b->lock);
     }
+    RS_STAT(t, merges);
     if (rs_brc_merge(o, -1) == 0)
         rs_free(t, o);
 }
@@ -154,6 +159,7 @@ static RS_NOINLINE void rs_brc_decref_shared(rs_thread *t, rs_obj *o)
 {
     int64_t shared = rs_pr_load_relaxed(&o->rc), want;
     int queue;
+    RS_STAT(t, slow);
     do {
         queue = shared == 0;
         want = queue ? RS_BRC_QUEUED : shared - ((int64_t)1 << RS_BRC_SHIFT);
@@ -188,6 +194,7 @@ static inline void rs_brc_merge_list(rs_thread *t, uint32_t idx)
     while (idx != RS_NIL) {
         rs_obj *o = rs_obj_at(a, idx);
         idx = rs_pr_load_plain(&o->next); /* read before a free reuses the link */
+        RS_STAT(t, merges);
         if (rs_brc_merge(o, -1) == 0)
             rs_free(t, o);
     }

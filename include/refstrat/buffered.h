@@ -201,6 +201,7 @@ static RS_NOINLINE void rs_buf_refill(rs_thread *t)
             b->cur = nb;
             break;
         }
+        if (!spins) RS_STAT(t, log_waits); /* once per wait, not per turn */
         rs_buf_ack(t);
         if (t->run->stepping)
             ((rs_buf_run *)t->run->s)->round(t->run, t);
@@ -213,6 +214,7 @@ static RS_NOINLINE void rs_buf_refill(rs_thread *t)
 
 static RS_NOINLINE void rs_buf_rotate(rs_thread *t)
 {
+    RS_STAT(t, log_full);
     rs_buf_submit(t);
     rs_buf_refill(t);
 }
@@ -360,6 +362,7 @@ static inline void rs_buf_give_back(rs_run *r, rs_buf_batch *list)
 static inline void rs_buffered_round(rs_run *r, rs_thread *self)
 {
     rs_buf_run *s = (rs_buf_run *)r->s;
+    RS_STAT(&r->threads[r->nthreads], commit_rounds);
     rs_buf_handshake(r, self);
     rs_buf_batch *round = rs_buf_collect(r);
     rs_buf_apply_increments(round);

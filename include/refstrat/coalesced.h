@@ -145,6 +145,7 @@ RS_INLINE void rs_coal_flush_slot(rs_thread *t, rs_coal_slot *sl)
 {
     rs_obj *o = rs_obj_at(&t->run->arena, sl->idx);
     int64_t v;
+    RS_STAT(t, flushes);
     /* Acq_rel: the release publishes this worker's accesses before its share of the count; the
      * acquire lets a worker that sees zero see every other flush that led to it. */
     if (sl->delta)
@@ -168,8 +169,11 @@ RS_INLINE void rs_coal_change(rs_thread *t, rs_obj *o, int32_t d)
     }
     if (sl->idx == RS_NIL)
         c->used[c->nused++] = (uint16_t)k;
-    else
+    else {
+        RS_STAT(t, evictions);
+        RS_STAT(t, slow);
         rs_coal_flush_slot(t, sl); /* conflict: the table is "full" here */
+    }
     sl->idx = idx;
     sl->delta = d;
 }
@@ -216,6 +220,7 @@ static inline void rs_coal_review_queue(rs_run *r, rs_coal_thread *c, rs_thread 
             c->review[keep++] = e;
             continue;
         }
+        RS_STAT(freer, reviews);
         /* Ending a review is a CAS from "pending, clean": a flush that reached zero meanwhile has
          * set dirty (the CAS fails and the review goes on two epochs later) or will queue anew. */
         uint32_t clean = RS_REVIEW_PENDING;
@@ -238,6 +243,7 @@ static RS_NOINLINE void rs_coal_tick(rs_thread *t)
     rs_coal_thread *c = (rs_coal_thread *)t->s;
     rs_coal_run *s = (rs_coal_run *)r->s;
     c->until_tick = r->p.tick;
+    RS_STAT(t, epochs);
     uint64_t e = rs_pr_load_acquire(&s->epoch);
     rs_coal_flush_all(t);
     /* Release pairs with rs_coal_try_advance(): this flush happens before the epoch moves on. */

@@ -35,10 +35,32 @@ typedef struct rs_result {
 #define RS_MAX_TRACE_OPS 67108864         /* operations in a trace, all threads together */
 #define RS_MAX_TRACE_MAILBOX 134217728ULL /* threads x objects: one 4-byte mailbox count each */
 
+#define RS_HOT 8 /* objects in the hot-objects report */
+
+/* An explain run's findings (src/explain.c; refstrat/explain.h says what each means). */
+typedef struct rs_explain_result {
+    RS_STAT_FIELDS(RS_STAT_MEMBER)  /* summed over threads */
+    uint64_t ops;                   /* performed operations (the explain clock) */
+    uint64_t frees_measured, delay_dropped, early_frees;
+    double delay_ops[3], delay_ns[3]; /* median, p99, max */
+    int64_t dead_peak;
+    uint32_t header_bytes;
+    uint64_t side_bytes, side_bytes_peak;
+    uint64_t cross_ops;
+    uint32_t nhot;
+    uint32_t hot_idx[RS_HOT];
+    uint64_t hot_cross[RS_HOT];
+} rs_explain_result;
+
 int rs_builtin_count(void);
 const rs_strategy *rs_builtin(int i);
 const rs_strategy *rs_speed_of_light(void);
+const rs_strategy *rs_limit(int atomic);           /* refstrat/limit.h: 0 plain, 1 atomic */
 const rs_strategy *rs_find_strategy(const char *name); /* built-ins, then loaded plugins */
+
+const rs_strategy *rs_explain_strategy(const char *name); /* a built-in's explain flavour, or NULL */
+int rs_explain_is(const rs_strategy *s);
+int rs_explain_result_of(const rs_run *r, rs_explain_result *out); /* after execute, before destroy */
 
 /* Load a plugin and register its strategies; returns how many it defines (>= 0) and sets *first,
  * or -RS_ERR_PLUGIN / -RS_ERR_CONFIG with err set. Loading a library that is already loaded

@@ -68,6 +68,7 @@ static inline void rs_gil_take(rs_thread *t)
     rs_gil_run *g = (rs_gil_run *)t->run->s;
     rs_pr_mutex_lock(&g->mutex);
     while (g->locked) {
+        RS_STAT(t, lock_waits);
         uint64_t seen = g->switch_number;
         struct timespec deadline;
         clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -79,6 +80,7 @@ static inline void rs_gil_take(rs_thread *t)
             rs_pr_store_relaxed(&g->drop_request, 1);
     }
     g->locked = 1;
+    RS_STAT(t, lock_acquisitions);
     g->holder = t->id1;
     g->switch_number++;
     rs_pr_store_relaxed(&g->drop_request, 0);

@@ -40,6 +40,8 @@ static inline void rs_locked_fini(rs_run *r)
 RS_INLINE void rs_locked_incref(rs_thread *t, rs_obj *o)
 {
     rs_locked_run *s = (rs_locked_run *)t->run->s;
+    RS_STAT(t, slow);
+    RS_STAT(t, lock_acquisitions);
     rs_pr_mutex_lock(&s->lock);
     rs_pr_store_plain(&o->rc, rs_pr_load_plain(&o->rc) + 1);
     rs_pr_mutex_unlock(&s->lock);
@@ -48,6 +50,8 @@ RS_INLINE void rs_locked_incref(rs_thread *t, rs_obj *o)
 RS_INLINE void rs_locked_decref(rs_thread *t, rs_obj *o)
 {
     rs_locked_run *s = (rs_locked_run *)t->run->s;
+    RS_STAT(t, slow);
+    RS_STAT(t, lock_acquisitions);
     rs_pr_mutex_lock(&s->lock);
     int64_t rc = rs_pr_load_plain(&o->rc) - 1;
     rs_pr_store_plain(&o->rc, rc);

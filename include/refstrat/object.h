@@ -11,7 +11,8 @@
  *    an operation through a handle whose generation no longer matches (the object was freed, or
  *    freed and reused) is a use after free, counted and not performed. One load and one compare.
  *  - Freeing moves the generation from odd to even with a CAS; a free that finds it even already
- *    is a double free, counted and ignored.
+ *    is a double free, counted and ignored. (Unchecked, timed runs bump it with a plain store:
+ *    they still count a free of a free slot, not two frees racing; see rs_obj_mark_free.)
  *  - After quiesce, the runner scans the arena: a live object that should be dead is a leak.
  *
  * Each worker thread owns a pool, a contiguous slice of the arena. It allocates from its pool with
@@ -44,7 +45,7 @@ typedef struct rs_obj {
     int64_t rc;
     uint32_t local;  /* biased: ob_ref_local, owner thread only */
     uint32_t owner;  /* biased: ob_tid (worker index + 1, 0 = unowned), atomic */
-    uint32_t gen;    /* arena: odd while live, bumped by alloc and free; atomic (CAS by rs_obj_free) */
+    uint32_t gen;    /* arena: odd while live, bumped by alloc and free; atomic (CAS by rs_obj_free in checked runs) */
     uint32_t spare;
     uint32_t flags;  /* RS_F_*; written before the start barrier, read-only during a run */
     uint32_t pool;   /* owning pool (worker index), RS_NIL for setup objects; fixed */
@@ -53,7 +54,10 @@ typedef struct rs_obj {
     uint64_t aux64;  /* spare word, keeps the header at 48 bytes and 8-aligned */
 } rs_obj;
 
+/* A reference as a workload holds it: the slot's address (resolved once, when the object is
+ * opened: an operation costs no index arithmetic), its index and the generation it was taken at. */
 typedef struct rs_handle {
+    struct rs_obj *o;
     uint32_t idx;
     uint32_t gen;
 } rs_handle;
@@ -91,9 +95,12 @@ RS_INLINE rs_obj *rs_obj_at(const rs_arena *a, uint32_t idx)
     return (rs_obj *)(a->base + (size_t)idx * a->stride);
 }
 
+/* The stride is one of two constants, so each division is a multiply and a shift, not a divide
+ * instruction (tens of cycles, on every free and on every coalesced operation). */
 RS_INLINE uint32_t rs_obj_index(const rs_arena *a, const rs_obj *o)
 {
-    return (uint32_t)(((const char *)o - a->base) / a->stride);
+    size_t off = (size_t)((const char *)o - a->base);
+    return (uint32_t)(a->stride == RS_CACHELINE ? off / RS_CACHELINE : off / sizeof(rs_obj));
 }
 
 /* True when h still names the live object it was taken from (handles carry odd generations).
@@ -101,7 +108,8 @@ RS_INLINE uint32_t rs_obj_index(const rs_arena *a, const rs_obj *o)
  * detector, not a synchronizer. */
 RS_INLINE int rs_handle_ok(const rs_arena *a, rs_handle h)
 {
-    return rs_pr_load_relaxed(&rs_obj_at(a, h.idx)->gen) == h.gen;
+    (void)a;
+    return h.o && rs_pr_load_relaxed(&h.o->gen) == h.gen; /* NULL: never opened */
 }
 
 /* Take a slot from pool p, or RS_NIL when the pool is exhausted (the caller waits for frees). */
@@ -133,7 +141,7 @@ RS_INLINE rs_handle rs_obj_open(const rs_arena *a, uint32_t idx, uint32_t flags,
      * hand-off), which orders these stores before any access there. */
     uint32_t gen = rs_pr_load_relaxed(&o->gen) + 1;
     rs_pr_store_relaxed(&o->gen, gen);
-    rs_handle h = {idx, gen};
+    rs_handle h = {o, idx, gen};
     return h;
 }
 
@@ -147,19 +155,37 @@ RS_INLINE void rs_pool_give_remote(const rs_arena *a, rs_pool *p, uint32_t idx)
     } while (!rs_pr_cas_release(&p->remote_head, &head, idx));
 }
 
-/* The scheme decided o is dead. `self` is the pool of the calling thread (NULL for helpers). */
-RS_INLINE void rs_obj_free(const rs_arena *a, rs_pool *self, rs_counters *c, rs_obj *o)
+/* Mark o free: a CAS when `checked`, so that two racing frees are told apart; a plain bump in
+ * the unchecked (timed) runs, which catches only a free of an already free slot, as a runtime's
+ * allocator keeps no atomic there. */
+RS_INLINE int rs_obj_mark_free(rs_obj *o, int checked)
 {
+    uint32_t gen = rs_pr_load_relaxed(&o->gen);
+    if (!checked) {
+        if (RS_UNLIKELY(!rs_gen_live(gen)))
+            return 0;
+        /* Relaxed: only rs_handle_ok() (checked runs) reads it concurrently; the slot's reuse is
+         * ordered by the remote push's release below, or happens on this thread. */
+        rs_pr_store_relaxed(&o->gen, gen + 1);
+        return 1;
+    }
     /* Acq_rel: the release orders this thread's last accesses to o before a reuse by the pool
      * owner; the acquire makes a concurrent (double) free see the first one. */
-    uint32_t gen = rs_pr_load_relaxed(&o->gen);
     do {
-        if (RS_UNLIKELY(!rs_gen_live(gen))) {
-            c->double_frees++;
-            rs_pr_event_double_free();
-            return;
-        }
+        if (RS_UNLIKELY(!rs_gen_live(gen)))
+            return 0;
     } while (!rs_pr_cas_acq_rel(&o->gen, &gen, gen + 1));
+    return 1;
+}
+
+/* The scheme decided o is dead. `self` is the pool of the calling thread (NULL for helpers). */
+RS_INLINE void rs_obj_free(const rs_arena *a, rs_pool *self, rs_counters *c, rs_obj *o, int checked)
+{
+    if (RS_UNLIKELY(!rs_obj_mark_free(o, checked))) {
+        c->double_frees++;
+        rs_pr_event_double_free();
+        return;
+    }
     c->frees++;
     uint32_t pool = rs_pr_load_plain(&o->pool);
     if (pool == RS_NIL) /* a setup object freed: never reused, the final scan reports it */

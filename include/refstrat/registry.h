@@ -62,9 +62,14 @@
     {rs_kfib_##tag, rs_kprivate_##tag, rs_kshared_##tag, rs_kmixed_##tag, rs_khandoff_##tag,       \
      rs_ktrace_##tag}
 
+/* Four copies per strategy: checked (timing never uses it: it validates every handle and counts
+ * every operation, for the correctness counters) and unchecked (what a timed run executes: the
+ * scheme's operations and nothing else), each with and without immortality honoured. */
 #define RS_INSTANTIATE(name, thread_safe, immortal, summary, reference)                            \
     RS_DEFINE_KERNELS(name##_0, RS_OPS(name, 0, 1))                                                \
     RS_DEFINE_KERNELS(name##_1, RS_OPS(name, (immortal) ? (immortal) : 1, 1))                      \
+    RS_DEFINE_KERNELS(name##_u0, RS_OPS(name, 0, 0))                                               \
+    RS_DEFINE_KERNELS(name##_u1, RS_OPS(name, (immortal) ? (immortal) : 1, 0))                     \
     static void rs_##name##_incref_fn(rs_thread *t, rs_obj *o) { rs_##name##_incref(t, o); }      \
     static void rs_##name##_decref_fn(rs_thread *t, rs_obj *o) { rs_##name##_decref(t, o); }
 
@@ -73,7 +78,8 @@
      rs_##name##_init, rs_##name##_fini, rs_##name##_obj_init, rs_##name##_enter,                  \
      rs_##name##_leave, rs_##name##_start, rs_##name##_quiesce, rs_##name##_flush,                 \
      rs_##name##_count, rs_##name##_incref_fn, rs_##name##_decref_fn,                              \
-     {RS_KERNEL_ROW(name##_0), RS_KERNEL_ROW(name##_1)}},
+     {{RS_KERNEL_ROW(name##_u0), RS_KERNEL_ROW(name##_u1)},                                         \
+      {RS_KERNEL_ROW(name##_0), RS_KERNEL_ROW(name##_1)}}},
 
 /* Instantiate LIST's strategies and define `static const rs_strategy table[]` over them. */
 #define RS_DEFINE_STRATEGY_TABLE(LIST, table)                                                      \

@@ -25,11 +25,12 @@
 
 #include <pthread.h>
 #include "refstrat/error.h"
+#include "refstrat/explain.h"
 #include "refstrat/object.h"
 
 /* Bumped whenever a struct below, or the meaning of a field, changes: a plugin built against
  * other headers is refused. */
-#define RS_ABI_VERSION 2
+#define RS_ABI_VERSION 3
 
 enum rs_workload {
     RS_W_FIB = 0,
@@ -84,6 +85,9 @@ typedef struct rs_params {
     double switch_interval;   /* gil: seconds a holder keeps the lock when another thread waits */
     uint32_t tick;            /* coalesced: safepoints between epoch ticks */
     uint32_t log_size;        /* buffered: entries per log */
+    uint32_t explain;         /* 1: the explain flavour (refstrat/explain.h); needs checked */
+    uint32_t checked;         /* 1: the checked kernel copy (handles validated, operations counted
+                                 one by one); 0: the unchecked copy that timed runs execute */
     rs_trace *trace;
 } rs_params;
 
@@ -97,6 +101,8 @@ typedef struct rs_thread {
     uint32_t id1;            /* index + 1: the biased scheme's owner id */
     rs_pool *pool;           /* NULL in the helper context */
     void *s;                 /* the strategy's per-thread state */
+    int checked;             /* the run's p.checked (rs_free's double-free detection) */
+    rs_stats *stats;         /* explain runs: this thread's event counters; NULL otherwise */
     /* owner thread only */
     rs_counters c;
     uint64_t rng;
@@ -127,6 +133,7 @@ typedef struct rs_run {
     uint32_t nshared;
     uint16_t *zipf_table;    /* mixed: uniform 10-bit draw -> shared object index */
     struct rs_ring *rings;   /* handoff: ring i carries objects from worker i to i + 1 */
+    rs_explain_run *explain; /* explain runs only (refstrat/explain.h) */
     /* results */
     double wall_seconds;
     double helper_cpu_seconds;  /* helper threads plus the main thread's quiesce */
@@ -166,7 +173,7 @@ struct rs_strategy {
     int64_t (*count)(rs_run *, rs_obj *);
     void (*incref)(rs_thread *, rs_obj *);
     void (*decref)(rs_thread *, rs_obj *);
-    rs_kernel_fn kernels[2][RS_W_COUNT]; /* [immortality honoured][workload] */
+    rs_kernel_fn kernels[2][2][RS_W_COUNT]; /* [checked][immortality honoured][workload] */
 };
 
 /* Record the first error of a run and make every worker stop. Any thread. */
@@ -188,7 +195,8 @@ RS_INLINE int rs_run_aborted(rs_run *r) { return rs_pr_load_acquire(&r->abort); 
 
 RS_INLINE void rs_free(rs_thread *t, rs_obj *o)
 {
-    rs_obj_free(&t->run->arena, t->pool, &t->c, o);
+    RS_EXPLAIN_FREE(t, o);
+    rs_obj_free(&t->run->arena, t->pool, &t->c, o, t->checked);
 }
 
 /* Hooks for schemes that need nothing there. */

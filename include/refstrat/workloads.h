@@ -7,7 +7,9 @@
  *
  * Every operation goes through rs_op_inc()/rs_op_dec(), which
  *  - validates the handle (a use after free is counted and the operation skipped), unless the
- *    kernel is the speed-of-light copy (rs_ops.checked == 0);
+ *    kernel is an unchecked copy (rs_ops.checked == 0: timed runs and speed_of_light), where the
+ *    call folds to the scheme's own operation and the kernels count operations per burst or
+ *    arithmetically, never one by one;
  *  - skips immortal objects when the run honours immortality (rs_ops.immortal), PEP 683's branch.
  * Each counts as one operation either way.
  *
@@ -53,7 +55,8 @@ RS_INLINE int rs_op_inc(const rs_ops S, rs_thread *t, const rs_arena *a, rs_hand
         rs_pr_event_uaf();
         return 0;
     }
-    rs_obj *o = rs_obj_at(a, h.idx);
+    RS_EXPLAIN_OP(t, h.idx, 1);
+    rs_obj *o = h.o;
     if (S.immortal && RS_UNLIKELY(rs_pr_load_plain(&o->flags) & RS_F_IMMORTAL))
         return 1;
     S.incref(t, o);
@@ -67,7 +70,8 @@ RS_INLINE int rs_op_dec(const rs_ops S, rs_thread *t, const rs_arena *a, rs_hand
         rs_pr_event_uaf();
         return 0;
     }
-    rs_obj *o = rs_obj_at(a, h.idx);
+    RS_EXPLAIN_OP(t, h.idx, -1);
+    rs_obj *o = h.o;
     if (S.immortal == 1 && RS_UNLIKELY(rs_pr_load_plain(&o->flags) & RS_F_IMMORTAL))
         return 1;
     S.decref(t, o);
@@ -112,11 +116,12 @@ RS_INLINE rs_handle rs_new(const rs_ops S, rs_thread *t, const rs_arena *a)
     if (RS_UNLIKELY(idx == RS_NIL)) {
         idx = rs_alloc_wait(t, S.wait);
         if (idx == RS_NIL) {
-            rs_handle nil = {RS_NIL, 0};
+            rs_handle nil = {NULL, RS_NIL, 0};
             return nil;
         }
     }
     rs_handle h = rs_obj_open(a, idx, 0, t->index);
+    RS_EXPLAIN_NEW(t, idx);
     S.obj_init(t, rs_obj_at(a, idx));
     t->c.allocs++;
     return h;
@@ -373,91 +378,117 @@ typedef struct rs_fibret {
 
 typedef rs_fibret (*rs_fib_fn)(rs_thread *, rs_fibctx *, uint32_t, rs_handle, rs_handle);
 
-RS_INLINE rs_handle rs_fib_small(const rs_fibctx *c, int64_t v)
+RS_INLINE rs_handle rs_fib_small(const rs_handle *setup, int64_t v)
 {
-    return c->setup[RS_FIB_NSINGLETONS + (v - RS_FIB_SMALL_MIN)];
+    return setup[RS_FIB_NSINGLETONS + (v - RS_FIB_SMALL_MIN)];
 }
 
-RS_INLINE void rs_fib_inc(const rs_ops S, rs_thread *t, rs_fibctx *c, rs_handle h)
+/* The checked copy counts what it performs (a use after free is skipped); the unchecked copy
+ * performs every operation and leaves the count to rs_fib_ops(), as a real interpreter keeps no
+ * tally. */
+RS_INLINE void rs_fib_inc(const rs_ops S, rs_thread *t, rs_fibctx *c, const rs_arena *a, rs_handle h)
 {
-    c->n += rs_op_inc(S, t, &c->a, h);
+    int done = rs_op_inc(S, t, a, h);
+    if (S.checked)
+        c->n += done;
 }
 
-RS_INLINE void rs_fib_dec(const rs_ops S, rs_thread *t, rs_fibctx *c, rs_handle h)
+RS_INLINE void rs_fib_dec(const rs_ops S, rs_thread *t, rs_fibctx *c, const rs_arena *a, rs_handle h)
 {
-    c->n += rs_op_dec(S, t, &c->a, h);
+    int done = rs_op_dec(S, t, a, h);
+    if (S.checked)
+        c->n += done;
+}
+
+/* Operations of one fib(n) from the module frame, counted arithmetically: 18 per base-case call,
+ * 36 per recursive call less one where the result is a fresh object (allocated, not increfed),
+ * plus the module level's 6. Equals the checked copy's tally (tests/test_core.py checks it). */
+static inline uint64_t rs_fib_ops(uint32_t n)
+{
+    uint64_t ops[2] = {18, 18}; /* ops[k & 1]: calls of fib(k), fib(k - 1), rolling */
+    int64_t fib[2] = {0, 1};
+    for (uint32_t k = 2; k <= n; k++) {
+        int64_t value = fib[0] + fib[1];
+        uint64_t own = 36 - (value > RS_FIB_SMALL_MAX);
+        ops[k & 1] = own + ops[0] + ops[1];
+        fib[k & 1] = value;
+    }
+    return ops[n & 1] + 6;
 }
 
 RS_INLINE rs_fibret rs_fib_body(const rs_ops S, rs_thread *t, rs_fibctx *c, uint32_t n, rs_handle arg,
                                 rs_handle parent, rs_fib_fn self)
 {
-    const rs_handle *g = c->setup;
-    rs_fibret ret = {0, {RS_NIL, 0}};
+    /* Locals, not c's fields: the count stores cannot alias them, so the arena's base and stride
+     * stay in registers instead of being reloaded at every operation. */
+    const rs_handle *const g = c->setup;
+    const rs_arena a = c->a;
+    rs_fibret ret = {0, {NULL, RS_NIL, 0}};
     S.safepoint(t);
     if (RS_UNLIKELY((++c->calls & 1023) == 0) && rs_run_aborted(t->run)) {
         c->failed = 1; /* another worker failed, or the caller interrupted the run */
         return ret;
     }
-    rs_handle frame = rs_new(S, t, &c->a);
+    rs_handle frame = rs_new(S, t, &a);
     if (RS_UNLIKELY(frame.idx == RS_NIL)) {
         c->failed = 1;
         return ret;
     }
-    rs_fib_inc(S, t, c, g[RS_FIB_CODE]);
-    rs_fib_inc(S, t, c, g[RS_FIB_GLOBALS]);
-    rs_fib_inc(S, t, c, g[RS_FIB_BUILTINS]);
-    rs_fib_inc(S, t, c, parent);
-    rs_fib_inc(S, t, c, arg);
+    rs_fib_inc(S, t, c, &a, g[RS_FIB_CODE]);
+    rs_fib_inc(S, t, c, &a, g[RS_FIB_GLOBALS]);
+    rs_fib_inc(S, t, c, &a, g[RS_FIB_BUILTINS]);
+    rs_fib_inc(S, t, c, &a, parent);
+    rs_fib_inc(S, t, c, &a, arg);
     /* n < 2 */
-    rs_handle two = rs_fib_small(c, 2);
+    rs_handle two = rs_fib_small(g, 2);
     rs_handle cmp = g[n < 2 ? RS_FIB_TRUE : RS_FIB_FALSE];
-    rs_fib_inc(S, t, c, arg);
-    rs_fib_inc(S, t, c, two);
-    rs_fib_dec(S, t, c, arg);
-    rs_fib_dec(S, t, c, two);
-    rs_fib_inc(S, t, c, cmp);
-    rs_fib_dec(S, t, c, cmp);
+    rs_fib_inc(S, t, c, &a, arg);
+    rs_fib_inc(S, t, c, &a, two);
+    rs_fib_dec(S, t, c, &a, arg);
+    rs_fib_dec(S, t, c, &a, two);
+    rs_fib_inc(S, t, c, &a, cmp);
+    rs_fib_dec(S, t, c, &a, cmp);
     if (n < 2) {
-        rs_fib_inc(S, t, c, arg);
+        rs_fib_inc(S, t, c, &a, arg);
         ret.value = n;
         ret.h = arg;
     } else {
         rs_fibret part[2];
         for (uint32_t k = 1; k <= 2; k++) {
-            rs_handle kh = rs_fib_small(c, k), sub = rs_fib_small(c, (int64_t)n - k);
-            rs_fib_inc(S, t, c, g[RS_FIB_FUNC]);
-            rs_fib_inc(S, t, c, arg);
-            rs_fib_inc(S, t, c, kh);
-            rs_fib_dec(S, t, c, arg);
-            rs_fib_dec(S, t, c, kh);
-            rs_fib_inc(S, t, c, sub);
+            rs_handle kh = rs_fib_small(g, k), sub = rs_fib_small(g, (int64_t)n - k);
+            rs_fib_inc(S, t, c, &a, g[RS_FIB_FUNC]);
+            rs_fib_inc(S, t, c, &a, arg);
+            rs_fib_inc(S, t, c, &a, kh);
+            rs_fib_dec(S, t, c, &a, arg);
+            rs_fib_dec(S, t, c, &a, kh);
+            rs_fib_inc(S, t, c, &a, sub);
             part[k - 1] = self(t, c, n - k, sub, frame);
-            rs_fib_dec(S, t, c, sub);
-            rs_fib_dec(S, t, c, g[RS_FIB_FUNC]);
+            rs_fib_dec(S, t, c, &a, sub);
+            rs_fib_dec(S, t, c, &a, g[RS_FIB_FUNC]);
             if (RS_UNLIKELY(c->failed))
                 return ret;
         }
         ret.value = part[0].value + part[1].value;
         if (ret.value <= RS_FIB_SMALL_MAX) {
-            ret.h = rs_fib_small(c, ret.value);
-            rs_fib_inc(S, t, c, ret.h);
+            ret.h = rs_fib_small(g, ret.value);
+            rs_fib_inc(S, t, c, &a, ret.h);
         } else {
-            ret.h = rs_new(S, t, &c->a);
+            ret.h = rs_new(S, t, &a);
             if (RS_UNLIKELY(ret.h.idx == RS_NIL)) {
                 c->failed = 1;
                 return ret;
             }
         }
-        rs_fib_dec(S, t, c, part[0].h);
-        rs_fib_dec(S, t, c, part[1].h);
+        rs_fib_dec(S, t, c, &a, part[0].h);
+        rs_fib_dec(S, t, c, &a, part[1].h);
     }
     rs_spin(c->work);
-    rs_fib_dec(S, t, c, arg);
-    rs_fib_dec(S, t, c, g[RS_FIB_CODE]);
-    rs_fib_dec(S, t, c, g[RS_FIB_GLOBALS]);
-    rs_fib_dec(S, t, c, g[RS_FIB_BUILTINS]);
-    rs_fib_dec(S, t, c, parent);
-    rs_fib_dec(S, t, c, frame);
+    rs_fib_dec(S, t, c, &a, arg);
+    rs_fib_dec(S, t, c, &a, g[RS_FIB_CODE]);
+    rs_fib_dec(S, t, c, &a, g[RS_FIB_GLOBALS]);
+    rs_fib_dec(S, t, c, &a, g[RS_FIB_BUILTINS]);
+    rs_fib_dec(S, t, c, &a, parent);
+    rs_fib_dec(S, t, c, &a, frame);
     return ret;
 }
 
@@ -476,16 +507,16 @@ RS_INLINE int rs_k_fib(const rs_ops S, rs_thread *t, rs_fib_fn rec)
     rs_handle module_frame = rs_new(S, t, &c.a);
     if (module_frame.idx == RS_NIL)
         return -1;
-    rs_handle arg = rs_fib_small(&c, n);
-    rs_fib_inc(S, t, &c, c.setup[RS_FIB_FUNC]);
-    rs_fib_inc(S, t, &c, arg);
+    rs_handle arg = rs_fib_small(c.setup, n);
+    rs_fib_inc(S, t, &c, &c.a, c.setup[RS_FIB_FUNC]);
+    rs_fib_inc(S, t, &c, &c.a, arg);
     rs_fibret res = rec(t, &c, n, arg, module_frame);
-    rs_fib_dec(S, t, &c, arg);
-    rs_fib_dec(S, t, &c, c.setup[RS_FIB_FUNC]);
+    rs_fib_dec(S, t, &c, &c.a, arg);
+    rs_fib_dec(S, t, &c, &c.a, c.setup[RS_FIB_FUNC]);
     if (!c.failed)
-        rs_fib_dec(S, t, &c, res.h);
-    rs_fib_dec(S, t, &c, module_frame);
-    t->ops = c.n;
+        rs_fib_dec(S, t, &c, &c.a, res.h);
+    rs_fib_dec(S, t, &c, &c.a, module_frame);
+    t->ops = S.checked ? c.n : c.failed ? 0 : rs_fib_ops(n);
     return c.failed ? -1 : 0;
 }
 

@@ -1,8 +1,9 @@
 /* A C-only driver of the core, for sanitizers that cannot run under an uninstrumented CPython
- * (ThreadSanitizer): every thread-safe strategy on every workload at 1, 2 and 4 threads, checking
- * the arena's counters; then every thread-safe strategy interrupted mid-run from another thread,
- * as Ctrl-C does through rs_run_start/rs_run_wait/rs_run_interrupt. Built and run by .ci/run;
- * exit status 0 when every run is clean. */
+ * (ThreadSanitizer): every thread-safe strategy on every workload at 1, 2 and 4 threads, in each
+ * kernel flavour (checked, unchecked as timed runs execute it, explain), checking the arena's
+ * counters; then every thread-safe strategy interrupted mid-run from another thread, as Ctrl-C
+ * does through rs_run_start/rs_run_wait/rs_run_interrupt. Built and run by .ci/run; exit status 0
+ * when every run is clean. */
 #include <stdio.h>
 #include <string.h>
 #include "refstrat/core.h"
@@ -75,12 +76,16 @@ int main(void)
             continue;
         for (uint32_t w = 0; w < RS_W_TRACE; w++)
             for (int k = 0; k < 3; k++) {
-                for (int imm = 0; imm < 2; imm++) {
+                for (int run = 0; run < 6; run++) {
+                    int imm = run / 3, flavour = run % 3; /* 0 checked, 1 unchecked, 2 explain */
                     rs_params p = defaults(w, counts[k]);
                     p.immortal = imm;
+                    p.checked = flavour != 1;
+                    p.explain = flavour == 2;
                     char err[256];
-                    rs_run *r;
-                    if (rs_run_create(s, &p, &r, err, sizeof err) != RS_OK) {
+                    rs_run *r = NULL;
+                    if (rs_run_create(flavour == 2 ? rs_explain_strategy(s->name) : s, &p, &r, err,
+                                      sizeof err) != RS_OK) {
                         printf("FAIL %s %s T=%u: %s\n", s->name, names[w], counts[k], err);
                         failures++;
                         continue;
@@ -90,8 +95,9 @@ int main(void)
                     rs_run_result(r, &res);
                     int bad = rc || res.double_frees || res.use_after_free || res.leaks ||
                               res.lost_updates || res.premature_frees;
-                    printf("%s %-10s %-8s T=%u imm=%d ops=%llu frees=%llu df=%llu uaf=%llu leaks=%llu lost=%llu %s%s\n",
+                    printf("%s %-10s %-8s T=%u imm=%d %-9s ops=%llu frees=%llu df=%llu uaf=%llu leaks=%llu lost=%llu %s%s\n",
                            bad ? "FAIL" : "ok  ", s->name, names[w], counts[k], imm,
+                           (const char *[]){"checked", "unchecked", "explain"}[flavour],
                            (unsigned long long)res.ops, (unsigned long long)res.frees,
                            (unsigned long long)res.double_frees, (unsigned long long)res.use_after_free,
                            (unsigned long long)res.leaks, (unsigned long long)res.lost_updates,

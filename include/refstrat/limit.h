@@ -1,0 +1,356 @@
+/* refstrat/limit.h: the hardware limit of every workload, written by hand.
+ *
+ * Not a scheme: what a runtime with no refcounting machinery at all would pay for the same count
+ * changes. Each kernel performs exactly the operations of its workload kernel (workloads.h), in
+ * the same order and on objects with the same layout (arena slots, so that cache behaviour
+ * matches), but through plain pointers resolved once at kernel start: no handles, no generation
+ * checks, no strategy hooks, no safepoints, no per-operation tally.
+ *
+ * Two flavours, as constants folded at compile time: plain (`o->rc++`, what a GIL build does) and
+ * atomic (a lock-prefixed add; relaxed increments, acq_rel decrements, as atomic.h).
+ * Invariant: none across threads for the plain flavour (it loses updates on shared objects, like
+ * nonatomic); the atomic flavour keeps rc exact.
+ * When an object may be freed: when a decrement takes rc to zero; freeing is a push on the
+ * thread's free stack (fib, private churn); handoff's objects are slots reused in turn.
+ * Simplifications: the runner's final checks still run but prove nothing about a limit (its
+ * kernels never open their slots); objects come from the thread's pool before the kernel starts
+ * its work, so allocation is a pop and a free is a push.
+ * Sources: the hand-written C fib of issue 10; CPython Include/refcount.h (Py_INCREF/Py_DECREF).
+ *
+ * Synchronization table:
+ *   rc of setup objects     every worker     plain: racy by design; atomic: rs_pr_faa/add_fetch
+ *   rc of private objects   the owner only   (handoff: producer, then consumer after the ring's
+ *                                            release/acquire)
+ *   free stack              the owner only
+ */
+#ifndef REFSTRAT_LIMIT_H
+#define REFSTRAT_LIMIT_H
+
+#include "refstrat/pr.h"
+#include "refstrat/registry.h"
+
+RS_INLINE void rs_lim_inc(const int atomic, rs_obj *o)
+{
+    if (atomic)
+        rs_pr_faa_relaxed(&o->rc, 1); /* relaxed: as rs_atomic_incref, an increment publishes nothing */
+    else
+        o->rc++;
+}
+
+/* True when the count reached zero. Acq_rel pairs with the other threads' decrements, as
+ * rs_atomic_decref. */
+RS_INLINE int rs_lim_dec(const int atomic, rs_obj *o)
+{
+    return atomic ? rs_pr_add_fetch_acq_rel(&o->rc, -1) == 0 : --o->rc == 0;
+}
+
+/* The thread's free objects, a stack of pointers. Owner only. The plain flavour's lost updates
+ * on shared objects can drop a count to zero that should not be: such a "free" must not overflow
+ * the stack (push is bounded) and an empty stack must not underflow (new falls back to a spare
+ * slot), so a racy limit corrupts counts, never memory, as the arena promises for schemes. */
+typedef struct rs_lim_heap {
+    rs_obj **free;
+    uint32_t n, cap;
+    rs_obj *spare;
+} rs_lim_heap;
+
+/* Take `want` slots of t's pool onto its free stack; -1 (run failed) when there are not enough. */
+static inline int rs_lim_heap_init(rs_thread *t, rs_lim_heap *h, uint32_t want)
+{
+    rs_run *r = t->run;
+    h->n = 0;
+    h->cap = want;
+    h->spare = NULL;
+    h->free = (rs_obj **)malloc(sizeof(rs_obj *) * (want ? want : 1));
+    if (!h->free) {
+        rs_run_fail(r, RS_ERR_NOMEM, "out of memory for a limit kernel's free stack");
+        return -1;
+    }
+    while (h->n < want || !h->spare) {
+        uint32_t idx = rs_pool_take(&r->arena, t->pool);
+        if (idx == RS_NIL) {
+            rs_run_fail(r, RS_ERR_ARENA, "limit: the arena has too few slots for this workload");
+            return -1;
+        }
+        if (h->n < want)
+            h->free[h->n++] = rs_obj_at(&r->arena, idx);
+        else
+            h->spare = rs_obj_at(&r->arena, idx);
+    }
+    return 0;
+}
+
+RS_INLINE rs_obj *rs_lim_new(rs_lim_heap *h)
+{
+    rs_obj *o = RS_LIKELY(h->n) ? h->free[--h->n] : h->spare;
+    o->rc = 1;
+    return o;
+}
+
+RS_INLINE void rs_lim_release(const int atomic, rs_lim_heap *h, rs_obj *o)
+{
+    if (rs_lim_dec(atomic, o) && RS_LIKELY(h->n < h->cap))
+        h->free[h->n++] = o;
+}
+
+/* ---- fib: rs_fib_body's operations, by pointer ------------------------------------------------ */
+
+typedef struct rs_lim_fib {
+    rs_obj *g[RS_FIB_NSETUP]; /* singletons, then small ints */
+    rs_lim_heap heap;
+    uint32_t work;
+} rs_lim_fib;
+
+typedef struct rs_lim_ret {
+    int64_t value;
+    rs_obj *o;
+} rs_lim_ret;
+
+typedef rs_lim_ret (*rs_lim_fib_fn)(rs_lim_fib *, uint32_t, rs_obj *, rs_obj *);
+
+RS_INLINE rs_obj *rs_lim_small(const rs_lim_fib *c, int64_t v)
+{
+    return c->g[RS_FIB_NSINGLETONS + (v - RS_FIB_SMALL_MIN)];
+}
+
+RS_INLINE rs_lim_ret rs_lim_fib_body(const int A, rs_lim_fib *c, uint32_t n, rs_obj *arg,
+                                     rs_obj *parent, rs_lim_fib_fn self)
+{
+    rs_obj *const *g = c->g;
+    rs_obj *frame = rs_lim_new(&c->heap);
+    rs_lim_inc(A, g[RS_FIB_CODE]);
+    rs_lim_inc(A, g[RS_FIB_GLOBALS]);
+    rs_lim_inc(A, g[RS_FIB_BUILTINS]);
+    rs_lim_inc(A, parent);
+    rs_lim_inc(A, arg);
+    rs_obj *two = rs_lim_small(c, 2), *cmp = g[n < 2 ? RS_FIB_TRUE : RS_FIB_FALSE];
+    rs_lim_inc(A, arg);
+    rs_lim_inc(A, two);
+    rs_lim_release(A, &c->heap, arg);
+    rs_lim_release(A, &c->heap, two);
+    rs_lim_inc(A, cmp);
+    rs_lim_release(A, &c->heap, cmp);
+    rs_lim_ret ret;
+    if (n < 2) {
+        rs_lim_inc(A, arg);
+        ret.value = n;
+        ret.o = arg;
+    } else {
+        rs_lim_ret part[2];
+        for (uint32_t k = 1; k <= 2; k++) {
+            rs_obj *kh = rs_lim_small(c, k), *sub = rs_lim_small(c, (int64_t)n - k);
+            rs_lim_inc(A, g[RS_FIB_FUNC]);
+            rs_lim_inc(A, arg);
+            rs_lim_inc(A, kh);
+            rs_lim_release(A, &c->heap, arg);
+            rs_lim_release(A, &c->heap, kh);
+            rs_lim_inc(A, sub);
+            part[k - 1] = self(c, n - k, sub, frame);
+            rs_lim_release(A, &c->heap, sub);
+            rs_lim_release(A, &c->heap, g[RS_FIB_FUNC]);
+        }
+        ret.value = part[0].value + part[1].value;
+        if (ret.value <= RS_FIB_SMALL_MAX) {
+            ret.o = rs_lim_small(c, ret.value);
+            rs_lim_inc(A, ret.o);
+        } else {
+            ret.o = rs_lim_new(&c->heap);
+        }
+        rs_lim_release(A, &c->heap, part[0].o);
+        rs_lim_release(A, &c->heap, part[1].o);
+    }
+    rs_spin(c->work);
+    rs_lim_release(A, &c->heap, arg);
+    rs_lim_release(A, &c->heap, g[RS_FIB_CODE]);
+    rs_lim_release(A, &c->heap, g[RS_FIB_GLOBALS]);
+    rs_lim_release(A, &c->heap, g[RS_FIB_BUILTINS]);
+    rs_lim_release(A, &c->heap, parent);
+    rs_lim_release(A, &c->heap, frame);
+    return ret;
+}
+
+RS_INLINE int rs_lim_k_fib(const int A, rs_thread *t, rs_lim_fib_fn rec)
+{
+    rs_run *r = t->run;
+    rs_lim_fib c;
+    for (uint32_t i = 0; i < RS_FIB_NSETUP; i++)
+        c.g[i] = rs_obj_at(&r->arena, r->shared[i].idx);
+    c.work = r->p.work;
+    uint32_t n = r->p.fib_n;
+    if (rs_lim_heap_init(t, &c.heap, 2 * n + 8) != 0) {
+        free(c.heap.free);
+        return -1;
+    }
+    rs_obj *module_frame = rs_lim_new(&c.heap), *arg = rs_lim_small(&c, n);
+    rs_lim_inc(A, c.g[RS_FIB_FUNC]);
+    rs_lim_inc(A, arg);
+    rs_lim_ret res = rec(&c, n, arg, module_frame);
+    rs_lim_release(A, &c.heap, arg);
+    rs_lim_release(A, &c.heap, c.g[RS_FIB_FUNC]);
+    rs_lim_release(A, &c.heap, res.o);
+    rs_lim_release(A, &c.heap, module_frame);
+    free(c.heap.free);
+    t->ops = rs_fib_ops(n);
+    return 0;
+}
+
+/* ---- private / shared / mixed: rs_k_loop's bursts, by pointer --------------------------------- */
+
+RS_INLINE int rs_lim_k_loop(const int A, rs_thread *t, int kind)
+{
+    rs_run *r = t->run;
+    const rs_params *p = &r->p;
+    const uint32_t np = kind == RS_W_SHARED ? 0 : p->objects, ns = r->nshared, depth = p->depth;
+    const uint16_t *zipf = r->zipf_table;
+    const uint32_t thresh = (uint32_t)(p->shared_fraction * 65536.0);
+    rs_obj **shared = (rs_obj **)malloc(sizeof(rs_obj *) * (ns ? ns : 1));
+    rs_obj **priv = (rs_obj **)malloc(sizeof(rs_obj *) * (np ? np : 1));
+    rs_lim_heap heap = {NULL, 0, 0, NULL};
+    int rc = -1;
+    if (!shared || !priv) {
+        rs_run_fail(r, RS_ERR_NOMEM, "out of memory for a limit kernel's objects");
+        goto out;
+    }
+    if (rs_lim_heap_init(t, &heap, np + 1) != 0)
+        goto out;
+    for (uint32_t i = 0; i < ns; i++)
+        shared[i] = rs_obj_at(&r->arena, r->shared[i].idx);
+    for (uint32_t i = 0; i < np; i++)
+        priv[i] = rs_lim_new(&heap);
+    rs_obj *held[RS_MAX_DEPTH];
+    uint64_t done = 0, next_churn = 1024, rng = t->rng;
+    while (done < p->ops) {
+        for (uint32_t k = 0; k < depth; k++) {
+            uint64_t x = rs_rand(&rng);
+            rs_obj *o;
+            if (kind == RS_W_PRIVATE)
+                o = priv[rs_below(x, np)];
+            else if (kind == RS_W_SHARED || ((uint32_t)x & 0xffff) < thresh)
+                o = shared[kind == RS_W_SHARED ? rs_below(x, ns) : zipf[(x >> 16) & (RS_ZIPF_TABLE - 1)]];
+            else
+                o = priv[rs_below(x, np)];
+            rs_lim_inc(A, o);
+            held[k] = o;
+        }
+        for (uint32_t k = depth; k;)
+            rs_lim_release(A, &heap, held[--k]);
+        done += 2 * (uint64_t)depth;
+        if (RS_UNLIKELY(done >= next_churn)) {
+            next_churn += 1024;
+            if (np) {
+                uint32_t i = rs_below(rs_rand(&rng), np);
+                rs_lim_release(A, &heap, priv[i]);
+                done++;
+                priv[i] = rs_lim_new(&heap);
+            }
+        }
+    }
+    for (uint32_t i = 0; i < np; i++)
+        rs_lim_release(A, &heap, priv[i]);
+    t->rng = rng;
+    t->ops = done + np;
+    rc = 0;
+out:
+    free(heap.free);
+    free(priv);
+    free(shared);
+    return rc;
+}
+
+/* ---- handoff: rs_k_handoff's five operations per object, by pointer --------------------------- */
+
+#define RS_LIM_SLOTS (RS_RING + 2) /* in flight: a full ring plus the one the consumer is using */
+
+RS_INLINE void rs_lim_consume(const int A, rs_obj *o)
+{
+    rs_lim_inc(A, o);
+    rs_lim_dec(A, o);
+    rs_lim_dec(A, o); /* the last reference: the slot is free again, nothing else to do */
+}
+
+/* The producer reuses its RS_LIM_SLOTS objects in turn: when it fills the ring's slot for object
+ * p, the consumer has popped object p - RS_RING and so finished with every object before it. */
+RS_INLINE int rs_lim_k_handoff(const int A, rs_thread *t)
+{
+    rs_run *r = t->run;
+    const rs_arena *a = &r->arena;
+    const uint32_t T = r->nthreads;
+    rs_ring *out = &r->rings[t->index], *in = &r->rings[(t->index + T - 1) % T];
+    uint64_t goal = r->p.ops / 5 ? r->p.ops / 5 : 1, produced = 0;
+    uint32_t slot[RS_LIM_SLOTS];
+    for (uint32_t i = 0; i < RS_LIM_SLOTS; i++) {
+        slot[i] = rs_pool_take(a, t->pool);
+        if (slot[i] == RS_NIL) {
+            rs_run_fail(r, RS_ERR_ARENA, "limit: the arena has too few slots for this workload");
+            return -1;
+        }
+    }
+    rs_handle h;
+    unsigned spins = 0;
+    double since = 0;
+    const rs_ops wait = RS_OPS(nonatomic, 0, 0);
+    while (produced < goal) {
+        uint32_t tail = rs_pr_load_relaxed(&out->tail);
+        /* Acquire pairs with the consumer's release of head (rs_ring_pop). */
+        if (tail - rs_pr_load_acquire(&out->head) < RS_RING) {
+            h.idx = slot[produced % RS_LIM_SLOTS];
+            h.gen = 0;
+            rs_obj *o = h.o = rs_obj_at(a, h.idx);
+            o->rc = 1;
+            rs_lim_inc(A, o);
+            rs_lim_dec(A, o);
+            rs_ring_push(out, h);
+            produced++;
+            spins = 0;
+            since = 0;
+        } else if (!rs_ring_pop(in, &h)) {
+            if (!rs_wait_step(wait, t, &spins, &since))
+                return -1;
+            continue;
+        } else {
+            rs_lim_consume(A, h.o);
+        }
+        if (rs_ring_pop(in, &h))
+            rs_lim_consume(A, h.o);
+    }
+    rs_pr_store_release(&out->done, 1); /* pairs with the consumer's acquire below */
+    spins = 0;
+    since = 0;
+    for (;;) {
+        if (rs_ring_pop(in, &h)) {
+            rs_lim_consume(A, h.o);
+            continue;
+        }
+        if (rs_pr_load_acquire(&in->done) &&
+            rs_pr_load_relaxed(&in->head) == rs_pr_load_acquire(&in->tail))
+            break;
+        if (!rs_wait_step(wait, t, &spins, &since))
+            return -1;
+    }
+    t->ops = 5 * produced;
+    return 0;
+}
+
+static inline int rs_lim_unsupported(rs_thread *t)
+{
+    rs_run_fail(t->run, RS_ERR_STALLED, "the limit has no kernel for this workload");
+    return -1;
+}
+
+/* The kernels of one flavour, as an rs_strategy kernel row (in enum rs_workload order). */
+#define RS_DEFINE_LIMIT(tag, A)                                                                    \
+    static rs_lim_ret rs_lim_fibrec_##tag(rs_lim_fib *c, uint32_t n, rs_obj *arg, rs_obj *parent)   \
+    {                                                                                              \
+        return rs_lim_fib_body(A, c, n, arg, parent, rs_lim_fibrec_##tag);                         \
+    }                                                                                              \
+    static int rs_lim_fib_##tag(rs_thread *t) { return rs_lim_k_fib(A, t, rs_lim_fibrec_##tag); }  \
+    static int rs_lim_private_##tag(rs_thread *t) { return rs_lim_k_loop(A, t, RS_W_PRIVATE); }    \
+    static int rs_lim_shared_##tag(rs_thread *t) { return rs_lim_k_loop(A, t, RS_W_SHARED); }      \
+    static int rs_lim_mixed_##tag(rs_thread *t) { return rs_lim_k_loop(A, t, RS_W_MIXED); }        \
+    static int rs_lim_handoff_##tag(rs_thread *t) { return rs_lim_k_handoff(A, t); }
+
+#define RS_LIMIT_ROW(tag)                                                                          \
+    {rs_lim_fib_##tag, rs_lim_private_##tag, rs_lim_shared_##tag, rs_lim_mixed_##tag,              \
+     rs_lim_handoff_##tag, rs_lim_unsupported}
+
+#endif

@@ -1,0 +1,109 @@
+"""Results that hold still: enough work per value, an idle-machine check and confidence intervals.
+
+Used by ``refstrat.bench``; kept apart so that bench.py stays about running cells.
+"""
+from __future__ import annotations
+
+import math
+import os
+import random
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+MIN_WORK_SECONDS = 0.05  # CPU seconds one timed value must cover: well above scheduler noise
+FOREIGN_CPU_LIMIT = 0.10  # of one CPU: others' use above this during a cell flags it
+STEAL_LIMIT = 0.02  # of one CPU: hypervisor steal above this flags a cell
+
+
+def scale_fib_n(cpu_at: Callable[[int], float], start: int, limit: int = 40,
+                target: float = MIN_WORK_SECONDS) -> int:
+    """The smallest fib depth >= start whose run costs at least ``target`` CPU seconds.
+
+    fib(n + 1) makes ~1.618x the calls of fib(n), so one probe predicts the step; a second
+    probe confirms it (the machine may be noisy)."""
+    n = start
+    for _ in range(4):
+        cpu = cpu_at(n)
+        if cpu >= target or n >= limit:
+            return n
+        n = min(limit, n + max(1, math.ceil(math.log(target / max(cpu, 1e-9)) / math.log(1.618))))
+    return n
+
+
+def scale_ops(cpu_at: Callable[[int], float], start: int, limit: int = 10**10,
+              target: float = MIN_WORK_SECONDS) -> int:
+    """Operations per thread (>= start) whose run costs at least ``target`` CPU seconds."""
+    ops = start
+    for _ in range(4):
+        cpu = cpu_at(ops)
+        if cpu >= target or ops >= limit:
+            return ops
+        ops = min(limit, math.ceil(ops * 1.2 * target / max(cpu, 1e-9) / 1000) * 1000)
+    return ops
+
+
+def bootstrap_ci(values: Sequence[float], level: float = 0.95, resamples: int = 2000,
+                 seed: int = 1) -> tuple[float, float]:
+    """Percentile-bootstrap confidence interval of the median (deterministic: seeded)."""
+    if len(values) < 2:
+        v = values[0] if values else math.nan
+        return v, v
+    rng = random.Random(seed)
+    n = len(values)
+    meds = sorted(_median([values[rng.randrange(n)] for _ in range(n)]) for _ in range(resamples))
+    lo = meds[int((1 - level) / 2 * (resamples - 1))]
+    hi = meds[int((1 + level) / 2 * (resamples - 1))]
+    return lo, hi
+
+
+def _median(v: list[float]) -> float:
+    v = sorted(v)
+    n = len(v)
+    return v[n // 2] if n % 2 else 0.5 * (v[n // 2 - 1] + v[n // 2])
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Machine-wide CPU accounting at one instant (/proc/stat), and this process tree's share."""
+
+    when: float
+    busy: float  # seconds of CPU every process used (user, nice, system, irq, softirq)
+    steal: float  # seconds the hypervisor gave to other guests
+    own: float  # seconds this process and its waited-for children used
+    load1: float
+
+
+def snapshot() -> Optional[Snapshot]:
+    """None where /proc/stat is unreadable (not Linux)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = f.readline().split()
+        with open("/proc/loadavg", encoding="ascii") as f:
+            load1 = float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    hz = os.sysconf("SC_CLK_TCK")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[1:9])
+    t = os.times()
+    return Snapshot(time.monotonic(), (user + nice + system + irq + softirq) / hz, steal / hz,
+                    t.user + t.system + t.children_user + t.children_system, load1)
+
+
+def busy_flag(before: Optional[Snapshot], after: Optional[Snapshot]) -> str:
+    """"" when the machine was idle but for this benchmark, else why not (for the report)."""
+    if before is None or after is None:
+        return ""
+    elapsed = after.when - before.when
+    if elapsed <= 0:
+        return ""
+    foreign = max(0.0, (after.busy - before.busy) - (after.own - before.own)) / elapsed
+    steal = (after.steal - before.steal) / elapsed
+    reasons = []
+    if foreign > FOREIGN_CPU_LIMIT:
+        reasons.append(f"others used {foreign:.0%} of a CPU")
+    if steal > STEAL_LIMIT:
+        reasons.append(f"steal {steal:.0%} of a CPU")
+    if reasons:
+        reasons.append(f"load {before.load1:.1f}->{after.load1:.1f}")
+    return ", ".join(reasons)
