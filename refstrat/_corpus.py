@@ -22,7 +22,7 @@ KNOBS: tuple[tuple[int, int], ...] = ((3, 16), (1, 16), (5, 16))
 #: Schedules explored per corpus program and knob setting: the depth-first search is complete
 #: within it for the short shapes on most schemes; a scheme with a helper thread (buffered's
 #: commit thread) has far more schedules and is cut off here (the report says incomplete).
-SCHEDULES_PER_PROGRAM = 1000
+SCHEDULES_PER_PROGRAM = 300
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from refstrat.testing import CheckFailed, check  # noqa: E402
 from test_fuzz_broken import BROKEN_VARIANTS, broken_plugin  # noqa: E402,F401
 
 #: Hypothesis examples after the corpus: few, the corpus carries the racing shapes.
-EXAMPLES = 10
+EXAMPLES = 5
 
 #: Variants the generic exploration does not catch yet, each with the reason (see the
 #: report of branch issue-7t). They are not run: each miss costs the whole exploration.
@@ -28,9 +28,9 @@ NOT_CAUGHT: dict[str, str] = {
                                "remotely freed slot is never reused in check mode",
     "broken_arena_push_before_free": "same as broken_arena_push_split",
     "broken_buffered_ack_first": "needs a commit round between a hand-off and later work: "
-                                 "beyond 1000 schedules at preemption bound 2 (commit thread)",
+                                 "beyond 300 schedules at preemption bound 2 (commit thread)",
     "broken_buffered_commit_ahead": "as broken_buffered_ack_first",
-    "broken_buffered_offline_first": "buffered's corpus programs are cut off at 1000 schedules "
+    "broken_buffered_offline_first": "buffered's corpus programs are cut off at 300 schedules "
                                      "before the depth-first search reaches the early decisions",
     "broken_buffered_wait_no_ack": "needs a log rotation (more than log_size=16 entries) in a "
                                    "corpus program",
