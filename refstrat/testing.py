@@ -43,6 +43,7 @@ from hypothesis.errors import Flaky
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from . import _check as _chk
+from . import _corpus
 from .model import Expectation, Program, ProgramError, expect
 from .trace import MAX_THREADS
 
@@ -781,23 +782,24 @@ def _check_scheduled(strategy: str, program: Program | None, schedule: str, memo
                     schedule=schedule, memory=memory)
     t0 = time.perf_counter()
     act = _immortal_active(strategy, immortal)
-    tick, log_size = _chk.CHECK_TICK, _chk.CHECK_LOG_SIZE
 
-    def runner(prog: Program, exp: Expectation) -> Any:
+    def runner(prog: Program, exp: Expectation, tick: int, log_size: int) -> Any:
         def run(choices: Sequence[int], pct: tuple[int, int, int] | None = None) -> Any:
             return _chk.run_checked(strategy, prog, exp, choices=choices, memory=memory, immortal=immortal,
                                     tick=tick, log_size=log_size, max_steps=max_steps, pct=pct)
         return run
 
-    def explore(prog: Program) -> Failure | None:
+    def explore(prog: Program, tick: int = _chk.CHECK_TICK, log_size: int = _chk.CHECK_LOG_SIZE,
+                cap: int | None = None) -> Failure | None:
         """pct / exhaustive on one program; the failure with a shrunk, printed schedule."""
         exp = expect(prog, immortal_active=act)
-        run = runner(prog, exp)
+        run = runner(prog, exp, tick, log_size)
         report.examples += 1
         if schedule == "pct":
             ex = _chk.explore_pct(run, pct_runs, pct_depth, seed)
         else:
-            ex = _chk.explore_exhaustive(run, bound, max_schedules - report.schedules)
+            left = max_schedules - report.schedules
+            ex = _chk.explore_exhaustive(run, bound, left if cap is None else min(cap, left))
         report.schedules += ex.schedules
         report.complete &= ex.complete
         if ex.failure is None:
@@ -817,11 +819,27 @@ def _check_scheduled(strategy: str, program: Program | None, schedule: str, memo
         report.failure = _fuzz_schedules(strategy, None, threads, memory, immortal, max_examples, base,
                                          report, max_steps, max_ops)
     else:
-        report.failure = _for_programs(explore, threads, max_examples, base, max_ops)
+        if schedule == "exhaustive":
+            report.failure = _explore_corpus(explore)
+        if report.failure is None:
+            report.failure = _for_programs(explore, threads, max_examples, base, max_ops)
     report.seconds = time.perf_counter() - t0
     if report.failure is not None and raise_on_failure:
         raise CheckFailed(report.failure)
     return report
+
+
+def _explore_corpus(explore: Any) -> Failure | None:
+    """The first phase of a program-less exhaustive check: every built-in litmus program
+    (:mod:`refstrat._corpus`) at each of its knob settings, at most
+    ``_corpus.SCHEDULES_PER_PROGRAM`` schedules each, in a fixed order (so the same scheme
+    always gets the same verdict); the first failure."""
+    for litmus in _corpus.CORPUS:
+        for tick, log_size in _corpus.KNOBS:
+            failure = explore(litmus.program, tick, log_size, _corpus.SCHEDULES_PER_PROGRAM)
+            if failure is not None:
+                return failure
+    return None
 
 
 def _hyp_settings(base: settings | None, max_examples: int | None) -> settings:

@@ -1,0 +1,72 @@
+"""The built-in corpus that ``check(..., schedule="exhaustive")`` explores first when no
+program is given: canonical litmus-style shapes of reference counting, generic to every
+scheme (none is derived from a particular bug).
+
+Hypothesis-drawn programs rarely contain the racing shapes (two last drops at once, a
+hand-off followed by safepoints, a reference sent back), so the exhaustive search runs each
+of these first, at a few knob settings: a short epoch or log (``tick``, ``log_size``) makes
+the rotations and commit rounds of deferred schemes happen inside a short program.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .model import Program
+
+#: (tick, log_size) settings each corpus program is explored at: the check build's default,
+#: the shortest epoch, and a longer epoch (deltas held across several safepoints); the log is
+#: at its smallest valid size throughout.
+KNOBS: tuple[tuple[int, int], ...] = ((3, 16), (1, 16), (5, 16))
+
+#: Schedules explored per corpus program and knob setting: the depth-first search is complete
+#: within it for the short shapes on most schemes; a scheme with a helper thread (buffered's
+#: commit thread) has far more schedules and is cut off here (the report says incomplete).
+SCHEDULES_PER_PROGRAM = 300
+
+
+@dataclass(frozen=True)
+class Litmus:
+    """One corpus entry: a program and what race it sets up (printed on a failure)."""
+
+    name: str
+    program: Program
+
+
+def _p(*threads: tuple, shared: int = 0, immortal: tuple[int, ...] = ()) -> Program:
+    return Program(threads=threads, shared=shared, immortal=immortal)
+
+
+_WORK = (("inc", 0), ("dec", 0))  # safepoints on shared object 0 (epochs, commits, drains)
+
+CORPUS: tuple[Litmus, ...] = (
+    Litmus("two threads race increments on a shared object",
+           _p((("inc", 0),), (("inc", 0),), shared=1)),
+    Litmus("two threads race inc/dec pairs on a shared object",
+           _p(_WORK, _WORK, shared=1)),
+    Litmus("two holders drop the last references at once",
+           _p((("new", 0), ("inc", 0), ("send", 0, 1), ("dec", 0)), (("recv", 0), ("dec", 0)))),
+    Litmus("a hand-off, then the receiver drops it",
+           _p((("new", 0), ("send", 0, 1)), (("recv", 0), ("dec", 0)))),
+    Litmus("a hand-off keeping a reference, then work, then the last drop",
+           _p((("new", 1), ("inc", 1), ("send", 1, 1)) + _WORK + (("dec", 1),),
+              (("recv", 1), ("dec", 1)), shared=1)),
+    Litmus("a hand-off, then the receiver drops it and works",
+           _p((("new", 1), ("inc", 1), ("send", 1, 1)),
+              (("recv", 1), ("dec", 1)) + _WORK * 2, shared=1)),
+    Litmus("a reference sent back to its owner",
+           _p((("new", 0), ("send", 0, 1), ("recv", 0), ("dec", 0)),
+              (("recv", 0), ("inc", 0), ("send", 0, 0), ("dec", 0)))),
+    Litmus("two objects handed over, the owner works while they are dropped",
+           _p((("new", 1), ("new", 2), ("send", 1, 1), ("send", 2, 1)) + _WORK * 2,
+              (("recv", 1), ("recv", 2), ("dec", 1), ("dec", 2)), shared=1)),
+    Litmus("objects handed both ways",
+           _p((("new", 1), ("inc", 1), ("send", 1, 1), ("recv", 2), ("dec", 2), ("dec", 1)),
+              (("recv", 1), ("dec", 1), ("new", 2), ("send", 2, 0)))),
+    Litmus("a three-thread hand-off chain",
+           _p((("new", 0), ("send", 0, 1)), (("recv", 0), ("send", 0, 2)),
+              (("recv", 0), ("dec", 0)))),
+    Litmus("immortal beside mortal, both shared",
+           _p((("inc", 0), ("inc", 1), ("dec", 0), ("dec", 1)),
+              (("inc", 1), ("inc", 0), ("dec", 1), ("dec", 0)), shared=2, immortal=(0,))),
+)
