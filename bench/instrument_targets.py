@@ -80,11 +80,11 @@ def timed_targets(repeat: int, opts: dict) -> None:
 def calibrate_target(fib_n: int) -> None:
     from refstrat import bench
 
-    cal = bench.calibrate("gil", fib_n, True)
-    print(f"calibration: Python {cal.real_ns_per_call:.1f} ns/call; model gil {cal.model_ns_per_call_at_zero:.1f} "
-          f"ns/call at work=0 -> {cal.model_ns_per_call:.1f} at work={cal.work} {cal.note}")
+    cal = bench.calibrate("gil", "fib", sys.executable, fib_n, 0, True)
+    print(f"calibration: Python {cal.real_ns_per_op:.2f} ns/op; model gil {cal.model_ns_per_op_at_zero:.2f} "
+          f"ns/op at work=0 -> {cal.model_ns_per_op:.2f} at work={cal.work} {cal.note}")
     verdict("--calibrate work (spin iterations per call)", cal.work, cal.work > 0, "> 0")
-    share = cal.model_ns_per_call_at_zero / cal.real_ns_per_call
+    share = cal.model_ns_per_op_at_zero / cal.real_ns_per_op
     print(f"  refcounting's share of a modelled call at T=1: {share:.0%} (model at work=0 / Python)")
 
 
