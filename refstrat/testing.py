@@ -863,6 +863,12 @@ def _for_programs(explore: Any, threads: int | st.SearchStrategy[int], max_examp
             failures.append(f)
             raise CheckFailed(f)
 
+    return _smallest_failure(body, failures)
+
+
+def _smallest_failure(body: Any, failures: list[Failure]) -> Failure | None:
+    """Run a Hypothesis test ``body`` that records each failure before raising it; the smallest
+    one (fewest operations, then fewest choices), or None when every example passed."""
     try:
         body()
     except CheckFailed:
@@ -896,14 +902,7 @@ def _fuzz_schedules(strategy: str, program: Program | None, threads: int | st.Se
                 failures.append(f)
                 raise CheckFailed(f)
 
-    try:
-        body()
-    except CheckFailed:
-        if not failures:
-            raise
-    if not failures:
-        return None
-    return min(failures, key=lambda f: (len(f.program), len(f.choices or ())))
+    return _smallest_failure(body, failures)
 
 
 def build_plugin(sources: Sequence[str | Path], output: str | Path, *,
