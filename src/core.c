@@ -21,7 +21,7 @@ RS_DEFINE_STRATEGY_TABLE(RS_STRATEGIES, rs_builtins)
 
 /* The speed-of-light copy: nonatomic counts with no use-after-free checks, the hardware limit of
  * the same operations. Not a strategy: never listed, only reached through rs_speed_of_light(). */
-RS_DEFINE_KERNELS(sol, RS_OPS(nonatomic, 0, 0))
+RS_DEFINE_KERNELS(sol, RS_OPS(nonatomic, RS_VOCAB_DEFAULT, 0, 0))
 static const rs_strategy rs_sol = {
     "speed_of_light", "plain increments with no checks: the hardware limit of the same operations",
     "a plain C loop", 0, 0,
@@ -251,7 +251,7 @@ static int rs_trace_check(const rs_trace *tr, uint32_t threads, char *err, size_
     }
     for (uint64_t k = 0; k < tr->begin[threads]; k++) {
         rs_trace_op op = tr->ops[k];
-        if (op.kind > RS_T_RECV || op.obj >= tr->nobjects || (op.kind == RS_T_NEW && op.obj < tr->nshared) ||
+        if (op.kind >= RS_T_KINDS || op.obj >= tr->nobjects || (op.kind == RS_T_NEW && op.obj < tr->nshared) ||
             (op.kind == RS_T_SEND && op.arg >= threads)) {
             snprintf(err, errlen, "malformed trace: operation %llu is out of range", (unsigned long long)k);
             return -1;

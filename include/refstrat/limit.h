@@ -288,7 +288,7 @@ RS_INLINE int rs_lim_k_handoff(const int A, rs_thread *t)
     rs_handle h;
     unsigned spins = 0;
     double since = 0;
-    const rs_ops wait = RS_OPS(nonatomic, 0, 0);
+    const rs_ops wait = RS_OPS(nonatomic, RS_VOCAB_DEFAULT, 0, 0);
     while (produced < goal) {
         uint32_t tail = rs_pr_load_relaxed(&out->tail);
         /* Acquire pairs with the consumer's release of head (rs_ring_pop). */

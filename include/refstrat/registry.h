@@ -3,7 +3,10 @@
  * Adding a strategy: write include/refstrat/<name>.h defining rs_<name>_<hook> for every hook listed
  * in refstrat/runtime.h, include it below and add one RS_X line to RS_STRATEGIES. The entry's fields:
  *   name, thread_safe, immortal (1: immortality always on, as for `immortal`; 0: on request),
- *   summary (one line), reference (where the idea comes from).
+ *   summary (one line), reference (where the idea comes from), and optionally the operations
+ *   beyond incref/decref the scheme defines, as (push, pop, publish, kill) with 0 for each one it
+ *   leaves to the default (rs_ops in refstrat/runtime.h says what the defaults do), e.g.
+ *   RS_X(mine, 1, 0, "summary", "reference", (rs_mine_push, rs_mine_pop, 0, 0)).
  * Nothing else changes: the kernels, the runner and the Python API pick it up from this table.
  */
 #ifndef REFSTRAT_REGISTRY_H
@@ -38,10 +41,18 @@
     RS_X(biased, 1, 0, "owner thread counts locally without atomics, others atomically; merge queues", \
          "Choi, Shull, Torrellas, PACT 2018; PEP 703 (CPython free-threaded build)")
 
-/* The operations a kernel copy is specialised for (see rs_ops). */
-#define RS_OPS(name, imm, chk)                                                                     \
+/* An entry's optional sixth field: the default, or the parenthesised hooks it names. GNU's
+ * `, ##__VA_ARGS__` drops the comma when the field is absent (GCC and Clang, -std=gnu11). */
+#define RS_VOCAB_DEFAULT (0, 0, 0, 0)
+#define RS_SECOND_(a, b, ...) b
+#define RS_VOCAB_OF(...) RS_SECOND_(~, ##__VA_ARGS__, RS_VOCAB_DEFAULT)
+#define RS_UNPAREN_(...) __VA_ARGS__
+
+/* The operations a kernel copy is specialised for (see rs_ops); vocab is (push, pop, publish,
+ * kill) as RS_VOCAB_OF gives it. */
+#define RS_OPS(name, vocab, imm, chk)                                                              \
     ((const rs_ops){rs_##name##_incref, rs_##name##_decref, rs_##name##_safepoint,                 \
-                    rs_##name##_wait, rs_##name##_obj_init, (imm), (chk)})
+                    rs_##name##_wait, rs_##name##_obj_init, RS_UNPAREN_ vocab, (imm), (chk)})
 
 /* One copy of every workload kernel for one rs_ops constant. */
 #define RS_DEFINE_KERNELS(tag, OPS)                                                                \
@@ -65,15 +76,15 @@
 /* Four copies per strategy: checked (timing never uses it: it validates every handle and counts
  * every operation, for the correctness counters) and unchecked (what a timed run executes: the
  * scheme's operations and nothing else), each with and without immortality honoured. */
-#define RS_INSTANTIATE(name, thread_safe, immortal, summary, reference)                            \
-    RS_DEFINE_KERNELS(name##_0, RS_OPS(name, 0, 1))                                                \
-    RS_DEFINE_KERNELS(name##_1, RS_OPS(name, (immortal) ? (immortal) : 1, 1))                      \
-    RS_DEFINE_KERNELS(name##_u0, RS_OPS(name, 0, 0))                                               \
-    RS_DEFINE_KERNELS(name##_u1, RS_OPS(name, (immortal) ? (immortal) : 1, 0))                     \
+#define RS_INSTANTIATE(name, thread_safe, immortal, summary, reference, ...)                       \
+    RS_DEFINE_KERNELS(name##_0, RS_OPS(name, RS_VOCAB_OF(__VA_ARGS__), 0, 1))                      \
+    RS_DEFINE_KERNELS(name##_1, RS_OPS(name, RS_VOCAB_OF(__VA_ARGS__), (immortal) ? (immortal) : 1, 1)) \
+    RS_DEFINE_KERNELS(name##_u0, RS_OPS(name, RS_VOCAB_OF(__VA_ARGS__), 0, 0))                     \
+    RS_DEFINE_KERNELS(name##_u1, RS_OPS(name, RS_VOCAB_OF(__VA_ARGS__), (immortal) ? (immortal) : 1, 0)) \
     static void rs_##name##_incref_fn(rs_thread *t, rs_obj *o) { rs_##name##_incref(t, o); }      \
     static void rs_##name##_decref_fn(rs_thread *t, rs_obj *o) { rs_##name##_decref(t, o); }
 
-#define RS_TABLE_ENTRY(name, thread_safe, immortal, summary, reference)                            \
+#define RS_TABLE_ENTRY(name, thread_safe, immortal, summary, reference, ...)                       \
     {#name, summary, reference, thread_safe, immortal,                                             \
      rs_##name##_init, rs_##name##_fini, rs_##name##_obj_init, rs_##name##_enter,                  \
      rs_##name##_leave, rs_##name##_start, rs_##name##_quiesce, rs_##name##_flush,                 \

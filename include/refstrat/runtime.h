@@ -42,7 +42,9 @@ enum rs_workload {
     RS_W_COUNT
 };
 
-enum rs_trace_kind { RS_T_NEW = 0, RS_T_INC, RS_T_DEC, RS_T_SEND, RS_T_RECV };
+/* PUSH, POP and KILL are the vocabulary's push, pop and kill (see rs_ops); SEND publishes first. */
+enum rs_trace_kind { RS_T_NEW = 0, RS_T_INC, RS_T_DEC, RS_T_SEND, RS_T_RECV, RS_T_PUSH, RS_T_POP,
+                     RS_T_KILL, RS_T_KINDS };
 
 typedef struct rs_trace_op {
     uint32_t kind; /* enum rs_trace_kind */
@@ -144,12 +146,26 @@ typedef struct rs_run {
     int go;                  /* atomic: the main thread releases every worker at once */
 } rs_run;
 
+/* The operation vocabulary. Every scheme defines incref and decref; the rest are optional (NULL:
+ * the default, folded away at compile time because a kernel copy's rs_ops is a constant):
+ *   push     a reference taken onto a thread's evaluation stack (CPython's stack references);
+ *            it never leaves the thread and is dropped by pop on the same thread. Default: incref.
+ *   pop      drops a reference taken by push. Default: decref.
+ *   publish  the object is about to become reachable from another thread (a handoff, a send);
+ *            called by a thread holding a reference, before the release that publishes it.
+ *            Default: nothing.
+ *   kill     drops the reference the creating thread was given by rs_new (percpu_ref_kill: from
+ *            here on, the count may reach zero); at most once per object. Default: decref. */
 typedef struct rs_ops {
     void (*incref)(rs_thread *, rs_obj *);
     void (*decref)(rs_thread *, rs_obj *);
     void (*safepoint)(rs_thread *);
     void (*wait)(rs_thread *);
     void (*obj_init)(rs_thread *, rs_obj *);
+    void (*push)(rs_thread *, rs_obj *);
+    void (*pop)(rs_thread *, rs_obj *);
+    void (*publish)(rs_thread *, rs_obj *);
+    void (*kill)(rs_thread *, rs_obj *);
     int immortal; /* 0: ignore RS_F_IMMORTAL; 1: skip incref and decref; 2: skip incref only (broken) */
     int checked;  /* validate every handle (use-after-free detection) */
 } rs_ops;

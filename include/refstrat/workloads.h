@@ -48,34 +48,50 @@ typedef struct rs_ring {
     rs_handle slot[RS_RING];
 } RS_ALIGNED rs_ring;
 
-RS_INLINE int rs_op_inc(const rs_ops S, rs_thread *t, const rs_arena *a, rs_handle h)
+/* The count-changing operations of the vocabulary (see rs_ops); which one a kernel emits. */
+enum rs_op_kind { RS_OP_INC, RS_OP_DEC, RS_OP_PUSH, RS_OP_POP, RS_OP_KILL };
+
+/* One operation through handle h: 1 when performed, 0 for a use after free (checked copies). */
+RS_INLINE int rs_op(const rs_ops S, rs_thread *t, const rs_arena *a, rs_handle h, const int kind)
 {
     if (S.checked && RS_UNLIKELY(!rs_handle_ok(a, h))) {
         t->c.use_after_free++;
         rs_pr_event_uaf();
         return 0;
     }
-    RS_EXPLAIN_OP(t, h.idx, 1);
+    const int up = kind == RS_OP_INC || kind == RS_OP_PUSH;
+    RS_EXPLAIN_OP(t, h.idx, up ? 1 : -1);
     rs_obj *o = h.o;
-    if (S.immortal && RS_UNLIKELY(rs_pr_load_plain(&o->flags) & RS_F_IMMORTAL))
+    if (S.immortal && (up || S.immortal == 1) &&
+        RS_UNLIKELY(rs_pr_load_plain(&o->flags) & RS_F_IMMORTAL))
         return 1;
-    S.incref(t, o);
+    switch (kind) {
+    case RS_OP_INC: S.incref(t, o); break;
+    case RS_OP_DEC: S.decref(t, o); break;
+    case RS_OP_PUSH: if (S.push) S.push(t, o); else S.incref(t, o); break;
+    case RS_OP_POP: if (S.pop) S.pop(t, o); else S.decref(t, o); break;
+    default: if (S.kill) S.kill(t, o); else S.decref(t, o); break;
+    }
     return 1;
+}
+
+RS_INLINE int rs_op_inc(const rs_ops S, rs_thread *t, const rs_arena *a, rs_handle h)
+{
+    return rs_op(S, t, a, h, RS_OP_INC);
 }
 
 RS_INLINE int rs_op_dec(const rs_ops S, rs_thread *t, const rs_arena *a, rs_handle h)
 {
-    if (S.checked && RS_UNLIKELY(!rs_handle_ok(a, h))) {
-        t->c.use_after_free++;
-        rs_pr_event_uaf();
-        return 0;
-    }
-    RS_EXPLAIN_OP(t, h.idx, -1);
-    rs_obj *o = h.o;
-    if (S.immortal == 1 && RS_UNLIKELY(rs_pr_load_plain(&o->flags) & RS_F_IMMORTAL))
-        return 1;
-    S.decref(t, o);
-    return 1;
+    return rs_op(S, t, a, h, RS_OP_DEC);
+}
+
+/* Before the release that makes h reachable from another thread; not a count change, so not an
+ * operation. A freed object is not published (the send that follows is the caller's bug). */
+RS_INLINE void rs_op_publish(const rs_ops S, rs_thread *t, const rs_arena *a, rs_handle h)
+{
+    if (!S.publish || (S.checked && RS_UNLIKELY(!rs_handle_ok(a, h))))
+        return;
+    S.publish(t, h.o);
 }
 
 /* Non-refcount work after one operation: predicted-not-taken when the run asks for none. */
@@ -296,6 +312,7 @@ RS_INLINE int rs_k_handoff(const rs_ops S, rs_thread *t)
                 n += rs_op_dec(S, t, &a, h);
             }
             rs_op_work(2 * r->p.work);
+            rs_op_publish(S, t, &a, h);
             rs_ring_push(out, h);
             produced++;
             spins = 0;
@@ -555,10 +572,18 @@ RS_INLINE int rs_k_trace(const rs_ops S, rs_thread *t)
             n += ok;
             break;
         case RS_T_DEC:
-            ok = rs_op_dec(S, t, &a, rs_pr_load_plain(&tr->handles[op.obj]));
+        case RS_T_PUSH:
+        case RS_T_POP:
+        case RS_T_KILL: {
+            static const int kinds[RS_T_KINDS] = {
+                [RS_T_DEC] = RS_OP_DEC, [RS_T_PUSH] = RS_OP_PUSH, [RS_T_POP] = RS_OP_POP,
+                [RS_T_KILL] = RS_OP_KILL};
+            ok = rs_op(S, t, &a, rs_pr_load_plain(&tr->handles[op.obj]), kinds[op.kind]);
             n += ok;
             break;
+        }
         case RS_T_SEND:
+            rs_op_publish(S, t, &a, rs_pr_load_plain(&tr->handles[op.obj]));
             /* Release pairs with the receiver's acquire: everything this thread did to the object
              * (and its handle) happens before the receiver uses it. */
             rs_pr_faa_release(&tr->mailbox[(size_t)op.arg * N + op.obj], 1);
