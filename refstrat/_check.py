@@ -128,9 +128,12 @@ def run_checked(strategy: str, program: Program, expected: Expectation, *, choic
 
 
 def _arena_size(program: Program) -> int:
-    """Room for the program's objects plus garbage a deferred scheme has not freed yet."""
-    per = max(sum(op[0] == "new" for op in ops) for ops in program.threads)
-    return program.shared + (per + 16) * program.nthreads
+    """Room for the program's objects plus garbage a deferred scheme has not freed yet, or
+    exactly ``program.pool`` objects per worker."""
+    per = program.pool
+    if per is None:
+        per = max(sum(op[0] == "new" for op in ops) for ops in program.threads) + 16
+    return program.shared + per * program.nthreads
 
 
 def _mark(out: Outcome, raw: dict, expected: Expectation, result: SimpleNamespace) -> None:

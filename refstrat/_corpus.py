@@ -31,10 +31,11 @@ class Litmus:
 
     name: str
     program: Program
+    schedules: int = 0  #: the exploration's cap for this program (0: SCHEDULES_PER_PROGRAM)
 
 
-def _p(*threads: tuple, shared: int = 0, immortal: tuple[int, ...] = ()) -> Program:
-    return Program(threads=threads, shared=shared, immortal=immortal)
+def _p(*threads: tuple, shared: int = 0, immortal: tuple[int, ...] = (), pool: int | None = None) -> Program:
+    return Program(threads=threads, shared=shared, immortal=immortal, pool=pool)
 
 
 _WORK = (("inc", 0), ("dec", 0))  # safepoints on shared object 0 (epochs, commits, drains)
@@ -66,6 +67,17 @@ CORPUS: tuple[Litmus, ...] = (
     Litmus("a three-thread hand-off chain",
            _p((("new", 0), ("send", 0, 1)), (("recv", 0), ("send", 0, 2)),
               (("recv", 0), ("dec", 0)))),
+    # Tight pools (Program.pool): the owner's allocations wait for the receiver's frees and take
+    # the freed slots back from the arena's remote stack while the receiver pushes more. A scheme
+    # that frees only later (coalesced: the receiver's reviews, at quiesce) deadlocks here, which
+    # the exploration reads as "not applicable", not as a failure.
+    Litmus("a freed slot comes back to its dry owner's pool",
+           _p((("new", 0), ("send", 0, 1), ("new", 1), ("dec", 1)), (("recv", 0), ("dec", 0)), pool=1)),
+    Litmus("the owner takes its remote frees while the receiver pushes more",
+           _p((("new", 0), ("new", 1), ("send", 0, 1), ("send", 1, 1), ("new", 2), ("new", 3),
+               ("send", 2, 1), ("new", 4), ("dec", 3), ("dec", 4)),
+              (("recv", 0), ("recv", 1), ("dec", 0), ("dec", 1), ("recv", 2), ("dec", 2)), pool=2),
+           schedules=1_500),
     Litmus("immortal beside mortal, both shared",
            _p((("inc", 0), ("inc", 1), ("dec", 0), ("dec", 1)),
               (("inc", 1), ("inc", 0), ("dec", 1), ("dec", 0)), shared=2, immortal=(0,))),

@@ -69,6 +69,11 @@ class Program:
     threads: tuple[tuple[Op, ...], ...]
     shared: int = 0
     immortal: tuple[int, ...] = ()
+    #: Objects each worker's pool holds under the systematic scheduler (None: one per object the
+    #: worker creates, plus slack). Smaller, a pool runs dry and takes back the slots other
+    #: threads freed (the arena's remote stack): the program must then never hold more of its
+    #: own objects at once, or a worker waits for ever for a free.
+    pool: int | None = None
 
     def __post_init__(self) -> None:
         # Normalise to hashable, canonical tuples of plain values so equal programs compare
@@ -78,6 +83,7 @@ class Program:
                                                   for t in self.threads))
         object.__setattr__(self, "shared", _plain(self.shared))
         object.__setattr__(self, "immortal", tuple(sorted(set(_plain(i) for i in self.immortal))))
+        object.__setattr__(self, "pool", None if self.pool is None else _plain(self.pool))
 
     @property
     def nthreads(self) -> int:
@@ -114,7 +120,7 @@ class Program:
             return (op[0], mapping.get(op[1], op[1])) + tuple(op[2:])
 
         return Program(threads=tuple(tuple(ren(op) for op in ops) for ops in self.threads),
-                       shared=self.shared, immortal=self.immortal)
+                       shared=self.shared, immortal=self.immortal, pool=self.pool)
 
     def to_trace(self) -> Any:
         """The ``refstrat.Trace`` for this program (imports the compiled core)."""
@@ -124,7 +130,8 @@ class Program:
 
     def pretty(self) -> str:
         """Human-readable listing, one line per thread."""
-        lines = [f"shared={self.shared} immortal={list(self.immortal)}"]
+        lines = [f"shared={self.shared} immortal={list(self.immortal)}"
+                 + ("" if self.pool is None else f" pool={self.pool}")]
         for t, ops in enumerate(self.threads):
             body = " ".join(_fmt(op) for op in ops) or "(nothing)"
             lines.append(f"  T{t}: {body}")
@@ -195,6 +202,9 @@ def expect(program: Program, *, immortal_active: bool = True) -> Expectation:
     for i in program.immortal:
         if not isinstance(i, int) or not 0 <= i < shared:
             raise ProgramError(f"immortal id {i} is not a shared id (0..{shared - 1})")
+    pool = program.pool
+    if pool is not None and (not isinstance(pool, int) or isinstance(pool, bool) or not 1 <= pool <= MAX_OBJECTS):
+        raise ProgramError(f"pool must be None or an int in [1, {MAX_OBJECTS}], got {pool!r}")
 
     # Static checks first: they do not need a schedule.
     creator: dict[int, tuple[int, int]] = {}

@@ -195,8 +195,11 @@ static uint32_t rs_setup_objects(const rs_params *p)
     }
 }
 
-/* Objects one worker may hold live at once (before deferred frees). */
-static uint64_t rs_pool_need(const rs_params *p, uint32_t worker)
+/* Objects one worker may hold live at once (before deferred frees). A trace's worker is given
+ * room for every object it creates unless the caller sizes the arena (floor: the least an explicit
+ * arena_size must give it, one slot): then it reuses the slots other threads free, and waits for
+ * them when it holds its whole pool (a systematic check's tight pools, refstrat.model.Program.pool). */
+static uint64_t rs_pool_need(const rs_params *p, uint32_t worker, int floor)
 {
     switch (p->workload) {
     case RS_W_FIB: return 2 * (uint64_t)p->fib_n + 8;
@@ -205,6 +208,8 @@ static uint64_t rs_pool_need(const rs_params *p, uint32_t worker)
     case RS_W_SHARED: return 1;
     case RS_W_HANDOFF: return 2 * RS_RING + 2;
     case RS_W_TRACE: {
+        if (floor)
+            return 1;
         uint64_t news = 0;
         for (uint64_t k = p->trace->begin[worker]; k < p->trace->begin[worker + 1]; k++)
             news += p->trace->ops[k].kind == RS_T_NEW;
@@ -326,16 +331,21 @@ int rs_params_check(const rs_params *p, char *err, size_t errlen)
     return RS_OK;
 }
 
+static uint64_t rs_arena_need(const rs_params *p, int floor)
+{
+    uint64_t total = rs_setup_objects(p), worst = 0;
+    for (uint32_t i = 0; i < p->threads; i++) {
+        uint64_t need = rs_pool_need(p, i, floor);
+        worst = need > worst ? need : worst;
+    }
+    return total + worst * p->threads;
+}
+
 uint64_t rs_arena_minimum(const rs_params *p, char *err, size_t errlen)
 {
     if (rs_params_check(p, err, errlen) != RS_OK)
         return 0;
-    uint64_t total = rs_setup_objects(p), worst = 0;
-    for (uint32_t i = 0; i < p->threads; i++) {
-        uint64_t need = rs_pool_need(p, i);
-        worst = need > worst ? need : worst;
-    }
-    return total + worst * p->threads;
+    return rs_arena_need(p, 1);
 }
 
 /* ---- creation -------------------------------------------------------------------------------- */
@@ -519,7 +529,7 @@ static rs_run *rs_run_build(const rs_strategy *s, const rs_params *p, int *code,
     uint32_t nsetup = rs_setup_objects(p);
     uint64_t capacity = p->arena_size;
     if (!capacity) {
-        uint64_t worst = (minimum - nsetup) / p->threads;
+        uint64_t worst = (rs_arena_need(p, 0) - nsetup) / p->threads;
         capacity = nsetup + (worst + rs_pool_slack(p->threads)) * p->threads;
     } else if (capacity < minimum) {
         snprintf(err, errlen, "arena_size %llu is too small: this workload needs at least %llu objects",

@@ -24,9 +24,6 @@ EXAMPLES = 5
 #: Variants the generic exploration does not catch yet, each with the reason (see the
 #: report of branch issue-7t). They are not run: each miss costs the whole exploration.
 NOT_CAUGHT: dict[str, str] = {
-    "broken_arena_push_split": "a trace's pools hold all its allocations (rs_pool_need), so a "
-                               "remotely freed slot is never reused in check mode",
-    "broken_arena_push_before_free": "same as broken_arena_push_split",
     "broken_buffered_ack_first": "needs a commit round between a hand-off and later work: "
                                  "beyond 300 schedules at preemption bound 2 (commit thread)",
     "broken_buffered_commit_ahead": "as broken_buffered_ack_first",

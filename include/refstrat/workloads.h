@@ -102,14 +102,23 @@ RS_INLINE void rs_op_work(uint32_t work)
 }
 
 /* The pool is empty: let the scheme make progress (its frees may be deferred) until a slot comes
- * back, or fail the run after RS_WAIT_LIMIT seconds. */
+ * back, or fail the run after RS_WAIT_LIMIT seconds. Forced safepoints first (the scheme's flush),
+ * for the frees this thread owes itself: a biased drain, or coalesced's ticks, three of which
+ * confirm a free when the thread is alone. Under the systematic scheduler a wait parks the thread
+ * until another one writes, and the waiter's own frees are not such a write. */
 static RS_NOINLINE uint32_t rs_alloc_wait(rs_thread *t, void (*wait)(rs_thread *))
 {
     rs_run *r = t->run;
     double start = rs_now();
     for (unsigned i = 1;; i++) {
+        uint32_t idx;
+        for (int k = 0; k < 3; k++) {
+            r->strategy->flush(t);
+            if ((idx = rs_pool_take(&r->arena, t->pool)) != RS_NIL)
+                return idx;
+        }
         wait(t);
-        uint32_t idx = rs_pool_take(&r->arena, t->pool);
+        idx = rs_pool_take(&r->arena, t->pool);
         if (idx != RS_NIL)
             return idx;
         if (rs_run_aborted(r))

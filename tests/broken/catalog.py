@@ -7,8 +7,9 @@ For the systematic checks (a scheduler at every rs_pr_* primitive): ``CATALOG[na
   arena's free path, run under ``atomic``);
 - ``bug_class``: one of the ``BUG_CLASSES`` below (the classes of issue 7);
 - ``program``: the smallest :class:`refstrat.model.Program` known to expose the bug under some
-  schedule (the correct scheme passes it under every schedule), or ``None`` when no trace program
-  can (the arena's remote stack is never reused by a trace) or when no small one has been derived;
+  schedule (the correct scheme passes it under every schedule), or ``None`` when no small one has
+  been derived (the arena's shapes need tight pools, ``Program.pool``, so that freed slots are
+  reused);
 - ``memory``: the weakest memory model that shows it, ``"sc"`` or ``"tso"``.
 
 ``KNOBS[name]`` holds the run parameters the shape needs besides the program (``tick``,
@@ -124,8 +125,16 @@ CATALOG: dict[str, Shape] = {
            + (("inc", 0), ("dec", 0)) * 2,
            (("recv", 1), ("recv", 2), ("dec", 1), ("dec", 2)), shared=1),
         "sc"),
-    "broken_arena_push_split": Shape("arena", CAS_AS_LOAD_STORE, None, "sc"),
-    "broken_arena_push_before_free": Shape("arena", FLAG_AFTER_PUBLISH, None, "sc"),
+    "broken_arena_push_split": Shape(
+        "arena", CAS_AS_LOAD_STORE,
+        Program(((("new", 0), ("new", 1), ("send", 0, 1), ("send", 1, 1), ("new", 2), ("new", 3),
+                  ("send", 2, 1), ("new", 4), ("dec", 3), ("dec", 4)),
+                 (("recv", 0), ("recv", 1), ("dec", 0), ("dec", 1), ("recv", 2), ("dec", 2))), pool=2),
+        "sc"),
+    "broken_arena_push_before_free": Shape(
+        "arena", FLAG_AFTER_PUBLISH,
+        Program(((("new", 0), ("send", 0, 1), ("new", 1), ("dec", 1)), (("recv", 0), ("dec", 0))), pool=1),
+        "sc"),
 }
 
 #: The smallest arena the handoff workload accepts at 2 threads: every pool runs dry and takes
