@@ -274,9 +274,10 @@ def run(strategy: str, workload: str = "private", threads: int = 1, *, check: bo
     call, or after every operation of the other workloads; not for trace), objects, shared_objects,
     shared_fraction, zipf, immortal, layout ("packed" or "padded"), arena_size, pin, seed,
     trace and jitter (trace workload), depth, and every scheme knob of :func:`knobs`
-    (switch_interval for gil, tick for coalesced, log_size for buffered, ...). Invalid values raise ValueError/TypeError naming the valid choices
-    (the value checked is the converted one the C core receives, which checks it again; the
-    bounds are in README's "Bounds and errors"); names holding NUL are a ValueError. A run that
+    (switch_interval for gil, tick for coalesced, log_size for buffered, ...). Invalid values
+    raise ValueError/TypeError naming the valid choices (the value checked is the converted one
+    the C core receives, which checks it again; the bounds are in README's "Bounds and errors"
+    and refstrat.knobs()); names holding NUL are a ValueError. A run that
     cannot complete raises a :class:`refstrat.RunError` (``ArenaExhaustedError`` when a pool
     stays empty, ``StalledError`` when a worker waits too long) or MemoryError.
     A signal handler that raises while the run is going (Ctrl-C's KeyboardInterrupt) stops it
