@@ -6,10 +6,28 @@ Build options, as environment variables read at build time:
                                         LD_PRELOAD when importing it into an uninstrumented Python.
   REFSTRAT_NATIVE=1                     add -march=native (off by default: wheels must run anywhere).
 """
+import glob
 import os
+import shutil
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_py import build_py
+
+
+class build_py_with_headers(build_py):
+    """Ship include/refstrat/*.h as refstrat/include/refstrat/*.h, where refstrat.get_include()
+    finds them in an installed package, so that plugins build against an installed refstrat.
+    An editable install needs no copy: get_include() finds them beside the package."""
+
+    def run(self):
+        super().run()
+        if getattr(self, "editable_mode", False):
+            return
+        dest = os.path.join(self.build_lib, "refstrat", "include", "refstrat")
+        os.makedirs(dest, exist_ok=True)
+        for header in glob.glob(os.path.join("include", "refstrat", "*.h")):
+            shutil.copy2(header, dest)
 
 compile_args = ["-std=gnu11", "-O2", "-fno-strict-aliasing", "-Wall", "-Wno-unused-function"]
 link_args = ["-pthread"]
@@ -31,4 +49,5 @@ core = Extension(
     libraries=["m", "dl"],
 )
 
-setup(ext_modules=cythonize([core], language_level=3, compiler_directives={"freethreading_compatible": True}))
+setup(cmdclass={"build_py": build_py_with_headers},
+      ext_modules=cythonize([core], language_level=3, compiler_directives={"freethreading_compatible": True}))

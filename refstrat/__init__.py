@@ -7,14 +7,15 @@
     >>> r.ok
     True
 """
-from refstrat._api import Arena, ArenaFullError, limit, run, speed_of_light, strategies, workloads
+from refstrat._api import (Arena, ArenaFullError, get_include, knobs, limit, run, speed_of_light, strategies,
+                           workloads)
 from refstrat._core import ArenaExhaustedError, RunError, StalledError
-from refstrat.results import Explain, HotObject, RunResult, StrategyInfo, WorkloadInfo
+from refstrat.results import Explain, HotObject, KnobInfo, RunResult, StrategyInfo, WorkloadInfo
 from refstrat.trace import Trace, TraceError
 
 __all__ = [
-    "Arena", "ArenaExhaustedError", "ArenaFullError", "Explain", "HotObject", "RunError", "RunResult",
-    "StalledError", "StrategyInfo", "Trace", "TraceError", "WorkloadInfo",
-    "limit", "run", "speed_of_light", "strategies", "workloads",
+    "Arena", "ArenaExhaustedError", "ArenaFullError", "Explain", "HotObject", "KnobInfo", "RunError",
+    "RunResult", "StalledError", "StrategyInfo", "Trace", "TraceError", "WorkloadInfo",
+    "get_include", "knobs", "limit", "run", "speed_of_light", "strategies", "workloads",
 ]
 __version__ = "0.1.0"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import operator
+import os
 import threading
 from array import array
 from typing import Any
@@ -16,36 +17,26 @@ except ImportError as exc:  # the source tree without its built extension, ahead
         "refstrat's native core is not built in " + os.path.dirname(os.path.abspath(__file__))
         + ": build it in place with `pip install -e .`, or run from outside the source tree "
         "so that the installed package is imported") from exc
-from refstrat.results import Explain, HotObject, RunResult, StrategyInfo, WorkloadInfo
+from refstrat.results import Explain, HotObject, KnobInfo, RunResult, StrategyInfo, WorkloadInfo
 from refstrat.trace import Trace
 
-_WORKLOADS: dict[str, tuple[str, str]] = {
-    "fib": ("fib(n) recursively on every thread, with the refcount operations CPython 3.6 performs "
-            "per call on the function, globals, builtins, code, bools, small ints and fresh objects",
-            "Hastings' Gilectomy benchmark (PyCon 2016); CPython 3.6 Python/ceval.c"),
-    "private": ("each thread touches only objects it allocated (plus churn: frees and reallocations)",
-                "the common case biased refcounting optimises for (Choi et al., PACT 2018)"),
-    "shared": ("every thread hammers a small set of shared objects: the worst case for atomic",
-               "cache-line ping-pong, Hastings (PyCon 2016)"),
-    "mixed": ("a tunable fraction of operations hit shared objects, chosen with a Zipf skew",
-              "Zipf-skewed sharing of hot objects"),
-    "handoff": ("producers allocate objects and pass them to the next thread, which releases them: "
-                "every free is cross-thread",
-                "the hard case for biased (merge queues) and buffered (commit thread) counting"),
-    "trace": ("replays explicit per-thread operation lists given from Python (refstrat.Trace)",
-              "refstrat.testing's fuzzer"),
-}
+#: Every workload of the core, by name: (summary, reference) from RS_WORKLOADS
+#: (include/refstrat/runtime.h), in enum order.
+_WORKLOADS: dict[str, tuple[str, str]] = {w["name"]: (w["summary"], w["reference"]) for w in _core.workloads()}
+
+#: The scheme knobs (include/refstrat/knobs.h), by name, in list order.
+_KNOBS: dict[str, KnobInfo] = {k["name"]: KnobInfo(**k) for k in _core.knobs()}
 
 LAYOUTS = ("packed", "padded")
 
 _DEFAULTS: dict[str, Any] = dict(
     ops=200_000, fib_n=20, work=0, objects=1024, shared_objects=16, shared_fraction=0.1, zipf=1.0,
-    immortal=False, layout="packed", arena_size=None, pin=True, seed=1, switch_interval=0.005,
-    trace=None, jitter=0, depth=16, tick=16384, log_size=4096,
+    immortal=False, layout="packed", arena_size=None, pin=True, seed=1,
+    trace=None, jitter=0, depth=16, **{k.name: k.default for k in _KNOBS.values()},
 )
 
-# name -> (low, high), inclusive: the C core's own bounds (include/refstrat/core.h), which it
-# checks again in rs_params_check().
+# name -> (low, high), inclusive: the C core's own bounds (include/refstrat/core.h and knobs.h),
+# which it checks again in rs_params_check().
 _INT_RANGES: dict[str, tuple[int, int]] = _core.INT_RANGES
 _FLOAT_RANGES: dict[str, tuple[float, float]] = _core.FLOAT_RANGES
 
@@ -57,8 +48,31 @@ def strategies() -> list[StrategyInfo]:
 
 
 def workloads() -> list[WorkloadInfo]:
-    """Every workload kernel."""
+    """Every workload kernel of the core, in its enum order (the C list RS_WORKLOADS)."""
     return [WorkloadInfo(name, summary, ref) for name, (summary, ref) in _WORKLOADS.items()]
+
+
+def knobs() -> list[KnobInfo]:
+    """Every scheme knob of the core, in the order of its C list (RS_KNOBS).
+
+    Each is a keyword of :func:`run` (and :func:`speed_of_light`, :func:`limit`) with the
+    returned default; a value outside [low, high] is a ValueError naming that range, checked
+    again by the C core."""
+    return list(_KNOBS.values())
+
+
+def get_include() -> str:
+    """The directory holding the ``refstrat/*.h`` headers this core was built from, to pass as
+    ``-I`` when compiling a plugin (include/refstrat/plugin.h) against the installed refstrat.
+
+    An installed package carries them in ``refstrat/include``; a source tree (editable
+    install) has them at the repository's top. Raises FileNotFoundError when neither holds
+    them."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for candidate in (os.path.join(here, "include"), os.path.join(os.path.dirname(here), "include")):
+        if os.path.isfile(os.path.join(candidate, "refstrat", "core.h")):
+            return candidate
+    raise FileNotFoundError(f"refstrat's C headers are neither in {here}/include nor beside the package")
 
 
 def _choices(values) -> str:
@@ -91,12 +105,18 @@ def _as_int(name: str, value: object) -> int:
     return operator.index(value)
 
 
+def _what(name: str) -> str:
+    """``name`` as error messages give it: a knob with its scheme and meaning."""
+    knob = _KNOBS.get(name)
+    return f"{name} ({knob.strategy}: {knob.doc})" if knob else name
+
+
 def _check_int(name: str, value: object, ranges: dict[str, tuple[int, int]] | None = None) -> int:
     """The converted value of an integer option, checked against its range."""
     value = _as_int(name, value)
     low, high = (ranges or _INT_RANGES)[name]
     if not low <= value <= high:
-        raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
+        raise ValueError(f"{_what(name)} must be in [{low}, {high}], got {value}")
     return value
 
 
@@ -110,7 +130,7 @@ def _check_float(name: str, value: object) -> float:
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
     low, high = _FLOAT_RANGES[name]
     if math.isnan(value) or not low <= value <= high:
-        raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
+        raise ValueError(f"{_what(name)} must be in [{low}, {high}], got {value}")
     return value
 
 
@@ -253,10 +273,11 @@ def run(strategy: str, workload: str = "private", threads: int = 1, *, check: bo
     Options (keyword only): ops (per thread), fib_n, work (spin iterations of other work per fib
     call, or after every operation of the other workloads; not for trace), objects, shared_objects,
     shared_fraction, zipf, immortal, layout ("packed" or "padded"), arena_size, pin, seed,
-    switch_interval (gil), trace and jitter (trace workload), depth, tick (coalesced),
-    log_size (buffered). Invalid values raise ValueError/TypeError naming the valid choices
-    (the value checked is the converted one the C core receives, which checks it again; the
-    bounds are in README's "Bounds and errors"); names holding NUL are a ValueError. A run that
+    trace and jitter (trace workload), depth, and every scheme knob of :func:`knobs`
+    (switch_interval for gil, tick for coalesced, log_size for buffered, ...). Invalid values
+    raise ValueError/TypeError naming the valid choices (the value checked is the converted one
+    the C core receives, which checks it again; the bounds are in README's "Bounds and errors"
+    and refstrat.knobs()); names holding NUL are a ValueError. A run that
     cannot complete raises a :class:`refstrat.RunError` (``ArenaExhaustedError`` when a pool
     stays empty, ``StalledError`` when a worker waits too long) or MemoryError.
     A signal handler that raises while the run is going (Ctrl-C's KeyboardInterrupt) stops it

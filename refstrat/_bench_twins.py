@@ -44,6 +44,8 @@ import sys
 import threading
 import time
 
+# Written out: this file runs on interpreters without refstrat. tests/test_knobs.py checks it
+# against the core's list (every workload but those refstrat.bench cannot run).
 WORKLOADS = ("fib", "private", "shared", "mixed", "handoff")
 SEQ_LEN = 256          # objects a loop twin visits per pass: 1024 operations, one churn (as the model)
 SHARED_OBJECTS = 16    # the model's default shared_objects

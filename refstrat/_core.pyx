@@ -20,9 +20,22 @@ cdef extern from "refstrat/core.h" nogil:
         RS_OK, RS_ERR_CONFIG, RS_ERR_NOMEM, RS_ERR_ARENA, RS_ERR_STALLED, RS_ERR_HANDLE, RS_ERR_PLUGIN
         RS_ERR_INTERRUPTED
     const uint64_t RS_MAX_THREADS, RS_MAX_OPS, RS_MAX_FIB_N, RS_MAX_WORK, RS_MAX_OBJECTS
-    const uint64_t RS_MAX_SHARED_OBJECTS, RS_MAX_TICK, RS_MIN_LOG_SIZE, RS_MAX_LOG_SIZE
+    const uint64_t RS_MAX_SHARED_OBJECTS
     const uint64_t RS_MAX_DEPTH, RS_NIL, RS_MAX_TRACE_OBJECTS, RS_MAX_TRACE_OPS, RS_MAX_TRACE_MAILBOX
-    const double RS_MIN_SWITCH_INTERVAL, RS_MAX_SWITCH_INTERVAL, RS_MAX_ZIPF
+    const double RS_MAX_ZIPF
+    enum rs_knob_kind:
+        RS_KNOB_UINT, RS_KNOB_REAL
+    ctypedef struct rs_knob:
+        const char *name
+        const char *strategy
+        const char *doc
+        int kind
+        uint64_t def_u, low_u, high_u
+        double def_r, low_r, high_r
+    ctypedef struct rs_workload_info:
+        const char *name
+        const char *summary
+        const char *reference
     ctypedef struct rs_handle:
         uint32_t idx
         uint32_t gen
@@ -46,8 +59,7 @@ cdef extern from "refstrat/core.h" nogil:
         uint64_t arena_size
         int pin, immortal
         uint64_t seed, jitter
-        double switch_interval
-        uint32_t tick, log_size, explain, checked
+        uint32_t explain, checked
         rs_trace *trace
     ctypedef struct rs_thread:
         uint64_t ops
@@ -116,6 +128,11 @@ cdef extern from "refstrat/core.h" nogil:
     const rs_strategy *rs_explain_strategy(const char *name)
     int rs_explain_result_of(const rs_run *r, rs_explain_result *out)
     const rs_strategy *rs_find_strategy(const char *name)
+    int rs_knob_count()
+    const rs_knob *rs_knob_at(int i)
+    int rs_workload_count()
+    const rs_workload_info *rs_workload_at(int i)
+    void rs_knob_set(rs_params *p, const rs_knob *k, uint64_t u, double r)
     int rs_plugin_load(const char *path, const rs_strategy **first, char *err, size_t errlen)
     int rs_run_create(const rs_strategy *s, const rs_params *p, rs_run **out, char *err, size_t errlen)
     int rs_run_execute(rs_run *r)
@@ -138,19 +155,45 @@ cdef extern from "refstrat/core.h" nogil:
     void rs_step_counters(rs_run *r, rs_counters *out)
     void rs_step_destroy(rs_run *r)
 
-# In enum rs_workload order.
-WORKLOADS = ("fib", "private", "shared", "mixed", "handoff", "trace")
+def workloads():
+    """Every workload of the core (RS_WORKLOADS in include/refstrat/runtime.h), in enum order,
+    as dicts: name, summary, reference."""
+    cdef const rs_workload_info *w
+    out = []
+    for i in range(rs_workload_count()):
+        w = rs_workload_at(i)
+        out.append(dict(name=w.name.decode(), summary=w.summary.decode(), reference=w.reference.decode()))
+    return out
 
-# The core's bounds (include/refstrat/core.h), inclusive: refstrat._api validates against these.
+
+def knobs():
+    """Every scheme knob of the core (RS_KNOBS in include/refstrat/knobs.h), in list order, as
+    dicts: name, strategy, kind ("int" or "real"), default, low, high (inclusive), doc."""
+    cdef const rs_knob *k
+    out = []
+    for i in range(rs_knob_count()):
+        k = rs_knob_at(i)
+        real = k.kind == RS_KNOB_REAL
+        out.append(dict(name=k.name.decode(), strategy=k.strategy.decode(), kind="real" if real else "int",
+                        default=k.def_r if real else k.def_u, low=k.low_r if real else k.low_u,
+                        high=k.high_r if real else k.high_u, doc=k.doc.decode()))
+    return out
+
+
+# In enum rs_workload order.
+WORKLOADS = tuple(w["name"] for w in workloads())
+
+# The core's bounds (include/refstrat/core.h and knobs.h), inclusive: refstrat._api validates
+# against these.
 INT_RANGES = dict(
     threads=(1, RS_MAX_THREADS), ops=(1, RS_MAX_OPS), fib_n=(1, RS_MAX_FIB_N), work=(0, RS_MAX_WORK),
     objects=(1, RS_MAX_OBJECTS), shared_objects=(1, RS_MAX_SHARED_OBJECTS), seed=(0, 2**64 - 1),
-    jitter=(0, 2**64 - 1), depth=(1, RS_MAX_DEPTH), tick=(1, RS_MAX_TICK),
-    log_size=(RS_MIN_LOG_SIZE, RS_MAX_LOG_SIZE), arena_size=(1, RS_NIL - 1),
+    jitter=(0, 2**64 - 1), depth=(1, RS_MAX_DEPTH), arena_size=(1, RS_NIL - 1),
+    **{k["name"]: (k["low"], k["high"]) for k in knobs() if k["kind"] == "int"},
 )
 FLOAT_RANGES = dict(
     shared_fraction=(0.0, 1.0), zipf=(0.0, RS_MAX_ZIPF),
-    switch_interval=(RS_MIN_SWITCH_INTERVAL, RS_MAX_SWITCH_INTERVAL),
+    **{k["name"]: (k["low"], k["high"]) for k in knobs() if k["kind"] == "real"},
 )
 MAX_TRACE_OBJECTS = RS_MAX_TRACE_OBJECTS
 MAX_TRACE_OPS = RS_MAX_TRACE_OPS
@@ -253,9 +296,14 @@ cdef void _fill_params(rs_params *p, dict cfg):
     p.immortal = cfg["immortal"]
     p.seed = cfg["seed"]
     p.jitter = cfg["jitter"]
-    p.switch_interval = cfg["switch_interval"]
-    p.tick = cfg["tick"]
-    p.log_size = cfg["log_size"]
+    cdef const rs_knob *k
+    for i in range(rs_knob_count()):
+        k = rs_knob_at(i)
+        value = cfg[k.name.decode()]
+        if k.kind == RS_KNOB_REAL:
+            rs_knob_set(p, k, 0, value)
+        else:
+            rs_knob_set(p, k, value, 0.0)
     p.checked = cfg.get("checked", 1)  # the checked copy unless a timed run asks otherwise
     p.explain = cfg.get("explain", 0)
 

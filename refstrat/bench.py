@@ -232,13 +232,55 @@ def _int_range(lo: int, hi: int, what: str) -> Callable[[str], int]:
 
 def _core_names() -> tuple[list[str], list[str]]:
     """Strategy and workload names from the installed core (the single source of truth)."""
+    refstrat = _import_refstrat()
+    strategies = [s.name for s in refstrat.strategies()]
+    workloads = [w.name for w in refstrat.workloads()]
+    return strategies, workloads
+
+
+def _import_refstrat() -> Any:
     try:
         import refstrat
     except ImportError as exc:  # the compiled core is missing: say how to get it
         sys.exit(f"refstrat.bench: cannot import refstrat ({exc}); install it with `pip install -e .`")
-    strategies = [s.name for s in refstrat.strategies()]
-    workloads = [w.name for w in refstrat.workloads()]
-    return strategies, workloads
+    return refstrat
+
+
+def _knob_flags(name: str) -> list[str]:
+    """A knob's options: --log-size, as the other options are spelled, and --log_size as the
+    keyword of refstrat.run() is."""
+    dashed = "--" + name.replace("_", "-")
+    return [dashed] if "_" not in name else [dashed, "--" + name]
+
+
+def _knob_type(knob: Any) -> Callable[[str], Any]:
+    """argparse type for one knob: its kind, within its inclusive range (refstrat.knobs())."""
+    flag = _knob_flags(knob.name)[0]
+
+    def parse(text: str) -> Any:
+        try:
+            value = int(text) if knob.kind == "int" else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"invalid {flag} {text!r}: expected {'an integer' if knob.kind == 'int' else 'a number'}") from None
+        if not knob.low <= value <= knob.high:  # NaN fails this too
+            raise argparse.ArgumentTypeError(
+                f"invalid {flag} {value}: must be between {_number(knob.low)} and {_number(knob.high)}")
+        return value
+
+    return parse
+
+
+def _number(value: float) -> str:
+    """An int in full (a knob's high end may be 2**31), a float in short."""
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
+def knob_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The knobs given on the command line, as refstrat.run() keywords (the others keep the
+    core's defaults)."""
+    return {k.name: getattr(args, k.name) for k in _import_refstrat().knobs()
+            if getattr(args, k.name, None) is not None}
 
 
 def build_parser(runner_parser: Optional[argparse.ArgumentParser] = None) -> argparse.ArgumentParser:
@@ -280,6 +322,11 @@ def build_parser(runner_parser: Optional[argparse.ArgumentParser] = None) -> arg
     g.add_argument("--work", type=_int_range(0, 10**7, "--work"), default=0,
                    help="model: spin iterations of non-refcount work per fib call, or per operation on the "
                         "other workloads (default: 0; see --calibrate)")
+    for knob in _import_refstrat().knobs():
+        g.add_argument(*_knob_flags(knob.name), dest=knob.name, type=_knob_type(knob), default=None,
+                       metavar="INT" if knob.kind == "int" else "X",
+                       help=f"{knob.strategy}: {knob.doc} (default: {_number(knob.default)}; "
+                            f"{_number(knob.low)} to {_number(knob.high)})")
     g.add_argument("--baseline", choices=strategies, default=DEFAULT_BASELINE, metavar="STRATEGY",
                    help="strategy the CPU-time ratio is relative to (default: gil, the talk's GIL build); "
                         f"one of: {', '.join(strategies)}")
@@ -341,11 +388,13 @@ def _sidecar_write(directory: Optional[str], task: int, entry: dict[str, Any]) -
         f.write(json.dumps(entry) + "\n")
 
 
-def _run_kwargs(workload: str, fib_n: int, work: int, ops: int, pin: bool) -> dict[str, Any]:
-    """Only the parameters a workload uses, so the core's validation stays meaningful."""
+def _run_kwargs(workload: str, fib_n: int, work: int, ops: int, pin: bool,
+                knobs: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """Only the parameters a workload uses, so the core's validation stays meaningful, plus
+    the knobs given (``knob_settings``)."""
     if workload == "fib":
-        return {"fib_n": fib_n, "work": work, "pin": pin}
-    return {"ops": ops, "work": work, "pin": pin}
+        return {"fib_n": fib_n, "work": work, "pin": pin, **(knobs or {})}
+    return {"ops": ops, "work": work, "pin": pin, **(knobs or {})}
 
 
 def _work(args: argparse.Namespace, workload: str) -> int:
@@ -600,7 +649,7 @@ def _probe_pythons(paths: list[str], report: Report,
 
 
 def calibrate(baseline: str, workload: str, reference: str, fib_n: int, ops: int, pin: bool,
-              timeout: float = PYTHON_TIMEOUT) -> Calibration:
+              timeout: float = PYTHON_TIMEOUT, knobs: Optional[dict[str, Any]] = None) -> Calibration:
     """Find ``work`` so that the baseline model's CPU time per operation on 1 thread equals the
     reference interpreter's twin's.
 
@@ -614,7 +663,7 @@ def calibrate(baseline: str, workload: str, reference: str, fib_n: int, ops: int
     real = min(cpu for _, cpu in data["values"]) / data["ops_per_thread"] * 1e9
 
     def model(work: int) -> float:
-        kw = _run_kwargs(workload, fib_n, work, ops, pin)
+        kw = _run_kwargs(workload, fib_n, work, ops, pin, knobs)
         return min(r.cpu_seconds / r.ops for r in (_model_once(baseline, workload, 1, kw) for _ in range(5))) * 1e9
 
     m0 = model(0)
@@ -637,7 +686,7 @@ def resolve_work(args: argparse.Namespace) -> str:
     """Fill in --fib-n / --ops left to "auto" so that one baseline run at T=1 costs at least
     50 ms of CPU (probing the unchecked copy); return the report's note on the work per value."""
     def cpu(workload: str, fib_n: int, ops: int) -> float:
-        kw = _run_kwargs(workload, fib_n, args.work, ops, args.pin)
+        kw = _run_kwargs(workload, fib_n, args.work, ops, args.pin, knob_settings(args))
         return min(_model_once(args.baseline, workload, 1, kw).cpu_seconds for _ in range(2))
 
     auto = []
@@ -667,7 +716,7 @@ def check_cell(cell: Cell, kwargs: dict[str, Any], explain: bool) -> tuple[str, 
     return ", ".join(f"{k.replace('_', ' ')} {v} (checked run)" for k, v in bad.items()), r.explain
 
 
-def measure_callgrind(results: list[CellResult], pin: bool) -> str:
+def measure_callgrind(results: list[CellResult], pin: bool, knobs: Optional[dict[str, Any]] = None) -> str:
     """instructions/op under callgrind for every T=1 model cell; the report's status line."""
     from refstrat import _bench_callgrind
 
@@ -677,7 +726,7 @@ def measure_callgrind(results: list[CellResult], pin: bool) -> str:
     work = ", ".join(f"{k}={v}" for k, v in CALLGRIND_WORK.items())
     for r in results:
         if r.cell.kind == "model" and r.cell.threads == 1:
-            kw = _run_kwargs(r.cell.workload, CALLGRIND_WORK["fib_n"], 0, CALLGRIND_WORK["ops"], pin)
+            kw = _run_kwargs(r.cell.workload, CALLGRIND_WORK["fib_n"], 0, CALLGRIND_WORK["ops"], pin, knobs)
             try:
                 r.callgrind = _bench_callgrind.instructions_per_op(r.cell.row, r.cell.workload, kw)
             except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
@@ -797,6 +846,7 @@ def _forward(cmd: list[str], args: argparse.Namespace) -> None:
                 f"--sidecar={args.sidecar}"])
     if args.work_by:
         cmd.append("--work-by=" + ",".join(f"{w}={n}" for w, n in args.work_by.items()))
+    cmd.extend(f"{_knob_flags(name)[0]}={value!r}" for name, value in knob_settings(args).items())
     if not args.pin:
         cmd.append("--no-pin")
     if args.real:
@@ -838,7 +888,7 @@ def _check_main_args(parser: argparse.ArgumentParser, args: argparse.Namespace) 
     for w in args.workloads:
         for t in args.threads:
             try:
-                _model_once(args.baseline, w, t, _run_kwargs(w, 2, 0, 64, args.pin))
+                _model_once(args.baseline, w, t, _run_kwargs(w, 2, 0, 64, args.pin, knob_settings(args)))
             except (ValueError, TypeError) as exc:
                 parser.error(f"workload {w!r} with {t} threads: {exc}")
 
@@ -921,6 +971,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                         explain=args.explain)
         if baseline_added:
             report.notes.append(f"baseline strategy {args.baseline!r} added to the matrix for the ratios")
+        knobs = knob_settings(args)
+        if knobs:
+            report.notes.append("scheme knobs set: " + ", ".join(f"{n}={_number(v)}" for n, v in knobs.items())
+                                + " (the others at the core's defaults, refstrat.knobs())")
         if max(args.threads) > machine.usable_cpus:
             report.notes.append(
                 f"OVERSUBSCRIBED: up to {max(args.threads)} threads on {machine.usable_cpus} usable CPUs; "
@@ -935,7 +989,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                 print(f"calibrating the {w} model against {reference[0]} ...", file=sys.stderr, flush=True)
                 try:
                     cal = calibrate(args.baseline, w, reference[0], args.fib_n, args.ops, args.pin,
-                                    args.python_timeout)
+                                    args.python_timeout, knob_settings(args))
                 except (RuntimeError, OSError, ValueError, KeyError, subprocess.TimeoutExpired) as exc:
                     report.notes.append(f"{w}: NOT calibrated, work={args.work} ({exc})")
                     continue
@@ -952,7 +1006,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     results: list[CellResult] = []
     for task, cell in enumerate(cells):
         if cell.kind == "model":
-            kwargs = _run_kwargs(cell.workload, args.fib_n, _work(args, cell.workload), args.ops, args.pin)
+            kwargs = _run_kwargs(cell.workload, args.fib_n, _work(args, cell.workload), args.ops, args.pin,
+                                 knob_settings(args))
             func, fargs = time_model, (task, cell.row, cell.workload, cell.threads, kwargs, args.sidecar)
             md = {"refstrat_strategy": cell.row, "refstrat_workload": cell.workload}
         else:
@@ -963,6 +1018,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                    "refstrat_baseline": args.baseline, "refstrat_version": _refstrat_version(),
                    "refstrat_work": str(_work(args, cell.workload)), "refstrat_ops_per_thread": str(args.ops),
                    "refstrat_value": "wall seconds per run; CPU seconds in the /cpu companion"})
+        md.update({f"refstrat_{name}": str(value) for name, value in knob_settings(args).items()})
         name = (cell.name.replace("/self/", f"/{self_label}/") if cell.kind == "real" else cell.name)
         if worker:
             runner.bench_time_func(name + "/wall", func, *fargs, metadata=md)
@@ -1022,13 +1078,14 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     tmpdir.cleanup()
 
     counters = measure_counters([r.cell for r in results if r.cell.kind == "model"],
-                                lambda w: _run_kwargs(w, args.fib_n, _work(args, w), args.ops, args.pin))
+                                lambda w: _run_kwargs(w, args.fib_n, _work(args, w), args.ops, args.pin,
+                                                      knob_settings(args)))
     for r in results:
         r.counters = counters.get(r.cell)
     report.results = results
     if args.callgrind:
         print("counting instructions under callgrind ...", file=sys.stderr, flush=True)
-        report.callgrind_status = measure_callgrind(results, args.pin)
+        report.callgrind_status = measure_callgrind(results, args.pin, knob_settings(args))
     busy_cells = [r.cell.name for r in results if r.busy]
     if busy_cells:
         report.notes.append(f"the machine was not idle during {len(busy_cells)} of {len(results)} cells "

@@ -24,6 +24,23 @@ class WorkloadInfo:
 
 
 @dataclass(frozen=True)
+class KnobInfo:
+    """A scheme knob: a keyword of :func:`refstrat.run` that one strategy reads.
+
+    ``kind`` is "int" (an unsigned integer; ``default``, ``low`` and ``high`` are ints) or
+    "real" (a float; NaN is refused). ``low <= default <= high``; the range is inclusive and is
+    the one the C core checks (include/refstrat/knobs.h)."""
+
+    name: str
+    strategy: str
+    kind: str
+    default: int | float
+    low: int | float
+    high: int | float
+    doc: str
+
+
+@dataclass(frozen=True)
 class RunResult:
     """What one run measured and what its checks found.
 

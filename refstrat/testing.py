@@ -44,7 +44,9 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from . import _check as _chk
 from . import _corpus
+from ._api import knobs as _knobs
 from .model import Expectation, Program, ProgramError, expect
+from .results import KnobInfo
 from .trace import MAX_THREADS
 
 __all__ = [
@@ -182,9 +184,13 @@ def programs(
     return Program(threads=tuple(tuple(o) for o in ops), shared=nshared, immortal=imm)
 
 
+def _knob(name: str) -> KnobInfo:
+    return next(k for k in _knobs() if k.name == name)
+
+
 #: The core's defaults for the scheme knobs a case may vary (refstrat.run options).
-DEFAULT_TICK = 16384     # coalesced: safepoints between epoch ticks
-DEFAULT_LOG_SIZE = 4096  # buffered: entries per log
+DEFAULT_TICK = int(_knob("tick").default)          # coalesced: safepoints between epoch ticks
+DEFAULT_LOG_SIZE = int(_knob("log_size").default)  # buffered: entries per log
 
 
 @dataclass(frozen=True)
@@ -197,6 +203,13 @@ class Case:
     jitter: int = 0
     tick: int = DEFAULT_TICK
     log_size: int = DEFAULT_LOG_SIZE
+
+
+def _small_values(name: str, wanted: Sequence[int]) -> list[int]:
+    """Of ``wanted`` (short epochs and logs, which make the slow paths run inside a short
+    program), the values the knob's range admits, and its low end in any case."""
+    knob = _knob(name)
+    return sorted({int(knob.low), *(v for v in wanted if knob.low <= v <= knob.high)})
 
 
 def _check_threads(threads: object) -> int:
@@ -218,8 +231,8 @@ def cases(threads: int | st.SearchStrategy[int] = 2, **program_kwargs: Any) -> s
         Case,
         program=programs(threads, **program_kwargs),
         jitter=st.one_of(st.just(0), st.integers(1, 2**31 - 1)),
-        tick=st.sampled_from([DEFAULT_TICK, 1, 2, 3, 5, 8, 64]),
-        log_size=st.sampled_from([DEFAULT_LOG_SIZE, 16, 17, 64]),
+        tick=st.sampled_from([DEFAULT_TICK, *_small_values("tick", (1, 2, 3, 5, 8, 64))]),
+        log_size=st.sampled_from([DEFAULT_LOG_SIZE, *_small_values("log_size", (16, 17, 64))]),
     )
 
 
@@ -928,9 +941,7 @@ def build_plugin(sources: Sequence[str | Path], output: str | Path, *,
     cc = cc or (sysconfig.get_config_var("CC") or "cc").split()[0]
     if not shutil.which(cc):
         cc = "cc"
-    get = getattr(refstrat, "get_include", None)
-    headers = Path(get()) if get else Path(refstrat.__file__).resolve().parents[1] / "include"
-    inc = [f"-I{headers}"] + [f"-I{d}" for d in include_dirs]
+    inc = [f"-I{refstrat.get_include()}"] + [f"-I{d}" for d in include_dirs]
     out = Path(output)
     with tempfile.TemporaryDirectory() as tmp:
         objs = []

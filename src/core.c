@@ -44,6 +44,32 @@ static const rs_strategy rs_limits[2] = {
     RS_LIMIT_ENTRY("limit", "plain increments through plain pointers: the hardware limit", plain),
     RS_LIMIT_ENTRY("limit+atomic", "lock-prefixed increments through plain pointers", atomic)};
 
+static const rs_knob rs_knobs[] = {RS_KNOBS(RS_KNOB_ROW)};
+
+#define RS_WORKLOAD_ROW_(name, NAME, kernel, summary, reference, ...) {#name, summary, reference},
+static const rs_workload_info rs_workloads[] = {RS_WORKLOADS(RS_WORKLOAD_ROW_)};
+
+int rs_knob_count(void) { return (int)(sizeof rs_knobs / sizeof rs_knobs[0]); }
+const rs_knob *rs_knob_at(int i) { return i >= 0 && i < rs_knob_count() ? &rs_knobs[i] : NULL; }
+int rs_workload_count(void) { return RS_W_COUNT; }
+const rs_workload_info *rs_workload_at(int i) { return i >= 0 && i < RS_W_COUNT ? &rs_workloads[i] : NULL; }
+
+/* Through the offset, so that a binding can set knobs it only knows by name. memcpy: the
+ * field's type is the one RS_KNOB_FIELD gave it, uint64_t or double. */
+void rs_knob_set(rs_params *p, const rs_knob *k, uint64_t u, double r)
+{
+    if (k->kind == RS_KNOB_REAL)
+        memcpy((char *)p + k->offset, &r, sizeof r);
+    else
+        memcpy((char *)p + k->offset, &u, sizeof u);
+}
+
+void rs_knob_defaults(rs_params *p)
+{
+    for (int i = 0; i < rs_knob_count(); i++)
+        rs_knob_set(p, &rs_knobs[i], rs_knobs[i].def_u, rs_knobs[i].def_r);
+}
+
 #define RS_MAX_PLUGIN_STRATEGIES 256
 static const rs_strategy *rs_plugins[RS_MAX_PLUGIN_STRATEGIES];
 static const rs_strategy *rs_plugin_checks[RS_MAX_PLUGIN_STRATEGIES]; /* [i]: rs_plugins[i]'s check
@@ -285,6 +311,13 @@ static int rs_check_real(const char *name, double value, double lo, double hi, c
     return -1;
 }
 
+/* One knob against its range in refstrat/knobs.h, by kind. */
+#define RS_KNOB_CHECK_UINT(name, low, high) rs_check_range(#name, p->name, low, high, err, errlen)
+#define RS_KNOB_CHECK_REAL(name, low, high) rs_check_real(#name, p->name, low, high, err, errlen)
+#define RS_KNOB_CHECK_(name, strategy, kind, def, low, high, doc)                                  \
+    if (RS_KNOB_CHECK_##kind(name, low, high))                                                     \
+        return RS_ERR_CONFIG;
+
 int rs_params_check(const rs_params *p, char *err, size_t errlen)
 {
     if (p->workload >= RS_W_COUNT) {
@@ -301,14 +334,11 @@ int rs_params_check(const rs_params *p, char *err, size_t errlen)
         rs_check_range("padded", p->padded, 0, 1, err, errlen) ||
         rs_check_range("pin", (uint32_t)p->pin, 0, 1, err, errlen) ||
         rs_check_range("immortal", (uint32_t)p->immortal, 0, 1, err, errlen) ||
-        rs_check_range("tick", p->tick, 1, RS_MAX_TICK, err, errlen) ||
-        rs_check_range("log_size", p->log_size, RS_MIN_LOG_SIZE, RS_MAX_LOG_SIZE, err, errlen) ||
         (p->arena_size && rs_check_range("arena_size", p->arena_size, 1, RS_NIL - 1, err, errlen)) ||
         rs_check_real("shared_fraction", p->shared_fraction, 0.0, 1.0, err, errlen) ||
-        rs_check_real("zipf", p->zipf, 0.0, RS_MAX_ZIPF, err, errlen) ||
-        rs_check_real("switch_interval", p->switch_interval, RS_MIN_SWITCH_INTERVAL,
-                      RS_MAX_SWITCH_INTERVAL, err, errlen))
+        rs_check_real("zipf", p->zipf, 0.0, RS_MAX_ZIPF, err, errlen))
         return RS_ERR_CONFIG;
+    RS_KNOBS(RS_KNOB_CHECK_)
     if ((p->workload == RS_W_TRACE) != (p->trace != NULL)) {
         snprintf(err, errlen, p->trace ? "a trace is only for the trace workload"
                                        : "the trace workload needs a trace");
@@ -841,7 +871,9 @@ int rs_step_create(const rs_strategy *s, uint32_t capacity, int immortal, int pa
     p.padded = padded != 0;
     p.immortal = immortal != 0;
     p.seed = 1;
-    p.switch_interval = 0.005;
+    rs_knob_defaults(&p);
+    /* Short epochs and logs: a stepping arena is small, and its tests expect deferred frees to
+     * land within a few flushes. */
     p.tick = 64;
     p.log_size = 64;
     *out = NULL;

@@ -113,7 +113,7 @@ def test_unknown_strategy_and_missing_check_flavour(tmp_path: Path) -> None:
     src.write_text(src.read_text() + "".join(f"#define rs_atomic_again__{h} rs_atomic_{h}\n" for h in hooks)
                    + "RS_DEFINE_PLUGIN(L)\n")
     out = tmp_path / "one.so"
-    inc = Path(refstrat.__file__).resolve().parents[1] / "include"
+    inc = refstrat.get_include()
     subprocess.run([cc, "-O1", "-shared", "-fPIC", "-pthread", f"-I{inc}", str(src), "-o", str(out)], check=True)
     _core.load_plugin(str(out))
     with pytest.raises(ValueError, match="no check flavour"):

@@ -10,7 +10,7 @@ from refstrat import Trace, TraceError
 
 STRATEGIES = [s.name for s in refstrat.strategies()]
 THREAD_SAFE = [s.name for s in refstrat.strategies() if s.thread_safe]
-LOOP_WORKLOADS = ["fib", "private", "shared", "mixed", "handoff"]
+LOOP_WORKLOADS = [w.name for w in refstrat.workloads() if w.name != "trace"]  # generated kernels
 SMALL = dict(ops=20_000, fib_n=12, objects=256, shared_objects=8, switch_interval=0.0005, tick=256,
              log_size=64)
 

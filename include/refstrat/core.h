@@ -17,19 +17,15 @@ typedef struct rs_result {
     int pinned;
 } rs_result;
 
-/* The range of every rs_params field rs_params_check() accepts, inclusive. refstrat._api reads
- * them from here (through _core), so Python and C enforce one set of bounds. */
+/* The range of every rs_params field rs_params_check() accepts, inclusive; the scheme knobs'
+ * ranges are in refstrat/knobs.h. refstrat._api reads them from here (through _core), so Python
+ * and C enforce one set of bounds. */
 #define RS_MAX_THREADS 1024
 #define RS_MAX_OPS 1000000000000ULL       /* per thread */
 #define RS_MAX_FIB_N 40                   /* fib(40): 3.3e8 calls per thread, minutes */
 /* RS_MAX_WORK: include/refstrat/workloads.h (the kernels' own bound) */
 #define RS_MAX_OBJECTS 100000000          /* private objects per thread */
 #define RS_MAX_SHARED_OBJECTS 65535       /* the mixed workload's Zipf table holds 16-bit indices */
-#define RS_MAX_TICK 2147483648ULL
-#define RS_MIN_LOG_SIZE 16
-#define RS_MAX_LOG_SIZE 16777216
-#define RS_MIN_SWITCH_INTERVAL 1e-6       /* seconds */
-#define RS_MAX_SWITCH_INTERVAL 10.0
 #define RS_MAX_ZIPF 10.0
 #define RS_MAX_TRACE_OBJECTS 16777216     /* ids a trace may use: [0, RS_MAX_TRACE_OBJECTS) */
 #define RS_MAX_TRACE_OPS 67108864         /* operations in a trace, all threads together */
@@ -57,6 +53,19 @@ const rs_strategy *rs_builtin(int i);
 const rs_strategy *rs_speed_of_light(void);
 const rs_strategy *rs_limit(int atomic);           /* refstrat/limit.h: 0 plain, 1 atomic */
 const rs_strategy *rs_find_strategy(const char *name); /* built-ins, then loaded plugins */
+
+/* The tables behind refstrat.knobs() and refstrat.workloads(): row i for 0 <= i < count, NULL
+ * past the end (RS_KNOBS order, enum rs_workload order). */
+int rs_knob_count(void);
+const rs_knob *rs_knob_at(int i);
+int rs_workload_count(void);
+const rs_workload_info *rs_workload_at(int i);
+
+/* Set every knob of p to its default (the other fields are left as they are). */
+void rs_knob_defaults(rs_params *p);
+/* Set knob k of p: `u` for an RS_KNOB_UINT knob, `r` for an RS_KNOB_REAL one (the other is
+ * ignored). Unchecked: rs_params_check() judges the value. */
+void rs_knob_set(rs_params *p, const rs_knob *k, uint64_t u, double r);
 
 const rs_strategy *rs_explain_strategy(const char *name); /* a built-in's explain flavour, or NULL */
 int rs_explain_is(const rs_strategy *s);

@@ -8,7 +8,9 @@
  *     #define MY_LIST(RS_X) RS_X(my_scheme, 1, 0, "summary", "reference")
  *     RS_DEFINE_PLUGIN(MY_LIST)
  *
- * The loader refuses a plugin whose ABI version or struct sizes differ from the running core's.
+ * Compile it with -I"$(python -c 'import refstrat; print(refstrat.get_include())')": the headers of
+ * the installed refstrat, the ones its core was built from. The loader refuses a plugin whose ABI
+ * version or struct sizes differ from the running core's.
  *
  * Check flavour (refstrat.testing.check(..., schedule=...)): compile the same source a second
  * time with -DRS_CHECK_BUILD into another object and link both into the one library; that object

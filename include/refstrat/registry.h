@@ -54,6 +54,16 @@
     ((const rs_ops){rs_##name##_incref, rs_##name##_decref, rs_##name##_safepoint,                 \
                     rs_##name##_wait, rs_##name##_obj_init, RS_UNPAREN_ vocab, (imm), (chk)})
 
+/* The body of one workload's kernel copy: RS_WORKLOADS's `kernel` column (refstrat/runtime.h). */
+#define RS_KERNEL_FIB(OPS, t, tag, kind) rs_k_fib(OPS, t, rs_fibrec_##tag)
+#define RS_KERNEL_LOOP(OPS, t, tag, kind) rs_k_loop(OPS, t, kind)
+#define RS_KERNEL_HANDOFF(OPS, t, tag, kind) rs_k_handoff(OPS, t)
+#define RS_KERNEL_TRACE(OPS, t, tag, kind) rs_k_trace(OPS, t)
+
+#define RS_KERNEL_DEF_(name, NAME, kernel, summary, reference, tag, OPS)                           \
+    static int rs_k##name##_##tag(rs_thread *t) { return kernel(OPS, t, tag, RS_W_##NAME); }
+#define RS_KERNEL_PTR_(name, NAME, kernel, summary, reference, tag) rs_k##name##_##tag,
+
 /* One copy of every workload kernel for one rs_ops constant. */
 #define RS_DEFINE_KERNELS(tag, OPS)                                                                \
     static rs_fibret rs_fibrec_##tag(rs_thread *t, rs_fibctx *c, uint32_t n, rs_handle arg,        \
@@ -61,17 +71,10 @@
     {                                                                                              \
         return rs_fib_body(OPS, t, c, n, arg, parent, rs_fibrec_##tag);                            \
     }                                                                                              \
-    static int rs_kfib_##tag(rs_thread *t) { return rs_k_fib(OPS, t, rs_fibrec_##tag); }          \
-    static int rs_kprivate_##tag(rs_thread *t) { return rs_k_loop(OPS, t, RS_W_PRIVATE); }        \
-    static int rs_kshared_##tag(rs_thread *t) { return rs_k_loop(OPS, t, RS_W_SHARED); }          \
-    static int rs_kmixed_##tag(rs_thread *t) { return rs_k_loop(OPS, t, RS_W_MIXED); }            \
-    static int rs_khandoff_##tag(rs_thread *t) { return rs_k_handoff(OPS, t); }                   \
-    static int rs_ktrace_##tag(rs_thread *t) { return rs_k_trace(OPS, t); }
+    RS_WORKLOADS(RS_KERNEL_DEF_, tag, OPS)
 
 /* In enum rs_workload order. */
-#define RS_KERNEL_ROW(tag)                                                                         \
-    {rs_kfib_##tag, rs_kprivate_##tag, rs_kshared_##tag, rs_kmixed_##tag, rs_khandoff_##tag,       \
-     rs_ktrace_##tag}
+#define RS_KERNEL_ROW(tag) {RS_WORKLOADS(RS_KERNEL_PTR_, tag)}
 
 /* Four copies per strategy: checked (timing never uses it: it validates every handle and counts
  * every operation, for the correctness counters) and unchecked (what a timed run executes: the

@@ -26,21 +26,53 @@
 #include <pthread.h>
 #include "refstrat/error.h"
 #include "refstrat/explain.h"
+#include "refstrat/knobs.h"
 #include "refstrat/object.h"
 
 /* Bumped whenever a struct below, or the meaning of a field, changes: a plugin built against
  * other headers is refused. */
-#define RS_ABI_VERSION 3
+#define RS_ABI_VERSION 4
 
-enum rs_workload {
-    RS_W_FIB = 0,
-    RS_W_PRIVATE,
-    RS_W_SHARED,
-    RS_W_MIXED,
-    RS_W_HANDOFF,
-    RS_W_TRACE,
-    RS_W_COUNT
-};
+/* The workloads, in enum rs_workload order: W(name, NAME, kernel, summary, reference, ...).
+ * Everything that lists workloads is generated from here: the enum (RS_W_<NAME>), every
+ * strategy's kernel row (refstrat/registry.h), the limit rows (refstrat/limit.h) and the table
+ * refstrat.workloads() reads (rs_workload_at() in refstrat/core.h). `kernel` names a macro
+ * kernel(OPS, t, tag, RS_W_<NAME>) that the registry expands into the body of one kernel copy
+ * (refstrat/registry.h defines them over refstrat/workloads.h). Arguments after W reach every
+ * W unchanged: the registry passes a copy's tag and operations through them.
+ * Adding a workload: a line here, its kernel in refstrat/workloads.h, its limit kernel (or
+ * rs_lim_unsupported) in refstrat/limit.h, and its sizing in src/core.c. */
+#define RS_WORKLOADS(W, ...)                                                                       \
+    W(fib, FIB, RS_KERNEL_FIB,                                                                     \
+      "fib(n) recursively on every thread, with the refcount operations CPython 3.6 performs "    \
+      "per call on the function, globals, builtins, code, bools, small ints and fresh objects",   \
+      "Hastings' Gilectomy benchmark (PyCon 2016); CPython 3.6 Python/ceval.c", __VA_ARGS__)      \
+    W(private, PRIVATE, RS_KERNEL_LOOP,                                                            \
+      "each thread touches only objects it allocated (plus churn: frees and reallocations)",      \
+      "the common case biased refcounting optimises for (Choi et al., PACT 2018)", __VA_ARGS__)   \
+    W(shared, SHARED, RS_KERNEL_LOOP,                                                              \
+      "every thread hammers a small set of shared objects: the worst case for atomic",            \
+      "cache-line ping-pong, Hastings (PyCon 2016)", __VA_ARGS__)                                 \
+    W(mixed, MIXED, RS_KERNEL_LOOP,                                                                \
+      "a tunable fraction of operations hit shared objects, chosen with a Zipf skew",             \
+      "Zipf-skewed sharing of hot objects", __VA_ARGS__)                                          \
+    W(handoff, HANDOFF, RS_KERNEL_HANDOFF,                                                         \
+      "producers allocate objects and pass them to the next thread, which releases them: "        \
+      "every free is cross-thread",                                                                \
+      "the hard case for biased (merge queues) and buffered (commit thread) counting", __VA_ARGS__) \
+    W(trace, TRACE, RS_KERNEL_TRACE,                                                               \
+      "replays explicit per-thread operation lists given from Python (refstrat.Trace)",           \
+      "refstrat.testing's fuzzer", __VA_ARGS__)
+
+#define RS_W_ENUM_(name, NAME, ...) RS_W_##NAME,
+enum rs_workload { RS_WORKLOADS(RS_W_ENUM_) RS_W_COUNT };
+
+/* One workload as data (rs_workload_at() in refstrat/core.h). */
+typedef struct rs_workload_info {
+    const char *name;
+    const char *summary;
+    const char *reference;
+} rs_workload_info;
 
 /* PUSH, POP and KILL are the vocabulary's push, pop and kill (see rs_ops); SEND publishes first. */
 enum rs_trace_kind { RS_T_NEW = 0, RS_T_INC, RS_T_DEC, RS_T_SEND, RS_T_RECV, RS_T_PUSH, RS_T_POP,
@@ -84,9 +116,7 @@ typedef struct rs_params {
     int immortal;             /* honour RS_F_IMMORTAL on any strategy */
     uint64_t seed;
     uint64_t jitter;          /* trace: seed of the pauses between ops; 0 = none */
-    double switch_interval;   /* gil: seconds a holder keeps the lock when another thread waits */
-    uint32_t tick;            /* coalesced: safepoints between epoch ticks */
-    uint32_t log_size;        /* buffered: entries per log */
+    RS_KNOBS(RS_KNOB_FIELD)   /* the scheme knobs (refstrat/knobs.h): switch_interval, tick, ... */
     uint32_t explain;         /* 1: the explain flavour (refstrat/explain.h); needs checked */
     uint32_t checked;         /* 1: the checked kernel copy (handles validated, operations counted
                                  one by one); 0: the unchecked copy that timed runs execute */

@@ -4,6 +4,7 @@
  * counters; then every thread-safe strategy interrupted mid-run from another thread, as Ctrl-C
  * does through rs_run_start/rs_run_wait/rs_run_interrupt. Built and run by .ci/run; exit status 0
  * when every run is clean. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include "refstrat/core.h"
@@ -24,9 +25,16 @@ static rs_params defaults(uint32_t workload, uint32_t threads)
     p.zipf = 1.0;
     p.pin = 0;
     p.seed = 7;
-    p.switch_interval = 0.0005;
-    p.tick = 512;
-    p.log_size = 256;
+    /* Every knob halfway, on a log scale, from its default to its low end, where the scheme's
+     * slow path (epoch ticks, log commits, GIL hand-overs) runs most often: short runs still
+     * exercise it. */
+    for (int i = 0; i < rs_knob_count(); i++) {
+        const rs_knob *k = rs_knob_at(i);
+        if (k->kind == RS_KNOB_REAL)
+            rs_knob_set(&p, k, 0, sqrt(k->low_r * k->def_r));
+        else
+            rs_knob_set(&p, k, (uint64_t)sqrt((double)k->low_u * (double)k->def_u), 0.0);
+    }
     return p;
 }
 
@@ -68,7 +76,6 @@ static int interrupted_runs(void)
 int main(void)
 {
     int failures = 0;
-    static const char *names[] = {"fib", "private", "shared", "mixed", "handoff"};
     static const uint32_t counts[] = {1, 2, 4};
     for (int si = 0; si < rs_builtin_count(); si++) {
         const rs_strategy *s = rs_builtin(si);
@@ -86,7 +93,7 @@ int main(void)
                     rs_run *r = NULL;
                     if (rs_run_create(flavour == 2 ? rs_explain_strategy(s->name) : s, &p, &r, err,
                                       sizeof err) != RS_OK) {
-                        printf("FAIL %s %s T=%u: %s\n", s->name, names[w], counts[k], err);
+                        printf("FAIL %s %s T=%u: %s\n", s->name, rs_workload_at((int)w)->name, counts[k], err);
                         failures++;
                         continue;
                     }
@@ -96,7 +103,7 @@ int main(void)
                     int bad = rc || res.double_frees || res.use_after_free || res.leaks ||
                               res.lost_updates || res.premature_frees;
                     printf("%s %-10s %-8s T=%u imm=%d %-9s ops=%llu frees=%llu df=%llu uaf=%llu leaks=%llu lost=%llu %s%s\n",
-                           bad ? "FAIL" : "ok  ", s->name, names[w], counts[k], imm,
+                           bad ? "FAIL" : "ok  ", s->name, rs_workload_at((int)w)->name, counts[k], imm,
                            (const char *[]){"checked", "unchecked", "explain"}[flavour],
                            (unsigned long long)res.ops, (unsigned long long)res.frees,
                            (unsigned long long)res.double_frees, (unsigned long long)res.use_after_free,
