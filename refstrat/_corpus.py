@@ -54,7 +54,11 @@ CORPUS: tuple[Litmus, ...] = (
               (("recv", 1), ("dec", 1)), shared=1)),
     Litmus("a hand-off, then the receiver drops it and works",
            _p((("new", 1), ("inc", 1), ("send", 1, 1)),
-              (("recv", 1), ("dec", 1)) + _WORK * 2, shared=1)),
+              (("recv", 1), ("dec", 1)) + _WORK * 2, shared=1),
+           schedules=2_500),  # a commit thread's rounds need the depth
+    Litmus("a reference sent back twice, the owner works after the sender has left",
+           _p((("new", 1), ("send", 1, 1), ("recv", 1), ("recv", 1), ("dec", 1)) + _WORK * 8 + (("dec", 1),),
+              (("recv", 1), ("inc", 1), ("send", 1, 0), ("send", 1, 0)), shared=1)),
     Litmus("a reference sent back to its owner",
            _p((("new", 0), ("send", 0, 1), ("recv", 0), ("dec", 0)),
               (("recv", 0), ("inc", 0), ("send", 0, 0), ("dec", 0)))),

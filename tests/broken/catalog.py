@@ -170,7 +170,7 @@ REQUIRES: dict[str, str] = {
     "broken_coalesced_dirty_store": "three flushes of one object around one review, with deltas "
                                     "held across safepoints (tick > 1: at tick 1 a zero count "
                                     "means the object is dead); no small program derived yet",
-    "broken_arena_push_split": "a loop workload that reuses remotely freed slots (no trace can)",
-    "broken_arena_push_before_free": "a loop workload that reuses remotely freed slots (no trace "
-                                     "can)",
+    "broken_arena_push_split": "tight pools (Program.pool) so that remotely freed slots are reused",
+    "broken_arena_push_before_free": "tight pools (Program.pool) so that remotely freed slots are "
+                                     "reused",
 }
