@@ -59,6 +59,8 @@ CORPUS: tuple[Litmus, ...] = (
     Litmus("a reference sent back twice, the owner works after the sender has left",
            _p((("new", 1), ("send", 1, 1), ("recv", 1), ("recv", 1), ("dec", 1)) + _WORK * 8 + (("dec", 1),),
               (("recv", 1), ("inc", 1), ("send", 1, 0), ("send", 1, 0)), shared=1)),
+    Litmus("work that fills a log of 16 entries many times over, then a hand-off",
+           _p((("new", 1),) + _WORK * 64 + (("send", 1, 1),), (("recv", 1), ("dec", 1)), shared=1)),
     Litmus("a reference sent back to its owner",
            _p((("new", 0), ("send", 0, 1), ("recv", 0), ("dec", 0)),
               (("recv", 0), ("inc", 0), ("send", 0, 0), ("dec", 0)))),

@@ -27,8 +27,6 @@ NOT_CAUGHT: dict[str, str] = {
     "broken_buffered_ack_first": "needs a commit round between a hand-off and later work: "
                                  "beyond 300 schedules at preemption bound 2 (commit thread)",
     "broken_buffered_commit_ahead": "as broken_buffered_ack_first",
-    "broken_buffered_wait_no_ack": "needs a log rotation (more than log_size=16 entries) in a "
-                                   "corpus program",
     "broken_coalesced_dirty_store": "needs three flushes around one review: beyond the corpus",
     "broken_gil_switch_snapshot_late": "shows only as a step-bound livelock after ~20000 steps "
                                        "(about a minute): too slow for CI",
