@@ -120,6 +120,14 @@ def _hot_objects(report: "Report", w: str) -> list[str]:
         _table(["strategy", "cross-thread %", "hottest objects (share of cross-thread ops)"], rows, {1})
 
 
+def per_op_ratio(r: "CellResult", base: Optional["CellResult"]) -> Optional[float]:
+    """CPU time per operation of r over base's (None without base): the same as the ratio of
+    CPU times when both ran the same problem, and still right when a cell was sized on its own."""
+    if not base or not base.cpu or not r.ops or not base.ops:
+        return None
+    return (r.cpu / r.ops) / (base.cpu / base.ops)
+
+
 def format_report(report: "Report") -> str:
     """The full text report: machine facts, one table per workload, real rows, model vs reality."""
     m = report.machine
@@ -143,8 +151,11 @@ def format_report(report: "Report") -> str:
     for w in report.workloads:
         size = (f"fib({report.fib_n}) per thread" if w == "fib" else f"{report.ops} ops per thread")
         size += f", work={report.work_for(w)}"
-        out += ["", f"== {w}: {size}; CPU x = CPU time / {report.baseline}'s at the same T "
-                    f"(the talk's 'how many times slower'); x SoL = CPU time / speed_of_light's =="]
+        if any(r.size and r.size != (report.fib_n if w == "fib" else report.ops)
+               for r in model if r.cell.workload == w):
+            size = f"up to {size} (column n: a slower cell covers its CPU time in a smaller problem)"
+        out += ["", f"== {w}: {size}; CPU x = CPU time per operation / {report.baseline}'s at the same T "
+                    f"(the talk's 'how many times slower'); x SoL = the same over speed_of_light's =="]
         rows: list[list[str]] = []
         for t in report.threads:
             base = _lookup(report, "model", w, report.baseline, t)
@@ -152,14 +163,14 @@ def format_report(report: "Report") -> str:
             lim = _lookup(report, "model", w, LIMIT, t)
             for r in [r for r in model if r.cell.workload == w and r.cell.threads == t]:
                 rows.append([
-                    r.cell.row, str(t), _fmt(r.wall * 1e3), _fmt(r.cpu * 1e3), _ci_text(r), _fmt(r.ns_per_op, 3),
-                    _ratio(r.cpu / base.cpu if base else None), _ratio(r.cpu / lim.cpu if lim else None),
-                    _ratio(r.cpu / sol.cpu if sol else None)]
+                    r.cell.row, str(t), str(r.size or "-"), _fmt(r.wall * 1e3), _fmt(r.cpu * 1e3), _ci_text(r),
+                    _fmt(r.ns_per_op, 3), _ratio(per_op_ratio(r, base)), _ratio(per_op_ratio(r, lim)),
+                    _ratio(per_op_ratio(r, sol))]
                     + ([_fmt(r.callgrind, 3) if r.callgrind else "-"] if callgrind else [])
                     + (_explain_cells(r) if report.explain else [])
                     + ["; ".join(_row_notes(r, report, t))])
             rows.append([])
-        headers = ["strategy", "T", "wall ms", "CPU ms", "CPU ±95%", "ns/op", f"CPU x {report.baseline}",
+        headers = ["strategy", "T", "n", "wall ms", "CPU ms", "CPU ±95%", "ns/op", f"CPU x {report.baseline}",
                    "x limit", "x SoL"]
         headers += ["instr/op (callgrind)"] if callgrind else []
         headers += ["slow %", "side KiB cfg/peak", "free delay p99 ns", "p99 ops"] if report.explain else []
@@ -240,7 +251,7 @@ def fidelity(report: "Report", free_threaded_row: str = "biased+immortal") -> li
             rb, rr = _lookup(report, "real", w, ref, t), _lookup(report, "real", w, label, t)
             if not (mb and mr and rb and rr):
                 return None
-            return mr.cpu / mb.cpu, rr.cpu / rb.cpu
+            return per_op_ratio(mr, mb), rr.cpu / rb.cpu
 
         t1 = min(report.threads)
         at_speed = ratios(SPEED_WORKLOAD, t1)
@@ -315,11 +326,13 @@ def plot(report: "Report", path: str) -> None:
             if row == SOL:
                 style.update(color="black", linestyle=":")
             ts = [t for t, _ in pts]
-            ax_wall.plot(ts, [r.wall * 1e3 for _, r in pts], label=row, **style)
-            ratios = []
+            walls, ratios = [], []
             for t, r in pts:
                 b = _lookup(report, "model", w, report.baseline, t)
-                ratios.append(r.cpu / b.cpu if b else math.nan)
+                # A cell sized on its own (size_cells): its wall time for the baseline's problem.
+                walls.append(r.wall * (b.ops / r.ops if b and b.ops and r.ops else 1.0) * 1e3)
+                ratios.append(per_op_ratio(r, b) if b else math.nan)
+            ax_wall.plot(ts, walls, label=row, **style)
             ax_ratio.plot(ts, ratios, label=row, **style)
         ref = report.reference_label
         for label in dict.fromkeys(r.cell.row for r in report.results if r.cell.kind == "real"):

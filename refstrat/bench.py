@@ -113,6 +113,7 @@ class CellResult:
     busy: str = ""  # why the machine was not idle while the cell ran, "" when it was
     explain: Any = None  # refstrat.Explain of the cell's checked run (--explain)
     callgrind: Optional[float] = None  # instructions per op under callgrind (--callgrind, T=1)
+    size: int = 0  # fib_n (fib) or ops per thread (loops) of this cell's runs (see size_cells)
 
     @property
     def ns_per_op(self) -> float:
@@ -213,6 +214,15 @@ def _work_by_type(text: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for part in _split(text):
         name, _, value = part.partition("=")
+        out[name] = int(value)
+    return out
+
+
+def _size_by_type(text: str) -> dict[str, int]:
+    """The workers' work per cell: "fib/atomic/T2=24,..." (written by _forward)."""
+    out: dict[str, int] = {}
+    for part in _split(text):
+        name, _, value = part.rpartition("=")
         out[name] = int(value)
     return out
 
@@ -363,6 +373,8 @@ def build_parser(runner_parser: Optional[argparse.ArgumentParser] = None) -> arg
     g.add_argument("--sidecar", help=argparse.SUPPRESS)  # worker-only: where CPU seconds go
     g.add_argument("--work-by", dest="work_by", type=_work_by_type, default={},
                    help=argparse.SUPPRESS)  # worker-only: calibrated work per workload
+    g.add_argument("--size-by", dest="size_by", type=_size_by_type, default={},
+                   help=argparse.SUPPRESS)  # worker-only: fib_n or ops of cells sized on their own
     # pyperf's own --python (run workers on another interpreter) is replaced by ours above;
     # keep its attribute so pyperf's argument processing still finds it.
     p.set_defaults(python=sys.executable, output=None)
@@ -707,6 +719,41 @@ def resolve_work(args: argparse.Namespace) -> str:
     return f"work per value: one run, {how}; {args.baseline} at T=1 costs {work} of CPU per run"
 
 
+def cell_size(args: argparse.Namespace, cell: Cell) -> tuple[int, int]:
+    """(fib_n, ops per thread) of one cell: its own where size_cells() gave it one."""
+    n = args.size_by.get(cell.name)
+    if n is None:
+        return args.fib_n, args.ops
+    return (n, args.ops) if _is_fib(cell.workload) else (args.fib_n, n)
+
+
+def _is_fib(workload: str) -> bool:
+    return workload == "fib"
+
+
+def size_cells(args: argparse.Namespace, cells: list[Cell]) -> None:
+    """Give each model cell the least work (down to the defaults) whose run still costs
+    MIN_WORK_SECONDS of CPU, up to the matrix's: a cell 30x slower than the baseline covers its
+    50 ms in a smaller problem, not in 30x the time. Per-operation figures and every ratio are
+    unchanged by it (the reports compare CPU per operation); only the wasted minutes go."""
+    for cell in cells:
+        if cell.kind != "model":
+            continue
+        fib = _is_fib(cell.workload)
+
+        def cpu(size: int, cell: Cell = cell, fib: bool = fib) -> float:
+            kw = _run_kwargs(cell.workload, size if fib else args.fib_n, _work(args, cell.workload),
+                             args.ops if fib else size, args.pin, knob_settings(args))
+            return min(_model_once(cell.row, cell.workload, cell.threads, kw).cpu_seconds for _ in range(2))
+
+        if fib:
+            size = _bench_stability.scale_fib_n(cpu, min(DEFAULT_FIB_N, args.fib_n), limit=args.fib_n)
+        else:
+            size = _bench_stability.scale_ops(cpu, min(DEFAULT_OPS, args.ops), limit=args.ops)
+        if size != (args.fib_n if fib else args.ops):
+            args.size_by[cell.name] = size
+
+
 def check_cell(cell: Cell, kwargs: dict[str, Any], explain: bool) -> tuple[str, Any]:
     """The cell's separate, untimed checked run (the explain flavour with ``explain``): its
     problems as report text ("" when clean) and its Explain (or None)."""
@@ -846,6 +893,8 @@ def _forward(cmd: list[str], args: argparse.Namespace) -> None:
                 f"--sidecar={args.sidecar}"])
     if args.work_by:
         cmd.append("--work-by=" + ",".join(f"{w}={n}" for w, n in args.work_by.items()))
+    if args.size_by:
+        cmd.append("--size-by=" + ",".join(f"{c}={n}" for c, n in args.size_by.items()))
     cmd.extend(f"{_knob_flags(name)[0]}={value!r}" for name, value in knob_settings(args).items())
     if not args.pin:
         cmd.append("--no-pin")
@@ -954,11 +1003,13 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         baseline_added = False
 
     report: Optional[Report] = None
+    auto_size = False  # cells sized one by one (size_cells): --fib-n and --ops left to auto
     tmpdir: Optional[tempfile.TemporaryDirectory[str]] = None
     others: list[tuple[str, str]] = []  # --python interpreters: (path, row label)
     if not worker:
         _check_main_args(parser, args)
         print("sizing the work per value ...", file=sys.stderr, flush=True)
+        auto_size = args.fib_n is None and args.ops is None
         work_note = resolve_work(args)
         if "PYTHONPATH" in os.environ:  # pyperf strips the environment; a source checkout needs it
             args.inherit_environ = [*(args.inherit_environ or []), "PYTHONPATH"]
@@ -999,6 +1050,13 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         report.reference_label = reference[1]
 
     cells = plan_cells(args)
+    if not worker and auto_size:
+        print("sizing each cell ...", file=sys.stderr, flush=True)
+        size_cells(args, cells)
+        if report is not None and args.size_by:
+            report.work_note += ("; then each cell on its own (column n), down to fib_n="
+                                 f"{min(DEFAULT_FIB_N, args.fib_n)} / ops={min(DEFAULT_OPS, args.ops)}, "
+                                 "so that a slower cell does not run longer than it must")
     self_label = _real_label(_bench_twins.interpreter_info())
     progress = Progress(len(cells) + len(others)) if not worker else None
     suite_benches: list[Any] = []
@@ -1006,7 +1064,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     results: list[CellResult] = []
     for task, cell in enumerate(cells):
         if cell.kind == "model":
-            kwargs = _run_kwargs(cell.workload, args.fib_n, _work(args, cell.workload), args.ops, args.pin,
+            fib_n, ops = cell_size(args, cell)
+            kwargs = _run_kwargs(cell.workload, fib_n, _work(args, cell.workload), ops, args.pin,
                                  knob_settings(args))
             func, fargs = time_model, (task, cell.row, cell.workload, cell.threads, kwargs, args.sidecar)
             md = {"refstrat_strategy": cell.row, "refstrat_workload": cell.workload}
@@ -1014,9 +1073,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             func, fargs = time_real, (task, cell.workload, args.fib_n, args.ops, cell.threads, args.sidecar)
             md = {"refstrat_strategy": "real python twin", "refstrat_workload": cell.workload,
                   "refstrat_build": _bench_hw.gil_description()}
-        md.update({"refstrat_threads": str(cell.threads), "refstrat_fib_n": str(args.fib_n),
+        fib_n, ops = cell_size(args, cell) if cell.kind == "model" else (args.fib_n, args.ops)
+        md.update({"refstrat_threads": str(cell.threads), "refstrat_fib_n": str(fib_n),
                    "refstrat_baseline": args.baseline, "refstrat_version": _refstrat_version(),
-                   "refstrat_work": str(_work(args, cell.workload)), "refstrat_ops_per_thread": str(args.ops),
+                   "refstrat_work": str(_work(args, cell.workload)), "refstrat_ops_per_thread": str(ops),
                    "refstrat_value": "wall seconds per run; CPU seconds in the /cpu companion"})
         md.update({f"refstrat_{name}": str(value) for name, value in knob_settings(args).items()})
         name = (cell.name.replace("/self/", f"/{self_label}/") if cell.kind == "real" else cell.name)
@@ -1038,6 +1098,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         res = _result_from(Cell(cell.kind, cell.workload, self_label if cell.kind == "real" else cell.row,
                                 cell.threads), wall_bench, cpu_bench, entries)
         res.busy = busy
+        res.size = fib_n if _is_fib(cell.workload) else ops
         if cell.kind == "model" and cell.row not in REFERENCE_ROWS:
             checked, res.explain = check_cell(cell, kwargs, args.explain)
             if checked:

@@ -249,3 +249,31 @@ def test_callgrind_counts_instructions_per_op(monkeypatch: pytest.MonkeyPatch) -
     assert _bench_callgrind.status().startswith("unsupported: valgrind is not installed")
     with pytest.raises(RuntimeError, match="valgrind is not installed"):
         _bench_callgrind.instructions_per_op("limit", "fib", {})
+
+
+def test_size_cells_gives_a_slow_cell_a_smaller_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cell 30x slower than the baseline covers its 50 ms in a smaller fib, never below the
+    default depth and never above the matrix's; a cell as fast as the baseline keeps the
+    matrix's size; per-operation ratios then compare them."""
+    import argparse
+    from types import SimpleNamespace
+
+    per_call = {"gil": 1e-9, "locked": 30e-9, "limit": 1e-5}
+
+    def fake(row: str, workload: str, threads: int, kw: dict, check: bool = False, explain: bool = False):
+        return SimpleNamespace(cpu_seconds=1.618 ** kw["fib_n"] * per_call[row])
+
+    monkeypatch.setattr(bench, "_model_once", fake)
+    args = argparse.Namespace(fib_n=36, ops=200_000, work=0, work_by={}, size_by={}, pin=True)
+    cells = [bench.Cell("model", "fib", row, 1) for row in per_call]
+    bench.size_cells(args, cells)
+    assert "fib/gil/T1" not in args.size_by  # the baseline's own size
+    n = args.size_by["fib/locked/T1"]
+    assert bench.DEFAULT_FIB_N <= n < 36
+    assert 1.618 ** n * per_call["locked"] >= 0.05 > 1.618 ** (n - 1) * per_call["locked"]
+    assert args.size_by["fib/limit/T1"] == bench.DEFAULT_FIB_N  # already slow at the floor
+    assert bench.cell_size(args, cells[1]) == (n, 200_000)
+    # CPU per operation is what the report divides, so a smaller problem changes no ratio.
+    base = SimpleNamespace(cpu=2.0, ops=1000)
+    small = SimpleNamespace(cpu=0.5, ops=125)
+    assert _bench_report.per_op_ratio(small, base) == pytest.approx(2.0)
