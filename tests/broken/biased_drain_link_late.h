@@ -28,35 +28,20 @@ static inline void rs_bbrc_merge_list_link_late(rs_thread *t, uint32_t idx)
     }
 }
 
-static RS_NOINLINE void rs_bbrc_drain_link_late(rs_thread *t)
+static inline int rs_broken_biased_drain_link_late_init(rs_run *r)
 {
-    rs_brc_thread *b = (rs_brc_thread *)t->s;
-    rs_pr_mutex_lock(&b->lock);
-    uint32_t head = rs_pr_load_plain(&b->head);
-    rs_pr_store_plain(&b->head, RS_NIL);
-    rs_pr_store_relaxed(&b->pending, 0);
-    rs_pr_mutex_unlock(&b->lock);
-    rs_bbrc_merge_list_link_late(t, head);
+    if (rs_biased_init(r) != 0)
+        return -1;
+    for (uint32_t i = 0; i < r->nthreads; i++)
+        ((rs_brc_thread *)r->threads[i].s)->merge_list = rs_bbrc_merge_list_link_late;
+    return 0;
 }
-
-RS_INLINE void rs_broken_biased_drain_link_late_safepoint(rs_thread *t)
-{
-    rs_brc_thread *b = (rs_brc_thread *)t->s;
-    if (RS_UNLIKELY(rs_pr_load_relaxed(&b->pending)))
-        rs_bbrc_drain_link_late(t);
-}
-
-static inline void rs_broken_biased_drain_link_late_wait(rs_thread *t)
-{
-    rs_broken_biased_drain_link_late_safepoint(t);
-    rs_pr_spin();
-}
-
-static inline void rs_broken_biased_drain_link_late_flush(rs_thread *t) { rs_bbrc_drain_link_late(t); }
 
 #define rs_broken_biased_drain_link_late_incref rs_biased_incref
 #define rs_broken_biased_drain_link_late_decref rs_biased_decref
-#define rs_broken_biased_drain_link_late_init rs_biased_init
+#define rs_broken_biased_drain_link_late_safepoint rs_biased_safepoint
+#define rs_broken_biased_drain_link_late_wait rs_biased_wait
+#define rs_broken_biased_drain_link_late_flush rs_biased_flush
 #define rs_broken_biased_drain_link_late_fini rs_biased_fini
 #define rs_broken_biased_drain_link_late_obj_init rs_biased_obj_init
 #define rs_broken_biased_drain_link_late_enter rs_biased_enter
