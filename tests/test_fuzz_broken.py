@@ -53,6 +53,9 @@ BROKEN_VARIANTS: dict[str, bool] = {
     "broken_biased_drain_link_late": False,
     "broken_arena_push_split": False,
     "broken_arena_push_before_free": False,
+    # issue 8: the new schemes
+    "broken_percpu_kill_no_grace": False,
+    "broken_signed_publish_late": False,
 }
 #: The six variants that came before issue 7.
 ORIGINAL_VARIANTS = frozenset({

@@ -21,12 +21,14 @@
  *   rs_grace_start       acq_rel RMW (add 0) on epoch: the release heads a release sequence that
  *                        the later advance CASes continue, so a thread reading a later epoch
  *                        (rs_grace_read's acquire) sees everything the caller did before starting;
- *                        a plain acquire load would not publish the caller's stores.
+ *                        a plain acquire load would not publish the caller's stores. Then a
+ *                        seq_cst fence, which pairs with rs_grace_online's.
  *   rs_grace_announce    release store of seen: pairs with the advancer's acquire load of seen,
  *                        so the thread's operations before the quiescent state happen before the
  *                        advance (and, through the CAS's release, before rs_grace_done's acquire).
- *   rs_grace_online      release stores of seen, then online: the advancer that sees online sees
- *                        a current seen, not a stale one from before the thread entered.
+ *   rs_grace_online      release store of online, a seq_cst fence, then the epoch read and the
+ *                        announcement: pairs with rs_grace_start's fence (a store-load handshake,
+ *                        see rs_grace_online).
  *   rs_grace_offline     release store of online = 0: pairs with the advancer's acquire load, so a
  *                        leaving thread's last operations happen before an advance that skips it.
  *   rs_grace_try_advance acquire loads of online and seen; acq_rel CAS of epoch (release: pairs
@@ -108,10 +110,18 @@ RS_INLINE void rs_grace_quiescent(rs_grace *g, uint32_t i)
         rs_grace_announce(g, i, e);
 }
 
+/* Online first, then read the epoch, with a full fence between (urcu's rcu_thread_online): a
+ * store-then-load handshake with rs_grace_start, whose own fence sits between its epoch RMW and
+ * the advancer's later load of online. Either the advancer sees this thread online (and waits for
+ * its announcement; a stale seen from before is at most the epoch it left in, which the grace
+ * period's second epoch does not accept), or this thread's epoch read sees the start (and so what
+ * the starter did before it). Release and acquire alone would let both miss each other (a store
+ * buffer on x86), and a thread coming online could use a stale percpu mode after a fold. */
 static inline void rs_grace_online(rs_grace *g, uint32_t i)
 {
-    rs_grace_announce(g, i, rs_grace_read(g));
     rs_pr_store_release(&g->th[i].online, 1);
+    rs_pr_fence_seq_cst();
+    rs_grace_announce(g, i, rs_grace_read(g));
 }
 
 static inline void rs_grace_offline(rs_grace *g, uint32_t i)
@@ -129,8 +139,14 @@ static inline void rs_grace_try_advance(rs_grace *g)
     rs_pr_cas_strong_acq_rel(&g->epoch, &e, e + 1);
 }
 
-/* Start a grace period after everything the caller did so far; see the header. */
-RS_INLINE uint64_t rs_grace_start(rs_grace *g) { return rs_pr_faa_acq_rel(&g->epoch, 0) + 2; }
+/* Start a grace period after everything the caller did so far; see the header. The fence pairs
+ * with rs_grace_online's: see there. */
+RS_INLINE uint64_t rs_grace_start(rs_grace *g)
+{
+    uint64_t e = rs_pr_faa_acq_rel(&g->epoch, 0);
+    rs_pr_fence_seq_cst();
+    return e + 2;
+}
 
 RS_INLINE int rs_grace_done(rs_grace *g, uint64_t target) { return rs_grace_read(g) >= target; }
 
