@@ -138,7 +138,8 @@ def test_pinning_is_reported() -> None:
 
 
 def test_listings() -> None:
-    assert STRATEGIES == ["nonatomic", "locked", "gil", "atomic", "immortal", "buffered", "coalesced", "biased"]
+    assert STRATEGIES == ["nonatomic", "locked", "gil", "atomic", "immortal", "buffered", "coalesced", "biased",
+                          "percpu", "signed"]
     assert [w.name for w in refstrat.workloads()] == ["fib", "private", "shared", "mixed", "handoff", "trace"]
     for item in refstrat.strategies() + refstrat.workloads():
         assert item.summary and item.reference
@@ -443,7 +444,7 @@ def test_kill_is_the_creators_decref_on_every_scheme(strategy: str) -> None:
 def test_the_model_knows_kill() -> None:
     from refstrat.model import Program, ProgramError, expect
     exp = expect(Program(threads=tuple(tuple(t) for t in KILL_TRACE), shared=3))
-    assert exp.final_counts == (1, 1, 1, None) and exp.refcount_ops == 11
+    assert exp.final_counts == (1, 1, 1, None) and exp.refcount_ops == 10
     left = expect(Program(threads=((("new", 0), ("inc", 0), ("kill", 0)),)))
     assert left.final_counts == (1,)
     for threads, shared, match in [
