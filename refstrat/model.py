@@ -13,7 +13,7 @@ position in that thread's program order where the program would release a refere
 does not hold (the point where a use after free would occur) or would deadlock.
 
 Why the result does not depend on the interleaving: every operation changes the count by
-a fixed amount (new +1, inc +1, dec -1, send/recv 0), so the final count is the sum over
+a fixed amount (new +1, inc +1, dec and kill -1, send/recv 0), so the final count is the sum over
 all operations; and as long as every thread only releases references it holds, the true
 count never touches zero while a reference exists, so no correct scheme may free early.
 """
@@ -36,8 +36,8 @@ __all__ = [
     "IMMORTAL_COUNT",
 ]
 
-#: One operation: ``("new", id)``, ``("inc", id)``, ``("dec", id)``, ``("send", id, dst)``
-#: or ``("recv", id)`` -- exactly the tuples ``refstrat.Trace`` takes.
+#: One operation: ``("new", id)``, ``("inc", id)``, ``("dec", id)``, ``("send", id, dst)``,
+#: ``("recv", id)`` or ``("kill", id)`` -- exactly the tuples ``refstrat.Trace`` takes.
 Op = tuple
 
 #: The count the core reports for an immortal object at any time (the contract: "immortal
