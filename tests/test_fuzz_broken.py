@@ -90,6 +90,7 @@ NEEDS_SCHEDULER: frozenset[str] = frozenset({
     "broken_biased_drain_link_late",
     "broken_arena_push_before_free",    # the handoff hunt caught it in 2 of 5 tries
     "broken_percpu_kill_no_grace",      # a preemption between a mode load and its counter store
+    "broken_signed_publish_late",       # a receiver running between a send and the next safepoint
 })
 #: Variants of the arena's remote stack: no trace program reuses a remotely freed slot, so they
 #: are hunted with the handoff workload and the smallest arena instead.
