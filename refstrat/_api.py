@@ -253,8 +253,8 @@ def run(strategy: str, workload: str = "private", threads: int = 1, *, check: bo
     Options (keyword only): ops (per thread), fib_n, work (spin iterations of other work per fib
     call, or after every operation of the other workloads; not for trace), objects, shared_objects,
     shared_fraction, zipf, immortal, layout ("packed" or "padded"), arena_size, pin, seed,
-    switch_interval (gil), trace and jitter (trace workload), depth, tick (coalesced; percpu
-    checks its grace periods every min(tick, 64) safepoints), log_size (buffered). Invalid values raise ValueError/TypeError naming the valid choices
+    switch_interval (gil), trace and jitter (trace workload), depth, tick (coalesced),
+    log_size (buffered). Invalid values raise ValueError/TypeError naming the valid choices
     (the value checked is the converted one the C core receives, which checks it again; the
     bounds are in README's "Bounds and errors"); names holding NUL are a ValueError. A run that
     cannot complete raises a :class:`refstrat.RunError` (``ArenaExhaustedError`` when a pool
