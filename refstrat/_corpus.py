@@ -87,4 +87,7 @@ CORPUS: tuple[Litmus, ...] = (
     Litmus("immortal beside mortal, both shared",
            _p((("inc", 0), ("inc", 1), ("dec", 0), ("dec", 1)),
               (("inc", 1), ("inc", 0), ("dec", 1), ("dec", 0)), shared=2, immortal=(0,))),
+    Litmus("a hand-off keeping a reference, the receiver works on it while the creator kills it",
+           _p((("new", 0), ("inc", 0), ("send", 0, 1), ("kill", 0)),
+              (("recv", 0), ("inc", 0), ("dec", 0), ("dec", 0)))),
 )

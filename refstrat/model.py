@@ -13,7 +13,7 @@ position in that thread's program order where the program would release a refere
 does not hold (the point where a use after free would occur) or would deadlock.
 
 Why the result does not depend on the interleaving: every operation changes the count by
-a fixed amount (new +1, inc +1, dec -1, send/recv 0), so the final count is the sum over
+a fixed amount (new +1, inc +1, dec and kill -1, send/recv 0), so the final count is the sum over
 all operations; and as long as every thread only releases references it holds, the true
 count never touches zero while a reference exists, so no correct scheme may free early.
 """
@@ -36,8 +36,8 @@ __all__ = [
     "IMMORTAL_COUNT",
 ]
 
-#: One operation: ``("new", id)``, ``("inc", id)``, ``("dec", id)``, ``("send", id, dst)``
-#: or ``("recv", id)`` -- exactly the tuples ``refstrat.Trace`` takes.
+#: One operation: ``("new", id)``, ``("inc", id)``, ``("dec", id)``, ``("send", id, dst)``,
+#: ``("recv", id)`` or ``("kill", id)`` -- exactly the tuples ``refstrat.Trace`` takes.
 Op = tuple
 
 #: The count the core reports for an immortal object at any time (the contract: "immortal
@@ -45,6 +45,9 @@ Op = tuple
 IMMORTAL_COUNT = 1
 
 _ARITY = {"new": 2, "inc": 2, "dec": 2, "send": 3, "recv": 2}
+# ("kill", id): the creator's decref (percpu_ref_kill), at most once per private object, by a
+# thread holding a reference (references are interchangeable: the creator's may have been passed on).
+_ARITY["kill"] = 2
 
 
 class ProgramError(ValueError):
@@ -104,8 +107,8 @@ class Program:
         return sum(len(t) for t in self.threads)
 
     def refcount_ops(self) -> int:
-        """Number of operations that change a count (new, inc, dec)."""
-        return sum(1 for t in self.threads for op in t if op[0] in ("new", "inc", "dec"))
+        """Number of operations that change a count (new, inc, dec, kill)."""
+        return sum(1 for t in self.threads for op in t if op[0] in ("new", "inc", "dec", "kill"))
 
     def compact(self) -> "Program":
         """The same program with private ids renumbered ``shared, shared + 1, ...`` in the
@@ -208,6 +211,7 @@ def expect(program: Program, *, immortal_active: bool = True) -> Expectation:
 
     # Static checks first: they do not need a schedule.
     creator: dict[int, tuple[int, int]] = {}
+    killer: dict[int, tuple[int, int]] = {}
     for t, ops in enumerate(program.threads):
         for k, op in enumerate(ops):
             if not op or op[0] not in _ARITY:
@@ -223,6 +227,14 @@ def expect(program: Program, *, immortal_active: bool = True) -> Expectation:
                 if oid in creator:
                     raise ProgramError(f"new({oid}) twice (first in thread {creator[oid][0]})", t, k)
                 creator[oid] = (t, k)
+            if op[0] == "kill":
+                if oid < shared:
+                    raise ProgramError(f"kill({oid}): shared objects are never killed (their setup "
+                                       "reference is released at quiesce)", t, k)
+                if oid in killer:
+                    raise ProgramError(f"kill({oid}) twice (first in thread {killer[oid][0]}, op "
+                                       f"{killer[oid][1]})", t, k)
+                killer[oid] = (t, k)
             if op[0] == "send":
                 dst = op[2]
                 if not isinstance(dst, int) or isinstance(dst, bool) or not 0 <= dst < n:
@@ -259,7 +271,7 @@ def expect(program: Program, *, immortal_active: bool = True) -> Expectation:
                         what = "before its new" if oid not in created else "without holding a reference"
                         raise ProgramError(f"inc({oid}) {what} (use after free)", t, k)
                     hold[t][oid] += 1
-                elif kind in ("dec", "send"):
+                elif kind in ("dec", "kill", "send"):
                     if hold[t][oid] == 0:
                         raise ProgramError(
                             f"{kind}({oid}) releases a reference this thread does not hold "
@@ -321,7 +333,7 @@ def sequential_counts(program: Program, order: Iterable[int]) -> list[Counter]:
         pcs[t] += 1
         if op[0] in ("new", "inc"):
             counts[op[1]] += 1
-        elif op[0] == "dec":
+        elif op[0] in ("dec", "kill"):
             counts[op[1]] -= 1
         history.append(Counter(counts))
     return history

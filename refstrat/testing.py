@@ -101,7 +101,10 @@ def programs(
 
     Guarantees every drawn program passes :func:`refstrat.model.expect`: it is built as one
     feasible global execution and then split into per-thread lists, so every dec/send
-    releases a reference the thread holds and every recv has a send before it.  With
+    releases a reference the thread holds and every recv has a send before it. Some releases
+    of a private object are ``kill`` (the creator's reference, at most once per object): a
+    drawn dec with a high object pick, and the first final release of an object not yet
+    killed; both shrink to a plain dec.  With
     ``release_all=True`` (the default) each thread finally takes all its mail and drops
     every reference it holds, so all private objects must end up freed and all shared
     objects back at their setup count; ``False`` keeps the leftovers (testing exact
@@ -136,6 +139,7 @@ def programs(
     mail = [Counter() for _ in range(n)]
     ops: list[list[tuple]] = [[] for _ in range(n)]
     next_id = nshared
+    killed: set[int] = set()
     for t, k, pick, dst in steps:
         held = sorted(o for o, c in hold[t].items() if c > 0)
         waiting = sorted(o for o, c in mail[t].items() if c > 0)
@@ -160,7 +164,10 @@ def programs(
         elif kind == "dec":
             oid = held[pick % len(held)]
             hold[t][oid] -= 1
-            ops[t].append(("dec", oid))
+            kill = pick >= 128 and oid >= nshared and oid not in killed
+            if kill:
+                killed.add(oid)
+            ops[t].append(("kill" if kill else "dec", oid))
         elif kind == "send":
             oid = held[pick % len(held)]
             hold[t][oid] -= 1
@@ -180,7 +187,12 @@ def programs(
                 hold[t][oid] += 1
         if release:
             for oid in sorted(hold[t]):
-                ops[t].extend([("dec", oid)] * hold[t][oid])
+                k = hold[t][oid]
+                if k and oid >= nshared and oid not in killed:
+                    killed.add(oid)
+                    ops[t].append(("kill", oid))
+                    k -= 1
+                ops[t].extend([("dec", oid)] * k)
     return Program(threads=tuple(tuple(o) for o in ops), shared=nshared, immortal=imm)
 
 
@@ -433,7 +445,8 @@ def stress_program(threads: int, ops: int, *, seed: int = 1, shared: int = 2,
     ``symmetric``: every thread creates ``handoff`` objects, increments each and sends one
     reference to every other thread, takes the ones sent to it, then hammers the hot shared
     objects and all handed-over objects in short inc-runs followed by dec-runs (so an owner
-    and a non-owner update one object at once), and drops everything.
+    and a non-owner update one object at once), and drops everything (a creator's last release
+    of its own object is a kill).
 
     ``early_exit``: thread 0 creates one object per other thread, increments it and sends it
     over, then hammers for the whole length; the other threads take their object, hammer
@@ -450,6 +463,7 @@ def stress_program(threads: int, ops: int, *, seed: int = 1, shared: int = 2,
     hold = [Counter() for _ in range(threads)]
     next_id = shared
     pools: list[list[int]] = [list(range(shared)) for _ in range(threads)]
+    mine_of: list[set[int]] = [set() for _ in range(threads)]  # objects each thread created
 
     def give(src: int, dst: int, oid: int) -> None:
         body[src].append(("inc", oid))
@@ -463,6 +477,7 @@ def stress_program(threads: int, ops: int, *, seed: int = 1, shared: int = 2,
             next_id += handoff
             created.append(mine)
             for oid in mine:
+                mine_of[t].add(oid)
                 body[t].append(("new", oid))
                 hold[t][oid] += 1
                 pools[t].append(oid)
@@ -481,6 +496,7 @@ def stress_program(threads: int, ops: int, *, seed: int = 1, shared: int = 2,
             oid = next_id
             next_id += 1
             body[0].append(("new", oid))
+            mine_of[0].add(oid)
             hold[0][oid] += 1
             pools[0].append(oid)
             give(0, dst, oid)
@@ -496,7 +512,11 @@ def stress_program(threads: int, ops: int, *, seed: int = 1, shared: int = 2,
             body[t].extend([("dec", oid)] * k)
             n += 2 * k
         for oid in sorted(hold[t]):
-            body[t].extend([("dec", oid)] * hold[t][oid])
+            k = hold[t][oid]
+            if oid in mine_of[t] and k:  # the creator's own reference: percpu_ref_kill
+                body[t].append(("kill", oid))
+                k -= 1
+            body[t].extend([("dec", oid)] * k)
     return Program(threads=tuple(tuple(b) for b in body), shared=shared, immortal=tuple(immortal))
 
 

@@ -15,6 +15,9 @@ from typing import Iterable, Sequence
 
 OPS = {"new": 0, "inc": 1, "dec": 2, "send": 3, "recv": 4}
 _ARITY = {"new": 2, "inc": 2, "dec": 2, "send": 3, "recv": 2}
+# The vocabulary's kill (RS_T_KILL): the release of the creator's initial reference.
+OPS["kill"] = 7
+_ARITY["kill"] = 2
 MAX_OBJECTS = 1 << 24  # ids in [0, MAX_OBJECTS): the C core's RS_MAX_TRACE_OBJECTS
 MAX_OPS = 1 << 26      # operations, all threads together: RS_MAX_TRACE_OPS
 MAX_THREADS = 1024     # RS_MAX_THREADS (tests/test_defence.py checks all three against the core)
@@ -35,7 +38,11 @@ class Trace:
 
     Operations, as tuples: ``("new", id)``, ``("inc", id)``, ``("dec", id)``,
     ``("send", id, thread)`` (moves one held reference to that thread's mailbox) and
-    ``("recv", id)`` (takes one from this thread's mailbox, waiting for it).
+    ``("recv", id)`` (takes one from this thread's mailbox, waiting for it) and ``("kill", id)``
+    (releases the reference the object's creator was given by its ``new``, as percpu_ref_kill:
+    a ``dec`` for every scheme without a kill hook). A kill is of a private object, at most once
+    per object, by a thread holding a reference to it: references are interchangeable, so the
+    holder may be any thread the creator's reference was passed to.
     """
 
     threads: tuple[tuple[tuple, ...], ...]
@@ -106,6 +113,7 @@ def _validate(trace: Trace) -> tuple[tuple, list[int]]:
     # Pass 1: shape of every op, and who creates what; every op is rebuilt from plain str/int
     # values, which the later passes use. Linear in the number of operations.
     created: dict[int, tuple[int, int]] = {}
+    killed: dict[int, tuple[int, int]] = {}
     used: set[int] = set()
     nobjects = shared
     threads: list[list[tuple]] = []
@@ -130,6 +138,14 @@ def _validate(trace: Trace) -> tuple[tuple, list[int]]:
                     ct, ck = created[obj]
                     raise TraceError(f"{where}: object {obj} is already created by thread {ct}, op {ck}")
                 created[obj] = (t, k)
+            elif name == "kill":
+                if obj < shared:
+                    raise TraceError(f"{where}: object {obj} is a shared object: only private objects "
+                                     "are killed (setup objects are killed at quiesce)")
+                if obj in killed:
+                    kt, kk = killed[obj]
+                    raise TraceError(f"{where}: object {obj} is already killed by thread {kt}, op {kk}")
+                killed[obj] = (t, k)
             dst = _plain_int(op[2]) if name == "send" else 0
             if dst is None or not 0 <= dst < nthreads:
                 raise TraceError(f"{where}: destination must be a thread in [0, {nthreads})")
@@ -165,10 +181,10 @@ def _validate(trace: Trace) -> tuple[tuple, list[int]]:
                 if obj >= shared and held.get(obj, 0) == 0:
                     raise TraceError(f"{where}: thread {t} holds no reference to object {obj}")
                 held[obj] = held.get(obj, 0) + 1
-            else:  # dec, send
+            else:  # dec, kill, send
                 if held.get(obj, 0) == 0:
                     raise TraceError(f"{where}: thread {t} holds no reference to object {obj} to "
-                                     f"{'release' if name == 'dec' else 'send'}")
+                                     f"{'send' if name == 'send' else 'release'}")
                 held[obj] -= 1
                 if name == "send":
                     mailbox[(dst, obj)] = mailbox.get((dst, obj), 0) + 1

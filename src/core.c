@@ -529,7 +529,12 @@ static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t c
         return NULL;
     }
     if (s->init(r) != 0) {
-        snprintf(err, errlen, "out of memory for the %s strategy's state", s->name);
+        /* A strategy that refuses the run (percpu: too much memory) says why with rs_run_fail. */
+        if (r->error) {
+            *code = r->error;
+            snprintf(err, errlen, "%s", r->errmsg);
+        } else
+            snprintf(err, errlen, "out of memory for the %s strategy's state", s->name);
         rs_run_destroy(r); /* fini copes with partial state */
         return NULL;
     }

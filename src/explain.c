@@ -43,9 +43,15 @@ static void rs_explain_memory(const rs_run *r, rs_explain_result *out)
         side = T * sizeof(rs_brc_thread);
     } else if (!strcmp(n, "coalesced")) {
         header += sizeof(uint32_t); /* aux: review state */
-        side = sizeof(rs_coal_run) + T * sizeof(rs_coal_thread);
+        side = sizeof(rs_coal_run) + T * (sizeof(rs_coal_thread) + sizeof(rs_grace_thread));
         for (uint32_t i = 0; i < r->nthreads; i++)
             grown += (uint64_t)((rs_coal_thread *)r->threads[i].s)->review_cap * sizeof(rs_coal_review);
+    } else if (!strcmp(n, "percpu")) {
+        header += sizeof(uint32_t); /* aux: percpu or atomic mode */
+        side = sizeof(rs_pcpu_run) + T * (sizeof(rs_pcpu_thread) + sizeof(rs_grace_thread) +
+                                          (uint64_t)r->arena.capacity * sizeof(int32_t));
+        for (uint32_t i = 0; i < r->nthreads; i++)
+            grown += (uint64_t)((rs_pcpu_thread *)r->threads[i].s)->pending_cap * sizeof(rs_pcpu_kill);
     } else if (!strcmp(n, "buffered")) {
         side = sizeof(rs_buf_run) +
                T * (sizeof(rs_buf_thread) + RS_BUF_BATCHES * 2 * (uint64_t)r->p.log_size * sizeof(rs_obj *));

@@ -35,13 +35,16 @@ PROGRAMS = [
     # a reference sent back while its sender still holds an unflushed increment
     Program(threads=((("new", 1), ("send", 1, 1), ("recv", 1), ("dec", 1)),
                      (("recv", 1), ("inc", 1), ("send", 1, 0), ("dec", 1)))),
+    # the creator kills its object while the receiver is working on it (percpu's grace period)
+    Program(threads=((("new", 1), ("inc", 1), ("send", 1, 1), ("kill", 1)),
+                     (("recv", 1), ("inc", 1), ("dec", 1), ("dec", 1)))),
 ]
 
 #: Bound on non-default choices per schedule (a preemption, a timeout, a drain, or a pick other
 #: than round-robin at a wait each count one), per scheme, to keep this file within its CI budget.
 BOUNDS: dict[str, int] = {"coalesced": 1, "biased": 1, "buffered": 1}
 DEFAULT_BOUND = 2
-CORRECT = ["locked", "gil", "atomic", "immortal", "coalesced", "biased", "buffered"]
+CORRECT = ["locked", "gil", "atomic", "immortal", "coalesced", "biased", "buffered", "percpu", "signed"]
 
 
 @pytest.mark.parametrize("memory", ["sc", "tso"])
@@ -128,6 +131,8 @@ CAUGHT_EXHAUSTIVE = {
     "broken_biased_no_queue": False,
     "broken_buffered_dec_first": False,
     "broken_coalesced_no_epoch": False,
+    "broken_percpu_kill_no_grace": False,
+    "broken_signed_publish_late": False,
 }
 
 

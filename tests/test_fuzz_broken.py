@@ -53,6 +53,9 @@ BROKEN_VARIANTS: dict[str, bool] = {
     "broken_biased_drain_link_late": False,
     "broken_arena_push_split": False,
     "broken_arena_push_before_free": False,
+    # issue 8: the new schemes
+    "broken_percpu_kill_no_grace": False,
+    "broken_signed_publish_late": False,
 }
 #: The six variants that came before issue 7.
 ORIGINAL_VARIANTS = frozenset({
@@ -86,6 +89,8 @@ NEEDS_SCHEDULER: frozenset[str] = frozenset({
     "broken_biased_queued_late",        # caught 1 of 2 (Hypothesis, then missed): a coin toss
     "broken_biased_drain_link_late",
     "broken_arena_push_before_free",    # the handoff hunt caught it in 2 of 5 tries
+    "broken_percpu_kill_no_grace",      # a preemption between a mode load and its counter store
+    "broken_signed_publish_late",       # a receiver running between a send and the next safepoint
 })
 #: Variants of the arena's remote stack: no trace program reuses a remotely freed slot, so they
 #: are hunted with the handoff workload and the smallest arena instead.

@@ -5,9 +5,9 @@
  * atomics: the table is direct-mapped by object index; a conflicting slot is flushed (rc += delta,
  * one atomic add) before it is reused. So a zero global count proves nothing by itself.
  *
- * Epochs: every `tick` safepoints a worker flushes every slot it used, zero deltas included, and
- * records the global epoch it has seen; the global epoch advances once every online worker has
- * flushed in the current one.
+ * Epochs (refstrat/grace.h): every `tick` safepoints a worker flushes every slot it used, zero
+ * deltas included, and then announces a quiescent state in the epoch it read before the flush; the
+ * global epoch advances once every online worker has flushed in the current one.
  *
  * When an object may be freed: when a flush leaves rc == 0, the flushing worker queues the object
  * for review at global epoch + 2 (or, when a review is already pending, marks it dirty). The review
@@ -24,7 +24,7 @@
  * applications" (EuroSys 2013), section on Refcache; coalescing after Levanoni and Petrank
  * (OOPSLA 2001).
  *
- * Synchronization table:
+ * Synchronization table (the epochs' own is in refstrat/grace.h):
  *   incref/decref/safepoint/wait(t)  worker t only        race with other workers' flushes/reviews
  *   rs_coalesced_quiesce(r)          main thread          after every worker has left
  */
@@ -33,6 +33,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "refstrat/grace.h"
 #include "refstrat/runtime.h"
 
 #define RS_COAL_SLOTS 4096 /* per worker, as sv6 */
@@ -57,16 +58,10 @@ typedef struct rs_coal_thread {
     uint32_t until_tick;            /* safepoints left before the next tick */
     rs_coal_review *review;         /* growable review queue */
     uint32_t nreview, review_cap;
-    char pad_[RS_CACHELINE];
-    /* atomic: the worker stores, others load when advancing the epoch */
-    uint64_t epoch;                 /* last global epoch this worker flushed in */
-    int online;
-    char pad2_[RS_CACHELINE - sizeof(uint64_t) - sizeof(int)];
 } RS_ALIGNED rs_coal_thread;
 
 typedef struct rs_coal_run {
-    uint64_t epoch;  /* atomic: advanced by CAS once every online worker has flushed in it */
-    char pad_[RS_CACHELINE - sizeof(uint64_t)];
+    rs_grace grace;  /* the epochs: a worker's quiescent state is a flush of its whole table */
     /* What a flush that leaves the global count at zero does: rs_coal_queue_review. A field
      * (read-only during a run) so that a variant of the scheme (tests/broken) reuses the rest. */
     void (*on_zero)(rs_thread *t, rs_obj *o);
@@ -80,9 +75,10 @@ static inline int rs_coalesced_init(rs_run *r)
     if (!s)
         return -1;
     memset(s, 0, sizeof *s);
-    s->epoch = 1;
     s->on_zero = rs_coal_queue_review;
     r->s = s;
+    if (rs_grace_init(&s->grace, r->nthreads) != 0)
+        return -1;
     for (uint32_t i = 0; i < r->nthreads; i++) {
         rs_coal_thread *c = (rs_coal_thread *)rs_aligned_alloc(sizeof(rs_coal_thread));
         if (!c)
@@ -105,6 +101,8 @@ static inline void rs_coalesced_fini(rs_run *r)
         free(c);
         r->threads[i].s = NULL;
     }
+    if (r->s)
+        rs_grace_fini(&((rs_coal_run *)r->s)->grace);
     free(r->s);
     r->s = NULL;
 }
@@ -138,7 +136,7 @@ static RS_NOINLINE void rs_coal_queue_review(rs_thread *t, rs_obj *o)
     }
     rs_coal_review *e = &c->review[c->nreview++];
     e->idx = rs_obj_index(&r->arena, o);
-    e->epoch = rs_pr_load_acquire(&s->epoch) + 2;
+    e->epoch = rs_grace_read(&s->grace) + 2;
 }
 
 RS_INLINE void rs_coal_flush_slot(rs_thread *t, rs_coal_slot *sl)
@@ -192,26 +190,11 @@ static inline void rs_coal_flush_all(rs_thread *t)
     c->nused = 0;
 }
 
-/* Advance the global epoch if every online worker has flushed in it. */
-static inline void rs_coal_try_advance(rs_run *r)
-{
-    rs_coal_run *s = (rs_coal_run *)r->s;
-    uint64_t e = rs_pr_load_acquire(&s->epoch);
-    for (uint32_t i = 0; i < r->nthreads; i++) {
-        rs_coal_thread *c = (rs_coal_thread *)r->threads[i].s;
-        /* Acquire pairs with the worker's release of its epoch: its flush is visible. */
-        if (rs_pr_load_acquire(&c->online) && rs_pr_load_acquire(&c->epoch) != e)
-            return;
-    }
-    /* Acq_rel: pairs with the acquire loads of the epoch by workers and reviewers. */
-    rs_pr_cas_strong_acq_rel(&s->epoch, &e, e + 1);
-}
-
 /* Review the queued objects whose epoch has come; `freer` does the frees. */
 static inline void rs_coal_review_queue(rs_run *r, rs_coal_thread *c, rs_thread *freer)
 {
     rs_coal_run *s = (rs_coal_run *)r->s;
-    uint64_t now = rs_pr_load_acquire(&s->epoch);
+    uint64_t now = rs_grace_read(&s->grace);
     uint32_t keep = 0;
     for (uint32_t i = 0; i < c->nreview; i++) {
         rs_coal_review e = c->review[i];
@@ -244,11 +227,11 @@ static RS_NOINLINE void rs_coal_tick(rs_thread *t)
     rs_coal_run *s = (rs_coal_run *)r->s;
     c->until_tick = r->p.tick;
     RS_STAT(t, epochs);
-    uint64_t e = rs_pr_load_acquire(&s->epoch);
+    uint64_t e = rs_grace_read(&s->grace);
     rs_coal_flush_all(t);
-    /* Release pairs with rs_coal_try_advance(): this flush happens before the epoch moves on. */
-    rs_pr_store_release(&c->epoch, e);
-    rs_coal_try_advance(r);
+    /* The quiescent state comes after the flush: the flush happens before the epoch moves on. */
+    rs_grace_announce(&s->grace, t->index, e);
+    rs_grace_try_advance(&s->grace);
     rs_coal_review_queue(r, c, t);
 }
 
@@ -269,18 +252,14 @@ static inline void rs_coalesced_wait(rs_thread *t)
 
 static inline void rs_coalesced_enter(rs_thread *t)
 {
-    rs_coal_thread *c = (rs_coal_thread *)t->s;
-    rs_coal_run *s = (rs_coal_run *)t->run->s;
-    rs_pr_store_release(&c->epoch, rs_pr_load_acquire(&s->epoch));
-    rs_pr_store_release(&c->online, 1);
+    rs_grace_online(&((rs_coal_run *)t->run->s)->grace, t->index);
 }
 
 static inline void rs_coalesced_leave(rs_thread *t)
 {
-    rs_coal_thread *c = (rs_coal_thread *)t->s;
     rs_coal_flush_all(t);
-    /* Release: an offline worker's last flush is visible to whoever advances the epoch. */
-    rs_pr_store_release(&c->online, 0);
+    /* Offline after the last flush: it happens before any epoch that skips this worker. */
+    rs_grace_offline(&((rs_coal_run *)t->run->s)->grace, t->index);
 }
 
 #define rs_coalesced_start rs_noop_init
@@ -298,7 +277,7 @@ static inline void rs_coalesced_quiesce(rs_run *r)
         }
         if (!left)
             break;
-        rs_coal_try_advance(r);
+        rs_grace_try_advance(&((rs_coal_run *)r->s)->grace);
     }
 }
 

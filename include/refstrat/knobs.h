@@ -25,7 +25,8 @@
 #define RS_KNOBS(K)                                                                                \
     K(switch_interval, "gil", REAL, 0.005, 1e-6, 10.0,                                             \
       "seconds a GIL holder keeps the lock while another thread waits")                            \
-    K(tick, "coalesced", UINT, 16384, 1, 2147483648, "safepoints between epoch ticks")            \
+    K(tick, "coalesced", UINT, 16384, 1, 2147483648,                                                \
+      "safepoints between epoch ticks (percpu also checks its grace periods every min(tick, 64))") \
     K(log_size, "buffered", UINT, 4096, 16, 16777216, "entries per incref/decref log")
 
 enum rs_knob_kind { RS_KNOB_UINT = 0, RS_KNOB_REAL = 1 };

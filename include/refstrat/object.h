@@ -41,7 +41,8 @@ enum {
 typedef struct rs_obj {
     /* The count word. nonatomic/gil: plain, under the scheme's exclusion; locked: under the mutex;
      * atomic/immortal: atomic; buffered: the commit thread only, once published; coalesced: the
-     * global count, atomic; biased: ob_ref_shared (atomic, low two bits are flags). */
+     * global count, atomic; biased: ob_ref_shared (atomic, low two bits are flags); percpu: the
+     * biased atomic count (refstrat/percpu.h); signed: the count, negated once shared (atomic). */
     int64_t rc;
     uint32_t local;  /* biased: ob_ref_local, owner thread only */
     uint32_t owner;  /* biased: ob_tid (worker index + 1, 0 = unowned), atomic */
@@ -50,7 +51,7 @@ typedef struct rs_obj {
     uint32_t flags;  /* RS_F_*; written before the start barrier, read-only during a run */
     uint32_t pool;   /* owning pool (worker index), RS_NIL for setup objects; fixed */
     uint32_t next;   /* free-list link while free; biased merge-queue link while queued */
-    uint32_t aux;    /* coalesced: review state bits; atomic */
+    uint32_t aux;    /* coalesced: review state bits; percpu: percpu/atomic mode; atomic */
     uint64_t aux64;  /* spare word, keeps the header at 48 bytes and 8-aligned */
 } rs_obj;
 

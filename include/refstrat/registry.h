@@ -22,6 +22,8 @@
 #include "refstrat/buffered.h"
 #include "refstrat/coalesced.h"
 #include "refstrat/biased.h"
+#include "refstrat/percpu.h"
+#include "refstrat/signed.h"
 
 #define RS_STRATEGIES(RS_X)                                                                        \
     RS_X(nonatomic, 0, 0, "plain increments, as a GIL build does; exact on one thread, loses updates on several", \
@@ -39,7 +41,13 @@
     RS_X(coalesced, 1, 0, "per-thread delta tables flushed at epochs; frees confirmed after two epochs", \
          "Clements, Kaashoek, Zeldovich, Refcache (RadixVM, EuroSys 2013)")                         \
     RS_X(biased, 1, 0, "owner thread counts locally without atomics, others atomically; merge queues", \
-         "Choi, Shull, Torrellas, PACT 2018; PEP 703 (CPython free-threaded build)")
+         "Choi, Shull, Torrellas, PACT 2018; PEP 703 (CPython free-threaded build)")                \
+    RS_X(percpu, 1, 0, "per-thread plain counters while live; kill switches to one biased atomic after a grace period", \
+         "Linux percpu_ref (include/linux/percpu-refcount.h, lib/percpu-refcount.c)",                \
+         (0, 0, 0, rs_percpu_kill))                                                                \
+    RS_X(signed, 1, 0, "positive count: thread-local, plain; negative: shared, atomic; publish flips the sign", \
+         "Lean 4 lean.h (lean_inc_ref, lean_mark_mt); Ullrich, de Moura, IFL 2019",                  \
+         (0, 0, rs_signed_publish, 0))
 
 /* An entry's optional sixth field: the default, or the parenthesised hooks it names. GNU's
  * `, ##__VA_ARGS__` drops the comma when the field is absent (GCC and Clang, -std=gnu11). */

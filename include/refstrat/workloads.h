@@ -13,6 +13,13 @@
  *  - skips immortal objects when the run honours immortality (rs_ops.immortal), PEP 683's branch.
  * Each counts as one operation either way.
  *
+ * Kill (RS_OP_KILL, the vocabulary's kill) is emitted where a creator's initial reference is
+ * given up, which for every scheme without a kill hook is a plain decrement: the loop kernels'
+ * churn replacement and final release of a private object; fib's release of a frame at return and
+ * of a fresh (above 256) result int by the caller that consumes it; handoff's consumer release,
+ * because the producer passes its only reference, the initial one, through the ring (the consumer
+ * holds the creator's reference from then on, as a percpu_ref's owner hands an object over).
+ *
  * `work` stands for the interpreter's other work: fib spins that many iterations per call; the
  * loop and handoff kernels spin that many after every operation (rs_op_work), so that refcount
  * traffic is interleaved with other work as in an interpreter (`--calibrate` fits it to a real
@@ -174,8 +181,8 @@ RS_INLINE int rs_wait_step(const rs_ops S, rs_thread *t, unsigned *spins, double
  * them. A burst increfs `depth` objects drawn for the workload, then decrefs them in reverse
  * order: increments and decrements balance, the objects are unpredictable, the control flow is
  * not (a random push/pop choice would cost a branch miss per operation and hide the schemes'
- * differences). Every 1024 operations one private object is replaced (decref to zero, free,
- * allocate), so allocation and frees are part of the mix. */
+ * differences). Every 1024 operations one private object is replaced (its initial reference
+ * killed, so it is freed; another allocated), so allocation and frees are part of the mix. */
 RS_INLINE rs_handle rs_draw(int kind, uint64_t x, const rs_handle *priv, uint32_t np,
                             const rs_handle *shared, uint32_t ns, const uint16_t *zipf, uint32_t thresh)
 {
@@ -236,7 +243,7 @@ RS_INLINE int rs_k_loop(const rs_ops S, rs_thread *t, int kind)
                 break;
             if (np) {
                 uint32_t i = rs_below(rs_rand(&rng), np);
-                n += rs_op_dec(S, t, &a, priv[i]);
+                n += rs_op(S, t, &a, priv[i], RS_OP_KILL);
                 tried++;
                 priv[i] = rs_new(S, t, &a);
                 if (priv[i].idx == RS_NIL) {
@@ -247,7 +254,7 @@ RS_INLINE int rs_k_loop(const rs_ops S, rs_thread *t, int kind)
         }
     }
     for (uint32_t i = 0; i < np; i++)
-        n += rs_op_dec(S, t, &a, priv[i]);
+        n += rs_op(S, t, &a, priv[i], RS_OP_KILL);
     free(priv);
     t->rng = rng;
     t->ops = n;
@@ -279,7 +286,8 @@ RS_INLINE int rs_ring_pop(rs_ring *q, rs_handle *h)
     return 1;
 }
 
-/* Take one object from the inbox, use it (incref, decref) and release it: a cross-thread free. */
+/* Take one object from the inbox, use it (incref, decref) and release it: a cross-thread free.
+ * The reference taken from the ring is the producer's initial one, so the release is a kill. */
 RS_INLINE int rs_consume(const rs_ops S, rs_thread *t, const rs_arena *a, rs_ring *in, uint64_t *n)
 {
     rs_handle h;
@@ -289,7 +297,7 @@ RS_INLINE int rs_consume(const rs_ops S, rs_thread *t, const rs_arena *a, rs_rin
         (*n)++;
         *n += rs_op_dec(S, t, a, h);
     }
-    *n += rs_op_dec(S, t, a, h);
+    *n += rs_op(S, t, a, h, RS_OP_KILL);
     rs_op_work(3 * t->run->p.work); /* after its three operations */
     return 1;
 }
@@ -426,6 +434,14 @@ RS_INLINE void rs_fib_dec(const rs_ops S, rs_thread *t, rs_fibctx *c, const rs_a
         c->n += done;
 }
 
+/* The release of a reference this thread created (a frame, a fresh int): the vocabulary's kill. */
+RS_INLINE void rs_fib_kill(const rs_ops S, rs_thread *t, rs_fibctx *c, const rs_arena *a, rs_handle h)
+{
+    int done = rs_op(S, t, a, h, RS_OP_KILL);
+    if (S.checked)
+        c->n += done;
+}
+
 /* Operations of one fib(n) from the module frame, counted arithmetically: 18 per base-case call,
  * 36 per recursive call less one where the result is a fresh object (allocated, not increfed),
  * plus the module level's 6. Equals the checked copy's tally (tests/test_core.py checks it). */
@@ -505,8 +521,12 @@ RS_INLINE rs_fibret rs_fib_body(const rs_ops S, rs_thread *t, rs_fibctx *c, uint
                 return ret;
             }
         }
-        rs_fib_dec(S, t, c, &a, part[0].h);
-        rs_fib_dec(S, t, c, &a, part[1].h);
+        for (int k = 0; k < 2; k++) {
+            if (part[k].value > RS_FIB_SMALL_MAX) /* a fresh int: its creator's reference */
+                rs_fib_kill(S, t, c, &a, part[k].h);
+            else
+                rs_fib_dec(S, t, c, &a, part[k].h);
+        }
     }
     rs_spin(c->work);
     rs_fib_dec(S, t, c, &a, arg);
@@ -514,7 +534,7 @@ RS_INLINE rs_fibret rs_fib_body(const rs_ops S, rs_thread *t, rs_fibctx *c, uint
     rs_fib_dec(S, t, c, &a, g[RS_FIB_GLOBALS]);
     rs_fib_dec(S, t, c, &a, g[RS_FIB_BUILTINS]);
     rs_fib_dec(S, t, c, &a, parent);
-    rs_fib_dec(S, t, c, &a, frame);
+    rs_fib_kill(S, t, c, &a, frame);
     return ret;
 }
 
@@ -539,9 +559,11 @@ RS_INLINE int rs_k_fib(const rs_ops S, rs_thread *t, rs_fib_fn rec)
     rs_fibret res = rec(t, &c, n, arg, module_frame);
     rs_fib_dec(S, t, &c, &c.a, arg);
     rs_fib_dec(S, t, &c, &c.a, c.setup[RS_FIB_FUNC]);
-    if (!c.failed)
+    if (!c.failed && res.value > RS_FIB_SMALL_MAX)
+        rs_fib_kill(S, t, &c, &c.a, res.h);
+    else if (!c.failed)
         rs_fib_dec(S, t, &c, &c.a, res.h);
-    rs_fib_dec(S, t, &c, &c.a, module_frame);
+    rs_fib_kill(S, t, &c, &c.a, module_frame);
     t->ops = S.checked ? c.n : c.failed ? 0 : rs_fib_ops(n);
     return c.failed ? -1 : 0;
 }

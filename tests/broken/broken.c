@@ -33,6 +33,8 @@
 #include "biased_drain_link_late.h"
 #include "arena_push_split.h"
 #include "arena_push_before_free.h"
+#include "percpu_kill_no_grace.h"
+#include "signed_publish_late.h"
 
 #define RS_BROKEN(RS_X)                                                                            \
     RS_X(broken_atomic_split, 1, 0, "BROKEN: atomic as separate load, add and store", "tests")   \
@@ -58,6 +60,10 @@
     RS_X(broken_biased_queued_late, 1, 0, "BROKEN: biased non-owner setting QUEUED after the push", "tests") \
     RS_X(broken_biased_drain_link_late, 1, 0, "BROKEN: biased drain reading the queue link after the free", "tests") \
     RS_X(broken_arena_push_split, 1, 0, "BROKEN: arena remote free pushed with a load and a store", "tests") \
-    RS_X(broken_arena_push_before_free, 1, 0, "BROKEN: arena remote free published before the generation CAS", "tests")
+    RS_X(broken_arena_push_before_free, 1, 0, "BROKEN: arena remote free published before the generation CAS", "tests") \
+    RS_X(broken_percpu_kill_no_grace, 1, 0, "BROKEN: percpu whose kill folds the counters without a grace period", "tests", \
+         (0, 0, 0, rs_broken_percpu_kill_no_grace_kill))                                           \
+    RS_X(broken_signed_publish_late, 1, 0, "BROKEN: signed marking an object shared after the send's release", "tests", \
+         (0, 0, rs_broken_signed_publish_late_publish, 0))
 
 RS_DEFINE_PLUGIN(RS_BROKEN)

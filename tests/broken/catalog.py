@@ -135,6 +135,13 @@ CATALOG: dict[str, Shape] = {
         "arena", FLAG_AFTER_PUBLISH,
         Program(((("new", 0), ("send", 0, 1), ("new", 1), ("dec", 1)), (("recv", 0), ("dec", 0))), pool=1),
         "sc"),
+    # --- issue 8
+    "broken_percpu_kill_no_grace": Shape(
+        "percpu", HANDSHAKE_REORDERED,
+        _p((("new", 0), ("inc", 0), ("send", 0, 1), ("kill", 0)),
+           (("recv", 0), ("inc", 0), ("dec", 0), ("dec", 0))),
+        "sc"),
+    "broken_signed_publish_late": Shape("signed", FLAG_AFTER_PUBLISH, _TWO_DROPS, "sc"),
 }
 
 #: The smallest arena the handoff workload accepts at 2 threads: every pool runs dry and takes

@@ -21,8 +21,8 @@
 
 static inline void rs_broken_coalesced_offline_first_leave(rs_thread *t)
 {
-    rs_coal_thread *c = (rs_coal_thread *)t->s;
-    rs_pr_store_release(&c->online, 0); /* the bug: before the flush, not after */
+    /* the bug: offline before the flush, not after */
+    rs_grace_offline(&((rs_coal_run *)t->run->s)->grace, t->index);
     rs_coal_flush_all(t);
 }
 
