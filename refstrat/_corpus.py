@@ -75,8 +75,8 @@ CORPUS: tuple[Litmus, ...] = (
               (("recv", 0), ("dec", 0)))),
     # Tight pools (Program.pool): the owner's allocations wait for the receiver's frees and take
     # the freed slots back from the arena's remote stack while the receiver pushes more. A scheme
-    # that frees only later (coalesced: the receiver's reviews, at quiesce) deadlocks here, which
-    # the exploration reads as "not applicable", not as a failure.
+    # that frees only later (coalesced: the receiver's reviews; percpu: objects never killed; both
+    # at quiesce) waits for ever here, which the exploration reads as "not applicable".
     Litmus("a freed slot comes back to its dry owner's pool",
            _p((("new", 0), ("send", 0, 1), ("new", 1), ("dec", 1)), (("recv", 0), ("dec", 0)), pool=1)),
     Litmus("the owner takes its remote frees while the receiver pushes more",

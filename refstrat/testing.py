@@ -871,15 +871,16 @@ def _explore_corpus(explore: Any) -> Failure | None:
         for tick, log_size in _corpus.KNOBS:
             failure = explore(litmus.program, tick, log_size,
                               litmus.schedules or _corpus.SCHEDULES_PER_PROGRAM)
-            if failure is not None and litmus.program.pool is not None and _deadlock_only(failure):
-                break  # a scheme that frees later than a tight pool waits (coalesced: at quiesce)
+            if failure is not None and litmus.program.pool is not None and _waits_forever(failure):
+                break  # a scheme that frees later than a tight pool waits (coalesced, percpu: at quiesce)
             if failure is not None:
                 return failure
     return None
 
 
-def _deadlock_only(failure: Failure) -> bool:
-    return all(p.startswith("DEADLOCK") for p in failure.problems)
+def _waits_forever(failure: Failure) -> bool:
+    """Only a deadlock or a livelock: parked for good, or spinning through the step bound."""
+    return all(p.startswith(("DEADLOCK", "step bound")) for p in failure.problems)
 
 
 def _hyp_settings(base: settings | None, max_examples: int | None) -> settings:
