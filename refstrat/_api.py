@@ -34,13 +34,16 @@ _WORKLOADS: dict[str, tuple[str, str]] = {
                 "the hard case for biased (merge queues) and buffered (commit thread) counting"),
     "trace": ("replays explicit per-thread operation lists given from Python (refstrat.Trace)",
               "refstrat.testing's fuzzer"),
+    "fib314": ("fib(n) with CPython 3.14t's operations: borrowed loads, stack references to the "
+               "deferred function and code, immortal small ints (include/refstrat/workloads.h)",
+               "CPython 3.14 Python/bytecodes.c (LOAD_FAST_BORROW), Include/internal/pycore_stackref.h"),
 }
 
 LAYOUTS = ("packed", "padded")
 
 _DEFAULTS: dict[str, Any] = dict(
     ops=200_000, fib_n=20, work=0, objects=1024, shared_objects=16, shared_fraction=0.1, zipf=1.0,
-    immortal=False, layout="packed", arena_size=None, pin=True, seed=1, switch_interval=0.005,
+    immortal=False, deferred=False, sharded=False, collect_interval=16384, layout="packed", arena_size=None, pin=True, seed=1, switch_interval=0.005,
     trace=None, jitter=0, depth=16, tick=16384, log_size=4096,
 )
 
@@ -135,7 +138,7 @@ def _config(workload: object, threads: object, options: dict[str, Any]) -> tuple
             cfg[name] = _check_int(name, cfg[name])
     for name in _FLOAT_RANGES:
         cfg[name] = _check_float(name, cfg[name])
-    for name in ("immortal", "pin"):
+    for name in ("immortal", "deferred", "sharded", "pin"):
         _check_bool(name, cfg[name])
     cfg["layout"] = _check_name("layout", cfg["layout"])
     if cfg["layout"] not in LAYOUTS:
@@ -167,7 +170,7 @@ _FIB_SINGLETONS = ("function", "globals", "builtins", "code", "True", "False")
 def _slot_label(workload: str, idx: int, nsetup: int) -> str:
     if idx >= nsetup:
         return f"private slot {idx}"
-    if workload != "fib":
+    if workload not in ("fib", "fib314"):
         return f"{'trace' if workload == 'trace' else 'shared'} object {idx}"
     if idx < len(_FIB_SINGLETONS):
         return f"fib: {_FIB_SINGLETONS[idx]}"
@@ -225,6 +228,7 @@ def _execute(strategy: str, workload: str, threads: int, options: dict[str, Any]
         timed=timed, checked=counters is not raw or timed == "checked",
         check_wall_seconds=counters["wall_seconds"] if counters is not raw else None,
         explain=_explain_from(workload, counters["explain"]) if explain else None,
+        layers=raw["layers"],
     )
 
 
@@ -252,9 +256,10 @@ def run(strategy: str, workload: str = "private", threads: int = 1, *, check: bo
 
     Options (keyword only): ops (per thread), fib_n, work (spin iterations of other work per fib
     call, or after every operation of the other workloads; not for trace), objects, shared_objects,
-    shared_fraction, zipf, immortal, layout ("packed" or "padded"), arena_size, pin, seed,
-    switch_interval (gil), trace and jitter (trace workload), depth, tick (coalesced),
-    log_size (buffered). Invalid values raise ValueError/TypeError naming the valid choices
+    shared_fraction, zipf, immortal, deferred and sharded (the per-object layers, on any strategy
+    but gil and buffered: include/refstrat/layers.h), layout ("packed" or "padded"), arena_size,
+    pin, seed, switch_interval (gil), trace and jitter (trace workload), depth, tick (coalesced),
+    log_size (buffered), collect_interval (deferred, sharded: safepoints between collections). Invalid values raise ValueError/TypeError naming the valid choices
     (the value checked is the converted one the C core receives, which checks it again; the
     bounds are in README's "Bounds and errors"); names holding NUL are a ValueError. A run that
     cannot complete raises a :class:`refstrat.RunError` (``ArenaExhaustedError`` when a pool
@@ -290,9 +295,9 @@ def limit(workload: str = "private", threads: int = 1, *, atomic: bool = False,
     is "limit" or "limit+atomic" and its counters prove nothing (``checked`` is False): the
     plain flavour loses updates on shared objects by design."""
     _check_bool("atomic", atomic)
-    if workload == "trace":
-        raise ValueError("limit has no trace workload; valid choices: "
-                         + _choices(w for w in _WORKLOADS if w != "trace"))
+    if workload in ("trace", "fib314"):
+        raise ValueError(f"limit has no {workload} workload; valid choices: "
+                         + _choices(w for w in _WORKLOADS if w not in ("trace", "fib314")))
     return _execute("limit+atomic" if atomic else "limit", workload, threads, options,
                     timed="limit", check=False)
 

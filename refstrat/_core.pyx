@@ -33,6 +33,7 @@ cdef extern from "refstrat/core.h" nogil:
     ctypedef struct rs_trace:
         uint32_t nobjects, nshared
         const uint8_t *immortal
+        const uint8_t *layers
         const rs_trace_op *ops
         const uint64_t *begin
         const int64_t *expected
@@ -45,9 +46,10 @@ cdef extern from "refstrat/core.h" nogil:
         double shared_fraction, zipf
         uint64_t arena_size
         int pin, immortal
+        uint32_t layers
         uint64_t seed, jitter
         double switch_interval
-        uint32_t tick, log_size, explain, checked
+        uint32_t tick, log_size, collect_interval, explain, checked
         rs_trace *trace
     ctypedef struct rs_thread:
         uint64_t ops
@@ -59,7 +61,7 @@ cdef extern from "refstrat/core.h" nogil:
         const char *summary
         const char *reference
         int thread_safe
-        int immortal
+        uint32_t layers
     ctypedef struct rs_arena:
         uint32_t capacity, nsetup
     ctypedef struct rs_run:
@@ -68,6 +70,7 @@ cdef extern from "refstrat/core.h" nogil:
         rs_thread *threads
         char errmsg[256]
         int immortal
+        uint32_t layers
     ctypedef struct rs_explain_result:
         uint64_t slow, merges, queue_pushes, log_full, log_waits, commit_rounds
         uint64_t flushes, evictions, epochs, reviews, lock_acquisitions, lock_waits
@@ -139,13 +142,17 @@ cdef extern from "refstrat/core.h" nogil:
     void rs_step_destroy(rs_run *r)
 
 # In enum rs_workload order.
-WORKLOADS = ("fib", "private", "shared", "mixed", "handoff", "trace")
+WORKLOADS = ("fib", "private", "shared", "mixed", "handoff", "trace", "fib314")
+
+# The per-object layers (include/refstrat/object.h's RS_F_* bits), by the names the API uses.
+LAYERS = dict(immortal=1, deferred=4, sharded=8)
 
 # The core's bounds (include/refstrat/core.h), inclusive: refstrat._api validates against these.
 INT_RANGES = dict(
     threads=(1, RS_MAX_THREADS), ops=(1, RS_MAX_OPS), fib_n=(1, RS_MAX_FIB_N), work=(0, RS_MAX_WORK),
     objects=(1, RS_MAX_OBJECTS), shared_objects=(1, RS_MAX_SHARED_OBJECTS), seed=(0, 2**64 - 1),
     jitter=(0, 2**64 - 1), depth=(1, RS_MAX_DEPTH), tick=(1, RS_MAX_TICK),
+    collect_interval=(1, RS_MAX_TICK),
     log_size=(RS_MIN_LOG_SIZE, RS_MAX_LOG_SIZE), arena_size=(1, RS_NIL - 1),
 )
 FLOAT_RANGES = dict(
@@ -189,7 +196,8 @@ cdef bytes _cname(str what, str name):
 
 cdef dict _strategy_row(const rs_strategy *s):
     return dict(name=s.name.decode(), summary=s.summary.decode(), reference=s.reference.decode(),
-                thread_safe=bool(s.thread_safe), immortal=bool(s.immortal))
+                thread_safe=bool(s.thread_safe), immortal=bool(s.layers & LAYERS["immortal"]),
+                layers=tuple(name for name, bit in LAYERS.items() if s.layers & bit))
 
 
 def builtin_strategies():
@@ -251,30 +259,37 @@ cdef void _fill_params(rs_params *p, dict cfg):
     p.arena_size = cfg["arena_size"] or 0
     p.pin = cfg["pin"]
     p.immortal = cfg["immortal"]
+    p.layers = (LAYERS["deferred"] if cfg.get("deferred") else 0) | \
+        (LAYERS["sharded"] if cfg.get("sharded") else 0)
     p.seed = cfg["seed"]
     p.jitter = cfg["jitter"]
     p.switch_interval = cfg["switch_interval"]
     p.tick = cfg["tick"]
     p.log_size = cfg["log_size"]
+    p.collect_interval = cfg["collect_interval"]
     p.checked = cfg.get("checked", 1)  # the checked copy unless a timed run asks otherwise
     p.explain = cfg.get("explain", 0)
 
 
 cdef int _fill_trace(rs_trace *tr, object trace, uint32_t threads) except -1:
     # trace: (nobjects, nshared, immortal: bytes, ops: array('I'), begin: array('Q'),
+    #         layers: bytes (empty, or one RS_F_* mark byte per object),
     #         expected: array('q'), final_counts: array('q'))
     cdef const uint8_t[::1] immortal = trace[2]
     cdef const uint32_t[::1] ops = trace[3]
     cdef const uint64_t[::1] begin = trace[4]
-    cdef const int64_t[::1] expected = trace[5]
-    cdef int64_t[::1] final = trace[6]
+    cdef const uint8_t[::1] layers = trace[5]
+    cdef const int64_t[::1] expected = trace[6]
+    cdef int64_t[::1] final = trace[7]
     if begin.shape[0] != threads + 1 or ops.shape[0] != 3 * begin[begin.shape[0] - 1] \
-            or immortal.shape[0] != trace[1] or expected.shape[0] != trace[0] or final.shape[0] != trace[0]:
+            or immortal.shape[0] != trace[1] or expected.shape[0] != trace[0] or final.shape[0] != trace[0] \
+            or (layers.shape[0] and layers.shape[0] != trace[0]):
         raise ValueError("malformed compiled trace")
     memset(tr, 0, sizeof(rs_trace))
     tr.nobjects = trace[0]
     tr.nshared = trace[1]
     tr.immortal = &immortal[0] if immortal.shape[0] else NULL
+    tr.layers = &layers[0] if layers.shape[0] else NULL
     tr.ops = <const rs_trace_op *>&ops[0] if ops.shape[0] else NULL
     tr.begin = &begin[0]
     tr.expected = &expected[0] if expected.shape[0] else NULL
@@ -318,6 +333,7 @@ def execute(str strategy, dict cfg, trace=None):
             premature_frees=res.premature_frees, wall_seconds=res.wall_seconds,
             cpu_seconds=res.cpu_seconds, helper_cpu_seconds=res.helper_cpu_seconds,
             pinned=bool(res.pinned), immortal=bool(r.immortal),
+            layers=tuple(name for name, bit in LAYERS.items() if r.layers & bit),
             ops_per_thread=tuple(t["ops"] for t in threads),
             worker_cpu_seconds=tuple(t["cpu_seconds"] for t in threads),
             cpus=tuple(t["cpu"] for t in threads),

@@ -351,6 +351,6 @@ static inline int rs_lim_unsupported(rs_thread *t)
 
 #define RS_LIMIT_ROW(tag)                                                                          \
     {rs_lim_fib_##tag, rs_lim_private_##tag, rs_lim_shared_##tag, rs_lim_mixed_##tag,              \
-     rs_lim_handoff_##tag, rs_lim_unsupported}
+     rs_lim_handoff_##tag, rs_lim_unsupported, rs_lim_unsupported}
 
 #endif

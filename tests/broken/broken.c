@@ -33,10 +33,12 @@
 #include "biased_drain_link_late.h"
 #include "arena_push_split.h"
 #include "arena_push_before_free.h"
+#include "deferred_free_at_zero.h"
+#include "sharded_plain_shared.h"
 
 #define RS_BROKEN(RS_X)                                                                            \
     RS_X(broken_atomic_split, 1, 0, "BROKEN: atomic as separate load, add and store", "tests")   \
-    RS_X(broken_immortal_decrefs, 1, 2, "BROKEN: immortal that still decrements", "tests")        \
+    RS_X(broken_immortal_decrefs, 1, 0, "BROKEN: immortal that still decrements", "tests")        \
     RS_X(broken_biased_nonowner_local, 1, 0, "BROKEN: biased, non-owners write the local count", "tests") \
     RS_X(broken_biased_no_queue, 1, 0, "BROKEN: biased without the merge queue", "tests")         \
     RS_X(broken_coalesced_no_epoch, 1, 0, "BROKEN: coalesced freeing when the global count reads zero", "tests") \
@@ -58,6 +60,8 @@
     RS_X(broken_biased_queued_late, 1, 0, "BROKEN: biased non-owner setting QUEUED after the push", "tests") \
     RS_X(broken_biased_drain_link_late, 1, 0, "BROKEN: biased drain reading the queue link after the free", "tests") \
     RS_X(broken_arena_push_split, 1, 0, "BROKEN: arena remote free pushed with a load and a store", "tests") \
-    RS_X(broken_arena_push_before_free, 1, 0, "BROKEN: arena remote free published before the generation CAS", "tests")
+    RS_X(broken_arena_push_before_free, 1, 0, "BROKEN: arena remote free published before the generation CAS", "tests") \
+    RS_X(broken_deferred_free_at_zero, 1, RS_F_DEFERRED, "BROKEN: deferred freeing at the heap count's zero, stack roots ignored", "tests") \
+    RS_X(broken_sharded_plain_shared, 1, 0, "BROKEN: sharded counting plainly on the shared count, not the thread's slot", "tests")
 
 RS_DEFINE_PLUGIN(RS_BROKEN)

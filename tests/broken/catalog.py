@@ -124,6 +124,13 @@ CATALOG: dict[str, Shape] = {
            + (("inc", 0), ("dec", 0)) * 2,
            (("recv", 1), ("recv", 2), ("dec", 1), ("dec", 2)), shared=1),
         "sc"),
+    # --- issue 8: CPython 3.14t's layers
+    "broken_deferred_free_at_zero": Shape(
+        "deferred", NO_CONCURRENCY,
+        Program(threads=((("new", 0), ("push", 0), ("dec", 0), ("pop", 0)),), deferred=(0,)), "sc"),
+    "broken_sharded_plain_shared": Shape(
+        "sharded", CAS_AS_LOAD_STORE,
+        Program(threads=((("inc", 0),), (("inc", 0),)), shared=1, sharded=(0,)), "sc"),
     "broken_arena_push_split": Shape("arena", CAS_AS_LOAD_STORE, None, "sc"),
     "broken_arena_push_before_free": Shape("arena", FLAG_AFTER_PUBLISH, None, "sc"),
 }
@@ -133,7 +140,6 @@ CATALOG: dict[str, Shape] = {
 HANDOFF_MIN_ARENA_2T = 1028
 
 KNOBS: dict[str, dict[str, Any]] = {
-    "broken_immortal_decrefs": {"immortal": True},
     "broken_buffered_wait_no_ack": {"log_size": 16},
     # T1 (4 ops) must not tick before it leaves; T0 ticks at least three times after its dec.
     "broken_coalesced_offline_first": {"tick": 5},

@@ -27,6 +27,7 @@ static rs_params defaults(uint32_t workload, uint32_t threads)
     p.switch_interval = 0.0005;
     p.tick = 512;
     p.log_size = 256;
+    p.collect_interval = 512;
     return p;
 }
 
