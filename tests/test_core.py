@@ -140,8 +140,10 @@ def test_pinning_is_reported() -> None:
 
 
 def test_listings() -> None:
-    assert STRATEGIES == ["nonatomic", "locked", "gil", "atomic", "immortal", "buffered", "coalesced", "biased"]
-    assert [w.name for w in refstrat.workloads()] == ["fib", "private", "shared", "mixed", "handoff", "trace"]
+    assert STRATEGIES == ["nonatomic", "locked", "gil", "atomic", "immortal", "buffered", "coalesced", "biased",
+                          "deferred", "sharded", "cpython314t"]
+    assert [w.name for w in refstrat.workloads()] == ["fib", "private", "shared", "mixed", "handoff", "trace",
+                                                      "fib314"]
     for item in refstrat.strategies() + refstrat.workloads():
         assert item.summary and item.reference
 
@@ -324,7 +326,7 @@ def test_native_runner_rechecks_compiled_traces() -> None:
     from refstrat import _api, _core
 
     cfg, _ = _api._config("trace", 1, dict(trace=Trace([[("new", 1), ("dec", 1)]], shared=1)))
-    tail = (array("q", [1, 0]), array("q", [0, 0]))
+    tail = (b"", array("q", [1, 0]), array("q", [0, 0]))  # no layer marks, expected, final
     bad_kind = (2, 1, b"\0", array("I", [0, 1, 0, 9, 1, 0]), array("Q", [0, 2])) + tail
     bad_object = (2, 1, b"\0", array("I", [0, 7, 0, 1, 1, 0]), array("Q", [0, 2])) + tail
     bad_threads = (2, 1, b"\0", array("I", [0, 1, 0]), array("Q", [0, 1, 1])) + tail
