@@ -201,11 +201,12 @@ def programs(
             for _ in range(mail[t][oid]):
                 ops[t].append(("recv", oid))
                 hold[t][oid] += 1
-        # Stack references never outlive their thread: pop them all, the latest first.
-        ops[t].extend(("pop", oid) for oid in reversed(stack[t]))
         if release:
             for oid in sorted(hold[t]):
                 ops[t].extend([("dec", oid)] * hold[t][oid])
+        # Stack references never outlive their thread: pop them all, the latest first, after the
+        # heap references are gone (a deferred object then lives on its stack roots alone).
+        ops[t].extend(("pop", oid) for oid in reversed(stack[t]))
     return Program(threads=tuple(tuple(o) for o in ops), shared=nshared, immortal=imm,
                    deferred=tuple(deferred), sharded=shard)
 
