@@ -33,7 +33,7 @@
  * Synchronization table:
  *   rs_deferred_push/pop(t)   worker t only                  the collector reads t's stack at a stop
  *   rs_deferred_track(t)      worker t only (trace's new)    same
- *   rs_deferred_sweep(r)      the collector, world stopped   nothing runs beside it
+ *   rs_deferred_sweep(self)   the collector, world stopped   nothing runs beside it
  */
 #ifndef REFSTRAT_DEFERRED_H
 #define REFSTRAT_DEFERRED_H
@@ -105,14 +105,13 @@ static inline int rs_deferred_rooted(rs_deferred_stack *const *stacks, uint32_t 
 }
 
 /* At a stop (or at quiesce): free every tracked object whose count is zero and which no stack
- * holds; `extra(o)` is what the scheme's count misses (the sharded layer's merged counts). Frees
- * on `self`. Returns how many it freed. */
-static inline uint64_t rs_deferred_sweep(rs_thread *self, rs_deferred_list *l,
+ * holds; `count` is the layers' count (the scheme's, plus the sharded layer's merged counts).
+ * Frees on `self`. */
+static inline void rs_deferred_sweep(rs_thread *self, rs_deferred_list *l,
                                          rs_deferred_stack *const *stacks, uint32_t nstacks,
                                          int64_t (*count)(rs_run *, rs_obj *))
 {
     rs_run *r = self->run;
-    uint64_t freed = 0;
     uint32_t keep = 0;
     for (uint32_t i = 0; i < l->n; i++) {
         rs_handle h = l->h[i];
@@ -123,13 +122,11 @@ static inline uint64_t rs_deferred_sweep(rs_thread *self, rs_deferred_list *l,
         if (count(r, h.o) == 0 && rs_pr_load_relaxed(&h.o->aux) == 0 &&
             !rs_deferred_rooted(stacks, nstacks, h.o)) {
             rs_free_now(self, h.o);
-            freed++;
             continue;
         }
         l->h[keep++] = h;
     }
     l->n = keep;
-    return freed;
 }
 
 /* The standalone strategy: atomic counting with the deferred layer always on (its registry entry

@@ -65,8 +65,6 @@ typedef struct rs_layer_run {
     /* written before the start barrier, read-only after */
     rs_obj **byid;               /* sharded: unique id -> object */
     uint32_t nids;
-    /* under busy */
-    uint64_t collections;
 } RS_ALIGNED rs_layer_run;
 
 /* The layered copy's cold path: 1 when a layer took the operation, 0 when the scheme does it. */
@@ -110,7 +108,6 @@ static inline void rs_layers_collect(rs_thread *self)
     }
     for (uint32_t i = 0; i < r->nthreads; i++)
         rs_deferred_sweep(self, &r->threads[i].layer->own, stacks, r->nthreads, rs_layers_count);
-    L->collections++;
 }
 
 /* Take the collection right; while a collection holds it, park for it (t is online). */
@@ -129,6 +126,7 @@ static RS_NOINLINE void rs_layers_park(rs_thread *t, uint32_t g)
      * visible here. */
     while (rs_pr_load_acquire(&L->stop) == g)
         rs_pr_yield();
+    /* Relaxed: a collector waits for its own generation, which a stale value never equals. */
     rs_pr_store_relaxed(&l->parked, 0);
 }
 
