@@ -7,7 +7,8 @@
  * layered one tests `flags & t->layers` once per operation and, on a hit, takes rs_layer_op's cold
  * path: immortal skips the operation (PEP 683), deferred records push/pop on the thread's stack
  * (refstrat/deferred.h), sharded adds to the thread's slot (refstrat/sharded.h). Everything else
- * goes to the scheme. The layered copy's safepoint and wait also run rs_layers_safepoint.
+ * goes to the scheme. The layered copy's safepoint also runs rs_layers_safepoint, its wait
+ * rs_layers_wait.
  *
  * The collection (deferred, sharded): every `collect_interval` safepoints a worker asks for one.
  * It takes the collection right (busy), bumps the stop generation to an odd value and waits until
@@ -195,6 +196,18 @@ RS_INLINE void rs_layers_safepoint(rs_thread *t)
         rs_layers_park(t, g);
     else if (RS_UNLIKELY(--l->until_collect == 0))
         rs_layers_stop_and_collect(t);
+}
+
+/* The layered copy's addition to every wait: park for a collection, never start one (a spinning
+ * waiter would otherwise count its spins as safepoints and stop the world again and again). */
+RS_INLINE void rs_layers_wait(rs_thread *t)
+{
+    rs_layer_thread *l = t->layer;
+    if (!l)
+        return;
+    uint32_t g = rs_pr_load_relaxed(l->stop);
+    if (RS_UNLIKELY(g & 1))
+        rs_layers_park(t, g);
 }
 
 static inline void rs_layers_enter(rs_thread *t)

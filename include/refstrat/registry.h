@@ -108,7 +108,7 @@
     static void rs_##name##_layered_wait(rs_thread *t)                                             \
     {                                                                                              \
         rs_##name##_wait(t);                                                                       \
-        rs_layers_safepoint(t);                                                                    \
+        rs_layers_wait(t);                                                                         \
     }                                                                                              \
     RS_DEFINE_KERNELS(name##_0, RS_OPS(name, RS_VOCAB_OF(__VA_ARGS__), 0, 1))                      \
     RS_DEFINE_KERNELS(name##_1, RS_OPS_LAYERED(name, RS_VOCAB_OF(__VA_ARGS__), 1))                 \
