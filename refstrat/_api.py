@@ -31,7 +31,7 @@ LAYOUTS = ("packed", "padded")
 
 _DEFAULTS: dict[str, Any] = dict(
     ops=200_000, fib_n=20, work=0, objects=1024, shared_objects=16, shared_fraction=0.1, zipf=1.0,
-    immortal=False, layout="packed", arena_size=None, pin=True, seed=1,
+    immortal=False, deferred=False, sharded=False, layout="packed", arena_size=None, pin=True, seed=1,
     trace=None, jitter=0, depth=16, **{k.name: k.default for k in _KNOBS.values()},
 )
 
@@ -155,7 +155,7 @@ def _config(workload: object, threads: object, options: dict[str, Any]) -> tuple
             cfg[name] = _check_int(name, cfg[name])
     for name in _FLOAT_RANGES:
         cfg[name] = _check_float(name, cfg[name])
-    for name in ("immortal", "pin"):
+    for name in ("immortal", "deferred", "sharded", "pin"):
         _check_bool(name, cfg[name])
     cfg["layout"] = _check_name("layout", cfg["layout"])
     if cfg["layout"] not in LAYOUTS:
@@ -187,7 +187,7 @@ _FIB_SINGLETONS = ("function", "globals", "builtins", "code", "True", "False")
 def _slot_label(workload: str, idx: int, nsetup: int) -> str:
     if idx >= nsetup:
         return f"private slot {idx}"
-    if workload != "fib":
+    if workload not in ("fib", "fib314"):
         return f"{'trace' if workload == 'trace' else 'shared'} object {idx}"
     if idx < len(_FIB_SINGLETONS):
         return f"fib: {_FIB_SINGLETONS[idx]}"
@@ -245,6 +245,7 @@ def _execute(strategy: str, workload: str, threads: int, options: dict[str, Any]
         timed=timed, checked=counters is not raw or timed == "checked",
         check_wall_seconds=counters["wall_seconds"] if counters is not raw else None,
         explain=_explain_from(workload, counters["explain"]) if explain else None,
+        layers=raw["layers"],
     )
 
 
@@ -272,12 +273,13 @@ def run(strategy: str, workload: str = "private", threads: int = 1, *, check: bo
 
     Options (keyword only): ops (per thread), fib_n, work (spin iterations of other work per fib
     call, or after every operation of the other workloads; not for trace), objects, shared_objects,
-    shared_fraction, zipf, immortal, layout ("packed" or "padded"), arena_size, pin, seed,
-    trace and jitter (trace workload), depth, and every scheme knob of :func:`knobs`
-    (switch_interval for gil, tick for coalesced, log_size for buffered, ...). Invalid values
-    raise ValueError/TypeError naming the valid choices (the value checked is the converted one
-    the C core receives, which checks it again; the bounds are in README's "Bounds and errors"
-    and refstrat.knobs()); names holding NUL are a ValueError. A run that
+    shared_fraction, zipf, immortal, deferred and sharded (the per-object layers, on any strategy
+    but gil and buffered: include/refstrat/layers.h), layout ("packed" or "padded"), arena_size,
+    pin, seed, trace and jitter (trace workload), depth, and every scheme knob of :func:`knobs`
+    (switch_interval for gil, tick for coalesced, log_size for buffered, collect_interval for
+    deferred and sharded, ...). Invalid values raise ValueError/TypeError naming the valid choices
+    (the value checked is the converted one the C core receives, which checks it again; the bounds
+    are in README's "Bounds and errors" and refstrat.knobs()); names holding NUL are a ValueError. A run that
     cannot complete raises a :class:`refstrat.RunError` (``ArenaExhaustedError`` when a pool
     stays empty, ``StalledError`` when a worker waits too long) or MemoryError.
     A signal handler that raises while the run is going (Ctrl-C's KeyboardInterrupt) stops it
@@ -311,9 +313,9 @@ def limit(workload: str = "private", threads: int = 1, *, atomic: bool = False,
     is "limit" or "limit+atomic" and its counters prove nothing (``checked`` is False): the
     plain flavour loses updates on shared objects by design."""
     _check_bool("atomic", atomic)
-    if workload == "trace":
-        raise ValueError("limit has no trace workload; valid choices: "
-                         + _choices(w for w in _WORKLOADS if w != "trace"))
+    if workload in ("trace", "fib314"):
+        raise ValueError(f"limit has no {workload} workload; valid choices: "
+                         + _choices(w for w in _WORKLOADS if w not in ("trace", "fib314")))
     return _execute("limit+atomic" if atomic else "limit", workload, threads, options,
                     timed="limit", check=False)
 

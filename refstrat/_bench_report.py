@@ -12,7 +12,8 @@ if TYPE_CHECKING:  # pragma: no cover
 SOL = "speed_of_light"
 LIMIT = "limit"
 LIMIT_ATOMIC = "limit+atomic"
-HOT_WORKLOADS = ("fib", "shared", "mixed")
+HOT_WORKLOADS = ("fib", "fib314", "shared", "mixed")
+FIB_WORKLOADS = ("fib", "fib314")  # sized by fib_n; every other workload by ops per thread
 
 
 def _fmt(x: float, digits: int = 4) -> str:
@@ -149,9 +150,9 @@ def format_report(report: "Report") -> str:
     model = [r for r in report.results if r.cell.kind == "model"]
     callgrind = any(r.callgrind for r in model)
     for w in report.workloads:
-        size = (f"fib({report.fib_n}) per thread" if w == "fib" else f"{report.ops} ops per thread")
+        size = (f"{w}({report.fib_n}) per thread" if w in FIB_WORKLOADS else f"{report.ops} ops per thread")
         size += f", work={report.work_for(w)}"
-        if any(r.size and r.size != (report.fib_n if w == "fib" else report.ops)
+        if any(r.size and r.size != (report.fib_n if w in FIB_WORKLOADS else report.ops)
                for r in model if r.cell.workload == w):
             size = f"up to {size} (column n: a slower cell covers its CPU time in a smaller problem)"
         out += ["", f"== {w}: {size}; CPU x = CPU time per operation / {report.baseline}'s at the same T "
@@ -346,7 +347,7 @@ def plot(report: "Report", path: str) -> None:
                 b = _lookup(report, "real", w, ref, t)
                 ratios.append(r.cpu / b.cpu if b else math.nan)
             ax_ratio.plot(ts, ratios, linestyle="--", marker="s", label=f"real {label} / {ref}")
-        size = (f"fib({report.fib_n}) per thread" if w == "fib" else f"{report.ops} ops per thread") + \
+        size = (f"{w}({report.fib_n}) per thread" if w in FIB_WORKLOADS else f"{report.ops} ops per thread") + \
             f", work={report.work_for(w)}"
         ax_wall.set_title(f"{w}: wall time ({size})")
         ax_wall.set_xlabel("threads")

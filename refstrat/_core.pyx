@@ -46,6 +46,7 @@ cdef extern from "refstrat/core.h" nogil:
     ctypedef struct rs_trace:
         uint32_t nobjects, nshared
         const uint8_t *immortal
+        const uint8_t *layers
         const rs_trace_op *ops
         const uint64_t *begin
         const int64_t *expected
@@ -58,6 +59,7 @@ cdef extern from "refstrat/core.h" nogil:
         double shared_fraction, zipf
         uint64_t arena_size
         int pin, immortal
+        uint32_t layers
         uint64_t seed, jitter
         uint32_t explain, checked
         rs_trace *trace
@@ -71,7 +73,7 @@ cdef extern from "refstrat/core.h" nogil:
         const char *summary
         const char *reference
         int thread_safe
-        int immortal
+        uint32_t layers
     ctypedef struct rs_arena:
         uint32_t capacity, nsetup
     ctypedef struct rs_run:
@@ -80,6 +82,7 @@ cdef extern from "refstrat/core.h" nogil:
         rs_thread *threads
         char errmsg[256]
         int immortal
+        uint32_t layers
     ctypedef struct rs_explain_result:
         uint64_t slow, merges, queue_pushes, log_full, log_waits, commit_rounds
         uint64_t flushes, evictions, epochs, reviews, lock_acquisitions, lock_waits
@@ -166,6 +169,10 @@ def workloads():
     return out
 
 
+# The per-object layers (include/refstrat/object.h's RS_F_* bits), by the names the API uses.
+LAYERS = dict(immortal=1, deferred=4, sharded=8)
+
+
 def knobs():
     """Every scheme knob of the core (RS_KNOBS in include/refstrat/knobs.h), in list order, as
     dicts: name, strategy, kind ("int" or "real"), default, low, high (inclusive), doc."""
@@ -232,7 +239,8 @@ cdef bytes _cname(str what, str name):
 
 cdef dict _strategy_row(const rs_strategy *s):
     return dict(name=s.name.decode(), summary=s.summary.decode(), reference=s.reference.decode(),
-                thread_safe=bool(s.thread_safe), immortal=bool(s.immortal))
+                thread_safe=bool(s.thread_safe), immortal=bool(s.layers & LAYERS["immortal"]),
+                layers=tuple(name for name, bit in LAYERS.items() if s.layers & bit))
 
 
 def builtin_strategies():
@@ -294,6 +302,8 @@ cdef void _fill_params(rs_params *p, dict cfg):
     p.arena_size = cfg["arena_size"] or 0
     p.pin = cfg["pin"]
     p.immortal = cfg["immortal"]
+    p.layers = (LAYERS["deferred"] if cfg.get("deferred") else 0) | \
+        (LAYERS["sharded"] if cfg.get("sharded") else 0)
     p.seed = cfg["seed"]
     p.jitter = cfg["jitter"]
     cdef const rs_knob *k
@@ -310,19 +320,23 @@ cdef void _fill_params(rs_params *p, dict cfg):
 
 cdef int _fill_trace(rs_trace *tr, object trace, uint32_t threads) except -1:
     # trace: (nobjects, nshared, immortal: bytes, ops: array('I'), begin: array('Q'),
+    #         layers: bytes (empty, or one RS_F_* mark byte per object),
     #         expected: array('q'), final_counts: array('q'))
     cdef const uint8_t[::1] immortal = trace[2]
     cdef const uint32_t[::1] ops = trace[3]
     cdef const uint64_t[::1] begin = trace[4]
-    cdef const int64_t[::1] expected = trace[5]
-    cdef int64_t[::1] final = trace[6]
+    cdef const uint8_t[::1] layers = trace[5]
+    cdef const int64_t[::1] expected = trace[6]
+    cdef int64_t[::1] final = trace[7]
     if begin.shape[0] != threads + 1 or ops.shape[0] != 3 * begin[begin.shape[0] - 1] \
-            or immortal.shape[0] != trace[1] or expected.shape[0] != trace[0] or final.shape[0] != trace[0]:
+            or immortal.shape[0] != trace[1] or expected.shape[0] != trace[0] or final.shape[0] != trace[0] \
+            or (layers.shape[0] and layers.shape[0] != trace[0]):
         raise ValueError("malformed compiled trace")
     memset(tr, 0, sizeof(rs_trace))
     tr.nobjects = trace[0]
     tr.nshared = trace[1]
     tr.immortal = &immortal[0] if immortal.shape[0] else NULL
+    tr.layers = &layers[0] if layers.shape[0] else NULL
     tr.ops = <const rs_trace_op *>&ops[0] if ops.shape[0] else NULL
     tr.begin = &begin[0]
     tr.expected = &expected[0] if expected.shape[0] else NULL
@@ -366,6 +380,7 @@ def execute(str strategy, dict cfg, trace=None):
             premature_frees=res.premature_frees, wall_seconds=res.wall_seconds,
             cpu_seconds=res.cpu_seconds, helper_cpu_seconds=res.helper_cpu_seconds,
             pinned=bool(res.pinned), immortal=bool(r.immortal),
+            layers=tuple(name for name, bit in LAYERS.items() if r.layers & bit),
             ops_per_thread=tuple(t["ops"] for t in threads),
             worker_cpu_seconds=tuple(t["cpu_seconds"] for t in threads),
             cpus=tuple(t["cpu"] for t in threads),

@@ -90,4 +90,11 @@ CORPUS: tuple[Litmus, ...] = (
     Litmus("a hand-off keeping a reference, the receiver works on it while the creator kills it",
            _p((("new", 0), ("inc", 0), ("send", 0, 1), ("kill", 0)),
               (("recv", 0), ("inc", 0), ("dec", 0), ("dec", 0)))),
+    Litmus("a stack reference outlives the last heap reference (deferred: only a collection frees)",
+           Program(threads=((("new", 0), ("push", 0), ("dec", 0), ("pop", 0)),), deferred=(0,))),
+    Litmus("two threads race increments on a sharded shared object",
+           Program(threads=((("inc", 0),), (("inc", 0),)), shared=1, sharded=(0,))),
+    Litmus("a deferred object handed over while its sender still holds it on its stack",
+           Program(threads=((("new", 0), ("push", 0), ("send", 0, 1), ("pop", 0)),
+                            (("recv", 0), ("dec", 0))), deferred=(0,))),
 )

@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
 from refstrat import _bench_hw, _bench_stability, _bench_twins
+from refstrat._bench_report import FIB_WORKLOADS
 
 SOL = "speed_of_light"
 LIMIT = "limit"
@@ -66,6 +67,11 @@ DEFAULT_PROCESSES = 4  # pyperf's 20 would take ~10 minutes for the default matr
 DEFAULT_VALUES = 3
 DEFAULT_BASELINE = "gil"  # the talk's baseline was the GIL build
 IMMORTAL_SUFFIX = "+immortal"  # row "<strategy>+immortal" = run(strategy, immortal=True)
+#: The per-object layers a row may add to a strategy, in the order a row names them:
+#: "biased+immortal+deferred+sharded" = run("biased", immortal=True, deferred=True, sharded=True)
+#: (registered as cpython314t). gil and buffered take immortal only (include/refstrat/layers.h).
+LAYER_NAMES = ("immortal", "deferred", "sharded")
+IMMORTAL_ONLY = ("gil", "buffered")
 FREE_THREADED_ROW = "biased+immortal"  # the model row that stands for CPython 3.13t's scheme
 UNBENCHABLE_WORKLOADS = ("trace",)  # needs a refstrat.Trace object, which a CLI cannot express
 PLOT_SUFFIXES = (".png", ".pdf", ".svg")  # what --plot writes (matplotlib picks the format by suffix)
@@ -168,6 +174,29 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def layered_rows(strategies: Sequence[str]) -> list[str]:
+    """Every "<strategy>+layer[+layer...]" row: layers in LAYER_NAMES order, none the strategy
+    has already (immortal's immortal, cpython314t's three), gil and buffered immortal only."""
+    import itertools
+
+    import refstrat
+
+    own = {r["name"]: set(r.get("layers", ())) for r in refstrat._core.builtin_strategies()}
+    out: list[str] = []
+    for s in strategies:
+        free = [name for name in LAYER_NAMES if name not in own.get(s, set())
+                and (s not in IMMORTAL_ONLY or name == "immortal")]
+        for k in range(1, len(free) + 1):
+            out += [s + "".join("+" + name for name in combo) for combo in itertools.combinations(free, k)]
+    return out
+
+
+def split_row(row: str) -> tuple[str, dict[str, bool]]:
+    """("biased", {"immortal": True, ...}) for "biased+immortal+..."."""
+    base, *layers = row.split("+")
+    return base, {name: True for name in layers}
+
+
 def _names_type(valid: Sequence[str], what: str, extra: Sequence[str] = (),
                 variants: Sequence[str] = ()) -> Callable[[str], list[str]]:
     """argparse type for a comma-separated list of names drawn from ``valid`` (+ variants, "all")."""
@@ -183,7 +212,8 @@ def _names_type(valid: Sequence[str], what: str, extra: Sequence[str] = (),
                 continue
             if name not in valid and name not in variants:
                 hint = f" ({what} {name!r} cannot be run from the CLI)" if name in extra else ""
-                more = f"; or any but immortal with '{IMMORTAL_SUFFIX}'" if variants else ""
+                more = (f"; or a strategy plus layers, e.g. '{IMMORTAL_SUFFIX}' or "
+                        "'+immortal+deferred+sharded'" if variants else "")
                 raise argparse.ArgumentTypeError(
                     f"unknown {what} {name!r}{hint}; valid choices: {', '.join(valid)} (or 'all'{more})")
             if name not in out:
@@ -312,12 +342,14 @@ def build_parser(runner_parser: Optional[argparse.ArgumentParser] = None) -> arg
             action.help = argparse.SUPPRESS
     cpus = _bench_hw.machine_info().usable_cpus
     g = p.add_argument_group("refstrat matrix")
-    variants = [s + IMMORTAL_SUFFIX for s in strategies if s != "immortal"]
+    variants = layered_rows(strategies)
     g.add_argument("--strategies", type=_names_type(strategies, "strategy", (), variants),
                    default=list(strategies),
                    help=f"comma-separated strategies, or 'all' (default): {', '.join(strategies)}; "
                         f"'all' can be combined with others; add '{IMMORTAL_SUFFIX}' to a name for the scheme "
-                        "plus PEP 683 immortal shared objects (e.g. biased+immortal, as CPython ships it)")
+                        "plus PEP 683 immortal shared objects (e.g. biased+immortal, as CPython 3.13t ships "
+                        "it), and '+deferred', '+sharded' (in that order) for CPython 3.14t's other layers "
+                        "(biased+immortal+deferred+sharded is cpython314t)")
     g.add_argument("--workloads", type=_names_type(benchable, "workload", UNBENCHABLE_WORKLOADS),
                    default=["fib"], help=f"comma-separated workloads (default: fib): {', '.join(benchable)}")
     g.add_argument("--threads", type=_threads_type, default=list(range(1, cpus + 1)),
@@ -404,7 +436,7 @@ def _run_kwargs(workload: str, fib_n: int, work: int, ops: int, pin: bool,
                 knobs: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """Only the parameters a workload uses, so the core's validation stays meaningful, plus
     the knobs given (``knob_settings``)."""
-    if workload == "fib":
+    if _is_fib(workload):
         return {"fib_n": fib_n, "work": work, "pin": pin, **(knobs or {})}
     return {"ops": ops, "work": work, "pin": pin, **(knobs or {})}
 
@@ -422,9 +454,9 @@ def _model_once(row: str, workload: str, threads: int, kwargs: dict[str, Any], c
         return refstrat.speed_of_light(workload, threads, **kwargs)
     if row in (LIMIT, LIMIT_ATOMIC):
         return refstrat.limit(workload, threads, atomic=row == LIMIT_ATOMIC, **kwargs)
-    if row.endswith(IMMORTAL_SUFFIX):  # e.g. biased+immortal: the scheme plus PEP 683 immortality
-        return refstrat.run(row[: -len(IMMORTAL_SUFFIX)], workload, threads, immortal=True, check=check,
-                            explain=explain, **kwargs)
+    if "+" in row:  # e.g. biased+immortal: the scheme plus layers (PEP 683 immortality, ...)
+        base, layers = split_row(row)
+        return refstrat.run(base, workload, threads, check=check, explain=explain, **layers, **kwargs)
     return refstrat.run(row, workload, threads, check=check, explain=explain, **kwargs)
 
 
@@ -681,7 +713,7 @@ def calibrate(baseline: str, workload: str, reference: str, fib_n: int, ops: int
     m0 = model(0)
     if m0 >= real:
         return Calibration(workload, real, m0, m0, 0, "the model without extra work is already as slow as Python")
-    work = 64 if workload == "fib" else 4
+    work = 64 if _is_fib(workload) else 4
     m = model(work)
     for _ in range(4):
         slope = (m - m0) / work if work else 0.0
@@ -703,10 +735,11 @@ def resolve_work(args: argparse.Namespace) -> str:
 
     auto = []
     if args.fib_n is None:
-        args.fib_n = (_bench_stability.scale_fib_n(lambda n: cpu("fib", n, DEFAULT_OPS), DEFAULT_FIB_N)
-                      if "fib" in args.workloads else DEFAULT_FIB_N)
+        fibs = [w for w in args.workloads if _is_fib(w)]
+        args.fib_n = (max(_bench_stability.scale_fib_n(lambda n, w=w: cpu(w, n, DEFAULT_OPS), DEFAULT_FIB_N)
+                          for w in fibs) if fibs else DEFAULT_FIB_N)
         auto.append(f"fib_n={args.fib_n}")
-    loops = [w for w in args.workloads if w != "fib"]
+    loops = [w for w in args.workloads if not _is_fib(w)]
     if args.ops is None:
         args.ops = max([_bench_stability.scale_ops(lambda o, w=w: cpu(w, DEFAULT_FIB_N, o), DEFAULT_OPS)
                         for w in loops] or [DEFAULT_OPS])
@@ -728,7 +761,7 @@ def cell_size(args: argparse.Namespace, cell: Cell) -> tuple[int, int]:
 
 
 def _is_fib(workload: str) -> bool:
-    return workload == "fib"
+    return workload in FIB_WORKLOADS
 
 
 def size_cells(args: argparse.Namespace, cells: list[Cell]) -> None:

@@ -13,9 +13,14 @@ position in that thread's program order where the program would release a refere
 does not hold (the point where a use after free would occur) or would deadlock.
 
 Why the result does not depend on the interleaving: every operation changes the count by
-a fixed amount (new +1, inc +1, dec and kill -1, send/recv 0), so the final count is the sum over
-all operations; and as long as every thread only releases references it holds, the true
+a fixed amount (new, inc and push +1; dec, pop and kill -1; send/recv 0), so the final count is
+the sum over all operations; and as long as every thread only releases references it holds, the true
 count never touches zero while a reference exists, so no correct scheme may free early.
+
+Stack references (``("push", id)``/``("pop", id)``) are references for liveness: an object a
+thread has pushed and not popped is live.  A deferred object's stack references are not in
+its count (include/refstrat/deferred.h), every other object's are; since every thread pops
+all it pushed before it ends, the final counts are the same either way.
 """
 
 from __future__ import annotations
@@ -44,10 +49,10 @@ Op = tuple
 #: ones keep 1").  Immortal objects must be untouched, so their final count is this.
 IMMORTAL_COUNT = 1
 
-_ARITY = {"new": 2, "inc": 2, "dec": 2, "send": 3, "recv": 2}
 # ("kill", id): the creator's decref (percpu_ref_kill), at most once per private object, by a
 # thread holding a reference (references are interchangeable: the creator's may have been passed on).
-_ARITY["kill"] = 2
+# ("push", id) / ("pop", id): a stack reference (CPython's _PyStackRef), popped by the pushing thread.
+_ARITY = {"new": 2, "inc": 2, "dec": 2, "send": 3, "recv": 2, "push": 2, "pop": 2, "kill": 2}
 
 
 class ProgramError(ValueError):
@@ -77,6 +82,8 @@ class Program:
     #: threads freed (the arena's remote stack): the program must then never hold more of its
     #: own objects at once, or a worker waits for ever for a free.
     pool: int | None = None
+    deferred: tuple[int, ...] = ()
+    sharded: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         # Normalise to hashable, canonical tuples of plain values so equal programs compare
@@ -87,6 +94,8 @@ class Program:
         object.__setattr__(self, "shared", _plain(self.shared))
         object.__setattr__(self, "immortal", tuple(sorted(set(_plain(i) for i in self.immortal))))
         object.__setattr__(self, "pool", None if self.pool is None else _plain(self.pool))
+        object.__setattr__(self, "deferred", tuple(sorted(set(_plain(i) for i in self.deferred))))
+        object.__setattr__(self, "sharded", tuple(sorted(set(_plain(i) for i in self.sharded))))
 
     @property
     def nthreads(self) -> int:
@@ -107,8 +116,9 @@ class Program:
         return sum(len(t) for t in self.threads)
 
     def refcount_ops(self) -> int:
-        """Number of operations that change a count (new, inc, dec, kill)."""
-        return sum(1 for t in self.threads for op in t if op[0] in ("new", "inc", "dec", "kill"))
+        """Number of operations that count as operations (new, inc, dec, push, pop, kill)."""
+        return sum(1 for t in self.threads for op in t
+                   if op[0] in ("new", "inc", "dec", "push", "pop", "kill"))
 
     def compact(self) -> "Program":
         """The same program with private ids renumbered ``shared, shared + 1, ...`` in the
@@ -123,17 +133,22 @@ class Program:
             return (op[0], mapping.get(op[1], op[1])) + tuple(op[2:])
 
         return Program(threads=tuple(tuple(ren(op) for op in ops) for ops in self.threads),
-                       shared=self.shared, immortal=self.immortal, pool=self.pool)
+                       shared=self.shared, immortal=self.immortal,
+                       deferred=tuple(mapping.get(i, i) for i in self.deferred), sharded=self.sharded,
+                       pool=self.pool)
 
     def to_trace(self) -> Any:
         """The ``refstrat.Trace`` for this program (imports the compiled core)."""
         import refstrat
 
-        return refstrat.Trace(self.threads, shared=self.shared, immortal=self.immortal)
+        return refstrat.Trace(self.threads, shared=self.shared, immortal=self.immortal,
+                              deferred=self.deferred, sharded=self.sharded)
 
     def pretty(self) -> str:
         """Human-readable listing, one line per thread."""
         lines = [f"shared={self.shared} immortal={list(self.immortal)}"
+                 + (f" deferred={list(self.deferred)}" if self.deferred else "")
+                 + (f" sharded={list(self.sharded)}" if self.sharded else "")
                  + ("" if self.pool is None else f" pool={self.pool}")]
         for t, ops in enumerate(self.threads):
             body = " ".join(_fmt(op) for op in ops) or "(nothing)"
@@ -208,6 +223,12 @@ def expect(program: Program, *, immortal_active: bool = True) -> Expectation:
     pool = program.pool
     if pool is not None and (not isinstance(pool, int) or isinstance(pool, bool) or not 1 <= pool <= MAX_OBJECTS):
         raise ProgramError(f"pool must be None or an int in [1, {MAX_OBJECTS}], got {pool!r}")
+    for i in program.sharded:
+        if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < shared:
+            raise ProgramError(f"sharded id {i} is not a shared id (0..{shared - 1})")
+    for i in program.deferred:
+        if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < MAX_OBJECTS:
+            raise ProgramError(f"deferred id {i!r} is not an object id")
 
     # Static checks first: they do not need a schedule.
     creator: dict[int, tuple[int, int]] = {}
@@ -240,11 +261,16 @@ def expect(program: Program, *, immortal_active: bool = True) -> Expectation:
                 if not isinstance(dst, int) or isinstance(dst, bool) or not 0 <= dst < n:
                     raise ProgramError(f"send to bad thread {dst!r} (0..{n - 1})", t, k)
 
+    for i in program.deferred:
+        if i >= shared and i not in creator:
+            raise ProgramError(f"deferred id {i} is neither shared nor created by a new")
+
     # Dynamic check: run the threads round-robin, each as far as it can go.  Mailboxes are
     # counting (a send never blocks, a recv blocks only while its count is zero), so the
     # threads form a confluent system: if this schedule finishes, every schedule does, and
     # if it gets stuck, some schedule of the real run deadlocks too.
     hold = [Counter() for _ in range(n)]
+    stack = [Counter() for _ in range(n)]  # stack references: pushes not yet popped
     mail = [Counter() for _ in range(n)]
     created: set[int] = set()
     pc = [0] * n
@@ -266,11 +292,15 @@ def expect(program: Program, *, immortal_active: bool = True) -> Expectation:
                 elif kind == "new":
                     created.add(oid)
                     hold[t][oid] += 1
-                elif kind == "inc":
-                    if oid >= shared and hold[t][oid] == 0:
+                elif kind in ("inc", "push"):
+                    if oid >= shared and hold[t][oid] == 0 and stack[t][oid] == 0:
                         what = "before its new" if oid not in created else "without holding a reference"
-                        raise ProgramError(f"inc({oid}) {what} (use after free)", t, k)
-                    hold[t][oid] += 1
+                        raise ProgramError(f"{kind}({oid}) {what} (use after free)", t, k)
+                    (hold if kind == "inc" else stack)[t][oid] += 1
+                elif kind == "pop":
+                    if stack[t][oid] == 0:
+                        raise ProgramError(f"pop({oid}) without a matching push on this thread", t, k)
+                    stack[t][oid] -= 1
                 elif kind in ("dec", "kill", "send"):
                     if hold[t][oid] == 0:
                         raise ProgramError(
@@ -288,6 +318,11 @@ def expect(program: Program, *, immortal_active: bool = True) -> Expectation:
         oid = program.threads[t][pc[t]][1]
         raise ProgramError(f"recv({oid}) can wait forever (no matching send, or a deadlock)", t, pc[t])
 
+    for t in range(n):
+        left = sorted(oid for oid, c in stack[t].items() if c)
+        if left:
+            raise ProgramError(f"thread {t} ends holding stack references to object {left[0]} "
+                               "(every push must be popped by its thread)")
     for t in range(n):
         for oid, c in sorted(mail[t].items()):
             if c:
@@ -331,9 +366,9 @@ def sequential_counts(program: Program, order: Iterable[int]) -> list[Counter]:
     for t in order:
         op = program.threads[t][pcs[t]]
         pcs[t] += 1
-        if op[0] in ("new", "inc"):
+        if op[0] in ("new", "inc", "push"):
             counts[op[1]] += 1
-        elif op[0] in ("dec", "kill"):
+        elif op[0] in ("dec", "pop", "kill"):
             counts[op[1]] -= 1
         history.append(Counter(counts))
     return history

@@ -88,6 +88,7 @@ class RunResult:
     checked: bool = True  # the correctness counters come from a checked run
     check_wall_seconds: float | None = None  # the separate checked run's wall time (untimed)
     explain: Explain | None = None  # the explain flavour's account, when run(..., explain=True)
+    layers: tuple[str, ...] = ()  # the per-object layers honoured: immortal, deferred, sharded
 
     @property
     def ns_per_op(self) -> float:

@@ -84,7 +84,7 @@ MEMORIES = _chk.MEMORIES
 
 # Kind codes: shrinking moves towards 0 ("new"); sends and decs get more codes because the
 # interesting bugs need references to cross threads and counts to fall.
-_KINDS = ("new", "inc", "inc", "dec", "dec", "send", "send", "send", "recv")
+_KINDS = ("new", "inc", "inc", "dec", "dec", "send", "send", "send", "recv", "push", "pop")
 
 
 @st.composite
@@ -96,6 +96,7 @@ def programs(
     max_shared: int = 3,
     immortal: bool = True,
     release_all: bool | None = True,
+    layers: bool = True,
 ) -> Program:
     """Hypothesis strategy of valid programs for ``threads`` threads.
 
@@ -114,12 +115,24 @@ def programs(
     operation at all, thread 0 included), and private ids may be sparse (a gap after the
     shared ids and a stride between ids, so ids below the highest are never allocated).
     Both shrink away: towards every thread active and dense ids.
+
+    Stack references (push/pop) are drawn too, and with ``layers=True`` some objects are
+    marked deferred (shared or private) or sharded (shared): each thread pops every push
+    before it ends. Marks shrink away towards none.
     """
     n = draw(threads) if isinstance(threads, st.SearchStrategy) else _check_threads(threads)
     nshared = draw(st.integers(0, max_shared))
     imm: tuple[int, ...] = ()
     if immortal and nshared:
         imm = tuple(sorted(draw(st.sets(st.integers(0, nshared - 1), max_size=nshared))))
+    shard: tuple[int, ...] = ()
+    deferred_shared: tuple[int, ...] = ()
+    deferred_private = 0  # bit j: the j-th private object created (mod 8) is deferred
+    if layers:
+        if nshared:
+            shard = tuple(sorted(draw(st.sets(st.integers(0, nshared - 1), max_size=nshared))))
+            deferred_shared = tuple(sorted(draw(st.sets(st.integers(0, nshared - 1), max_size=nshared))))
+        deferred_private = draw(st.integers(0, 255))
     # Steps are drawn as a plain list of (thread, kind, object pick, destination offset,
     # repeat) and then interpreted against the current state.  A list shrinks by deleting
     # elements, every element shrinks towards (thread 0, "new", once), and any list
@@ -137,7 +150,9 @@ def programs(
              for a, k, pick, off, rep in bursts for _ in range(rep)]
     hold = [Counter() for _ in range(n)]
     mail = [Counter() for _ in range(n)]
+    stack: list[list[int]] = [[] for _ in range(n)]
     ops: list[list[tuple]] = [[] for _ in range(n)]
+    deferred = list(deferred_shared)
     next_id = nshared
     killed: set[int] = set()
     for t, k, pick, dst in steps:
@@ -145,7 +160,9 @@ def programs(
         waiting = sorted(o for o, c in mail[t].items() if c > 0)
         kind = _KINDS[k]
         # A kind that is not enabled here falls back to "new", which always is.
-        if kind == "inc" and not (held or nshared):
+        if kind in ("inc", "push") and not (held or nshared or stack[t]):
+            kind = "new"
+        elif kind == "pop" and not stack[t]:
             kind = "new"
         elif kind in ("dec", "send") and not held:
             kind = "new"
@@ -154,13 +171,21 @@ def programs(
         if kind == "new":
             oid = nshared + gap + stride * (next_id - nshared)
             next_id += 1
+            if deferred_private >> ((next_id - 1 - nshared) % 8) & 1:
+                deferred.append(oid)
             hold[t][oid] += 1
             ops[t].append(("new", oid))
-        elif kind == "inc":
-            cands = sorted(set(held) | set(range(nshared)))
+        elif kind in ("inc", "push"):
+            cands = sorted(set(held) | set(range(nshared)) | set(stack[t]))
             oid = cands[pick % len(cands)]
-            hold[t][oid] += 1
-            ops[t].append(("inc", oid))
+            if kind == "inc":
+                hold[t][oid] += 1
+            else:
+                stack[t].append(oid)
+            ops[t].append((kind, oid))
+        elif kind == "pop":
+            oid = stack[t].pop(len(stack[t]) - 1 - pick % len(stack[t]))
+            ops[t].append(("pop", oid))
         elif kind == "dec":
             oid = held[pick % len(held)]
             hold[t][oid] -= 1
@@ -193,7 +218,11 @@ def programs(
                     ops[t].append(("kill", oid))
                     k -= 1
                 ops[t].extend([("dec", oid)] * k)
-    return Program(threads=tuple(tuple(o) for o in ops), shared=nshared, immortal=imm)
+        # Stack references never outlive their thread: pop them all, the latest first, after the
+        # heap references are gone (a deferred object then lives on its stack roots alone).
+        ops[t].extend(("pop", oid) for oid in reversed(stack[t]))
+    return Program(threads=tuple(tuple(o) for o in ops), shared=nshared, immortal=imm,
+                   deferred=tuple(deferred), sharded=shard)
 
 
 def _knob(name: str) -> KnobInfo:
@@ -711,9 +740,12 @@ def _fuzz(strategy: str, threads: int | st.SearchStrategy[int], immortal: bool,
 
 
 def _without(program: Program, drop: Any) -> Program:
-    return Program(threads=tuple(tuple(op for k, op in enumerate(ops) if not drop(t, k, op))
-                                 for t, ops in enumerate(program.threads)),
-                   shared=program.shared, immortal=program.immortal)
+    threads = tuple(tuple(op for k, op in enumerate(ops) if not drop(t, k, op))
+                    for t, ops in enumerate(program.threads))
+    created = {op[1] for ops in threads for op in ops if op[0] == "new"}
+    return Program(threads=threads, shared=program.shared, immortal=program.immortal,
+                   deferred=tuple(i for i in program.deferred if i < program.shared or i in created),
+                   sharded=program.sharded)
 
 
 def minimize(failure: Failure, *, budget: int = 400) -> Failure:

@@ -13,11 +13,9 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-OPS = {"new": 0, "inc": 1, "dec": 2, "send": 3, "recv": 4}
-_ARITY = {"new": 2, "inc": 2, "dec": 2, "send": 3, "recv": 2}
-# The vocabulary's kill (RS_T_KILL): the release of the creator's initial reference.
-OPS["kill"] = 7
-_ARITY["kill"] = 2
+OPS = {"new": 0, "inc": 1, "dec": 2, "send": 3, "recv": 4, "push": 5, "pop": 6, "kill": 7}  # RS_T_*
+_ARITY = {"new": 2, "inc": 2, "dec": 2, "send": 3, "recv": 2, "push": 2, "pop": 2, "kill": 2}
+DEFERRED, SHARDED = 4, 8  # the core's RS_F_DEFERRED and RS_F_SHARDED header flags
 MAX_OBJECTS = 1 << 24  # ids in [0, MAX_OBJECTS): the C core's RS_MAX_TRACE_OBJECTS
 MAX_OPS = 1 << 26      # operations, all threads together: RS_MAX_TRACE_OPS
 MAX_THREADS = 1024     # RS_MAX_THREADS (tests/test_defence.py checks all three against the core)
@@ -34,29 +32,38 @@ class Trace:
     Objects ``0 .. shared - 1`` exist before the run, each with one setup reference that is never
     released; any thread may ``inc`` them (borrowing that reference) and ``dec`` what it added.
     Objects in ``immortal`` (a subset of the shared ones) are immortal when the run honours
-    immortality. Every other id is a private object created by exactly one ``("new", id)``.
+    immortality; objects in ``deferred`` (any ids) are deferred and those in ``sharded`` (shared
+    ids) sharded when the run has those layers on (include/refstrat/deferred.h, sharded.h).
+    Every other id is a private object created by exactly one ``("new", id)``.
 
     Operations, as tuples: ``("new", id)``, ``("inc", id)``, ``("dec", id)``,
-    ``("send", id, thread)`` (moves one held reference to that thread's mailbox) and
-    ``("recv", id)`` (takes one from this thread's mailbox, waiting for it) and ``("kill", id)``
-    (releases the reference the object's creator was given by its ``new``, as percpu_ref_kill:
-    a ``dec`` for every scheme without a kill hook). A kill is of a private object, at most once
-    per object, by a thread holding a reference to it: references are interchangeable, so the
-    holder may be any thread the creator's reference was passed to.
+    ``("send", id, thread)`` (moves one held reference to that thread's mailbox),
+    ``("recv", id)`` (takes one from this thread's mailbox, waiting for it), ``("push", id)`` (a
+    stack reference, taken while holding a reference), ``("pop", id)`` (drops this thread's
+    latest push of id; every push is popped by its thread before the thread ends) and
+    ``("kill", id)`` (releases the reference the object's creator was given by its ``new``, as
+    percpu_ref_kill: a ``dec`` for every scheme without a kill hook). A kill is of a private
+    object, at most once per object, by a thread holding a reference to it: references are
+    interchangeable, so the holder may be any thread the creator's reference was passed to.
     """
 
     threads: tuple[tuple[tuple, ...], ...]
     shared: int = 0
     immortal: frozenset[int] = field(default_factory=frozenset)
+    deferred: frozenset[int] = field(default_factory=frozenset)
+    sharded: frozenset[int] = field(default_factory=frozenset)
 
     def __init__(self, threads: Sequence[Sequence[Sequence]], shared: int = 0,
-                 immortal: Iterable[int] = ()) -> None:
+                 immortal: Iterable[int] = (), deferred: Iterable[int] = (),
+                 sharded: Iterable[int] = ()) -> None:
         if isinstance(threads, (str, bytes)) or not isinstance(threads, Sequence):
             raise TypeError("threads must be a sequence of per-thread operation lists")
         object.__setattr__(self, "threads", tuple(tuple(tuple(op) if isinstance(op, (list, tuple)) else op
                                                         for op in ops) for ops in threads))
         object.__setattr__(self, "shared", shared)
         object.__setattr__(self, "immortal", frozenset(immortal))
+        object.__setattr__(self, "deferred", frozenset(deferred))
+        object.__setattr__(self, "sharded", frozenset(sharded))
 
     @property
     def nobjects(self) -> int:
@@ -106,6 +113,15 @@ def _validate(trace: Trace) -> tuple[tuple, list[int]]:
     for i, given in zip(immortal_ids, trace.immortal):
         if i is None or not 0 <= i < shared:
             raise TraceError(f"immortal object {given!r} is not a shared object id (0 <= id < {shared})")
+    sharded_ids = [_plain_int(i) for i in trace.sharded]
+    for i, given in zip(sharded_ids, trace.sharded):
+        if i is None or not 0 <= i < shared:
+            raise TraceError(f"sharded object {given!r} is not a shared object id (0 <= id < {shared}): "
+                             "unique ids are given at setup")
+    deferred_ids = [_plain_int(i) for i in trace.deferred]
+    for i, given in zip(deferred_ids, trace.deferred):
+        if i is None or not 0 <= i < MAX_OBJECTS:
+            raise TraceError(f"deferred object {given!r} is not an object id in [0, {MAX_OBJECTS})")
     total = sum(len(ops) for ops in trace.threads)
     if total > MAX_OPS:
         raise TraceError(f"a trace may hold at most {MAX_OPS} operations, got {total}")
@@ -150,12 +166,13 @@ def _validate(trace: Trace) -> tuple[tuple, list[int]]:
             if dst is None or not 0 <= dst < nthreads:
                 raise TraceError(f"{where}: destination must be a thread in [0, {nthreads})")
             plain.append((name, obj, dst))
-    orphans = sorted(obj for obj in used if obj >= shared and obj not in created)
+    orphans = sorted(obj for obj in used | set(deferred_ids) if obj >= shared and obj not in created)
     if orphans:
         raise TraceError(f"object {orphans[0]} is used but never created by a ('new', {orphans[0]})")
 
     # Pass 2: run the mailboxes to a fixed point; check holdings in each thread's program order.
     holdings: list[dict[int, int]] = [dict() for _ in range(nthreads)]
+    stacks: list[dict[int, int]] = [dict() for _ in range(nthreads)]  # push minus pop, per id
     mailbox: dict[tuple[int, int], int] = {}
     pos = [0] * nthreads
     # A worklist: each thread runs until it finishes or waits on an empty mailbox, and a send
@@ -177,10 +194,17 @@ def _validate(trace: Trace) -> tuple[tuple, list[int]]:
                 held[obj] = held.get(obj, 0) + 1
             elif name == "new":
                 held[obj] = 1
-            elif name == "inc":
-                if obj >= shared and held.get(obj, 0) == 0:
+            elif name in ("inc", "push"):
+                if obj >= shared and held.get(obj, 0) == 0 and stacks[t].get(obj, 0) == 0:
                     raise TraceError(f"{where}: thread {t} holds no reference to object {obj}")
-                held[obj] = held.get(obj, 0) + 1
+                if name == "inc":
+                    held[obj] = held.get(obj, 0) + 1
+                else:
+                    stacks[t][obj] = stacks[t].get(obj, 0) + 1
+            elif name == "pop":
+                if stacks[t].get(obj, 0) == 0:
+                    raise TraceError(f"{where}: pop of object {obj} without a matching push on thread {t}")
+                stacks[t][obj] -= 1
             else:  # dec, kill, send
                 if held.get(obj, 0) == 0:
                     raise TraceError(f"{where}: thread {t} holds no reference to object {obj} to "
@@ -193,6 +217,11 @@ def _validate(trace: Trace) -> tuple[tuple, list[int]]:
             pos[t] += 1
     stuck = [f"thread {t} at op {pos[t]} {trace.threads[t][pos[t]]!r}"
              for t in range(nthreads) if pos[t] < len(threads[t])]
+    for t, stack in enumerate(stacks):
+        left = sorted(obj for obj, n in stack.items() if n)
+        if left and not stuck:
+            raise TraceError(f"thread {t} ends holding stack references to object {left[0]} "
+                             "(every push must be popped by its thread)")
     if stuck:
         raise TraceError("the trace can deadlock: no matching send for " + "; ".join(stuck))
     unclaimed = {key: n for key, n in mailbox.items() if n}
@@ -208,10 +237,15 @@ def _validate(trace: Trace) -> tuple[tuple, list[int]]:
     immortal = bytearray(shared)
     for i in immortal_ids:
         immortal[i] = 1
+    layers = bytearray(nobjects if deferred_ids or sharded_ids else 0)
+    for i in deferred_ids:
+        layers[i] |= DEFERRED
+    for i in sharded_ids:
+        layers[i] |= SHARDED
     flat = array("I")
     begin = array("Q", [0])
     for ops in threads:
         for name, obj, dst in ops:
             flat.extend((OPS[name], obj, dst))
         begin.append(len(flat) // 3)
-    return (nobjects, shared, bytes(immortal), flat, begin), final
+    return (nobjects, shared, bytes(immortal), flat, begin, bytes(layers)), final

@@ -769,7 +769,9 @@ static void *chk_thread_main(void *arg)
             rs_thread *t = me->worker;
             rs_run *r = t->run;
             r->strategy->enter(t);
-            r->strategy->kernels[1][r->immortal ? 1 : 0][RS_W_TRACE](t); /* the checked copy */
+            rs_layers_enter(t);
+            r->strategy->kernels[1][r->layers ? 1 : 0][RS_W_TRACE](t); /* the checked copy */
+            rs_layers_leave(t);
             r->strategy->leave(t);
         } else {
             me->fn(me->arg);

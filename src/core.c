@@ -213,7 +213,8 @@ int rs_plugin_load(const char *path, const rs_strategy **first, char *err, size_
 static uint32_t rs_setup_objects(const rs_params *p)
 {
     switch (p->workload) {
-    case RS_W_FIB: return RS_FIB_NSETUP;
+    case RS_W_FIB:
+    case RS_W_FIB314: return RS_FIB_NSETUP;
     case RS_W_SHARED:
     case RS_W_MIXED: return p->shared_objects;
     case RS_W_TRACE: return p->trace ? p->trace->nshared : 0;
@@ -228,7 +229,8 @@ static uint32_t rs_setup_objects(const rs_params *p)
 static uint64_t rs_pool_need(const rs_params *p, uint32_t worker, int floor)
 {
     switch (p->workload) {
-    case RS_W_FIB: return 2 * (uint64_t)p->fib_n + 8;
+    case RS_W_FIB:
+    case RS_W_FIB314: return 2 * (uint64_t)p->fib_n + 8;
     case RS_W_PRIVATE:
     case RS_W_MIXED: return (uint64_t)p->objects + 2;
     case RS_W_SHARED: return 1;
@@ -339,6 +341,10 @@ int rs_params_check(const rs_params *p, char *err, size_t errlen)
         rs_check_real("zipf", p->zipf, 0.0, RS_MAX_ZIPF, err, errlen))
         return RS_ERR_CONFIG;
     RS_KNOBS(RS_KNOB_CHECK_)
+    if (p->layers & ~(uint32_t)(RS_F_DEFERRED | RS_F_SHARDED)) {
+        snprintf(err, errlen, "layers may hold only RS_F_DEFERRED and RS_F_SHARDED, got %#x", p->layers);
+        return RS_ERR_CONFIG;
+    }
     if ((p->workload == RS_W_TRACE) != (p->trace != NULL)) {
         snprintf(err, errlen, p->trace ? "a trace is only for the trace workload"
                                        : "the trace workload needs a trace");
@@ -466,7 +472,8 @@ static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t c
     r->strategy = s;
     r->p = *p;
     r->nthreads = p->threads;
-    r->immortal = p->immortal || s->immortal;
+    r->layers = (p->immortal ? RS_F_IMMORTAL : 0) | (p->layers & RS_COLLECTED) | (s->layers & RS_LAYERS);
+    r->immortal = (r->layers & RS_F_IMMORTAL) != 0;
     rs_pr_mutex_init(&r->error_lock);
     rs_arena *a = &r->arena;
     a->stride = p->padded ? RS_CACHELINE : sizeof(rs_obj);
@@ -521,6 +528,7 @@ static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t c
         t->first_uaf = UINT64_MAX;
         t->cpu = -1;
         t->checked = p->checked != 0;
+        t->layers = r->layers;
     }
     if (p->explain && rs_explain_alloc(r) != 0) {
         snprintf(err, errlen, "out of memory for the explain counters of %llu objects",
@@ -541,9 +549,34 @@ static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t c
     return r;
 }
 
-static void rs_setup_object(rs_run *r, uint32_t idx, int immortal, rs_handle *out)
+/* The layer flags a workload gives setup object idx; a run honours those in its layers only. */
+static uint32_t rs_setup_marks(const rs_run *r, uint32_t idx)
 {
-    uint32_t flags = RS_F_SETUP | (immortal && r->immortal ? RS_F_IMMORTAL : 0);
+    const rs_params *p = &r->p;
+    switch (p->workload) {
+    case RS_W_FIB:
+    case RS_W_FIB314:
+        /* 3.14t moved functions, code and module dicts from immortal to deferred (and gave code
+         * and the dicts unique ids, refstrat/sharded.h); literals and singletons stay immortal. */
+        if (idx == RS_FIB_FUNC)
+            return r->layers & RS_F_DEFERRED ? RS_F_DEFERRED : RS_F_IMMORTAL;
+        if (idx == RS_FIB_CODE || idx == RS_FIB_GLOBALS || idx == RS_FIB_BUILTINS)
+            return RS_F_SHARDED | (r->layers & RS_F_DEFERRED ? RS_F_DEFERRED : RS_F_IMMORTAL);
+        return RS_F_IMMORTAL;
+    case RS_W_SHARED:
+    case RS_W_MIXED:
+        return RS_F_SHARDED;
+    case RS_W_TRACE:
+        return (p->trace->immortal[idx] ? RS_F_IMMORTAL : 0) |
+               (p->trace->layers ? p->trace->layers[idx] & RS_COLLECTED : 0);
+    default:
+        return 0;
+    }
+}
+
+static void rs_setup_object(rs_run *r, uint32_t idx, uint32_t marks, rs_handle *out)
+{
+    uint32_t flags = RS_F_SETUP | (marks & RS_LAYERS);
     *out = rs_obj_open(&r->arena, idx, flags, RS_NIL);
     if (r->explain)
         r->explain->shadow[idx] = 1; /* the setup reference */
@@ -584,11 +617,17 @@ static rs_run *rs_run_build(const rs_strategy *s, const rs_params *p, int *code,
     r->shared = (rs_handle *)calloc(nsetup ? nsetup : 1, sizeof(rs_handle));
     if (!r->shared)
         goto nomem;
-    for (uint32_t i = 0; i < nsetup; i++) {
-        int immortal = p->workload == RS_W_FIB ||
-                       (p->workload == RS_W_TRACE && p->trace->immortal[i]);
-        rs_setup_object(r, i, immortal, &r->shared[i]);
+    if ((r->layers & RS_COLLECTED) && (!strcmp(s->name, "gil") || !strcmp(s->name, "buffered"))) {
+        snprintf(err, errlen, "the deferred and sharded layers need a scheme whose counts are exact "
+                 "when the world stops; %s's are not (refstrat/deferred.h)", s->name);
+        *code = RS_ERR_CONFIG;
+        rs_run_destroy(r);
+        return NULL;
     }
+    for (uint32_t i = 0; i < nsetup; i++)
+        rs_setup_object(r, i, rs_setup_marks(r, i), &r->shared[i]);
+    if (rs_layers_init(r) != 0)
+        goto nomem;
     if (p->workload == RS_W_MIXED && rs_build_zipf(r) != 0)
         goto nomem;
     if (p->workload == RS_W_HANDOFF) {
@@ -626,6 +665,7 @@ void rs_run_destroy(rs_run *r)
     if (!r)
         return;
     r->strategy->fini(r);
+    rs_layers_fini(r);
     rs_explain_free_state(r);
     if (r->p.trace) {
         free(r->p.trace->handles);
@@ -649,7 +689,7 @@ static void *rs_worker_main(void *arg)
 {
     rs_thread *t = (rs_thread *)arg;
     rs_run *r = t->run;
-    rs_kernel_fn kernel = r->strategy->kernels[r->p.checked ? 1 : 0][r->immortal ? 1 : 0][r->p.workload];
+    rs_kernel_fn kernel = r->strategy->kernels[r->p.checked ? 1 : 0][r->layers ? 1 : 0][r->p.workload];
     /* The start barrier: count in, then wait for the main thread's go. Acquire pairs with its
      * release, so setup is visible; yielding keeps the wait cheap when threads outnumber cores. */
     rs_pr_faa_release(&r->ready, 1);
@@ -659,7 +699,9 @@ static void *rs_worker_main(void *arg)
         return NULL;
     double cpu0 = rs_thread_cpu();
     r->strategy->enter(t);
+    rs_layers_enter(t);
     kernel(t);
+    rs_layers_leave(t);
     r->strategy->leave(t);
     t->cpu_seconds = rs_thread_cpu() - cpu0;
     return NULL;
@@ -717,7 +759,7 @@ static void rs_check_results(rs_run *r)
         /* An id no thread created keeps the zero handle {0, 0}; slot 0 still has generation 0
          * when no thread took it, so only an issued (odd) generation may be compared. */
         if (rs_gen_live(h.gen) && rs_handle_ok(a, h)) {
-            count = r->strategy->count(r, h.o);
+            count = rs_layers_count(r, h.o);
             if (expected == 0)
                 r->leaks++;
             else
@@ -771,6 +813,7 @@ void rs_run_finish(rs_run *r)
 {
     double qcpu = rs_thread_cpu();
     r->strategy->quiesce(r);
+    rs_layers_quiesce(r);
     r->helper_cpu_seconds += rs_thread_cpu() - qcpu;
     if (!r->error)
         rs_check_results(r);
@@ -881,6 +924,7 @@ int rs_step_create(const rs_strategy *s, uint32_t capacity, int immortal, int pa
      * land within a few flushes. */
     p.tick = 64;
     p.log_size = 64;
+    p.collect_interval = 64;
     *out = NULL;
     p.checked = 1;
     if (capacity < 1 || capacity >= RS_NIL) {
@@ -908,7 +952,7 @@ int rs_step_new(rs_run *r, int setup, int immortal, rs_handle *out)
     }
     if (idx == RS_NIL)
         return RS_ERR_ARENA;
-    uint32_t flags = setup ? RS_F_SETUP | (immortal && r->immortal ? RS_F_IMMORTAL : 0) : 0;
+    uint32_t flags = setup ? RS_F_SETUP | (immortal ? RS_F_IMMORTAL : 0) : 0;
     *out = rs_obj_open(&r->arena, idx, flags, setup ? RS_NIL : 0);
     r->strategy->obj_init(t, rs_obj_at(&r->arena, idx));
     t->c.allocs++;
@@ -941,13 +985,11 @@ static int rs_step_op(rs_run *r, rs_handle h, int inc, int *performed)
         return RS_OK;
     }
     rs_obj *o = h.o;
-    int imm = r->immortal && (o->flags & RS_F_IMMORTAL);
-    int mode = r->strategy->immortal ? r->strategy->immortal : 1;
-    if (inc) {
-        if (!imm)
+    if (!(o->flags & r->layers & RS_F_IMMORTAL)) {
+        if (inc)
             r->strategy->incref(t, o);
-    } else if (!imm || mode == 2) {
-        r->strategy->decref(t, o);
+        else
+            r->strategy->decref(t, o);
     }
     t->ops++;
     *performed = 1;

@@ -38,20 +38,26 @@ PROGRAMS = [
     # the creator kills its object while the receiver is working on it (percpu's grace period)
     Program(threads=((("new", 1), ("inc", 1), ("send", 1, 1), ("kill", 1)),
                      (("recv", 1), ("inc", 1), ("dec", 1), ("dec", 1)))),
+    # issue 8: a deferred object living on stack references after its heap count is zero, handed
+    # over meanwhile; a sharded shared object raced by both threads
+    Program(threads=((("new", 1), ("push", 1), ("send", 1, 1), ("pop", 1)),
+                     (("recv", 1), ("push", 1), ("dec", 1), ("inc", 0), ("pop", 1), ("dec", 0))),
+            shared=1, deferred=(1,), sharded=(0,)),
 ]
 
 #: Bound on non-default choices per schedule (a preemption, a timeout, a drain, or a pick other
 #: than round-robin at a wait each count one), per scheme, to keep this file within its CI budget.
-BOUNDS: dict[str, int] = {"coalesced": 1, "biased": 1, "buffered": 1}
+BOUNDS: dict[str, int] = {"coalesced": 1, "biased": 1, "buffered": 1, "cpython314t": 1}
 DEFAULT_BOUND = 2
-CORRECT = ["locked", "gil", "atomic", "immortal", "coalesced", "biased", "buffered", "percpu", "signed"]
+CORRECT = ["locked", "gil", "atomic", "immortal", "coalesced", "biased", "buffered", "percpu", "signed",
+           "deferred", "sharded", "cpython314t"]
 
 
 @pytest.mark.parametrize("memory", ["sc", "tso"])
 @pytest.mark.parametrize("strategy", CORRECT)
 def test_correct_schemes_pass_bounded_exhaustive(strategy: str, memory: str) -> None:
     total = 0
-    for immortal in ([False, True] if strategy not in ("immortal",) else [False]):
+    for immortal in ([False, True] if strategy not in ("immortal", "cpython314t") else [False]):
         for prog in PROGRAMS:
             r = check(strategy, prog, schedule="exhaustive", memory=memory, immortal=immortal,
                       preemption_bound=BOUNDS.get(strategy, DEFAULT_BOUND), max_schedules=50_000)
@@ -126,7 +132,7 @@ def test_unknown_strategy_and_missing_check_flavour(tmp_path: Path) -> None:
 #: The old variants: the exhaustive search over PROGRAMS catches each (bound 2), deterministically.
 CAUGHT_EXHAUSTIVE = {
     "broken_atomic_split": False,
-    "broken_immortal_decrefs": True,
+    "broken_immortal_decrefs": False,  # checks the flag itself: the kernel's layer stays off
     "broken_biased_nonowner_local": False,
     "broken_biased_no_queue": False,
     "broken_buffered_dec_first": False,

@@ -11,6 +11,8 @@ from refstrat import Trace, TraceError
 STRATEGIES = [s.name for s in refstrat.strategies()]
 THREAD_SAFE = [s.name for s in refstrat.strategies() if s.thread_safe]
 LOOP_WORKLOADS = [w.name for w in refstrat.workloads() if w.name != "trace"]  # generated kernels
+LIMIT_WORKLOADS = [w for w in LOOP_WORKLOADS if w != "fib314"]  # the limit has no fib314
+IMMORTAL_ALWAYS = {"immortal", "cpython314t"}  # strategies whose registry entry forces immortality
 SMALL = dict(ops=20_000, fib_n=12, objects=256, shared_objects=8, switch_interval=0.0005, tick=256,
              log_size=64)
 
@@ -81,7 +83,7 @@ def test_immortal_flag_leaves_singletons_untouched(strategy: str) -> None:
     immortal = refstrat.run(strategy, "fib", 2, fib_n=12, immortal=True)
     assert_clean(plain)
     assert_clean(immortal)
-    assert immortal.immortal and plain.immortal == (strategy == "immortal")
+    assert immortal.immortal and plain.immortal == (strategy in IMMORTAL_ALWAYS)
     assert immortal.ops == plain.ops  # skipped operations still count as performed
     trace = Trace([[("inc", 0), ("inc", 0)], [("inc", 0), ("dec", 0)]], shared=1, immortal={0})
     r = refstrat.run(strategy, "trace", 2, trace=trace, immortal=True)
@@ -139,8 +141,9 @@ def test_pinning_is_reported() -> None:
 
 def test_listings() -> None:
     assert STRATEGIES == ["nonatomic", "locked", "gil", "atomic", "immortal", "buffered", "coalesced", "biased",
-                          "percpu", "signed"]
-    assert [w.name for w in refstrat.workloads()] == ["fib", "private", "shared", "mixed", "handoff", "trace"]
+                          "percpu", "signed", "deferred", "sharded", "cpython314t"]
+    assert [w.name for w in refstrat.workloads()] == ["fib", "private", "shared", "mixed", "handoff", "trace",
+                                                      "fib314"]
     for item in refstrat.strategies() + refstrat.workloads():
         assert item.summary and item.reference
 
@@ -330,7 +333,7 @@ def test_native_runner_rechecks_compiled_traces() -> None:
     from refstrat import _api, _core
 
     cfg, _ = _api._config("trace", 1, dict(trace=Trace([[("new", 1), ("dec", 1)]], shared=1)))
-    tail = (array("q", [1, 0]), array("q", [0, 0]))
+    tail = (b"", array("q", [1, 0]), array("q", [0, 0]))  # no layer marks, expected, final
     bad_kind = (2, 1, b"\0", array("I", [0, 1, 0, 9, 1, 0]), array("Q", [0, 2])) + tail
     bad_object = (2, 1, b"\0", array("I", [0, 7, 0, 1, 1, 0]), array("Q", [0, 2])) + tail
     bad_threads = (2, 1, b"\0", array("I", [0, 1, 0]), array("Q", [0, 1, 1])) + tail
@@ -386,7 +389,7 @@ def test_run_times_the_unchecked_copy_and_checks_separately() -> None:
         refstrat.run("atomic", check=1)
 
 
-@pytest.mark.parametrize("workload", LOOP_WORKLOADS)
+@pytest.mark.parametrize("workload", LIMIT_WORKLOADS)
 def test_limit_performs_the_workloads_operations(workload: str) -> None:
     model = refstrat.run("atomic", workload, 2, **SMALL)
     for atomic in (False, True):
@@ -459,3 +462,119 @@ def test_the_model_knows_kill() -> None:
 def test_percpu_refuses_counters_beyond_its_memory_bound() -> None:
     with pytest.raises(ValueError, match="percpu: per-thread counters need"):
         refstrat.run("percpu", "private", 64, ops=64, objects=1, arena_size=5_000_000)
+
+
+# ---- issue 8: CPython 3.14t's layers (deferred, sharded) and fib314 ----------------------------
+
+LAYERED = ["deferred", "sharded", "cpython314t"]
+COMPOSABLE = [s for s in THREAD_SAFE if s not in ("gil", "buffered")]
+
+
+@pytest.mark.parametrize("fib_n", [1, 2, 13, 14, 20])
+@pytest.mark.parametrize("strategy", ["atomic", "cpython314t"])
+def test_unchecked_fib314_counts_its_operations_arithmetically(fib_n: int, strategy: str) -> None:
+    from refstrat import _api, _core
+
+    cfg, _ = _api._config("fib314", 1, dict(fib_n=fib_n))
+    counted = _core.execute(strategy, dict(cfg, checked=1))["ops"]
+    computed = _core.execute(strategy, dict(cfg, checked=0))["ops"]
+    assert counted == computed > 0
+    calls = {1: 1, 2: 3}.get(fib_n)
+    if calls:  # 9 per base call, 21 per recursive call, 5 at module level
+        assert counted == {1: 9 + 5, 2: 21 + 2 * 9 + 5}[fib_n]
+
+
+@pytest.mark.parametrize("layers", [dict(deferred=True), dict(sharded=True),
+                                    dict(immortal=True, deferred=True, sharded=True)])
+@pytest.mark.parametrize("strategy", COMPOSABLE)
+def test_layers_compose_with_every_scheme(strategy: str, layers: dict) -> None:
+    for workload in ("fib", "fib314", "shared", "handoff"):
+        r = refstrat.run(strategy, workload, 2, collect_interval=64, **layers, **SMALL)
+        assert_clean(r)
+        assert set(r.layers) >= {k for k, v in layers.items() if v}
+    trace = Trace([[("new", 3), ("push", 3), ("inc", 0), ("dec", 3), ("pop", 3), ("dec", 0)],
+                   [("push", 1), ("inc", 1), ("pop", 1), ("dec", 1)]],
+                  shared=3, deferred={1, 3}, sharded={0, 2})
+    r = refstrat.run(strategy, "trace", 2, trace=trace, **layers)
+    assert_clean(r)
+    assert r.final_counts == (1, 1, 1, None)
+
+
+@pytest.mark.parametrize("strategy", ["gil", "buffered"])
+def test_layers_are_refused_where_counts_are_not_exact_at_a_stop(strategy: str) -> None:
+    with pytest.raises(ValueError, match="exact when the world stops"):
+        refstrat.run(strategy, "fib", 1, fib_n=5, deferred=True)
+    assert refstrat.run(strategy, "fib", 1, fib_n=5, immortal=True).ok
+
+
+def test_deferred_object_outlives_its_heap_count_while_on_a_stack() -> None:
+    # Heap count zero at the dec, but the stack still holds it: only the collection frees it.
+    trace = Trace([[("new", 1), ("push", 1), ("dec", 1), ("push", 1), ("inc", 1), ("pop", 1),
+                    ("pop", 1), ("dec", 1)]], deferred={1})
+    for strategy in COMPOSABLE + LAYERED:
+        r = refstrat.run(strategy, "trace", 1, trace=trace, deferred=strategy not in LAYERED)
+        assert_clean(r)
+        assert r.final_counts == (None, None) or r.final_counts[1] is None
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+@pytest.mark.parametrize("strategy", LAYERED)
+def test_frequent_collections_stop_the_world_safely(strategy: str, threads: int) -> None:
+    for workload in ("fib314", "fib", "shared", "mixed", "handoff", "private"):
+        r = refstrat.run(strategy, workload, threads, collect_interval=1, **SMALL)
+        assert_clean(r)
+
+
+def test_sharded_counts_merge_exactly_at_exit() -> None:
+    # Threads end holding sharded references: the merged per-thread counts are the final count.
+    trace = Trace([[("inc", 0), ("inc", 0), ("inc", 1)], [("inc", 0), ("push", 0), ("pop", 0)]],
+                  shared=2, sharded={0, 1})
+    for strategy in ("sharded", "cpython314t", "atomic"):
+        r = refstrat.run(strategy, "trace", 2, trace=trace)
+        assert_clean(r)
+        assert r.final_counts == (4, 2)
+
+
+@pytest.mark.parametrize("trace_kwargs, match", [
+    (dict(threads=[[("pop", 0)]], shared=1), "without a matching push"),
+    (dict(threads=[[("push", 0)], [("pop", 0)]], shared=1), "without a matching push"),
+    (dict(threads=[[("push", 0)]], shared=1), "ends holding stack references"),
+    (dict(threads=[[("push", 1)]], shared=1), "never created"),
+    (dict(threads=[[("new", 1), ("dec", 1), ("push", 1), ("pop", 1)]]), "holds no reference"),
+    (dict(threads=[[("new", 1), ("kill", 1), ("kill", 1)]]), "kill"),
+    (dict(threads=[[("inc", 0)]], shared=1, sharded={1}), "sharded object"),
+    (dict(threads=[[("inc", 0)]], shared=1, deferred={5}), "never created"),
+])
+def test_bad_stack_references_are_value_errors(trace_kwargs: dict, match: str) -> None:
+    from refstrat.model import Program, ProgramError, expect
+
+    trace = Trace(**trace_kwargs)
+    with pytest.raises(TraceError, match=match):
+        refstrat.run("deferred", "trace", len(trace.threads), trace=trace)
+    with pytest.raises(ProgramError):
+        expect(Program(threads=trace_kwargs["threads"], shared=trace_kwargs.get("shared", 0),
+                       deferred=tuple(trace_kwargs.get("deferred", ())),
+                       sharded=tuple(trace_kwargs.get("sharded", ()))))
+
+
+def test_kill_drops_the_creators_reference() -> None:
+    trace = Trace([[("new", 1), ("inc", 1), ("send", 1, 1), ("kill", 1)], [("recv", 1), ("dec", 1)]])
+    for strategy in COMPOSABLE + LAYERED:
+        r = refstrat.run(strategy, "trace", 2, trace=trace)
+        assert_clean(r)
+        assert r.final_counts == (None, None)
+
+
+def test_layered_strategies_are_listed_with_references() -> None:
+    listed = {s.name: s for s in refstrat.strategies()}
+    for name in LAYERED:
+        assert listed[name].summary and listed[name].reference
+    assert "biased" in listed["cpython314t"].summary
+    assert "fib314" in [w.name for w in refstrat.workloads()]
+
+
+def test_collect_interval_is_range_checked() -> None:
+    with pytest.raises(ValueError, match="collect_interval must be in"):
+        refstrat.run("deferred", "fib", 1, collect_interval=0)
+    with pytest.raises(TypeError):
+        refstrat.run("deferred", "fib", 1, deferred=1)

@@ -110,7 +110,7 @@ def test_core_rejects_every_crashing_configuration() -> None:
         base = dict(workload="private", threads=1, ops=1000, fib_n=10, work=0, objects=16,
                     shared_objects=4, depth=4, layout="packed", shared_fraction=0.1, zipf=1.0,
                     arena_size=None, pin=False, immortal=False, seed=1, jitter=0,
-                    switch_interval=0.005, tick=64, log_size=64)
+                    switch_interval=0.005, tick=64, log_size=64, collect_interval=64)
         bad = [("atomic", dict(objects=0)),
                ("atomic", dict(workload="shared", depth=1000, objects=1)),
                ("buffered", dict(log_size=0, threads=2)),
@@ -127,7 +127,8 @@ def test_core_rejects_every_crashing_configuration() -> None:
                ("atomic", dict(pin=7)),
                ("atomic", dict(jitter=3)),
                ("atomic", dict(workload="mixed", shared_objects=0)),
-               ("atomic", dict(work=10**9))]
+               ("atomic", dict(work=10**9)),
+               ("deferred", dict(collect_interval=0))]
         for strategy, change in bad:
             out.append(outcome(lambda: _core.execute(strategy, dict(base, **change))))
     """)

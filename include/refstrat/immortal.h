@@ -3,9 +3,10 @@
  * Invariant: an object marked immortal (the workload's shared singletons: small ints, True/False,
  * the function, its code, the module globals) never changes its count and is never freed; every
  * other object follows `atomic`.
- * The check itself is the kernel's (refstrat/workloads.h, rs_ops.immortal), one branch on the
- * header's flag before the fast path, so that immortality is also a flag on any other strategy
- * (refstrat.run(..., immortal=True)); CPython's free-threaded build is biased + immortal.
+ * The check itself is the kernel's layered copy (refstrat/layers.h, rs_ops.layered): one test of
+ * the header's flags against the run's layers before the fast path, so that immortality is also a
+ * layer on any other strategy (refstrat.run(..., immortal=True)); CPython 3.13t is biased +
+ * immortal, 3.14t adds the deferred and sharded layers (refstrat/cpython314t.h).
  * Simplification: CPython marks immortality with a reserved count value (count >= 3 << 30 in the
  * default build, ob_ref_local == UINT32_MAX free-threaded); refstrat uses a header flag so that
  * one mechanism serves every scheme. The cost is the same: one well-predicted branch.

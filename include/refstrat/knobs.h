@@ -27,7 +27,9 @@
       "seconds a GIL holder keeps the lock while another thread waits")                            \
     K(tick, "coalesced", UINT, 16384, 1, 2147483648,                                                \
       "safepoints between epoch ticks (percpu also checks its grace periods every min(tick, 64))") \
-    K(log_size, "buffered", UINT, 4096, 16, 16777216, "entries per incref/decref log")
+    K(log_size, "buffered", UINT, 4096, 16, 16777216, "entries per incref/decref log")             \
+    K(collect_interval, "deferred", UINT, 16384, 1, 2147483648,                                     \
+      "safepoints between stop-the-world collections (the deferred and sharded layers)")
 
 enum rs_knob_kind { RS_KNOB_UINT = 0, RS_KNOB_REAL = 1 };
 

@@ -348,7 +348,8 @@ static inline int rs_lim_unsupported(rs_thread *t)
     static int rs_lim_shared_##tag(rs_thread *t) { return rs_lim_k_loop(A, t, RS_W_SHARED); }      \
     static int rs_lim_mixed_##tag(rs_thread *t) { return rs_lim_k_loop(A, t, RS_W_MIXED); }        \
     static int rs_lim_handoff_##tag(rs_thread *t) { return rs_lim_k_handoff(A, t); }              \
-    static int rs_lim_trace_##tag(rs_thread *t) { return rs_lim_unsupported(t); }
+    static int rs_lim_trace_##tag(rs_thread *t) { return rs_lim_unsupported(t); }                \
+    static int rs_lim_fib314_##tag(rs_thread *t) { return rs_lim_unsupported(t); }
 
 #define RS_LIMIT_PTR_(name, NAME, kernel, summary, reference, tag) rs_lim_##name##_##tag,
 #define RS_LIMIT_ROW(tag) {RS_WORKLOADS(RS_LIMIT_PTR_, tag)}

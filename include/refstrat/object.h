@@ -36,7 +36,12 @@ RS_INLINE int rs_gen_live(uint32_t gen) { return gen & 1u; }
 enum {
     RS_F_IMMORTAL = 1u << 0, /* PEP 683: never counted, never freed (when the run honours it) */
     RS_F_SETUP = 1u << 1,    /* created before the run and holding one setup reference */
+    RS_F_DEFERRED = 1u << 2, /* refstrat/deferred.h: stack references uncounted, freed by a collection */
+    RS_F_SHARDED = 1u << 3,  /* refstrat/sharded.h: counted in per-thread slots, merged at collections */
 };
+
+/* The per-object modes a run may honour (rs_run.layers), each on any strategy. */
+#define RS_LAYERS (RS_F_IMMORTAL | RS_F_DEFERRED | RS_F_SHARDED)
 
 typedef struct rs_obj {
     /* The count word. nonatomic/gil: plain, under the scheme's exclusion; locked: under the mutex;
@@ -47,12 +52,15 @@ typedef struct rs_obj {
     uint32_t local;  /* biased: ob_ref_local, owner thread only */
     uint32_t owner;  /* biased: ob_tid (worker index + 1, 0 = unowned), atomic */
     uint32_t gen;    /* arena: odd while live, bumped by alloc and free; atomic (CAS by rs_obj_free in checked runs) */
-    uint32_t spare;
-    uint32_t flags;  /* RS_F_*; written before the start barrier, read-only during a run */
+    uint32_t spare;  /* sharded: the object's unique id (refstrat/sharded.h); fixed at setup */
+    uint32_t flags;  /* RS_F_*; written before the object is published (setup: before the start
+                      * barrier; a trace's new: before its send), read-only after */
     uint32_t pool;   /* owning pool (worker index), RS_NIL for setup objects; fixed */
     uint32_t next;   /* free-list link while free; biased merge-queue link while queued */
     uint32_t aux;    /* coalesced: review state bits; percpu: percpu/atomic mode; atomic */
-    uint64_t aux64;  /* spare word, keeps the header at 48 bytes and 8-aligned */
+    uint64_t aux64;  /* sharded: the per-thread counts merged so far (refstrat/sharded.h), plain:
+                      * written only by the collector at a stop-the-world point or by a leaving
+                      * worker, both holding the collection right (rs_layer_run.busy) */
 } rs_obj;
 
 /* A reference as a workload holds it: the slot's address (resolved once, when the object is

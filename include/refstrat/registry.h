@@ -2,7 +2,8 @@
  *
  * Adding a strategy: write include/refstrat/<name>.h defining rs_<name>_<hook> for every hook listed
  * in refstrat/runtime.h, include it below and add one RS_X line to RS_STRATEGIES. The entry's fields:
- *   name, thread_safe, immortal (1: immortality always on, as for `immortal`; 0: on request),
+ *   name, thread_safe, layers (the RS_LAYERS flags always on: RS_F_IMMORTAL for `immortal`,
+ *   all three for `cpython314t`, whose header only names biased's hooks; 0: on request),
  *   summary (one line), reference (where the idea comes from), and optionally the operations
  *   beyond incref/decref the scheme defines, as (push, pop, publish, kill) with 0 for each one it
  *   leaves to the default (rs_ops in refstrat/runtime.h says what the defaults do), e.g.
@@ -24,6 +25,9 @@
 #include "refstrat/biased.h"
 #include "refstrat/percpu.h"
 #include "refstrat/signed.h"
+#include "refstrat/deferred.h"
+#include "refstrat/sharded.h"
+#include "refstrat/cpython314t.h"
 
 #define RS_STRATEGIES(RS_X)                                                                        \
     RS_X(nonatomic, 0, 0, "plain increments, as a GIL build does; exact on one thread, loses updates on several", \
@@ -47,7 +51,14 @@
          (0, 0, 0, rs_percpu_kill))                                                                \
     RS_X(signed, 1, 0, "positive count: thread-local, plain; negative: shared, atomic; publish flips the sign", \
          "Lean 4 lean.h (lean_inc_ref, lean_mark_mt); Ullrich, de Moura, IFL 2019",                  \
-         (0, 0, rs_signed_publish, 0))
+         (0, 0, rs_signed_publish, 0))                                                             \
+    RS_X(deferred, 1, RS_F_DEFERRED, "atomic for heap references; stack references uncounted, frees by stop-the-world collections", \
+         "CPython 3.14t InternalDocs/stackrefs.md, Include/internal/pycore_stackref.h, Python/gc_free_threading.c") \
+    RS_X(sharded, 1, RS_F_SHARDED, "atomic, but hot shared objects count in per-thread slots merged at collections", \
+         "CPython 3.14t Include/internal/pycore_uniqueid.h, Python/uniqueid.c")                    \
+    RS_X(cpython314t, 1, RS_F_IMMORTAL | RS_F_DEFERRED | RS_F_SHARDED,                             \
+         "CPython 3.14t: biased + immortal + deferred + sharded, composed from the layers",        \
+         "PEP 703, PEP 683, PEP 779; CPython 3.14 InternalDocs/free_threading.md")
 
 /* An entry's optional sixth field: the default, or the parenthesised hooks it names. GNU's
  * `, ##__VA_ARGS__` drops the comma when the field is absent (GCC and Clang, -std=gnu11). */
@@ -58,15 +69,21 @@
 
 /* The operations a kernel copy is specialised for (see rs_ops); vocab is (push, pop, publish,
  * kill) as RS_VOCAB_OF gives it. */
-#define RS_OPS(name, vocab, imm, chk)                                                              \
+#define RS_OPS(name, vocab, layered, chk)                                                          \
     ((const rs_ops){rs_##name##_incref, rs_##name##_decref, rs_##name##_safepoint,                 \
-                    rs_##name##_wait, rs_##name##_obj_init, RS_UNPAREN_ vocab, (imm), (chk)})
+                    rs_##name##_wait, rs_##name##_obj_init, RS_UNPAREN_ vocab, (layered), (chk)})
+
+/* The layered copy's: its safepoint and wait also serve the collection (refstrat/layers.h). */
+#define RS_OPS_LAYERED(name, vocab, chk)                                                           \
+    ((const rs_ops){rs_##name##_incref, rs_##name##_decref, rs_##name##_layered_safepoint,         \
+                    rs_##name##_layered_wait, rs_##name##_obj_init, RS_UNPAREN_ vocab, 1, (chk)})
 
 /* The body of one workload's kernel copy: RS_WORKLOADS's `kernel` column (refstrat/runtime.h). */
 #define RS_KERNEL_FIB(OPS, t, tag, kind) rs_k_fib(OPS, t, rs_fibrec_##tag)
 #define RS_KERNEL_LOOP(OPS, t, tag, kind) rs_k_loop(OPS, t, kind)
 #define RS_KERNEL_HANDOFF(OPS, t, tag, kind) rs_k_handoff(OPS, t)
 #define RS_KERNEL_TRACE(OPS, t, tag, kind) rs_k_trace(OPS, t)
+#define RS_KERNEL_FIB314(OPS, t, tag, kind) rs_k_fib314(OPS, t, rs_fib314rec_##tag)
 
 #define RS_KERNEL_DEF_(name, NAME, kernel, summary, reference, tag, OPS)                           \
     static int rs_k##name##_##tag(rs_thread *t) { return kernel(OPS, t, tag, RS_W_##NAME); }
@@ -79,6 +96,11 @@
     {                                                                                              \
         return rs_fib_body(OPS, t, c, n, arg, parent, rs_fibrec_##tag);                            \
     }                                                                                              \
+    static rs_fibret rs_fib314rec_##tag(rs_thread *t, rs_fibctx *c, uint32_t n, rs_handle arg,     \
+                                        rs_handle parent)                                          \
+    {                                                                                              \
+        return rs_fib314_body(OPS, t, c, n, arg, parent, rs_fib314rec_##tag);                      \
+    }                                                                                              \
     RS_WORKLOADS(RS_KERNEL_DEF_, tag, OPS)
 
 /* In enum rs_workload order. */
@@ -86,17 +108,28 @@
 
 /* Four copies per strategy: checked (timing never uses it: it validates every handle and counts
  * every operation, for the correctness counters) and unchecked (what a timed run executes: the
- * scheme's operations and nothing else), each with and without immortality honoured. */
-#define RS_INSTANTIATE(name, thread_safe, immortal, summary, reference, ...)                       \
+ * scheme's operations and nothing else), each unlayered (no flag test) and layered (the run has a
+ * layer on: refstrat/layers.h). */
+#define RS_INSTANTIATE(name, thread_safe, layers, summary, reference, ...)                         \
+    static void rs_##name##_layered_safepoint(rs_thread *t)                                        \
+    {                                                                                              \
+        rs_##name##_safepoint(t);                                                                  \
+        rs_layers_safepoint(t);                                                                    \
+    }                                                                                              \
+    static void rs_##name##_layered_wait(rs_thread *t)                                             \
+    {                                                                                              \
+        rs_##name##_wait(t);                                                                       \
+        rs_layers_wait(t);                                                                         \
+    }                                                                                              \
     RS_DEFINE_KERNELS(name##_0, RS_OPS(name, RS_VOCAB_OF(__VA_ARGS__), 0, 1))                      \
-    RS_DEFINE_KERNELS(name##_1, RS_OPS(name, RS_VOCAB_OF(__VA_ARGS__), (immortal) ? (immortal) : 1, 1)) \
+    RS_DEFINE_KERNELS(name##_1, RS_OPS_LAYERED(name, RS_VOCAB_OF(__VA_ARGS__), 1))                 \
     RS_DEFINE_KERNELS(name##_u0, RS_OPS(name, RS_VOCAB_OF(__VA_ARGS__), 0, 0))                     \
-    RS_DEFINE_KERNELS(name##_u1, RS_OPS(name, RS_VOCAB_OF(__VA_ARGS__), (immortal) ? (immortal) : 1, 0)) \
+    RS_DEFINE_KERNELS(name##_u1, RS_OPS_LAYERED(name, RS_VOCAB_OF(__VA_ARGS__), 0))                \
     static void rs_##name##_incref_fn(rs_thread *t, rs_obj *o) { rs_##name##_incref(t, o); }      \
     static void rs_##name##_decref_fn(rs_thread *t, rs_obj *o) { rs_##name##_decref(t, o); }
 
-#define RS_TABLE_ENTRY(name, thread_safe, immortal, summary, reference, ...)                       \
-    {#name, summary, reference, thread_safe, immortal,                                             \
+#define RS_TABLE_ENTRY(name, thread_safe, layers, summary, reference, ...)                         \
+    {#name, summary, reference, thread_safe, (layers),                                             \
      rs_##name##_init, rs_##name##_fini, rs_##name##_obj_init, rs_##name##_enter,                  \
      rs_##name##_leave, rs_##name##_start, rs_##name##_quiesce, rs_##name##_flush,                 \
      rs_##name##_count, rs_##name##_incref_fn, rs_##name##_decref_fn,                              \

@@ -62,7 +62,11 @@
       "the hard case for biased (merge queues) and buffered (commit thread) counting", __VA_ARGS__) \
     W(trace, TRACE, RS_KERNEL_TRACE,                                                               \
       "replays explicit per-thread operation lists given from Python (refstrat.Trace)",           \
-      "refstrat.testing's fuzzer", __VA_ARGS__)
+      "refstrat.testing's fuzzer", __VA_ARGS__)                                                  \
+    W(fib314, FIB314, RS_KERNEL_FIB314,                                                            \
+      "fib(n) with CPython 3.14t's operations: borrowed loads, stack references to the frame's "  \
+      "objects, deferred function and code objects",                                              \
+      "CPython 3.14 Python/bytecodes.c (LOAD_FAST_BORROW), InternalDocs/stackrefs.md", __VA_ARGS__)
 
 #define RS_W_ENUM_(name, NAME, ...) RS_W_##NAME,
 enum rs_workload { RS_WORKLOADS(RS_W_ENUM_) RS_W_COUNT };
@@ -89,6 +93,8 @@ typedef struct rs_trace {
     uint32_t nobjects;        /* ids [0, nshared) are setup objects, the rest private */
     uint32_t nshared;
     const uint8_t *immortal;  /* [nshared]: marked immortal when the run honours immortality */
+    const uint8_t *layers;    /* [nobjects] or NULL: RS_F_DEFERRED (any id) and RS_F_SHARDED (setup
+                               * ids only) marks, honoured when the run has those layers on */
     const rs_trace_op *ops;   /* every thread's ops, concatenated */
     const uint64_t *begin;    /* [threads + 1]: thread i runs ops[begin[i] .. begin[i+1]) */
     const int64_t *expected;  /* [nobjects]: true count after quiesce (0: must be freed) */
@@ -114,6 +120,7 @@ typedef struct rs_params {
     uint64_t arena_size;      /* 0: computed from the workload */
     int pin;
     int immortal;             /* honour RS_F_IMMORTAL on any strategy */
+    uint32_t layers;          /* RS_F_DEFERRED | RS_F_SHARDED: the other layers to honour */
     uint64_t seed;
     uint64_t jitter;          /* trace: seed of the pauses between ops; 0 = none */
     RS_KNOBS(RS_KNOB_FIELD)   /* the scheme knobs (refstrat/knobs.h): switch_interval, tick, ... */
@@ -125,6 +132,8 @@ typedef struct rs_params {
 
 struct rs_run;
 struct rs_ring;
+struct rs_layer_run;
+struct rs_layer_thread;
 
 typedef struct rs_thread {
     /* written before the start barrier, read-only after */
@@ -135,6 +144,8 @@ typedef struct rs_thread {
     void *s;                 /* the strategy's per-thread state */
     int checked;             /* the run's p.checked (rs_free's double-free detection) */
     rs_stats *stats;         /* explain runs: this thread's event counters; NULL otherwise */
+    uint32_t layers;         /* the run's rs_run.layers, copied here: read on every layered op */
+    struct rs_layer_thread *layer; /* deferred/sharded state (refstrat/layers.h), NULL when off */
     /* owner thread only */
     rs_counters c;
     uint64_t rng;
@@ -155,6 +166,8 @@ typedef struct rs_run {
     rs_thread *threads;      /* [nthreads + 1]: workers, then the helper context */
     void *s;                 /* the strategy's per-run state */
     int immortal;            /* RS_F_IMMORTAL is honoured in this run */
+    uint32_t layers;         /* the RS_LAYERS flags honoured in this run (immortal included) */
+    struct rs_layer_run *layer; /* deferred/sharded collection state (refstrat/layers.h) or NULL */
     int stepping;            /* driven op by op by the stepping API: no workers, no helpers */
     int abort;               /* atomic: a worker hit an error, everyone stops */
     int error;               /* enum rs_err of the first failure, RS_OK while none */
@@ -196,7 +209,8 @@ typedef struct rs_ops {
     void (*pop)(rs_thread *, rs_obj *);
     void (*publish)(rs_thread *, rs_obj *);
     void (*kill)(rs_thread *, rs_obj *);
-    int immortal; /* 0: ignore RS_F_IMMORTAL; 1: skip incref and decref; 2: skip incref only (broken) */
+    int layered;  /* 1: test the header's flags against the run's layers (t->layers) once per
+                   * operation and take the cold path on a hit (refstrat/layers.h); 0: no test */
     int checked;  /* validate every handle (use-after-free detection) */
 } rs_ops;
 
@@ -207,7 +221,8 @@ struct rs_strategy {
     const char *summary;
     const char *reference;
     int thread_safe;
-    int immortal;            /* rs_ops.immortal forced for this strategy, 0 = only when asked */
+    uint32_t layers;         /* RS_LAYERS flags always on for this strategy (immortal: RS_F_IMMORTAL;
+                              * cpython314t: all three); the others only when the run asks */
     int (*init)(rs_run *);
     void (*fini)(rs_run *);
     void (*obj_init)(rs_thread *, rs_obj *);
@@ -219,7 +234,7 @@ struct rs_strategy {
     int64_t (*count)(rs_run *, rs_obj *);
     void (*incref)(rs_thread *, rs_obj *);
     void (*decref)(rs_thread *, rs_obj *);
-    rs_kernel_fn kernels[2][2][RS_W_COUNT]; /* [checked][immortality honoured][workload] */
+    rs_kernel_fn kernels[2][2][RS_W_COUNT]; /* [checked][layered: any layer on][workload] */
 };
 
 /* Record the first error of a run and make every worker stop. Any thread. */
@@ -239,10 +254,21 @@ static inline void rs_run_fail(rs_run *r, enum rs_err code, const char *msg)
 
 RS_INLINE int rs_run_aborted(rs_run *r) { return rs_pr_load_acquire(&r->abort); }
 
-RS_INLINE void rs_free(rs_thread *t, rs_obj *o)
+/* Free o now: the collector's free (refstrat/layers.h), and rs_free's for everything else. */
+RS_INLINE void rs_free_now(rs_thread *t, rs_obj *o)
 {
     RS_EXPLAIN_FREE(t, o);
     rs_obj_free(&t->run->arena, t->pool, &t->c, o, t->checked);
+}
+
+/* The scheme decided o is dead. A deferred object is not: its heap count reached zero, but stack
+ * references are not counted, so only a collection that scans them may free it
+ * (refstrat/deferred.h); the scheme's zero is ignored and the collector decides. */
+RS_INLINE void rs_free(rs_thread *t, rs_obj *o)
+{
+    if (RS_UNLIKELY(rs_pr_load_plain(&o->flags) & t->layers & RS_F_DEFERRED))
+        return;
+    rs_free_now(t, o);
 }
 
 /* Hooks for schemes that need nothing there. */

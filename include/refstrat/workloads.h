@@ -10,7 +10,9 @@
  *    kernel is an unchecked copy (rs_ops.checked == 0: timed runs and speed_of_light), where the
  *    call folds to the scheme's own operation and the kernels count operations per burst or
  *    arithmetically, never one by one;
- *  - skips immortal objects when the run honours immortality (rs_ops.immortal), PEP 683's branch.
+ *  - in the layered copy (rs_ops.layered), tests the header's flags against the run's layers once
+ *    and takes the cold path on a hit (refstrat/layers.h): immortal objects are skipped (PEP 683's
+ *    branch), deferred objects' stack references and sharded objects' counts are the layers'.
  * Each counts as one operation either way.
  *
  * Kill (RS_OP_KILL, the vocabulary's kill) is emitted where a creator's initial reference is
@@ -30,6 +32,7 @@
 
 #include <stdlib.h>
 #include "refstrat/runtime.h"
+#include "refstrat/layers.h"
 
 #define RS_MAX_DEPTH 64      /* references a loop kernel may hold at once */
 #define RS_RING 256          /* handoff ring capacity (power of two) */
@@ -69,9 +72,13 @@ RS_INLINE int rs_op(const rs_ops S, rs_thread *t, const rs_arena *a, rs_handle h
     const int up = kind == RS_OP_INC || kind == RS_OP_PUSH;
     RS_EXPLAIN_OP(t, h.idx, up ? 1 : -1);
     rs_obj *o = h.o;
-    if (S.immortal && (up || S.immortal == 1) &&
-        RS_UNLIKELY(rs_pr_load_plain(&o->flags) & RS_F_IMMORTAL))
-        return 1;
+    if (S.layered) {
+        const uint32_t hit = rs_pr_load_plain(&o->flags) & t->layers;
+        if (RS_UNLIKELY(hit) &&
+            ((hit & RS_F_IMMORTAL) ||
+             rs_layer_op(t, o, hit, up, kind == RS_OP_PUSH || kind == RS_OP_POP)))
+            return 1;
+    }
     switch (kind) {
     case RS_OP_INC: S.incref(t, o); break;
     case RS_OP_DEC: S.decref(t, o); break;
@@ -568,6 +575,150 @@ RS_INLINE int rs_k_fib(const rs_ops S, rs_thread *t, rs_fib_fn rec)
     return c.failed ? -1 : 0;
 }
 
+/* fib314: the same fib(n) with the operations CPython 3.14's ceval (free-threaded build) performs
+ * per call, where the evaluation stack holds _PyStackRefs: a stack reference to a deferred object
+ * (the function, its code) or an immortal one changes no count, a borrowed one (LOAD_FAST_BORROW)
+ * is not even taken, and frames borrow globals, builtins and f_back. Kinds: push/pop are stack
+ * references (refstrat/deferred.h records them for deferred objects; other schemes count them as
+ * incref/decref), inc/dec heap references, new an allocation.
+ *
+ * Per call (callee side; the caller's side of each call is listed under "recursive case"):
+ *   frame: _PyFrame_Initialize: the frame (a private object here; 3.14's frames live in the
+ *          thread's data stack, the object stands for that slot) takes f_executable, a stack
+ *          reference to the code (push code); f_funcobj is the caller's stack reference to the
+ *          function, moved in; f_globals, f_builtins and previous are borrowed; the argument is
+ *          moved from the caller's stack into localsplus                          new, 1 push
+ *   n < 2: LOAD_FAST_BORROW n (nothing), LOAD_SMALL_INT 2 (push 2), COMPARE_OP: closes the
+ *          borrowed n (nothing) and 2 (pop), pushes True/False (push); POP_JUMP_IF_FALSE (pop)
+ *                                                                                  4 ops
+ *   base case: LOAD_FAST_BORROW n; RETURN_VALUE makes it heap safe, a strong reference
+ *          handed to the caller (inc arg)                                          1 op
+ *   recursive case, twice: LOAD_GLOBAL fib (push func: a new stack reference, deferred),
+ *          LOAD_FAST_BORROW n (nothing), LOAD_SMALL_INT k (push k), BINARY_OP - (pop k, push
+ *          the small int n - k, the argument), CALL (moves func and the argument into the
+ *          callee's frame), and at the callee's return the func reference is closed (pop func)
+ *                                                                                  5 ops
+ *          BINARY_OP +: the result (inc of a small int, or a freshly allocated private int
+ *          above 256), dec left, dec right                                         3 ops
+ *   return: RETURN_VALUE clears the frame: localsplus n (pop arg: the caller's push), the
+ *          code (pop code), the frame released (dec frame)                         3 ops
+ * 21 operations per recursive call (20 where the result is fresh), 9 per base-case call, plus the
+ * module level's 5 (push func, push n, pop func, dec result, dec module frame). Against 3.6's 36
+ * and 18, most of them now skipped by immortality or recorded by the deferred layer.
+ * Setup objects as fib's. A model read off 3.14's Python/bytecodes.c, Python/ceval.c and
+ * Include/internal/pycore_stackref.h, not a trace of a real interpreter. */
+RS_INLINE void rs_fib314_op(const rs_ops S, rs_thread *t, rs_fibctx *c, const rs_arena *a, rs_handle h,
+                            const int kind)
+{
+    int done = rs_op(S, t, a, h, kind);
+    if (S.checked)
+        c->n += done;
+}
+
+/* Operations of one fib314(n) from the module frame, counted arithmetically as rs_fib_ops() does:
+ * equals the checked copy's tally (tests/test_core.py checks it). */
+static inline uint64_t rs_fib314_ops(uint32_t n)
+{
+    uint64_t ops[2] = {9, 9};
+    int64_t fib[2] = {0, 1};
+    for (uint32_t k = 2; k <= n; k++) {
+        int64_t value = fib[0] + fib[1];
+        uint64_t own = 21 - (value > RS_FIB_SMALL_MAX);
+        ops[k & 1] = own + ops[0] + ops[1];
+        fib[k & 1] = value;
+    }
+    return ops[n & 1] + 5;
+}
+
+RS_INLINE rs_fibret rs_fib314_body(const rs_ops S, rs_thread *t, rs_fibctx *c, uint32_t n,
+                                   rs_handle arg, rs_handle parent, rs_fib_fn self)
+{
+    const rs_handle *const g = c->setup;
+    const rs_arena a = c->a;
+    rs_fibret ret = {0, {NULL, RS_NIL, 0}};
+    (void)parent; /* borrowed (frame->previous): no count */
+    S.safepoint(t);
+    if (RS_UNLIKELY((++c->calls & 1023) == 0) && rs_run_aborted(t->run)) {
+        c->failed = 1;
+        return ret;
+    }
+    rs_handle frame = rs_new(S, t, &a);
+    if (RS_UNLIKELY(frame.idx == RS_NIL)) {
+        c->failed = 1;
+        return ret;
+    }
+    rs_fib314_op(S, t, c, &a, g[RS_FIB_CODE], RS_OP_PUSH);
+    rs_handle two = rs_fib_small(g, 2);
+    rs_handle cmp = g[n < 2 ? RS_FIB_TRUE : RS_FIB_FALSE];
+    rs_fib314_op(S, t, c, &a, two, RS_OP_PUSH);
+    rs_fib314_op(S, t, c, &a, two, RS_OP_POP);
+    rs_fib314_op(S, t, c, &a, cmp, RS_OP_PUSH);
+    rs_fib314_op(S, t, c, &a, cmp, RS_OP_POP);
+    if (n < 2) {
+        rs_fib314_op(S, t, c, &a, arg, RS_OP_INC);
+        ret.value = n;
+        ret.h = arg;
+    } else {
+        rs_fibret part[2];
+        for (uint32_t k = 1; k <= 2; k++) {
+            rs_handle kh = rs_fib_small(g, k), sub = rs_fib_small(g, (int64_t)n - k);
+            rs_fib314_op(S, t, c, &a, g[RS_FIB_FUNC], RS_OP_PUSH);
+            rs_fib314_op(S, t, c, &a, kh, RS_OP_PUSH);
+            rs_fib314_op(S, t, c, &a, kh, RS_OP_POP);
+            rs_fib314_op(S, t, c, &a, sub, RS_OP_PUSH);
+            part[k - 1] = self(t, c, n - k, sub, frame);
+            rs_fib314_op(S, t, c, &a, g[RS_FIB_FUNC], RS_OP_POP);
+            if (RS_UNLIKELY(c->failed))
+                return ret;
+        }
+        ret.value = part[0].value + part[1].value;
+        if (ret.value <= RS_FIB_SMALL_MAX) {
+            ret.h = rs_fib_small(g, ret.value);
+            rs_fib314_op(S, t, c, &a, ret.h, RS_OP_INC);
+        } else {
+            ret.h = rs_new(S, t, &a);
+            if (RS_UNLIKELY(ret.h.idx == RS_NIL)) {
+                c->failed = 1;
+                return ret;
+            }
+        }
+        rs_fib314_op(S, t, c, &a, part[0].h, RS_OP_DEC);
+        rs_fib314_op(S, t, c, &a, part[1].h, RS_OP_DEC);
+    }
+    rs_spin(c->work);
+    rs_fib314_op(S, t, c, &a, arg, RS_OP_POP);
+    rs_fib314_op(S, t, c, &a, g[RS_FIB_CODE], RS_OP_POP);
+    rs_fib314_op(S, t, c, &a, frame, RS_OP_DEC);
+    return ret;
+}
+
+/* One fib314(n) per worker, called from a module-level frame. */
+RS_INLINE int rs_k_fib314(const rs_ops S, rs_thread *t, rs_fib_fn rec)
+{
+    rs_run *r = t->run;
+    rs_fibctx c;
+    c.a = r->arena;
+    c.setup = r->shared;
+    c.n = 0;
+    c.work = r->p.work;
+    c.calls = 0;
+    c.failed = 0;
+    uint32_t n = r->p.fib_n;
+    rs_handle module_frame = rs_new(S, t, &c.a);
+    if (module_frame.idx == RS_NIL)
+        return -1;
+    rs_handle arg = rs_fib_small(c.setup, n);
+    rs_fib314_op(S, t, &c, &c.a, c.setup[RS_FIB_FUNC], RS_OP_PUSH);
+    rs_fib314_op(S, t, &c, &c.a, arg, RS_OP_PUSH); /* popped by the callee's return */
+    rs_fibret res = rec(t, &c, n, arg, module_frame);
+    rs_fib314_op(S, t, &c, &c.a, c.setup[RS_FIB_FUNC], RS_OP_POP);
+    if (!c.failed)
+        rs_fib314_op(S, t, &c, &c.a, res.h, RS_OP_DEC);
+    rs_fib314_op(S, t, &c, &c.a, module_frame, RS_OP_DEC);
+    t->ops = S.checked ? c.n : c.failed ? 0 : rs_fib314_ops(n);
+    return c.failed ? -1 : 0;
+}
+
 /* trace: replay this worker's operation list; see rs_trace. `jitter` inserts deterministic spins
  * and yields between operations so that one program is run under many interleavings. */
 RS_INLINE int rs_k_trace(const rs_ops S, rs_thread *t)
@@ -597,6 +748,8 @@ RS_INLINE int rs_k_trace(const rs_ops S, rs_thread *t)
                 t->ops = n;
                 return -1;
             }
+            if (S.layered && tr->layers)
+                rs_layers_new(t, rs_pr_load_plain(&tr->handles[op.obj]), tr->layers[op.obj]);
             break;
         case RS_T_INC:
             ok = rs_op_inc(S, t, &a, rs_pr_load_plain(&tr->handles[op.obj]));

@@ -35,10 +35,12 @@
 #include "arena_push_before_free.h"
 #include "percpu_kill_no_grace.h"
 #include "signed_publish_late.h"
+#include "deferred_free_at_zero.h"
+#include "sharded_plain_shared.h"
 
 #define RS_BROKEN(RS_X)                                                                            \
     RS_X(broken_atomic_split, 1, 0, "BROKEN: atomic as separate load, add and store", "tests")   \
-    RS_X(broken_immortal_decrefs, 1, 2, "BROKEN: immortal that still decrements", "tests")        \
+    RS_X(broken_immortal_decrefs, 1, 0, "BROKEN: immortal that still decrements", "tests")        \
     RS_X(broken_biased_nonowner_local, 1, 0, "BROKEN: biased, non-owners write the local count", "tests") \
     RS_X(broken_biased_no_queue, 1, 0, "BROKEN: biased without the merge queue", "tests")         \
     RS_X(broken_coalesced_no_epoch, 1, 0, "BROKEN: coalesced freeing when the global count reads zero", "tests") \
@@ -64,6 +66,8 @@
     RS_X(broken_percpu_kill_no_grace, 1, 0, "BROKEN: percpu whose kill folds the counters without a grace period", "tests", \
          (0, 0, 0, rs_broken_percpu_kill_no_grace_kill))                                           \
     RS_X(broken_signed_publish_late, 1, 0, "BROKEN: signed marking an object shared after the send's release", "tests", \
-         (0, 0, rs_broken_signed_publish_late_publish, 0))
+         (0, 0, rs_broken_signed_publish_late_publish, 0))                                          \
+    RS_X(broken_deferred_free_at_zero, 1, RS_F_DEFERRED, "BROKEN: deferred freeing at the heap count's zero, stack roots ignored", "tests") \
+    RS_X(broken_sharded_plain_shared, 1, 0, "BROKEN: sharded counting plainly on the shared count, not the thread's slot", "tests")
 
 RS_DEFINE_PLUGIN(RS_BROKEN)

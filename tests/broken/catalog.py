@@ -142,6 +142,12 @@ CATALOG: dict[str, Shape] = {
            (("recv", 0), ("inc", 0), ("dec", 0), ("dec", 0))),
         "sc"),
     "broken_signed_publish_late": Shape("signed", FLAG_AFTER_PUBLISH, _TWO_DROPS, "sc"),
+    "broken_deferred_free_at_zero": Shape(
+        "deferred", NO_CONCURRENCY,
+        Program(threads=((("new", 0), ("push", 0), ("dec", 0), ("pop", 0)),), deferred=(0,)), "sc"),
+    "broken_sharded_plain_shared": Shape(
+        "sharded", CAS_AS_LOAD_STORE,
+        Program(threads=((("inc", 0),), (("inc", 0),)), shared=1, sharded=(0,)), "sc"),
 }
 
 #: The smallest arena the handoff workload accepts at 2 threads: every pool runs dry and takes
@@ -149,7 +155,6 @@ CATALOG: dict[str, Shape] = {
 HANDOFF_MIN_ARENA_2T = 1028
 
 KNOBS: dict[str, dict[str, Any]] = {
-    "broken_immortal_decrefs": {"immortal": True},
     "broken_buffered_wait_no_ack": {"log_size": 16},
     # T1 (4 ops) must not tick before it leaves; T0 ticks at least three times after its dec.
     "broken_coalesced_offline_first": {"tick": 5},
