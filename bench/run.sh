@@ -33,3 +33,13 @@ $PY -m refstrat.bench --explain --callgrind --workloads fib,private,shared,mixed
 #    ratio against the hardware's, gil vs nonatomic, --calibrate's work, the explain flavour's zero
 #    cost (timed kernels disassembled before and after it was added).
 $PY bench/instrument_targets.py | tee bench/instrument_targets.txt
+
+# 6. What each CPython 3.14t mechanism buys (issue 8): biased alone, + immortal (3.13t), + deferred,
+#    + sharded (= cpython314t), on fib (3.6's operation mix), fib314 (3.14's), mixed and handoff,
+#    at T = 1 and the number of cores; then the new schemes' own targets: sharded and percpu on
+#    shared (CPU per operation at 2 threads against 1), deferred against immortal on fib.
+for f in bench/cpython314t.json bench/new-schemes.json; do [ -e "$f" ] && mv "$f" "$f.old"; done
+$PY -m refstrat.bench --strategies biased,biased+immortal,biased+immortal+deferred,cpython314t \
+    --workloads fib,fib314,mixed,handoff --output bench/cpython314t.json | tee bench/cpython314t.txt
+$PY -m refstrat.bench --strategies immortal,deferred,sharded,percpu,signed,atomic --workloads fib,shared \
+    --output bench/new-schemes.json | tee bench/new-schemes.txt

@@ -71,9 +71,11 @@ IMMORTAL_SUFFIX = "+immortal"  # row "<strategy>+immortal" = run(strategy, immor
 #: "biased+immortal+deferred+sharded" = run("biased", immortal=True, deferred=True, sharded=True)
 #: (registered as cpython314t). gil and buffered take immortal only (include/refstrat/layers.h).
 LAYER_NAMES = ("immortal", "deferred", "sharded")
-IMMORTAL_ONLY = ("gil", "buffered")
+IMMORTAL_ONLY = ("gil", "buffered", "percpu")
 FREE_THREADED_ROW = "biased+immortal"  # the model row that stands for CPython 3.13t's scheme
 UNBENCHABLE_WORKLOADS = ("trace",)  # needs a refstrat.Trace object, which a CLI cannot express
+NO_LIMIT_WORKLOADS = ("fib314",)  # no hand-written limit kernel (include/refstrat/limit.h)
+NO_TWIN_WORKLOADS = ("fib314",)  # no Python twin: a real 3.14 runs fib's twin with this mix itself
 PLOT_SUFFIXES = (".png", ".pdf", ".svg")  # what --plot writes (matplotlib picks the format by suffix)
 PYTHON_TIMEOUT = 600.0  # seconds a --python worker may run (every twin, every T, all values)
 PYTHON_OUTPUT_CAP = 1 << 20  # bytes of a --python worker's stdout/stderr kept; more kills it
@@ -911,10 +913,14 @@ def _refstrat_version() -> str:
 
 def plan_cells(args: argparse.Namespace) -> list[Cell]:
     """The deterministic order of benchmarks; workers rebuild exactly this list from their options."""
-    cells = [Cell("model", w, s, t) for w in args.workloads for s in [*args.strategies, *REFERENCE_ROWS]
-             for t in args.threads]
+    def rows(w: str) -> list[str]:
+        refs = [r for r in REFERENCE_ROWS if w not in NO_LIMIT_WORKLOADS or r not in (LIMIT, LIMIT_ATOMIC)]
+        return [*args.strategies, *refs]
+
+    cells = [Cell("model", w, s, t) for w in args.workloads for s in rows(w) for t in args.threads]
     if args.real:
-        cells += [Cell("real", w, "self", t) for w in args.workloads for t in args.threads]
+        cells += [Cell("real", w, "self", t) for w in args.workloads if w not in NO_TWIN_WORKLOADS
+                  for t in args.threads]
     return cells
 
 
@@ -1151,7 +1157,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     for path, label in others:
         progress.begin(f"real twins on {path}")
         try:
-            rows = run_other_python(path, label, list(args.workloads), list(args.threads), args.fib_n, args.ops,
+            twins = [w for w in args.workloads if w not in NO_TWIN_WORKLOADS]
+            rows = run_other_python(path, label, twins, list(args.threads), args.fib_n, args.ops,
                                     args.processes, args.values,
                                     args.warmups if args.warmups is not None else 1, args.min_time,
                                     args.python_timeout)

@@ -617,9 +617,13 @@ static rs_run *rs_run_build(const rs_strategy *s, const rs_params *p, int *code,
     r->shared = (rs_handle *)calloc(nsetup ? nsetup : 1, sizeof(rs_handle));
     if (!r->shared)
         goto nomem;
-    if ((r->layers & RS_COLLECTED) && (!strcmp(s->name, "gil") || !strcmp(s->name, "buffered"))) {
+    /* gil and buffered: their counts are not exact when the world stops; percpu: its mode lives
+     * in rs_obj.aux, which the deferred sweep reads as a scheme's pending say (refstrat/deferred.h). */
+    if ((r->layers & RS_COLLECTED) && (!strcmp(s->name, "gil") || !strcmp(s->name, "buffered") ||
+                                       !strcmp(s->name, "percpu"))) {
         snprintf(err, errlen, "the deferred and sharded layers need a scheme whose counts are exact "
-                 "when the world stops; %s's are not (refstrat/deferred.h)", s->name);
+                 "when the world stops and that leaves rs_obj.aux to them; %s does not "
+                 "(refstrat/deferred.h)", s->name);
         *code = RS_ERR_CONFIG;
         rs_run_destroy(r);
         return NULL;

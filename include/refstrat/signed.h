@@ -65,7 +65,10 @@ RS_INLINE void rs_signed_decref(rs_thread *t, rs_obj *o)
         return;
     }
     if (v == 1) {
-        rs_free(t, o); /* local and last: nobody else can have it */
+        /* Local and last: nobody else can have it. The zero is written all the same: a deferred
+         * object's free waits for a collection that reads it (refstrat/layers.h). */
+        rs_pr_store_plain(&o->rc, 0);
+        rs_free(t, o);
         return;
     }
     RS_STAT(t, slow);
