@@ -43,8 +43,8 @@ _FLOAT_RANGES: dict[str, tuple[float, float]] = _core.FLOAT_RANGES
 
 def strategies() -> list[StrategyInfo]:
     """Every compiled-in strategy, in registry order (test-only plugins are never listed)."""
-    return [StrategyInfo(r["name"], r["summary"], r["reference"], r["thread_safe"])
-            for r in _core.builtin_strategies()]
+    return [StrategyInfo(r["name"], r["summary"], r["reference"], r["thread_safe"], r["layers"],
+                         r["refuses"]) for r in _core.builtin_strategies()]
 
 
 def workloads() -> list[WorkloadInfo]:

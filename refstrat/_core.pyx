@@ -23,6 +23,7 @@ cdef extern from "refstrat/core.h" nogil:
     const uint64_t RS_MAX_SHARED_OBJECTS
     const uint64_t RS_MAX_DEPTH, RS_NIL, RS_MAX_TRACE_OBJECTS, RS_MAX_TRACE_OPS, RS_MAX_TRACE_MAILBOX
     const double RS_MAX_ZIPF
+    const uint32_t RS_S_NO_COLLECTED
     enum rs_knob_kind:
         RS_KNOB_UINT, RS_KNOB_REAL
     ctypedef struct rs_knob:
@@ -171,6 +172,7 @@ def workloads():
 
 # The per-object layers (include/refstrat/object.h's RS_F_* bits), by the names the API uses.
 LAYERS = dict(immortal=1, deferred=4, sharded=8)
+COLLECTED = ("deferred", "sharded")  # the layers a strategy with RS_S_NO_COLLECTED refuses
 
 
 def knobs():
@@ -240,7 +242,8 @@ cdef bytes _cname(str what, str name):
 cdef dict _strategy_row(const rs_strategy *s):
     return dict(name=s.name.decode(), summary=s.summary.decode(), reference=s.reference.decode(),
                 thread_safe=bool(s.thread_safe), immortal=bool(s.layers & LAYERS["immortal"]),
-                layers=tuple(name for name, bit in LAYERS.items() if s.layers & bit))
+                layers=tuple(name for name, bit in LAYERS.items() if s.layers & bit),
+                refuses=COLLECTED if s.layers & RS_S_NO_COLLECTED else ())
 
 
 def builtin_strategies():

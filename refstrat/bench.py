@@ -69,9 +69,8 @@ DEFAULT_BASELINE = "gil"  # the talk's baseline was the GIL build
 IMMORTAL_SUFFIX = "+immortal"  # row "<strategy>+immortal" = run(strategy, immortal=True)
 #: The per-object layers a row may add to a strategy, in the order a row names them:
 #: "biased+immortal+deferred+sharded" = run("biased", immortal=True, deferred=True, sharded=True)
-#: (registered as cpython314t). gil and buffered take immortal only (include/refstrat/layers.h).
+#: (registered as cpython314t). A strategy's "refuses" says which it cannot take (RS_S_NO_COLLECTED).
 LAYER_NAMES = ("immortal", "deferred", "sharded")
-IMMORTAL_ONLY = ("gil", "buffered", "percpu")
 FREE_THREADED_ROW = "biased+immortal"  # the model row that stands for CPython 3.13t's scheme
 UNBENCHABLE_WORKLOADS = ("trace",)  # needs a refstrat.Trace object, which a CLI cannot express
 NO_LIMIT_WORKLOADS = ("fib314",)  # no hand-written limit kernel (include/refstrat/limit.h)
@@ -178,16 +177,18 @@ def _split(text: str) -> list[str]:
 
 def layered_rows(strategies: Sequence[str]) -> list[str]:
     """Every "<strategy>+layer[+layer...]" row: layers in LAYER_NAMES order, none the strategy
-    has already (immortal's immortal, cpython314t's three), gil and buffered immortal only."""
+    has already (immortal's immortal, cpython314t's three) or refuses (gil, buffered and percpu
+    take immortal only)."""
     import itertools
 
     import refstrat
 
-    own = {r["name"]: set(r.get("layers", ())) for r in refstrat._core.builtin_strategies()}
+    rows = {r["name"]: r for r in refstrat._core.builtin_strategies()}
     out: list[str] = []
     for s in strategies:
-        free = [name for name in LAYER_NAMES if name not in own.get(s, set())
-                and (s not in IMMORTAL_ONLY or name == "immortal")]
+        row = rows.get(s, {})
+        taken = set(row.get("layers", ())) | set(row.get("refuses", ()))
+        free = [name for name in LAYER_NAMES if name not in taken]
         for k in range(1, len(free) + 1):
             out += [s + "".join("+" + name for name in combo) for combo in itertools.combinations(free, k)]
     return out

@@ -12,6 +12,8 @@ class StrategyInfo:
     summary: str
     reference: str
     thread_safe: bool
+    layers: tuple[str, ...] = ()   # the per-object layers always on ("immortal", "deferred", "sharded")
+    refuses: tuple[str, ...] = ()  # the layers run() refuses for it (a ValueError)
 
 
 @dataclass(frozen=True)

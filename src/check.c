@@ -35,7 +35,7 @@
  * free (real atomics) and the main thread quiesces and checks as rs_run_execute does.
  */
 #define _GNU_SOURCE
-#define RS_CHECK_BUILD 1
+#define RS_CHECK_BUILD 1 /* also keeps only the checked trace kernels (refstrat/registry.h) */
 #include <errno.h>
 #include <linux/futex.h>
 #include <sched.h>

@@ -594,6 +594,14 @@ static rs_run *rs_run_build(const rs_strategy *s, const rs_params *p, int *code,
                  "flavour (rs_explain_strategy), got %s", s->name);
         return NULL;
     }
+    const char *copy = p->checked ? "checked" : "unchecked";
+    for (int layered = 0; layered < 2; layered++)
+        if (!s->kernels[p->checked ? 1 : 0][layered][p->workload]) {
+            snprintf(err, errlen, "%s has no %s copy of the %s workload (a flavour table that leaves "
+                     "it out: the explain flavour keeps checked copies only, the check flavour the "
+                     "checked trace kernel only)", s->name, copy, rs_workload_at(p->workload)->name);
+            return NULL;
+        }
     uint32_t nsetup = rs_setup_objects(p);
     uint64_t capacity = p->arena_size;
     if (!capacity) {
@@ -617,10 +625,7 @@ static rs_run *rs_run_build(const rs_strategy *s, const rs_params *p, int *code,
     r->shared = (rs_handle *)calloc(nsetup ? nsetup : 1, sizeof(rs_handle));
     if (!r->shared)
         goto nomem;
-    /* gil and buffered: their counts are not exact when the world stops; percpu: its mode lives
-     * in rs_obj.aux, which the deferred sweep reads as a scheme's pending say (refstrat/deferred.h). */
-    if ((r->layers & RS_COLLECTED) && (!strcmp(s->name, "gil") || !strcmp(s->name, "buffered") ||
-                                       !strcmp(s->name, "percpu"))) {
+    if ((r->layers & RS_COLLECTED) && (s->layers & RS_S_NO_COLLECTED)) {
         snprintf(err, errlen, "the deferred and sharded layers need a scheme whose counts are exact "
                  "when the world stops and that leaves rs_obj.aux to them; %s does not "
                  "(refstrat/deferred.h)", s->name);

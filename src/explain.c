@@ -3,6 +3,7 @@
  * here. The runner (src/core.c) drives these entries like any other; timed runs never see them.
  * This file also turns a finished explain run into an rs_explain_result. */
 #define RS_EXPLAIN 1
+#define RS_CHECKED_COPIES_ONLY 1 /* an explain run is a checked run (rs_run_build refuses others) */
 #include <stdlib.h>
 #include <string.h>
 

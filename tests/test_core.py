@@ -467,7 +467,16 @@ def test_percpu_refuses_counters_beyond_its_memory_bound() -> None:
 # ---- issue 8: CPython 3.14t's layers (deferred, sharded) and fib314 ----------------------------
 
 LAYERED = ["deferred", "sharded", "cpython314t"]
-COMPOSABLE = [s for s in THREAD_SAFE if s not in ("gil", "buffered", "percpu")]
+REFUSING = [s.name for s in refstrat.strategies() if s.refuses]
+COMPOSABLE = [s for s in THREAD_SAFE if s not in REFUSING]
+
+
+def test_the_schemes_that_refuse_collections_say_so_as_data() -> None:
+    assert REFUSING == ["gil", "buffered", "percpu"]
+    for s in refstrat.strategies():
+        assert s.refuses == (("deferred", "sharded") if s.name in REFUSING else ())
+    assert {s.name: s.layers for s in refstrat.strategies()}["cpython314t"] == ("immortal", "deferred",
+                                                                                 "sharded")
 
 
 @pytest.mark.parametrize("fib_n", [1, 2, 13, 14, 20])
@@ -500,7 +509,7 @@ def test_layers_compose_with_every_scheme(strategy: str, layers: dict) -> None:
     assert r.final_counts == (1, 1, 1, None)
 
 
-@pytest.mark.parametrize("strategy", ["gil", "buffered", "percpu"])
+@pytest.mark.parametrize("strategy", REFUSING)
 def test_layers_are_refused_where_counts_are_not_exact_at_a_stop(strategy: str) -> None:
     with pytest.raises(ValueError, match="exact when the world stops"):
         refstrat.run(strategy, "fib", 1, fib_n=5, deferred=True)

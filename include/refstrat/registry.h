@@ -3,7 +3,8 @@
  * Adding a strategy: write include/refstrat/<name>.h defining rs_<name>_<hook> for every hook listed
  * in refstrat/runtime.h, include it below and add one RS_X line to RS_STRATEGIES. The entry's fields:
  *   name, thread_safe, layers (the RS_LAYERS flags always on: RS_F_IMMORTAL for `immortal`,
- *   all three for `cpython314t`, whose header only names biased's hooks; 0: on request),
+ *   all three for `cpython314t`, whose header only names biased's hooks; 0: on request; plus
+ *   RS_S_NO_COLLECTED for a scheme that cannot take the deferred and sharded layers),
  *   summary (one line), reference (where the idea comes from), and optionally the operations
  *   beyond incref/decref the scheme defines, as (push, pop, publish, kill) with 0 for each one it
  *   leaves to the default (rs_ops in refstrat/runtime.h says what the defaults do), e.g.
@@ -34,19 +35,19 @@
          "CPython Include/refcount.h (default build)")                                             \
     RS_X(locked, 1, 0, "one global mutex around every count change",                               \
          "Greg Stein's free-threading patch (1999); Beazley, 'GIL Removal Patch of Lore' (2011)") \
-    RS_X(gil, 1, 0, "the GIL: one lock held for a switch interval, plain increments inside",      \
+    RS_X(gil, 1, RS_S_NO_COLLECTED, "the GIL: one lock held for a switch interval, plain increments inside",      \
          "CPython Python/ceval_gil.c (Pitrou's new GIL, 3.2)")                                     \
     RS_X(atomic, 1, 0, "a lock-prefixed atomic add/sub on every count change",                     \
          "Hastings, 'The Gilectomy' (PyCon 2016)")                                                 \
     RS_X(immortal, 1, 1, "atomic, but shared singletons are immortal: never counted, never freed", \
          "PEP 683 (Python 3.12)")                                                                  \
-    RS_X(buffered, 1, 0, "per-thread incref/decref logs applied by one commit thread, increments first", \
+    RS_X(buffered, 1, RS_S_NO_COLLECTED, "per-thread incref/decref logs applied by one commit thread, increments first", \
          "Hastings, Gilectomy buffered refcounting (PyCon 2017)")                                  \
     RS_X(coalesced, 1, 0, "per-thread delta tables flushed at epochs; frees confirmed after two epochs", \
          "Clements, Kaashoek, Zeldovich, Refcache (RadixVM, EuroSys 2013)")                         \
     RS_X(biased, 1, 0, "owner thread counts locally without atomics, others atomically; merge queues", \
          "Choi, Shull, Torrellas, PACT 2018; PEP 703 (CPython free-threaded build)")                \
-    RS_X(percpu, 1, 0, "per-thread plain counters while live; kill switches to one biased atomic after a grace period", \
+    RS_X(percpu, 1, RS_S_NO_COLLECTED, "per-thread plain counters while live; kill switches to one biased atomic after a grace period", \
          "Linux percpu_ref (include/linux/percpu-refcount.h, lib/percpu-refcount.c)",                \
          (0, 0, 0, rs_percpu_kill))                                                                \
     RS_X(signed, 1, 0, "positive count: thread-local, plain; negative: shared, atomic; publish flips the sign", \
@@ -85,9 +86,39 @@
 #define RS_KERNEL_TRACE(OPS, t, tag, kind) rs_k_trace(OPS, t)
 #define RS_KERNEL_FIB314(OPS, t, tag, kind) rs_k_fib314(OPS, t, rs_fib314rec_##tag)
 
+/* Which copies a translation unit instantiates; the rest are NULL rows, which the runner refuses.
+ * Each kernel copy costs compile time, not speed. src/core.c and a plugin's normal flavour keep
+ * every copy. A flavour that only ever runs checked copies (the explain flavour) defines
+ * RS_CHECKED_COPIES_ONLY first, and one that runs fewer workloads (a test build of plugins)
+ * defines RS_KEEP_WORKLOAD(w) first, true for each enum rs_workload it keeps. A check build (RS_CHECK_BUILD: src/check.c and a
+ * plugin's check flavour) does both by itself, for rs_check_execute runs the checked trace kernel
+ * only. */
+#ifdef RS_CHECK_BUILD
+#ifndef RS_CHECKED_COPIES_ONLY
+#define RS_CHECKED_COPIES_ONLY 1
+#endif
+#undef RS_KEEP_WORKLOAD /* whatever the command line asked for the normal flavour */
+#define RS_KEEP_WORKLOAD(w) ((w) == RS_W_TRACE)
+#endif
+#ifndef RS_KEEP_WORKLOAD
+#define RS_KEEP_WORKLOAD(w) 1
+#endif
+#ifdef RS_CHECKED_COPIES_ONLY
+#define RS_UNCHECKED_(...)
+#define RS_UNCHECKED_ROW_(tag) {0}
+#else
+#define RS_UNCHECKED_(...) __VA_ARGS__
+#define RS_UNCHECKED_ROW_(tag) RS_KERNEL_ROW(tag)
+#endif
+
+/* A dropped workload's body is a constant-false branch, folded away before any inlining. */
 #define RS_KERNEL_DEF_(name, NAME, kernel, summary, reference, tag, OPS)                           \
-    static int rs_k##name##_##tag(rs_thread *t) { return kernel(OPS, t, tag, RS_W_##NAME); }
-#define RS_KERNEL_PTR_(name, NAME, kernel, summary, reference, tag) rs_k##name##_##tag,
+    static int rs_k##name##_##tag(rs_thread *t)                                                    \
+    {                                                                                              \
+        return RS_KEEP_WORKLOAD(RS_W_##NAME) ? kernel(OPS, t, tag, RS_W_##NAME) : RS_ERR_CONFIG;   \
+    }
+#define RS_KERNEL_PTR_(name, NAME, kernel, summary, reference, tag)                                \
+    (RS_KEEP_WORKLOAD(RS_W_##NAME) ? rs_k##name##_##tag : (rs_kernel_fn)0),
 
 /* One copy of every workload kernel for one rs_ops constant. */
 #define RS_DEFINE_KERNELS(tag, OPS)                                                                \
@@ -123,8 +154,8 @@
     }                                                                                              \
     RS_DEFINE_KERNELS(name##_0, RS_OPS(name, RS_VOCAB_OF(__VA_ARGS__), 0, 1))                      \
     RS_DEFINE_KERNELS(name##_1, RS_OPS_LAYERED(name, RS_VOCAB_OF(__VA_ARGS__), 1))                 \
-    RS_DEFINE_KERNELS(name##_u0, RS_OPS(name, RS_VOCAB_OF(__VA_ARGS__), 0, 0))                     \
-    RS_DEFINE_KERNELS(name##_u1, RS_OPS_LAYERED(name, RS_VOCAB_OF(__VA_ARGS__), 0))                \
+    RS_UNCHECKED_(RS_DEFINE_KERNELS(name##_u0, RS_OPS(name, RS_VOCAB_OF(__VA_ARGS__), 0, 0)))      \
+    RS_UNCHECKED_(RS_DEFINE_KERNELS(name##_u1, RS_OPS_LAYERED(name, RS_VOCAB_OF(__VA_ARGS__), 0))) \
     static void rs_##name##_incref_fn(rs_thread *t, rs_obj *o) { rs_##name##_incref(t, o); }      \
     static void rs_##name##_decref_fn(rs_thread *t, rs_obj *o) { rs_##name##_decref(t, o); }
 
@@ -133,7 +164,7 @@
      rs_##name##_init, rs_##name##_fini, rs_##name##_obj_init, rs_##name##_enter,                  \
      rs_##name##_leave, rs_##name##_start, rs_##name##_quiesce, rs_##name##_flush,                 \
      rs_##name##_count, rs_##name##_incref_fn, rs_##name##_decref_fn,                              \
-     {{RS_KERNEL_ROW(name##_u0), RS_KERNEL_ROW(name##_u1)},                                         \
+     {{RS_UNCHECKED_ROW_(name##_u0), RS_UNCHECKED_ROW_(name##_u1)},                                 \
       {RS_KERNEL_ROW(name##_0), RS_KERNEL_ROW(name##_1)}}},
 
 /* Instantiate LIST's strategies and define `static const rs_strategy table[]` over them. */

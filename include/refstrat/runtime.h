@@ -216,13 +216,20 @@ typedef struct rs_ops {
 
 typedef int (*rs_kernel_fn)(rs_thread *);
 
+/* rs_strategy.layers beyond RS_LAYERS: the strategy refuses the collected layers (deferred,
+ * sharded; refstrat/layers.h). A collection needs counts that are exact when the world stops and
+ * rs_obj.aux left to the sweep (refstrat/deferred.h): gil's and buffered's counts lag behind a
+ * switch or a commit, and percpu keeps its mode in aux. rs_run_create refuses such a run. */
+#define RS_S_NO_COLLECTED (1u << 16)
+
 struct rs_strategy {
     const char *name;
     const char *summary;
     const char *reference;
     int thread_safe;
     uint32_t layers;         /* RS_LAYERS flags always on for this strategy (immortal: RS_F_IMMORTAL;
-                              * cpython314t: all three); the others only when the run asks */
+                              * cpython314t: all three); the others only when the run asks; plus
+                              * RS_S_NO_COLLECTED when it cannot take deferred or sharded */
     int (*init)(rs_run *);
     void (*fini)(rs_run *);
     void (*obj_init)(rs_thread *, rs_obj *);

@@ -73,6 +73,32 @@ static int interrupted_runs(void)
     return failures;
 }
 
+/* A flavour table leaves kernel copies out (refstrat/registry.h): the check flavour keeps the checked
+ * trace kernel only, the explain flavour checked copies only. Asked for a missing copy, the core
+ * must refuse the configuration, not call a NULL kernel. */
+static int missing_copies(void)
+{
+    int failures = 0;
+    for (int si = 0; si < rs_builtin_count(); si++) {
+        const char *name = rs_builtin(si)->name;
+        const rs_strategy *flavours[] = {rs_find_check_strategy(name), rs_explain_strategy(name)};
+        for (int f = 0; f < 2; f++) {
+            rs_params p = defaults(RS_W_FIB, 1);
+            p.checked = f == 0; /* the check flavour has no fib kernel, the explain one no unchecked */
+            char err[256] = "";
+            rs_run *r = NULL;
+            int rc = rs_run_create(flavours[f], &p, &r, err, sizeof err);
+            int bad = rc != RS_ERR_CONFIG || r != NULL;
+            printf("%s %-10s %s flavour, missing copy refused: %s\n", bad ? "FAIL" : "ok  ", name,
+                   f ? "explain" : "check", err);
+            failures += bad;
+            if (r)
+                rs_run_destroy(r);
+        }
+    }
+    return failures;
+}
+
 int main(void)
 {
     int failures = 0;
@@ -115,6 +141,7 @@ int main(void)
             }
     }
     failures += interrupted_runs();
+    failures += missing_copies();
     printf("%d failed\n", failures);
     return failures != 0;
 }
