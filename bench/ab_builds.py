@@ -1,11 +1,14 @@
 """Compare two builds of refstrat cell by cell, interleaved in one run (a benchmark, not a test).
 
     python bench/ab_builds.py A_PYTHON B_PYTHON [--rounds 7] [--ops 4000000] [--fib-n 24]
+                              [--rows atomic,biased+immortal+deferred] [--workloads fib,fib314]
 
 A_PYTHON and B_PYTHON are interpreters that import the two builds (for example the venvs of two
 checkouts). Every round runs each cell once in A and once in B, alternating, so that machine noise
 hits both alike; the table gives each build's median CPU ns/op and B/A. Used to show that routing
-the schemes' shared accesses through include/refstrat/pr.h moved no figure.
+the schemes' shared accesses through include/refstrat/pr.h moved no figure. --rows takes the
+bench's row names ("<strategy>+layer...", speed_of_light); the default is every strategy and
+speed_of_light on private, shared and fib.
 """
 from __future__ import annotations
 
@@ -14,28 +17,31 @@ import json
 import statistics
 import subprocess
 
-WORKLOADS = ("private", "shared", "fib")
+WORKLOADS = "private,shared,fib"
 THREADS = (1, 2)
 
-# Runs in the build's own interpreter: one pass over every cell, CPU ns/op as JSON.
+# Runs in the build's own interpreter: one pass over every cell, CPU ns/op as JSON. A row
+# "<strategy>+immortal+deferred" is run(strategy, immortal=True, deferred=True), as in the bench.
 _PASS = """
 import json, sys, refstrat
-ops, fib_n = int(sys.argv[1]), int(sys.argv[2])
+ops, fib_n, rows, workloads = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4].split(",")
+rows = rows.split(",") if rows else [x.name for x in refstrat.strategies()] + ["speed_of_light"]
 out = {}
-for s in [x.name for x in refstrat.strategies()] + ["speed_of_light"]:
-    for w in ("private", "shared", "fib"):
+for row in rows:
+    s, *layers = row.split("+")
+    for w in workloads:
         for t in (1, 2):
-            kw = dict(ops=ops, fib_n=fib_n)
+            kw = dict(ops=ops, fib_n=fib_n, **{name: True for name in layers})
             r = refstrat.speed_of_light(w, t, **kw) if s == "speed_of_light" else refstrat.run(s, w, t, **kw)
-            out[f"{s}/{w}/{t}"] = r.ns_per_op
+            out[f"{row}/{w}/{t}"] = r.ns_per_op
 print(json.dumps(out))
 """
 
 
-def one_pass(python: str, ops: int, fib_n: int) -> dict[str, float]:
+def one_pass(python: str, ops: int, fib_n: int, rows: str, workloads: str) -> dict[str, float]:
     # Run from / so that neither checkout's source tree shadows the other's editable install.
-    done = subprocess.run([python, "-c", _PASS, str(ops), str(fib_n)], capture_output=True, text=True,
-                          check=True, cwd="/")
+    done = subprocess.run([python, "-c", _PASS, str(ops), str(fib_n), rows, workloads],
+                          capture_output=True, text=True, check=True, cwd="/")
     return json.loads(done.stdout)
 
 
@@ -46,21 +52,23 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--ops", type=int, default=4_000_000)
     ap.add_argument("--fib-n", type=int, default=24)
+    ap.add_argument("--rows", default="", help="comma-separated bench rows (default: every strategy)")
+    ap.add_argument("--workloads", default=WORKLOADS)
     args = ap.parse_args()
     samples: dict[str, dict[str, list[float]]] = {"a": {}, "b": {}}
     for _ in range(args.rounds):
         for side, python in (("a", args.a), ("b", args.b)):
-            for cell, v in one_pass(python, args.ops, args.fib_n).items():
+            for cell, v in one_pass(python, args.ops, args.fib_n, args.rows, args.workloads).items():
                 samples[side].setdefault(cell, []).append(v)
     print(f"median of {args.rounds} interleaved rounds; ops/thread={args.ops}, fib_n={args.fib_n}")
     print(f"A = {args.a}\nB = {args.b}")
-    print(f"{'cell':28}{'A ns/op':>10}{'B ns/op':>10}{'B/A':>8}")
+    print(f"{'cell':36}{'A ns/op':>10}{'B ns/op':>10}{'B/A':>8}")
     ratios = []
     for cell in samples["a"]:
         a = statistics.median(samples["a"][cell])
         b = statistics.median(samples["b"].get(cell, [float("nan")]))
         ratios.append(b / a)
-        print(f"{cell:28}{a:10.2f}{b:10.2f}{b / a:8.2f}")
+        print(f"{cell:36}{a:10.2f}{b:10.2f}{b / a:8.2f}")
     print(f"B/A over all cells: median {statistics.median(ratios):.3f}, "
           f"min {min(ratios):.2f}, max {max(ratios):.2f}")
 

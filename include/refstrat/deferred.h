@@ -64,17 +64,38 @@ static inline int rs_deferred_grow(void **a, uint32_t *cap, size_t each)
     return 0;
 }
 
-static RS_NOINLINE void rs_deferred_push(rs_thread *t, rs_deferred_stack *s, rs_obj *o)
+static RS_NOINLINE void rs_deferred_push_grow(rs_thread *t, rs_deferred_stack *s, rs_obj *o)
 {
-    if (s->n == s->cap && rs_deferred_grow((void **)&s->obj, &s->cap, sizeof(rs_obj *)) != 0) {
+    if (rs_deferred_grow((void **)&s->obj, &s->cap, sizeof(rs_obj *)) != 0) {
         rs_run_fail(t->run, RS_ERR_NOMEM, "deferred: out of memory for a stack of references");
         return;
     }
     s->obj[s->n++] = o;
 }
 
-/* Drop the topmost entry for o (the top itself in every kernel; a trace may pop out of order). */
-static RS_NOINLINE void rs_deferred_pop(rs_deferred_stack *s, rs_obj *o)
+/* A stack reference costs what CPython's costs: one store of the pointer (its frame slot there, the
+ * scanned stack here), inline on the kernel's path; growing is the cold path. */
+RS_INLINE void rs_deferred_push(rs_thread *t, rs_deferred_stack *s, rs_obj *o)
+{
+    if (RS_LIKELY(s->n < s->cap))
+        s->obj[s->n++] = o;
+    else
+        rs_deferred_push_grow(t, s, o);
+}
+
+static RS_NOINLINE void rs_deferred_pop_search(rs_deferred_stack *s, rs_obj *o);
+
+/* Drop the topmost entry for o: the top itself in every kernel, inline; a trace may pop out of
+ * order, which searches. */
+RS_INLINE void rs_deferred_pop(rs_deferred_stack *s, rs_obj *o)
+{
+    if (RS_LIKELY(s->n && s->obj[s->n - 1] == o))
+        s->n--;
+    else
+        rs_deferred_pop_search(s, o);
+}
+
+static RS_NOINLINE void rs_deferred_pop_search(rs_deferred_stack *s, rs_obj *o)
 {
     for (uint32_t k = s->n; k-- > 0;)
         if (s->obj[k] == o) {

@@ -4,8 +4,8 @@
  * A run honours a set of layers (rs_run.layers: the strategy's own, plus immortal=, deferred=,
  * sharded= of the run); an object takes part through its header flags. The kernels come in two
  * copies per checked flag (refstrat/registry.h): the unlayered copy never looks at the flags; the
- * layered one tests `flags & t->layers` once per operation and, on a hit, takes rs_layer_op's cold
- * path: immortal skips the operation (PEP 683), deferred records push/pop on the thread's stack
+ * layered one tests `flags & t->layers` once per operation and, on a hit, takes rs_layer_op:
+ * immortal skips the operation (PEP 683), deferred records push/pop on the thread's stack
  * (refstrat/deferred.h), sharded adds to the thread's slot (refstrat/sharded.h). Everything else
  * goes to the scheme. The layered copy's safepoint also runs rs_layers_safepoint, its wait
  * rs_layers_wait.
@@ -68,8 +68,10 @@ typedef struct rs_layer_run {
     uint32_t nids;
 } RS_ALIGNED rs_layer_run;
 
-/* The layered copy's cold path: 1 when a layer took the operation, 0 when the scheme does it. */
-static RS_NOINLINE int rs_layer_op(rs_thread *t, rs_obj *o, uint32_t hit, int up, int stackref)
+/* A layer's hit: 1 when a layer took the operation, 0 when the scheme does it. Inline: for the
+ * objects a layer marks, this is the hot path (CPython's stack references and _Py_INCREF_TYPE are
+ * inline stores), and `stackref` and `up` are constants at each kernel site. */
+RS_INLINE int rs_layer_op(rs_thread *t, rs_obj *o, uint32_t hit, int up, int stackref)
 {
     rs_layer_thread *l = t->layer;
     if ((hit & RS_F_DEFERRED) && stackref) {

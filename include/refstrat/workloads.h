@@ -74,7 +74,7 @@ RS_INLINE int rs_op(const rs_ops S, rs_thread *t, const rs_arena *a, rs_handle h
     rs_obj *o = h.o;
     if (S.layered) {
         const uint32_t hit = rs_pr_load_plain(&o->flags) & t->layers;
-        if (RS_UNLIKELY(hit) &&
+        if (hit &&
             ((hit & RS_F_IMMORTAL) ||
              rs_layer_op(t, o, hit, up, kind == RS_OP_PUSH || kind == RS_OP_POP)))
             return 1;
