@@ -85,8 +85,6 @@ cdef extern from "refstrat/core.h" nogil:
         int immortal
         uint32_t layers
     ctypedef struct rs_explain_result:
-        uint64_t slow, merges, queue_pushes, log_full, log_waits, commit_rounds
-        uint64_t flushes, evictions, epochs, reviews, lock_acquisitions, lock_waits
         uint64_t ops, frees_measured, delay_dropped, early_frees
         double delay_ops[3]
         double delay_ns[3]
@@ -131,6 +129,10 @@ cdef extern from "refstrat/core.h" nogil:
     const rs_strategy *rs_limit(int atomic)
     const rs_strategy *rs_explain_strategy(const char *name)
     int rs_explain_result_of(const rs_run *r, rs_explain_result *out)
+    int rs_explain_event_count()
+    const char *rs_explain_event_name(int i)
+    const char *rs_explain_event_doc(int i)
+    uint64_t rs_explain_event(const rs_explain_result *x, int i)
     const rs_strategy *rs_find_strategy(const char *name)
     int rs_knob_count()
     const rs_knob *rs_knob_at(int i)
@@ -497,15 +499,20 @@ cdef int _execute_polling_signals(rs_run *r) except? -1:
     return rc
 
 
+def explain_events():
+    """The explain flavour's scheme events (RS_STAT_FIELDS in include/refstrat/explain.h), in list
+    order, as (name, description) pairs."""
+    return [(rs_explain_event_name(i).decode(), rs_explain_event_doc(i).decode())
+            for i in range(rs_explain_event_count())]
+
+
 cdef dict _explain_dict(rs_run *r):
     cdef rs_explain_result x
     if rs_explain_result_of(r, &x) != 0:
         raise MemoryError("out of memory summarising the explain counters")
     return dict(
-        events=dict(slow=x.slow, merges=x.merges, queue_pushes=x.queue_pushes, log_full=x.log_full,
-                    log_waits=x.log_waits, commit_rounds=x.commit_rounds, flushes=x.flushes,
-                    evictions=x.evictions, epochs=x.epochs, reviews=x.reviews,
-                    lock_acquisitions=x.lock_acquisitions, lock_waits=x.lock_waits),
+        events={rs_explain_event_name(i).decode(): rs_explain_event(&x, i)
+                for i in range(rs_explain_event_count())},
         ops=x.ops, frees_measured=x.frees_measured, delay_dropped=x.delay_dropped,
         early_frees=x.early_frees, delay_ops=tuple(x.delay_ops[i] for i in range(3)),
         delay_ns=tuple(x.delay_ns[i] for i in range(3)), dead_peak=x.dead_peak,

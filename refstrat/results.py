@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
+
+from . import _core
 
 
 @dataclass(frozen=True)
@@ -151,5 +154,5 @@ class Explain:
     cross_thread_ops: int
     hot: tuple[HotObject, ...]
 
-    EVENTS = ("slow", "merges", "queue_pushes", "log_full", "log_waits", "commit_rounds", "flushes",
-              "evictions", "epochs", "reviews", "lock_acquisitions", "lock_waits")
+    #: The event names, from the core's one list (RS_STAT_FIELDS in include/refstrat/explain.h).
+    EVENTS: ClassVar[tuple[str, ...]] = tuple(name for name, _ in _core.explain_events())

@@ -4,6 +4,7 @@
  * This file also turns a finished explain run into an rs_explain_result. */
 #define RS_EXPLAIN 1
 #define RS_CHECKED_COPIES_ONLY 1 /* an explain run is a checked run (rs_run_build refuses others) */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,6 +110,23 @@ static void rs_explain_hot(const rs_run *r, rs_explain_result *out)
         out->hot_cross[k] = c;
         out->hot_idx[k] = idx;
     }
+}
+
+#define RS_EVENT_ROW_(name, doc) {#name, doc, offsetof(rs_explain_result, name)},
+static const struct { const char *name, *doc; size_t offset; } rs_events[] = {RS_STAT_FIELDS(RS_EVENT_ROW_)};
+#define RS_NEVENTS ((int)(sizeof rs_events / sizeof rs_events[0]))
+
+int rs_explain_event_count(void) { return RS_NEVENTS; }
+const char *rs_explain_event_name(int i) { return i >= 0 && i < RS_NEVENTS ? rs_events[i].name : NULL; }
+const char *rs_explain_event_doc(int i) { return i >= 0 && i < RS_NEVENTS ? rs_events[i].doc : NULL; }
+
+uint64_t rs_explain_event(const rs_explain_result *x, int i)
+{
+    if (i < 0 || i >= RS_NEVENTS)
+        return 0;
+    uint64_t v;
+    memcpy(&v, (const char *)x + rs_events[i].offset, sizeof v);
+    return v;
 }
 
 int rs_explain_result_of(const rs_run *r, rs_explain_result *out)

@@ -53,6 +53,17 @@ def test_deferred_schemes_show_their_reclamation_delay() -> None:
     assert coalesced.side_bytes_peak >= coalesced.side_bytes > 0 and coalesced.header_bytes == 12
 
 
+def test_collections_are_counted_where_the_layers_run_them() -> None:
+    assert refstrat.Explain.EVENTS == tuple(name for name, _ in _core.explain_events())
+    assert {"collections", "parks"} <= set(refstrat.Explain.EVENTS)
+    one = explained("deferred", "fib", 1, collect_interval=16)
+    # every 16 safepoints while it runs, and one more at quiesce
+    assert one.events["collections"] > 1 and one.events["parks"] == 0
+    two = explained("cpython314t", "fib314", 2, collect_interval=16)
+    assert two.events["collections"] > 1 and two.events["parks"] > 0
+    assert explained("biased", "fib", 2).events["collections"] == 0
+
+
 def test_hot_objects_name_the_contended_ones() -> None:
     e = explained("atomic", "shared", 2, shared_objects=4, ops=200_000)
     assert e.cross_thread_ops > 0 and 1 <= len(e.hot) <= 4

@@ -70,6 +70,12 @@ void rs_knob_set(rs_params *p, const rs_knob *k, uint64_t u, double r);
 const rs_strategy *rs_explain_strategy(const char *name); /* a built-in's explain flavour, or NULL */
 int rs_explain_is(const rs_strategy *s);
 int rs_explain_result_of(const rs_run *r, rs_explain_result *out); /* after execute, before destroy */
+/* The scheme events (RS_STAT_FIELDS), by index in [0, rs_explain_event_count()): name and
+ * description (NULL past the end), and the value in a result (0 past the end). */
+int rs_explain_event_count(void);
+const char *rs_explain_event_name(int i);
+const char *rs_explain_event_doc(int i);
+uint64_t rs_explain_event(const rs_explain_result *x, int i);
 
 /* Load a plugin and register its strategies; returns how many it defines (>= 0) and sets *first,
  * or -RS_ERR_PLUGIN / -RS_ERR_CONFIG with err set. Loading a library that is already loaded

@@ -39,7 +39,9 @@
     X(epochs, "coalesced: epoch ticks")                                                            \
     X(reviews, "coalesced: objects reviewed for freeing")                                          \
     X(lock_acquisitions, "locked, gil: lock acquisitions")                                         \
-    X(lock_waits, "gil: waits for the lock (a timed wait on its condition variable)")
+    X(lock_waits, "gil: waits for the lock (a timed wait on its condition variable)")              \
+    X(collections, "deferred, sharded layers: stop-the-world collections, quiesce's included")      \
+    X(parks, "deferred, sharded layers: a worker parked for another's collection")
 
 #define RS_STAT_MEMBER(name, doc) uint64_t name;
 

@@ -101,6 +101,7 @@ static inline int64_t rs_layers_count(rs_run *r, rs_obj *o)
 static inline void rs_layers_collect(rs_thread *self)
 {
     rs_run *r = self->run;
+    RS_STAT(self, collections);
     rs_layer_run *L = r->layer;
     rs_deferred_stack *stacks[r->nthreads];
     for (uint32_t i = 0; i < r->nthreads; i++) {
@@ -121,6 +122,7 @@ static RS_NOINLINE void rs_layers_park(rs_thread *t, uint32_t g)
 {
     rs_layer_run *L = t->run->layer;
     rs_layer_thread *l = t->layer;
+    RS_STAT(t, parks);
     t->run->strategy->flush(t); /* the scheme's count must not be too low at the stop */
     /* Release pairs with the collector's acquire: this worker's stack, slots and counts are
      * visible to it. */
