@@ -313,9 +313,9 @@ def limit(workload: str = "private", threads: int = 1, *, atomic: bool = False,
     is "limit" or "limit+atomic" and its counters prove nothing (``checked`` is False): the
     plain flavour loses updates on shared objects by design."""
     _check_bool("atomic", atomic)
-    if workload in ("trace", "fib314"):
+    if workload == "trace":
         raise ValueError(f"limit has no {workload} workload; valid choices: "
-                         + _choices(w for w in _WORKLOADS if w not in ("trace", "fib314")))
+                         + _choices(w for w in _WORKLOADS if w != "trace"))
     return _execute("limit+atomic" if atomic else "limit", workload, threads, options,
                     timed="limit", check=False)
 

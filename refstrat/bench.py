@@ -73,7 +73,6 @@ IMMORTAL_SUFFIX = "+immortal"  # row "<strategy>+immortal" = run(strategy, immor
 LAYER_NAMES = ("immortal", "deferred", "sharded")
 FREE_THREADED_ROW = "biased+immortal"  # the model row that stands for CPython 3.13t's scheme
 UNBENCHABLE_WORKLOADS = ("trace",)  # needs a refstrat.Trace object, which a CLI cannot express
-NO_LIMIT_WORKLOADS = ("fib314",)  # no hand-written limit kernel (include/refstrat/limit.h)
 NO_TWIN_WORKLOADS = ("fib314",)  # no Python twin: a real 3.14 runs fib's twin with this mix itself
 PLOT_SUFFIXES = (".png", ".pdf", ".svg")  # what --plot writes (matplotlib picks the format by suffix)
 PYTHON_TIMEOUT = 600.0  # seconds a --python worker may run (every twin, every T, all values)
@@ -914,11 +913,8 @@ def _refstrat_version() -> str:
 
 def plan_cells(args: argparse.Namespace) -> list[Cell]:
     """The deterministic order of benchmarks; workers rebuild exactly this list from their options."""
-    def rows(w: str) -> list[str]:
-        refs = [r for r in REFERENCE_ROWS if w not in NO_LIMIT_WORKLOADS or r not in (LIMIT, LIMIT_ATOMIC)]
-        return [*args.strategies, *refs]
-
-    cells = [Cell("model", w, s, t) for w in args.workloads for s in rows(w) for t in args.threads]
+    rows = [*args.strategies, *REFERENCE_ROWS]
+    cells = [Cell("model", w, s, t) for w in args.workloads for s in rows for t in args.threads]
     if args.real:
         cells += [Cell("real", w, "self", t) for w in args.workloads if w not in NO_TWIN_WORKLOADS
                   for t in args.threads]

@@ -11,7 +11,6 @@ from refstrat import Trace, TraceError
 STRATEGIES = [s.name for s in refstrat.strategies()]
 THREAD_SAFE = [s.name for s in refstrat.strategies() if s.thread_safe]
 LOOP_WORKLOADS = [w.name for w in refstrat.workloads() if w.name != "trace"]  # generated kernels
-LIMIT_WORKLOADS = [w for w in LOOP_WORKLOADS if w != "fib314"]  # the limit has no fib314
 IMMORTAL_ALWAYS = {"immortal", "cpython314t"}  # strategies whose registry entry forces immortality
 SMALL = dict(ops=20_000, fib_n=12, objects=256, shared_objects=8, switch_interval=0.0005, tick=256,
              log_size=64)
@@ -389,7 +388,7 @@ def test_run_times_the_unchecked_copy_and_checks_separately() -> None:
         refstrat.run("atomic", check=1)
 
 
-@pytest.mark.parametrize("workload", LIMIT_WORKLOADS)
+@pytest.mark.parametrize("workload", LOOP_WORKLOADS)
 def test_limit_performs_the_workloads_operations(workload: str) -> None:
     model = refstrat.run("atomic", workload, 2, **SMALL)
     for atomic in (False, True):

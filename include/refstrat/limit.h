@@ -194,6 +194,79 @@ RS_INLINE int rs_lim_k_fib(const int A, rs_thread *t, rs_lim_fib_fn rec)
     return 0;
 }
 
+/* ---- fib314: rs_fib314_body's operations, by pointer ---------------------------------------------
+ * A stack reference is a count change here, as in every scheme without the deferred layer (the
+ * default vocabulary: push = incref, pop = decref); borrowed references change nothing. */
+
+RS_INLINE rs_lim_ret rs_lim_fib314_body(const int A, rs_lim_fib *c, uint32_t n, rs_obj *arg,
+                                        rs_obj *parent, rs_lim_fib_fn self)
+{
+    rs_obj *const *g = c->g;
+    (void)parent; /* borrowed */
+    rs_obj *frame = rs_lim_new(&c->heap);
+    rs_lim_inc(A, g[RS_FIB_CODE]);
+    rs_obj *two = rs_lim_small(c, 2), *cmp = g[n < 2 ? RS_FIB_TRUE : RS_FIB_FALSE];
+    rs_lim_inc(A, two);
+    rs_lim_release(A, &c->heap, two);
+    rs_lim_inc(A, cmp);
+    rs_lim_release(A, &c->heap, cmp);
+    rs_lim_ret ret;
+    if (n < 2) {
+        rs_lim_inc(A, arg);
+        ret.value = n;
+        ret.o = arg;
+    } else {
+        rs_lim_ret part[2];
+        for (uint32_t k = 1; k <= 2; k++) {
+            rs_obj *kh = rs_lim_small(c, k), *sub = rs_lim_small(c, (int64_t)n - k);
+            rs_lim_inc(A, g[RS_FIB_FUNC]);
+            rs_lim_inc(A, kh);
+            rs_lim_release(A, &c->heap, kh);
+            rs_lim_inc(A, sub);
+            part[k - 1] = self(c, n - k, sub, frame);
+            rs_lim_release(A, &c->heap, g[RS_FIB_FUNC]);
+        }
+        ret.value = part[0].value + part[1].value;
+        if (ret.value <= RS_FIB_SMALL_MAX) {
+            ret.o = rs_lim_small(c, ret.value);
+            rs_lim_inc(A, ret.o);
+        } else {
+            ret.o = rs_lim_new(&c->heap);
+        }
+        rs_lim_release(A, &c->heap, part[0].o);
+        rs_lim_release(A, &c->heap, part[1].o);
+    }
+    rs_spin(c->work);
+    rs_lim_release(A, &c->heap, arg);
+    rs_lim_release(A, &c->heap, g[RS_FIB_CODE]);
+    rs_lim_release(A, &c->heap, frame);
+    return ret;
+}
+
+RS_INLINE int rs_lim_k_fib314(const int A, rs_thread *t, rs_lim_fib_fn rec)
+{
+    rs_run *r = t->run;
+    rs_lim_fib c;
+    for (uint32_t i = 0; i < RS_FIB_NSETUP; i++)
+        c.g[i] = rs_obj_at(&r->arena, r->shared[i].idx);
+    c.work = r->p.work;
+    uint32_t n = r->p.fib_n;
+    if (rs_lim_heap_init(t, &c.heap, 2 * n + 8) != 0) {
+        free(c.heap.free);
+        return -1;
+    }
+    rs_obj *module_frame = rs_lim_new(&c.heap), *arg = rs_lim_small(&c, n);
+    rs_lim_inc(A, c.g[RS_FIB_FUNC]);
+    rs_lim_inc(A, arg); /* released by the callee's return */
+    rs_lim_ret res = rec(&c, n, arg, module_frame);
+    rs_lim_release(A, &c.heap, c.g[RS_FIB_FUNC]);
+    rs_lim_release(A, &c.heap, res.o);
+    rs_lim_release(A, &c.heap, module_frame);
+    free(c.heap.free);
+    t->ops = rs_fib314_ops(n);
+    return 0;
+}
+
 /* ---- private / shared / mixed: rs_k_loop's bursts, by pointer --------------------------------- */
 
 RS_INLINE int rs_lim_k_loop(const int A, rs_thread *t, int kind)
@@ -348,8 +421,16 @@ static inline int rs_lim_unsupported(rs_thread *t)
     static int rs_lim_shared_##tag(rs_thread *t) { return rs_lim_k_loop(A, t, RS_W_SHARED); }      \
     static int rs_lim_mixed_##tag(rs_thread *t) { return rs_lim_k_loop(A, t, RS_W_MIXED); }        \
     static int rs_lim_handoff_##tag(rs_thread *t) { return rs_lim_k_handoff(A, t); }              \
-    static int rs_lim_trace_##tag(rs_thread *t) { return rs_lim_unsupported(t); }                \
-    static int rs_lim_fib314_##tag(rs_thread *t) { return rs_lim_unsupported(t); }
+    static rs_lim_ret rs_lim_fib314rec_##tag(rs_lim_fib *c, uint32_t n, rs_obj *arg,               \
+                                             rs_obj *parent)                                       \
+    {                                                                                              \
+        return rs_lim_fib314_body(A, c, n, arg, parent, rs_lim_fib314rec_##tag);                   \
+    }                                                                                              \
+    static int rs_lim_fib314_##tag(rs_thread *t)                                                   \
+    {                                                                                              \
+        return rs_lim_k_fib314(A, t, rs_lim_fib314rec_##tag);                                      \
+    }                                                                                              \
+    static int rs_lim_trace_##tag(rs_thread *t) { return rs_lim_unsupported(t); }
 
 #define RS_LIMIT_PTR_(name, NAME, kernel, summary, reference, tag) rs_lim_##name##_##tag,
 #define RS_LIMIT_ROW(tag) {RS_WORKLOADS(RS_LIMIT_PTR_, tag)}

@@ -545,19 +545,26 @@ RS_INLINE rs_fibret rs_fib_body(const rs_ops S, rs_thread *t, rs_fibctx *c, uint
     return ret;
 }
 
+/* Both fib kernels' start: the context over the run's setup objects, and the module-level frame
+ * the first call is made from (RS_NIL: the arena is exhausted, the run has failed). */
+RS_INLINE rs_handle rs_fib_start(const rs_ops S, rs_thread *t, rs_fibctx *c)
+{
+    rs_run *r = t->run;
+    c->a = r->arena;
+    c->setup = r->shared;
+    c->n = 0;
+    c->work = r->p.work;
+    c->calls = 0;
+    c->failed = 0;
+    return rs_new(S, t, &c->a);
+}
+
 /* One fib(n) per worker, called from a module-level frame as `fib(n)` would be. */
 RS_INLINE int rs_k_fib(const rs_ops S, rs_thread *t, rs_fib_fn rec)
 {
-    rs_run *r = t->run;
     rs_fibctx c;
-    c.a = r->arena;
-    c.setup = r->shared;
-    c.n = 0;
-    c.work = r->p.work;
-    c.calls = 0;
-    c.failed = 0;
-    uint32_t n = r->p.fib_n;
-    rs_handle module_frame = rs_new(S, t, &c.a);
+    const uint32_t n = t->run->p.fib_n;
+    rs_handle module_frame = rs_fib_start(S, t, &c);
     if (module_frame.idx == RS_NIL)
         return -1;
     rs_handle arg = rs_fib_small(c.setup, n);
@@ -695,16 +702,9 @@ RS_INLINE rs_fibret rs_fib314_body(const rs_ops S, rs_thread *t, rs_fibctx *c, u
 /* One fib314(n) per worker, called from a module-level frame. */
 RS_INLINE int rs_k_fib314(const rs_ops S, rs_thread *t, rs_fib_fn rec)
 {
-    rs_run *r = t->run;
     rs_fibctx c;
-    c.a = r->arena;
-    c.setup = r->shared;
-    c.n = 0;
-    c.work = r->p.work;
-    c.calls = 0;
-    c.failed = 0;
-    uint32_t n = r->p.fib_n;
-    rs_handle module_frame = rs_new(S, t, &c.a);
+    const uint32_t n = t->run->p.fib_n;
+    rs_handle module_frame = rs_fib_start(S, t, &c);
     if (module_frame.idx == RS_NIL)
         return -1;
     rs_handle arg = rs_fib_small(c.setup, n);
