@@ -492,6 +492,14 @@ def test_unchecked_fib314_counts_its_operations_arithmetically(fib_n: int, strat
         assert counted == {1: 9 + 5, 2: 21 + 2 * 9 + 5}[fib_n]
 
 
+@pytest.mark.parametrize("strategy", THREAD_SAFE)
+def test_fib314_frees_as_it_goes(strategy: str) -> None:
+    # fib(24) allocates ~75k frames; the default arena holds a few thousand per worker, so a
+    # kernel whose frees wait for quiesce (percpu without kills) runs dry.
+    r = refstrat.run(strategy, "fib314", 2, fib_n=24)
+    assert_clean(r)
+
+
 @pytest.mark.parametrize("layers", [dict(deferred=True), dict(sharded=True),
                                     dict(immortal=True, deferred=True, sharded=True)])
 @pytest.mark.parametrize("strategy", COMPOSABLE)

@@ -606,11 +606,13 @@ RS_INLINE int rs_k_fib(const rs_ops S, rs_thread *t, rs_fib_fn rec)
  *          callee's frame), and at the callee's return the func reference is closed (pop func)
  *                                                                                  5 ops
  *          BINARY_OP +: the result (inc of a small int, or a freshly allocated private int
- *          above 256), dec left, dec right                                         3 ops
+ *          above 256), dec left, dec right (kill where an operand is a fresh int: its creator's
+ *          reference, as in fib)                                                   3 ops
  *   return: RETURN_VALUE clears the frame: localsplus n (pop arg: the caller's push), the
- *          code (pop code), the frame released (dec frame)                         3 ops
+ *          code (pop code), the frame released (kill frame: the creator's reference) 3 ops
  * 21 operations per recursive call (20 where the result is fresh), 9 per base-case call, plus the
- * module level's 5 (push func, push n, pop func, dec result, dec module frame). Against 3.6's 36
+ * module level's 5 (push func, push n, pop func, dec or kill result, kill module frame). Kill is
+ * a decrement for every scheme but percpu, whose objects are freed only after one (fib's rule). Against 3.6's 36
  * and 18, most of them now skipped by immortality or recorded by the deferred layer.
  * Setup objects as fib's. A model read off 3.14's Python/bytecodes.c, Python/ceval.c and
  * Include/internal/pycore_stackref.h, not a trace of a real interpreter. */
@@ -689,13 +691,14 @@ RS_INLINE rs_fibret rs_fib314_body(const rs_ops S, rs_thread *t, rs_fibctx *c, u
                 return ret;
             }
         }
-        rs_fib314_op(S, t, c, &a, part[0].h, RS_OP_DEC);
-        rs_fib314_op(S, t, c, &a, part[1].h, RS_OP_DEC);
+        for (int k = 0; k < 2; k++) /* a fresh int: its creator's reference */
+            rs_fib314_op(S, t, c, &a, part[k].h,
+                         part[k].value > RS_FIB_SMALL_MAX ? RS_OP_KILL : RS_OP_DEC);
     }
     rs_spin(c->work);
     rs_fib314_op(S, t, c, &a, arg, RS_OP_POP);
     rs_fib314_op(S, t, c, &a, g[RS_FIB_CODE], RS_OP_POP);
-    rs_fib314_op(S, t, c, &a, frame, RS_OP_DEC);
+    rs_fib314_op(S, t, c, &a, frame, RS_OP_KILL);
     return ret;
 }
 
@@ -713,8 +716,8 @@ RS_INLINE int rs_k_fib314(const rs_ops S, rs_thread *t, rs_fib_fn rec)
     rs_fibret res = rec(t, &c, n, arg, module_frame);
     rs_fib314_op(S, t, &c, &c.a, c.setup[RS_FIB_FUNC], RS_OP_POP);
     if (!c.failed)
-        rs_fib314_op(S, t, &c, &c.a, res.h, RS_OP_DEC);
-    rs_fib314_op(S, t, &c, &c.a, module_frame, RS_OP_DEC);
+        rs_fib314_op(S, t, &c, &c.a, res.h, res.value > RS_FIB_SMALL_MAX ? RS_OP_KILL : RS_OP_DEC);
+    rs_fib314_op(S, t, &c, &c.a, module_frame, RS_OP_KILL);
     t->ops = S.checked ? c.n : c.failed ? 0 : rs_fib314_ops(n);
     return c.failed ? -1 : 0;
 }
