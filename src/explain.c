@@ -113,7 +113,10 @@ static void rs_explain_hot(const rs_run *r, rs_explain_result *out)
 }
 
 #define RS_EVENT_ROW_(name, doc) {#name, doc, offsetof(rs_explain_result, name)},
-static const struct { const char *name, *doc; size_t offset; } rs_events[] = {RS_STAT_FIELDS(RS_EVENT_ROW_)};
+static const struct {
+    const char *name, *doc;
+    size_t offset; /* of its uint64_t in rs_explain_result */
+} rs_events[] = {RS_STAT_FIELDS(RS_EVENT_ROW_)};
 #define RS_NEVENTS ((int)(sizeof rs_events / sizeof rs_events[0]))
 
 int rs_explain_event_count(void) { return RS_NEVENTS; }

@@ -612,8 +612,8 @@ RS_INLINE int rs_k_fib(const rs_ops S, rs_thread *t, rs_fib_fn rec)
  *          code (pop code), the frame released (kill frame: the creator's reference) 3 ops
  * 21 operations per recursive call (20 where the result is fresh), 9 per base-case call, plus the
  * module level's 5 (push func, push n, pop func, dec or kill result, kill module frame). Kill is
- * a decrement for every scheme but percpu, whose objects are freed only after one (fib's rule). Against 3.6's 36
- * and 18, most of them now skipped by immortality or recorded by the deferred layer.
+ * a decrement for every scheme but percpu, whose objects are freed only after one (fib's rule).
+ * Against 3.6's 36 and 18, most of them now skipped by immortality or recorded by the deferred layer.
  * Setup objects as fib's. A model read off 3.14's Python/bytecodes.c, Python/ceval.c and
  * Include/internal/pycore_stackref.h, not a trace of a real interpreter. */
 RS_INLINE void rs_fib314_op(const rs_ops S, rs_thread *t, rs_fibctx *c, const rs_arena *a, rs_handle h,
@@ -716,7 +716,8 @@ RS_INLINE int rs_k_fib314(const rs_ops S, rs_thread *t, rs_fib_fn rec)
     rs_fibret res = rec(t, &c, n, arg, module_frame);
     rs_fib314_op(S, t, &c, &c.a, c.setup[RS_FIB_FUNC], RS_OP_POP);
     if (!c.failed)
-        rs_fib314_op(S, t, &c, &c.a, res.h, res.value > RS_FIB_SMALL_MAX ? RS_OP_KILL : RS_OP_DEC);
+        rs_fib314_op(S, t, &c, &c.a, res.h,
+                     res.value > RS_FIB_SMALL_MAX ? RS_OP_KILL : RS_OP_DEC);
     rs_fib314_op(S, t, &c, &c.a, module_frame, RS_OP_KILL);
     t->ops = S.checked ? c.n : c.failed ? 0 : rs_fib314_ops(n);
     return c.failed ? -1 : 0;
