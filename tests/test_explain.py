@@ -59,8 +59,16 @@ def test_collections_are_counted_where_the_layers_run_them() -> None:
     one = explained("deferred", "fib", 1, collect_interval=16)
     # every 16 safepoints while it runs, and one more at quiesce
     assert one.events["collections"] > 1 and one.events["parks"] == 0
-    two = explained("cpython314t", "fib314", 2, collect_interval=16)
-    assert two.events["collections"] > 1 and two.events["parks"] > 0
+    # A worker parks at most once per collection. Whether it parks at all depends on both being
+    # online at once, which a busy machine may deny a run: three tries.
+    parked = []
+    for _ in range(3):
+        two = explained("cpython314t", "fib314", 2, collect_interval=16, fib_n=16)
+        assert 1 < two.events["collections"] and two.events["parks"] <= two.events["collections"]
+        parked.append(two.events["parks"])
+        if parked[-1]:
+            break
+    assert parked[-1] > 0, parked
     assert explained("biased", "fib", 2).events["collections"] == 0
 
 
