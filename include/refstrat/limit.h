@@ -169,18 +169,27 @@ RS_INLINE rs_lim_ret rs_lim_fib_body(const int A, rs_lim_fib *c, uint32_t n, rs_
     return ret;
 }
 
-RS_INLINE int rs_lim_k_fib(const int A, rs_thread *t, rs_lim_fib_fn rec)
+/* Both fib limit kernels' start: pointers to the setup objects, and a free stack deep enough for
+ * the recursion's frames and fresh ints. -1: the run has failed (no memory, too few slots). */
+static inline int rs_lim_fib_start(rs_thread *t, rs_lim_fib *c)
 {
     rs_run *r = t->run;
-    rs_lim_fib c;
     for (uint32_t i = 0; i < RS_FIB_NSETUP; i++)
-        c.g[i] = rs_obj_at(&r->arena, r->shared[i].idx);
-    c.work = r->p.work;
-    uint32_t n = r->p.fib_n;
-    if (rs_lim_heap_init(t, &c.heap, 2 * n + 8) != 0) {
-        free(c.heap.free);
+        c->g[i] = rs_obj_at(&r->arena, r->shared[i].idx);
+    c->work = r->p.work;
+    if (rs_lim_heap_init(t, &c->heap, 2 * r->p.fib_n + 8) != 0) {
+        free(c->heap.free);
         return -1;
     }
+    return 0;
+}
+
+RS_INLINE int rs_lim_k_fib(const int A, rs_thread *t, rs_lim_fib_fn rec)
+{
+    rs_lim_fib c;
+    const uint32_t n = t->run->p.fib_n;
+    if (rs_lim_fib_start(t, &c) != 0)
+        return -1;
     rs_obj *module_frame = rs_lim_new(&c.heap), *arg = rs_lim_small(&c, n);
     rs_lim_inc(A, c.g[RS_FIB_FUNC]);
     rs_lim_inc(A, arg);
@@ -245,16 +254,10 @@ RS_INLINE rs_lim_ret rs_lim_fib314_body(const int A, rs_lim_fib *c, uint32_t n, 
 
 RS_INLINE int rs_lim_k_fib314(const int A, rs_thread *t, rs_lim_fib_fn rec)
 {
-    rs_run *r = t->run;
     rs_lim_fib c;
-    for (uint32_t i = 0; i < RS_FIB_NSETUP; i++)
-        c.g[i] = rs_obj_at(&r->arena, r->shared[i].idx);
-    c.work = r->p.work;
-    uint32_t n = r->p.fib_n;
-    if (rs_lim_heap_init(t, &c.heap, 2 * n + 8) != 0) {
-        free(c.heap.free);
+    const uint32_t n = t->run->p.fib_n;
+    if (rs_lim_fib_start(t, &c) != 0)
         return -1;
-    }
     rs_obj *module_frame = rs_lim_new(&c.heap), *arg = rs_lim_small(&c, n);
     rs_lim_inc(A, c.g[RS_FIB_FUNC]);
     rs_lim_inc(A, arg); /* released by the callee's return */
