@@ -92,6 +92,8 @@ def _row_notes(r: "CellResult", report: "Report", t: int) -> list[str]:
         notes.append("oversubscribed")
     if r.busy:
         notes.append("BUSY: " + r.busy)
+    if r.unstable:
+        notes.append("UNSTABLE: " + r.unstable)
     if not r.ok and r.cell.row in (SOL, LIMIT):
         # Not a scheme: plain increments on lines shared between threads lose updates.
         notes.append("counts not exact (shared lines)")

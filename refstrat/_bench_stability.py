@@ -43,6 +43,32 @@ def scale_ops(cpu_at: Callable[[int], float], start: int, limit: int = 10**10,
     return ops
 
 
+UNSTABLE_SPREAD = 0.10  # std dev over mean at or above this: pyperf's "may be unstable"
+OUTLIER = 0.50  # a value this far from the mean: pyperf's outlier warning
+
+
+def instability(values: Sequence[float]) -> str:
+    """"" when ``values`` hold still by pyperf's own criteria (std dev under 10 % of the mean,
+    no value 50 % or more away from it), else why not.
+
+    pyperf also prints "may be unstable" when its std dev is small but it would want more
+    processes for 95 % certainty of 1 % variation; that is a request for precision, not
+    instability, and the bench reports it apart."""
+    if len(values) < 2:
+        return ""
+    mean = sum(values) / len(values)
+    if mean <= 0:
+        return ""
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+    reasons = []
+    if sd / mean >= UNSTABLE_SPREAD:
+        reasons.append(f"std dev {sd / mean:.0%} of the mean")
+    worst = max(values, key=lambda v: abs(v - mean))
+    if abs(worst - mean) / mean >= OUTLIER:
+        reasons.append(f"a value {abs(worst - mean) / mean:.0%} from the mean")
+    return ", ".join(reasons)
+
+
 def bootstrap_ci(values: Sequence[float], level: float = 0.95, resamples: int = 2000,
                  seed: int = 1) -> tuple[float, float]:
     """Percentile-bootstrap confidence interval of the median (deterministic: seeded)."""

@@ -24,6 +24,11 @@ KNOBS: tuple[tuple[int, int], ...] = ((3, 16), (1, 16), (5, 16))
 #: commit thread) has far more schedules and is cut off here (the report says incomplete).
 SCHEDULES_PER_PROGRAM = 300
 
+#: Schedules of the second pass, for each program and knob setting the first pass cut off: a
+#: commit round between two given steps of a worker (buffered) lies thousands of schedules
+#: into the depth-first order.
+DEEP_SCHEDULES = 5_000
+
 
 @dataclass(frozen=True)
 class Litmus:

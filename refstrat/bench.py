@@ -117,6 +117,7 @@ class CellResult:
     counters: Optional[dict[str, float]] = None  # hardware counters per op, where readable
     cpu_ci: tuple[float, float] = (math.nan, math.nan)  # bootstrap 95% CI of the median CPU
     busy: str = ""  # why the machine was not idle while the cell ran, "" when it was
+    unstable: str = ""  # why its values do not hold still (wall or CPU), "" when they do
     explain: Any = None  # refstrat.Explain of the cell's checked run (--explain)
     callgrind: Optional[float] = None  # instructions per op under callgrind (--callgrind, T=1)
     size: int = 0  # fib_n (fib) or ops per thread (loops) of this cell's runs (see size_cells)
@@ -549,7 +550,14 @@ def _result_from(cell: Cell, wall_bench: Any, cpu_bench: Any,
         cell=cell, wall=wall, wall_stdev=wall_sd, cpu=cpu, cpu_stdev=cpu_sd, ops=ops,
         values=len(wall_bench.get_values()), cpu_ci=_bench_stability.bootstrap_ci(cpu_bench.get_values()),
         pinned=all(pinned_values) if pinned_values else None,
-        ok=not bad, problems=", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(bad.items())))
+        ok=not bad, problems=", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(bad.items())),
+        unstable=_unstable(wall_bench, cpu_bench))
+
+
+def _unstable(wall_bench: Any, cpu_bench: Any) -> str:
+    whys = ((kind, _bench_stability.instability(b.get_values())) for kind, b in
+            (("wall", wall_bench), ("CPU", cpu_bench)))
+    return "; ".join(f"{kind} {why}" for kind, why in whys if why)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1096,7 +1104,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     self_label = _real_label(_bench_twins.interpreter_info())
     progress = Progress(len(cells) + len(others)) if not worker else None
     suite_benches: list[Any] = []
-    warnings: list[str] = []
+    imprecise: list[str] = []  # cells where pyperf wants more processes for 1 % precision
     results: list[CellResult] = []
     for task, cell in enumerate(cells):
         if cell.kind == "model":
@@ -1126,8 +1134,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         with contextlib.redirect_stdout(captured):  # pyperf prints a line per benchmark; the report is ours
             wall_bench = runner.bench_time_func(name + "/wall", func, *fargs, metadata=md)
         busy = _bench_stability.busy_flag(before, _bench_stability.snapshot())
-        if "WARNING" in captured.getvalue():
-            warnings.append(name)
+        if "Not enough samples" in captured.getvalue():
+            imprecise.append(name)
         entries = _read_sidecar(tmpdir.name, task)
         cpu_bench = _cpu_companion(wall_bench, entries, name + "/cpu")
         suite_benches += [wall_bench, cpu_bench]
@@ -1169,7 +1177,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             cpu, csd = _median_stdev(cb)
             results.append(CellResult(Cell("real", w, label, t), wall, wsd, cpu, csd, rows.ops_per_thread[w] * t,
                                       len(wb.get_values()), build=_build_text(rows.info),
-                                      free_threaded=bool(rows.info.get("free_threaded_build"))))
+                                      free_threaded=bool(rows.info.get("free_threaded_build")),
+                                      unstable=_unstable(wb, cb)))
             suite_benches += [wb, cb]
         progress.end()
     progress.close()
@@ -1192,10 +1201,13 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                        f"(+{args.warmups if args.warmups is not None else 1} warm-up) per cell, "
                        f"min {args.min_time * 1e3:g} ms per value"
                        + (", --fast" if args.fast else "") + (", --rigorous" if args.rigorous else ""))
-    if warnings:
-        which = ", ".join(warnings) if len(warnings) <= 6 else f"{', '.join(warnings[:6])}, ..."
-        report.notes.append(f"pyperf flagged {len(warnings)} of {len(cells)} cells as possibly unstable "
-                            f"(std dev > 10% of the mean, typical on a shared 2-CPU VM): {which}")
+    unstable = [r.cell.name for r in results if r.unstable]
+    report.notes.append(f"{len(unstable)} of {len(results)} cells unstable (std dev >= 10% of the mean, or a "
+                        f"value >= 50% from it, in wall or CPU time; flagged 'UNSTABLE' below)"
+                        + (f": {_some(unstable)}" if unstable else ""))
+    if imprecise:
+        report.notes.append(f"pyperf would want more worker processes for 95% certainty of 1% variation on "
+                            f"{len(imprecise)} of {len(cells)} cells (--rigorous doubles them): {_some(imprecise)}")
 
     from refstrat import _bench_report
 
@@ -1206,6 +1218,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if args.plot:
         _bench_report.plot(report, args.plot)
         print(f"charts: {args.plot}")
+
+
+def _some(names: list[str]) -> str:
+    return ", ".join(names) if len(names) <= 6 else f"{', '.join(names[:6])}, ..."
 
 
 def _main_interruptible() -> None:

@@ -848,6 +848,7 @@ def _check_scheduled(strategy: str, program: Program | None, schedule: str, memo
                     schedule=schedule, memory=memory)
     t0 = time.perf_counter()
     act = _immortal_active(strategy, immortal)
+    last = _chk.Exploration()  # how the latest explore() call ended (the corpus reads it)
 
     def runner(prog: Program, exp: Expectation, tick: int, log_size: int) -> Any:
         def run(choices: Sequence[int], pct: tuple[int, int, int] | None = None) -> Any:
@@ -856,8 +857,10 @@ def _check_scheduled(strategy: str, program: Program | None, schedule: str, memo
         return run
 
     def explore(prog: Program, tick: int = _chk.CHECK_TICK, log_size: int = _chk.CHECK_LOG_SIZE,
-                cap: int | None = None) -> Failure | None:
-        """pct / exhaustive on one program; the failure with a shrunk, printed schedule."""
+                cap: int | None = None, extra: int = 0) -> Failure | None:
+        """pct / exhaustive on one program; the failure with a shrunk, printed schedule.
+        ``extra``: preemptions beyond ``preemption_bound`` (the corpus's deepening); such a run
+        does not count against the report's completeness."""
         exp = expect(prog, immortal_active=act)
         run = runner(prog, exp, tick, log_size)
         report.examples += 1
@@ -865,9 +868,11 @@ def _check_scheduled(strategy: str, program: Program | None, schedule: str, memo
             ex = _chk.explore_pct(run, pct_runs, pct_depth, seed)
         else:
             left = max_schedules - report.schedules
-            ex = _chk.explore_exhaustive(run, bound, left if cap is None else min(cap, left))
+            ex = _chk.explore_exhaustive(run, bound + extra, left if cap is None else min(cap, left))
         report.schedules += ex.schedules
-        report.complete &= ex.complete
+        if not extra:
+            report.complete &= ex.complete
+        last.complete, last.schedules = ex.complete, ex.schedules
         if ex.failure is None:
             return None
         choices = _chk.shrink_choices(run, ex.failure.choices)
@@ -886,7 +891,7 @@ def _check_scheduled(strategy: str, program: Program | None, schedule: str, memo
                                          report, max_steps, max_ops)
     else:
         if schedule == "exhaustive":
-            report.failure = _explore_corpus(explore)
+            report.failure = _explore_corpus(explore, last)
         if report.failure is None:
             report.failure = _for_programs(explore, threads, max_examples, base, max_ops)
     report.seconds = time.perf_counter() - t0
@@ -895,19 +900,33 @@ def _check_scheduled(strategy: str, program: Program | None, schedule: str, memo
     return report
 
 
-def _explore_corpus(explore: Any) -> Failure | None:
-    """The first phase of a program-less exhaustive check: every built-in litmus program
-    (:mod:`refstrat._corpus`) at each of its knob settings, at most
-    ``_corpus.SCHEDULES_PER_PROGRAM`` schedules each, in a fixed order (so the same scheme
-    always gets the same verdict); the first failure."""
+def _explore_corpus(explore: Any, last: _chk.Exploration) -> Failure | None:
+    """The first phase of a program-less exhaustive check: the built-in litmus programs
+    (:mod:`refstrat._corpus`) at each of their knob settings, in a fixed order (so the same
+    scheme always gets the same verdict), in two passes; the first failure.
+
+    Pass 1 gives each program ``_corpus.SCHEDULES_PER_PROGRAM`` schedules (or its own cap); a
+    program whose exploration completes within that deepens by one preemption with what is
+    left of it.  Pass 2 explores every program that pass 1 cut off again, with
+    ``_corpus.DEEP_SCHEDULES``: the bugs that need a helper thread's round at a chosen point
+    sit deep in a schedule, past what the first pass reaches."""
+    cut: list[tuple[_corpus.Litmus, int, int]] = []
     for litmus in _corpus.CORPUS:
+        cap = litmus.schedules or _corpus.SCHEDULES_PER_PROGRAM
         for tick, log_size in _corpus.KNOBS:
-            failure = explore(litmus.program, tick, log_size,
-                              litmus.schedules or _corpus.SCHEDULES_PER_PROGRAM)
+            failure = explore(litmus.program, tick, log_size, cap)
+            if failure is None and last.complete and last.schedules < cap:
+                failure = explore(litmus.program, tick, log_size, cap - last.schedules, extra=1)
+            elif failure is None and not last.complete:
+                cut.append((litmus, tick, log_size))
             if failure is not None and litmus.program.pool is not None and _waits_forever(failure):
                 break  # a scheme that frees later than a tight pool waits (coalesced, percpu: at quiesce)
             if failure is not None:
                 return failure
+    for litmus, tick, log_size in cut:
+        failure = explore(litmus.program, tick, log_size, _corpus.DEEP_SCHEDULES)
+        if failure is not None and not (litmus.program.pool is not None and _waits_forever(failure)):
+            return failure
     return None
 
 

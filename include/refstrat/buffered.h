@@ -37,6 +37,15 @@
 
 #define RS_BUF_BATCHES 4 /* batches per worker: one being filled, the rest in flight */
 #define RS_BUF_RING 8    /* power of two > RS_BUF_BATCHES */
+/* Naps of 50 us an idle commit thread takes before a round anyway. In the check build a nap is a
+ * wait that the scheduler ends (a worker's write, or a chosen timeout), so one nap stands for the
+ * whole millisecond: twenty would make every round cost twenty scheduling choices, and the
+ * exploration would never reach a second round inside a short program. */
+#ifdef RS_CHECK_BUILD
+#define RS_BUF_IDLE_NAPS 1
+#else
+#define RS_BUF_IDLE_NAPS 20
+#endif
 
 typedef struct rs_buf_batch {
     uint32_t ninc, ndec;        /* owner worker while filling, commit thread after submission
@@ -393,7 +402,7 @@ static void *rs_buf_commit_main(void *arg)
     while (!rs_pr_load_acquire(&s->stop)) {
         /* A round every millisecond at least (partial logs reach the counts, frees reach the
          * pools), sooner when a full batch arrives. */
-        for (int i = 0; i < 20 && rs_buf_idle(r) && !rs_pr_load_acquire(&s->stop); i++)
+        for (int i = 0; i < RS_BUF_IDLE_NAPS && rs_buf_idle(r) && !rs_pr_load_acquire(&s->stop); i++)
             rs_pr_nap(&nap);
         s->round(r, NULL);
     }

@@ -166,15 +166,18 @@ KNOBS: dict[str, dict[str, Any]] = {
 }
 
 _TIMEOUT = "a timed condition wait that may time out (rs_pr_cond_timedwait)"
-_ROUND_SPLIT = ("T1 parked in its recv (acked) before the round's handshake starts, T0 acking it "
-                "before its inc, T1 acking only after its dec; not found by a trial of the wt-7 "
-                "scheduler (exhaustive, bound 3, 200k schedules; PCT depth 5, 20k runs): unverified")
+_ROUND_SPLIT = ("the commit thread's first round between the worker's allocation and its first "
+                "safepoint, the worker stopped after its send, a collect between its ack and its submit "
+                "(three preemptions; found by hand with the commit thread's one-nap idle wait of the "
+                "check build)")
 REQUIRES: dict[str, str] = {
     "broken_gil_if_not_while": _TIMEOUT,
     "broken_gil_switch_snapshot_late": _TIMEOUT + "; deadlock detection (the dropper sleeps for "
                                        "ever, real threads hang); a preemption bound of 3",
     "broken_buffered_ack_first": _ROUND_SPLIT,
-    "broken_buffered_commit_ahead": _ROUND_SPLIT,
+    "broken_buffered_commit_ahead": "a commit round between a worker's ack and a second worker's last "
+                                    "drop; the corpus's second pass reaches it (about 4,300 schedules "
+                                    "into one program)",
     "broken_coalesced_offline_first": "the tick knob (KNOBS): at the default tick no worker ticks "
                                       "during so short a program",
     "broken_buffered_wait_no_ack": "deadlock detection (real threads stall until the kernel's "
