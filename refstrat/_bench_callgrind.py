@@ -67,7 +67,9 @@ def instructions_per_op(row: str, workload: str, options: dict[str, Any], timeou
         cmd = ["valgrind", "--tool=callgrind", "--toggle-collect=rs_worker_main", "--separate-threads=yes",
                f"--callgrind-out-file={out_dir}/callgrind.out", sys.executable, "-m", "refstrat._bench_callgrind",
                row, workload, json.dumps(options)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        # In the temporary folder: `-m` puts the working directory first on sys.path, and the child
+        # must import the refstrat this process runs, not a source tree the user stands in.
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=out_dir)
         if proc.returncode != 0:
             raise RuntimeError(f"callgrind run of {row} on {workload} failed: {proc.stderr.strip()[-400:]}")
         ops = int(proc.stdout.strip().splitlines()[-1])

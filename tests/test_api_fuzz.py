@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -27,7 +28,9 @@ from refstrat.testing import programs  # noqa: E402
 
 import lying  # noqa: E402  (tests/lying.py)
 
-ROOT = Path(__file__).resolve().parents[1]
+#: Children start outside the source tree: `-c` puts the working directory first on sys.path,
+#: and the checkout's refstrat is uncompiled unless the install is editable.
+CHILD_CWD = Path(tempfile.gettempdir())
 SAFE = [s.name for s in refstrat.strategies() if s.thread_safe]
 ALL = [s.name for s in refstrat.strategies()]
 CLEAN = {"ok", "ValueError", "TypeError", "IndexError", "ProgramError", "TraceError", "OSError",
@@ -138,7 +141,7 @@ def _limit() -> settings:
 def test_public_api_never_crashes_hangs_or_cries_wolf(batch: list) -> None:
     spec = [c if c[0] != "trace" else (c[0], c[1], repr(c[2]), c[3]) for c in batch]
     proc = subprocess.run([sys.executable, "-c", CHILD], input=repr(spec), capture_output=True,
-                          text=True, timeout=BATCH_TIMEOUT, cwd=ROOT)
+                          text=True, timeout=BATCH_TIMEOUT, cwd=CHILD_CWD)
     assert proc.returncode == 0, f"child died (exit {proc.returncode}) on {spec!r}:\n{proc.stderr[-2000:]}"
     results = json.loads(proc.stdout.strip().splitlines()[-1])
     for c, (kind, detail) in zip(spec, results):

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,15 @@ from refstrat import _bench_hw, _bench_report, _bench_twins, bench  # noqa: E402
 TINY = ["--fib-n", "8", "-p", "1", "-n", "1", "-w", "0", "-l", "1"]
 
 
+#: Where the bench children start: `-m` puts the working directory first on sys.path, and the
+#: source tree's refstrat is uncompiled unless the install is editable; outside it, a child
+#: imports the installed package either way.
+CHILD_CWD = Path(tempfile.gettempdir())
+
+
 def run_bench(*args: str, timeout: float = 300, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "refstrat.bench", *args], capture_output=True,
-                          text=True, timeout=timeout, env=dict(os.environ), cwd=cwd)
+                          text=True, timeout=timeout, env=dict(os.environ), cwd=cwd or CHILD_CWD)
 
 
 @pytest.mark.parametrize("args, needle", [
@@ -78,7 +85,7 @@ def test_plot_without_matplotlib_says_how_to_get_it(tmp_path: Path) -> None:
     (tmp_path / "matplotlib.py").write_text("raise ImportError('no matplotlib here')\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
     proc = subprocess.run([sys.executable, "-m", "refstrat.bench", "--plot", str(tmp_path / "x.png"), *TINY],
-                          capture_output=True, text=True, timeout=120, env=env)
+                          capture_output=True, text=True, timeout=120, env=env, cwd=CHILD_CWD)
     assert proc.returncode == 2, proc.stderr
     assert "pip install 'refstrat[plot]'" in proc.stderr
     assert "Traceback" not in proc.stderr
