@@ -858,9 +858,9 @@ rs_bg *rs_run_start(rs_run *r)
         return NULL;
     b->r = r;
     pthread_mutex_init(&b->m, NULL);
-    pthread_cond_init(&b->c, NULL);
+    rs_pr_cond_init(&b->c); /* CLOCK_MONOTONIC: a step of the wall clock must not stall Ctrl-C */
     if (pthread_create(&b->th, NULL, rs_bg_main, b) != 0) {
-        pthread_cond_destroy(&b->c);
+        rs_pr_cond_destroy(&b->c);
         pthread_mutex_destroy(&b->m);
         free(b);
         return NULL;
@@ -871,7 +871,7 @@ rs_bg *rs_run_start(rs_run *r)
 int rs_run_wait(rs_bg *b, double seconds, int *rc)
 {
     struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline); /* pthread_cond_timedwait's default clock */
+    clock_gettime(CLOCK_MONOTONIC, &deadline); /* the clock of rs_pr_cond_init */
     long long ns = deadline.tv_nsec + (long long)(seconds * 1e9);
     deadline.tv_sec += (time_t)(ns / 1000000000LL);
     deadline.tv_nsec = (long)(ns % 1000000000LL);
@@ -884,7 +884,7 @@ int rs_run_wait(rs_bg *b, double seconds, int *rc)
         return 0;
     pthread_join(b->th, NULL);
     *rc = b->rc;
-    pthread_cond_destroy(&b->c);
+    rs_pr_cond_destroy(&b->c);
     pthread_mutex_destroy(&b->m);
     free(b);
     return 1;
