@@ -32,6 +32,13 @@ print("finished", flush=True)
 """
 
 
+def _as_in_a_terminal() -> None:
+    """The child's SIGINT at its default, as in a terminal's foreground job: a test run started in
+    the background (`cmd &` in a script) hands its children SIGINT ignored, and Python keeps an
+    ignored SIGINT ignored, so Ctrl-C would never reach them."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _group_alive(pgid: int) -> list[int]:
     """Pids still in process group pgid (zombies included: an unreaped child is an orphan too)."""
     out = []
@@ -55,7 +62,8 @@ def _group_alive(pgid: int) -> list[int]:
 def test_ctrl_c_stops_a_long_run(tmp_path: Path, strategy: str, workload: str) -> None:
     # cwd: not the source tree, whose refstrat folder lacks the core unless installed in place
     proc = subprocess.Popen([sys.executable, "-c", LONG_RUN, strategy, workload], stdout=subprocess.PIPE,
-                            text=True, start_new_session=True, cwd=tmp_path)
+                            text=True, start_new_session=True, cwd=tmp_path,
+                            preexec_fn=_as_in_a_terminal)
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
@@ -82,7 +90,8 @@ def test_ctrl_c_stops_the_bench_without_orphans(tmp_path: Path, whom: str) -> No
     cmd = [sys.executable, "-m", "refstrat.bench", "--strategies", "gil,atomic", "--workloads", "private",
            "--ops", "2000000", "--threads", "1,2", "-p", "20", "-n", "3", "--output", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, cwd=tmp_path)
+                            start_new_session=True, cwd=tmp_path,
+                            preexec_fn=_as_in_a_terminal)
     try:
         deadline = time.monotonic() + 60
         while len(_group_alive(proc.pid)) < 2:  # wait for a pyperf worker process to exist
