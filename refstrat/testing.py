@@ -919,20 +919,22 @@ def _explore_corpus(explore: Any, last: _chk.Exploration) -> Failure | None:
                 failure = explore(litmus.program, tick, log_size, cap - last.schedules, extra=1)
             elif failure is None and not last.complete:
                 cut.append((litmus, tick, log_size))
-            if failure is not None and litmus.program.pool is not None and _waits_forever(failure):
-                break  # a scheme that frees later than a tight pool waits (coalesced, percpu: at quiesce)
+            if _pool_waits(litmus, failure):
+                break
             if failure is not None:
                 return failure
     for litmus, tick, log_size in cut:
         failure = explore(litmus.program, tick, log_size, _corpus.DEEP_SCHEDULES)
-        if failure is not None and not (litmus.program.pool is not None and _waits_forever(failure)):
+        if failure is not None and not _pool_waits(litmus, failure):
             return failure
     return None
 
 
-def _waits_forever(failure: Failure) -> bool:
-    """Only a deadlock or a livelock: parked for good, or spinning through the step bound."""
-    return all(p.startswith(("DEADLOCK", "step bound")) for p in failure.problems)
+def _pool_waits(litmus: _corpus.Litmus, failure: Failure | None) -> bool:
+    """A tight-pool program only waited: a scheme that frees later than the pool needs (coalesced,
+    percpu: at quiesce) parks for good or spins through the step bound; not a bug."""
+    return failure is not None and litmus.program.pool is not None and all(
+        p.startswith(("DEADLOCK", "step bound")) for p in failure.problems)
 
 
 def _hyp_settings(base: settings | None, max_examples: int | None) -> settings:

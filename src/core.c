@@ -857,11 +857,11 @@ rs_bg *rs_run_start(rs_run *r)
     if (!b)
         return NULL;
     b->r = r;
-    pthread_mutex_init(&b->m, NULL);
+    rs_pr_mutex_init(&b->m);
     rs_pr_cond_init(&b->c); /* CLOCK_MONOTONIC: a step of the wall clock must not stall Ctrl-C */
     if (pthread_create(&b->th, NULL, rs_bg_main, b) != 0) {
         rs_pr_cond_destroy(&b->c);
-        pthread_mutex_destroy(&b->m);
+        rs_pr_mutex_destroy(&b->m);
         free(b);
         return NULL;
     }
@@ -885,7 +885,7 @@ int rs_run_wait(rs_bg *b, double seconds, int *rc)
     pthread_join(b->th, NULL);
     *rc = b->rc;
     rs_pr_cond_destroy(&b->c);
-    pthread_mutex_destroy(&b->m);
+    rs_pr_mutex_destroy(&b->m);
     free(b);
     return 1;
 }

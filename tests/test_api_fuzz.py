@@ -12,9 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import tempfile
 import textwrap
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -27,10 +25,8 @@ if not hasattr(refstrat, "run"):  # pragma: no cover - core not built yet
 from refstrat.testing import programs  # noqa: E402
 
 import lying  # noqa: E402  (tests/lying.py)
+from test_bench import CHILD_CWD  # noqa: E402
 
-#: Children start outside the source tree: `-c` puts the working directory first on sys.path,
-#: and the checkout's refstrat is uncompiled unless the install is editable.
-CHILD_CWD = Path(tempfile.gettempdir())
 SAFE = [s.name for s in refstrat.strategies() if s.thread_safe]
 ALL = [s.name for s in refstrat.strategies()]
 CLEAN = {"ok", "ValueError", "TypeError", "IndexError", "ProgramError", "TraceError", "OSError",

@@ -25,9 +25,9 @@ from refstrat import _bench_hw, _bench_report, _bench_twins, bench  # noqa: E402
 TINY = ["--fib-n", "8", "-p", "1", "-n", "1", "-w", "0", "-l", "1"]
 
 
-#: Where the bench children start: `-m` puts the working directory first on sys.path, and the
-#: source tree's refstrat is uncompiled unless the install is editable; outside it, a child
-#: imports the installed package either way.
+#: Where the tests' child interpreters start: `-c` and `-m` put the working directory first on
+#: sys.path, and the source tree's refstrat is uncompiled unless the install is editable; outside
+#: it, a child imports the installed package either way.
 CHILD_CWD = Path(tempfile.gettempdir())
 
 

@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import sysconfig
 import textwrap
 from pathlib import Path
@@ -28,12 +27,9 @@ from refstrat.testing import check  # noqa: E402
 from refstrat.trace import MAX_OBJECTS, MAX_OPS, MAX_THREADS, Trace  # noqa: E402
 
 import lying  # noqa: E402  (tests/lying.py)
-from test_bench import TINY, run_bench  # noqa: E402
+from test_bench import CHILD_CWD, TINY, run_bench  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-#: Children start outside the source tree: `-c` puts the working directory first on sys.path,
-#: and the checkout's refstrat is uncompiled unless the install is editable.
-CHILD_CWD = Path(tempfile.gettempdir())
 STRATEGIES = [s.name for s in refstrat.strategies()]
 
 EVIL = lying.SOURCE  # int/float subclasses whose comparisons and conversions lie
