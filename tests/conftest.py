@@ -1,7 +1,10 @@
 """Hypothesis profiles for refstrat's tests.
 
 ``ci`` (the default) is quick and derandomised, so a CI run tries the same programs every
-time; ``thorough`` runs far more examples and bigger stress runs.  Select with
+time; ``thorough`` runs far more examples and bigger stress runs; ``rerun`` is a quarter of
+``ci``, for CI's second and third passes over the suite (the sanitizer build, the free-threaded
+interpreter), which look for crashes and races on other builds rather than for more programs
+that the first pass has already tried.  Select with
 ``pytest --hypothesis-profile=thorough`` or ``REFSTRAT_HYPOTHESIS_PROFILE=thorough``
 (the command-line option wins: the Hypothesis plugin loads it after this file).
 """
@@ -21,6 +24,7 @@ _common = dict(
 )
 settings.register_profile("ci", max_examples=200, derandomize=True, **_common)
 settings.register_profile("thorough", max_examples=2000, **_common)
+settings.register_profile("rerun", max_examples=50, derandomize=True, **_common)
 settings.load_profile(os.environ.get("REFSTRAT_HYPOTHESIS_PROFILE", "ci"))
 
 
@@ -28,8 +32,11 @@ settings.load_profile(os.environ.get("REFSTRAT_HYPOTHESIS_PROFILE", "ci"))
 def stress_sizes() -> tuple[int, ...]:
     """Ops per thread for the seeded stress runs beside Hypothesis, by profile (read at test
     time, after the plugin has applied --hypothesis-profile)."""
-    if settings.get_current_profile_name() == "thorough":
+    profile = settings.get_current_profile_name()
+    if profile == "thorough":
         return (2_000, 20_000, 200_000, 1_000_000)
+    if profile == "rerun":
+        return (2_000, 20_000)
     return (2_000, 20_000, 100_000)
 
 
