@@ -2,9 +2,10 @@
 single-thread cost where ``perf_event_open`` is refused (VMs, containers).
 
 This is counting, not timing: callgrind executes the kernel on a simulated CPU and counts the
-instructions retired inside the worker threads (``--toggle-collect=rs_worker_main``: the barrier's
-release to the kernel's return, nothing of Python or of the run's setup). The same binary gives
-the same figure on any idle or busy machine. Cache misses, lock prefixes and contention cost
+instructions retired inside the worker threads (``--toggle-collect=rs_worker_run``: the scheme's
+enter, the kernel and the scheme's leave; nothing of Python, of the run's setup or of the start
+barrier, whose wait lasts as long as the machine's load makes it). The same binary gives the same
+figure on any idle or busy machine. Cache misses, lock prefixes and contention cost
 nothing extra here, so the figure ranks code paths, not schemes under load.
 
     python -m refstrat._bench_callgrind ROW WORKLOAD [run options as JSON]
@@ -64,7 +65,7 @@ def instructions_per_op(row: str, workload: str, options: dict[str, Any], timeou
     if why:
         raise RuntimeError(why)
     with tempfile.TemporaryDirectory(prefix="refstrat-callgrind-") as out_dir:
-        cmd = ["valgrind", "--tool=callgrind", "--toggle-collect=rs_worker_main", "--separate-threads=yes",
+        cmd = ["valgrind", "--tool=callgrind", "--toggle-collect=rs_worker_run", "--separate-threads=yes",
                f"--callgrind-out-file={out_dir}/callgrind.out", sys.executable, "-m", "refstrat._bench_callgrind",
                row, workload, json.dumps(options)]
         # In the temporary folder: `-m` puts the working directory first on sys.path, and the child

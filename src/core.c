@@ -694,6 +694,19 @@ void rs_run_destroy(rs_run *r)
 
 /* ---- execution ------------------------------------------------------------------------------- */
 
+/* A worker's part of the run, from the barrier's release to its last flush: its own function (never
+ * inlined) because refstrat/_bench_callgrind.py counts the instructions inside it, and the barrier's
+ * wait, whose length depends on the machine's load, must stay out of that count. */
+static RS_NOINLINE void rs_worker_run(rs_thread *t, rs_kernel_fn kernel)
+{
+    const rs_strategy *s = t->run->strategy;
+    s->enter(t);
+    rs_layers_enter(t);
+    kernel(t);
+    rs_layers_leave(t);
+    s->leave(t);
+}
+
 static void *rs_worker_main(void *arg)
 {
     rs_thread *t = (rs_thread *)arg;
@@ -707,11 +720,7 @@ static void *rs_worker_main(void *arg)
     if (rs_run_aborted(r))
         return NULL;
     double cpu0 = rs_thread_cpu();
-    r->strategy->enter(t);
-    rs_layers_enter(t);
-    kernel(t);
-    rs_layers_leave(t);
-    r->strategy->leave(t);
+    rs_worker_run(t, kernel);
     t->cpu_seconds = rs_thread_cpu() - cpu0;
     return NULL;
 }
