@@ -4,11 +4,13 @@
  * Freed by the holder whose decrement takes rc to zero.
  * A worker takes the GIL when it enters its kernel and keeps it. A thread that wants it waits on a
  * condition variable for one switch interval (default 5 ms, sys.getswitchinterval()); if no switch
- * happened meanwhile it sets drop_request, which the holder polls at every safepoint (CPython's
- * eval breaker). The holder then drops the GIL and, as CPython's FORCE_SWITCHING does, waits until
- * another thread has taken it before asking for it again. Waiting threads sleep, so the work is
- * serialised and CPU time stays close to wall time. A worker that must wait for another (a full
- * ring, a mailbox) releases the GIL while it waits, as blocking calls do.
+ * happened meanwhile it sets the holder's eval_breaker (rs_thread), which the holder polls at every
+ * safepoint with one load of its own state, as CPython polls tstate->eval_breaker (3.13 sets the
+ * drop-request bit on the holder's thread state). The holder then drops the GIL and, as CPython's
+ * FORCE_SWITCHING does, waits until another thread has taken it before asking for it again.
+ * Waiting threads sleep, so the work is serialised and CPU time stays close to wall time. A worker
+ * that must wait for another (a full ring, a mailbox) releases the GIL while it waits, as blocking
+ * calls do.
  * Source: CPython Python/ceval_gil.c (the "new GIL", Antoine Pitrou, 3.2).
  */
 #ifndef REFSTRAT_GIL_H
@@ -28,11 +30,20 @@ typedef struct rs_gil_run {
     uint32_t holder;           /* under mutex: id1 of the holder */
     uint64_t switch_number;    /* under mutex: number of times the GIL was taken */
     long interval_ns;          /* read-only */
-    char pad_[RS_CACHELINE];
-    int drop_request;          /* atomic: set by a waiter, polled by the holder (relaxed both ways:
-                                  the handover itself is ordered by the mutex) */
-    char pad2_[RS_CACHELINE - sizeof(int)];
 } rs_gil_run;
+
+/* The drop request lives in the holder's rs_thread.eval_breaker: set by a waiter holding the mutex
+ * (so it names the holder of that moment), cleared by each new holder, polled relaxed by the holder
+ * at its safepoints. Relaxed both ways: the handover itself is ordered by the mutex. */
+static inline void rs_gil_request_drop(rs_thread *t, rs_gil_run *g)
+{
+    rs_pr_store_relaxed(&t->run->threads[g->holder - 1].eval_breaker, 1);
+}
+
+static inline void rs_gil_clear_request(rs_thread *t)
+{
+    rs_pr_store_relaxed(&t->eval_breaker, 0);
+}
 
 static inline int rs_gil_init(rs_run *r)
 {
@@ -46,7 +57,6 @@ static inline int rs_gil_init(rs_run *r)
     g->holder = 0;
     g->switch_number = 0;
     g->interval_ns = (long)(r->p.switch_interval * 1e9); /* refstrat.run() checks >= 1 us */
-    g->drop_request = 0;
     r->s = g;
     return 0;
 }
@@ -77,13 +87,13 @@ static inline void rs_gil_take(rs_thread *t)
         deadline.tv_nsec %= 1000000000L;
         int rc = rs_pr_cond_timedwait(&g->cond, &g->mutex, &deadline);
         if (rc == ETIMEDOUT && g->locked && g->switch_number == seen)
-            rs_pr_store_relaxed(&g->drop_request, 1);
+            rs_gil_request_drop(t, g);
     }
     g->locked = 1;
     RS_STAT(t, lock_acquisitions);
     g->holder = t->id1;
     g->switch_number++;
-    rs_pr_store_relaxed(&g->drop_request, 0);
+    rs_gil_clear_request(t);
     rs_pr_cond_broadcast(&g->switch_cond);
     rs_pr_mutex_unlock(&g->mutex);
 }
@@ -126,8 +136,7 @@ static RS_NOINLINE void rs_gil_yield(rs_thread *t)
 
 RS_INLINE void rs_gil_safepoint(rs_thread *t)
 {
-    rs_gil_run *g = (rs_gil_run *)t->run->s;
-    if (RS_UNLIKELY(rs_pr_load_relaxed(&g->drop_request)))
+    if (RS_UNLIKELY(rs_pr_load_relaxed(&t->eval_breaker)))
         rs_gil_yield(t);
 }
 

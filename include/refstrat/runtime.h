@@ -31,7 +31,7 @@
 
 /* Bumped whenever a struct below, or the meaning of a field, changes: a plugin built against
  * other headers is refused. */
-#define RS_ABI_VERSION 4
+#define RS_ABI_VERSION 5
 
 /* The workloads, in enum rs_workload order: W(name, NAME, kernel, summary, reference, ...).
  * Everything that lists workloads is generated from here: the enum (RS_W_<NAME>), every
@@ -154,6 +154,12 @@ typedef struct rs_thread {
     double cpu_seconds;
     int cpu;                 /* the core it was pinned to, or -1 */
     pthread_t th;
+    /* atomic, relaxed both ways: another thread asks this worker to stop at its next safepoint
+     * (gil: drop the GIL); the worker polls it in its safepoint hook and clears it. One load from
+     * the thread's own state, as CPython's eval breaker (tstate->eval_breaker since 3.12, a
+     * global before): a scheme's poll costs what an interpreter's does. What the request means,
+     * and what orders the data around it, is the scheme's (gil: its mutex). */
+    uint32_t eval_breaker;
 } RS_ALIGNED rs_thread;
 
 typedef struct rs_strategy rs_strategy;

@@ -19,8 +19,7 @@
     }                                                                                              \
     RS_INLINE void rs_##name##_safepoint(rs_thread *t)                                             \
     {                                                                                              \
-        rs_gil_run *g = (rs_gil_run *)t->run->s;                                                   \
-        if (RS_UNLIKELY(rs_pr_load_relaxed(&g->drop_request)))                                     \
+        if (RS_UNLIKELY(rs_pr_load_relaxed(&t->eval_breaker)))                                     \
             rs_##name##_yield(t);                                                                  \
     }                                                                                              \
     static inline void rs_##name##_wait(rs_thread *t)                                              \

@@ -4,7 +4,7 @@
  * that finds the GIL held waits once on the condition variable; when it wakes (its switch
  * interval timed out, or spuriously) it takes the GIL without looking again, so two threads hold
  * it at once and their plain count updates race: lost increments, frees while referenced. The
- * timeout also sets drop_request, which the taker clears at once, so the first holder is never
+ * timeout also sets the holder's drop request, which the taker clears at once, so the first holder is never
  * asked to stop. Single-threaded there is no waiter and it is exact.
  * Exposed by: a thread that waits for the GIL and wakes (timeout) while the holder is between the
  * load and the store of one plain update, e.g.  shared=1: T0: inc(0)    T1: inc(0)
@@ -26,12 +26,12 @@ static inline void rs_bgil_take_once(rs_thread *t)
         deadline.tv_sec += deadline.tv_nsec / 1000000000L;
         deadline.tv_nsec %= 1000000000L;
         if (rs_pr_cond_timedwait(&g->cond, &g->mutex, &deadline) == ETIMEDOUT && g->locked)
-            rs_pr_store_relaxed(&g->drop_request, 1);
+            rs_gil_request_drop(t, g);
     }
     g->locked = 1;
     g->holder = t->id1;
     g->switch_number++;
-    rs_pr_store_relaxed(&g->drop_request, 0);
+    rs_gil_clear_request(t);
     rs_pr_cond_broadcast(&g->switch_cond);
     rs_pr_mutex_unlock(&g->mutex);
 }

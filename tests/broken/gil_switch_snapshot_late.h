@@ -1,14 +1,14 @@
 /* broken_gil_switch_snapshot_late: a forced GIL switch that reads switch_number too late.
  *
  * BROKEN ON PURPOSE (tests only). Bug class: a wait that misses its wake-up. A holder asked to
- * drop (drop_request) releases the GIL and must sleep until another thread has taken it
+ * drop (its eval_breaker) releases the GIL and must sleep until another thread has taken it
  * (CPython's FORCE_SWITCHING): it remembers switch_number and waits on switch_cond until the
  * number moves. Here the drop unlocks the mutex after releasing the GIL and takes it again to
  * wait, reading switch_number only then. A waiter that takes the GIL in between has already
  * moved the number and broadcast: the dropper waits for a second switch that never comes (the new
  * holder never drops by itself while the old one sleeps). A deadlock; with real threads the run
  * hangs, so the timing-based tests never run it. Single-threaded nobody waits and it is exact.
- * Exposed by: a second thread that waits for the GIL, times out and sets drop_request; the holder
+ * Exposed by: a second thread that waits for the GIL, times out and sets the holder's drop request; the holder
  * polls it at a safepoint and the waiter's take runs between the two critical sections, e.g.
  *   shared=1: T0: inc(0) dec(0)    T1: inc(0) dec(0)
  * (the scheduler must let the timed wait time out); reported as a deadlock.
