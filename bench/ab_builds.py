@@ -4,8 +4,12 @@
                               [--rows atomic,biased+immortal+deferred] [--workloads fib,fib314]
 
 A_PYTHON and B_PYTHON are interpreters that import the two builds (for example the venvs of two
-checkouts). Every round runs each cell once in A and once in B, alternating, so that machine noise
-hits both alike; the table gives each build's median CPU ns/op and B/A. Used to show that routing
+checkouts). Every round runs each cell once in A and once in B, A first in odd rounds and B first in
+even ones (a fixed order favoured the second build by 2-4% on the 2-CPU VM), so that machine noise
+hits both alike. The table gives each build's median CPU ns/op, the median of the rounds' paired
+ratios B/A and their interquartile range: the noise a verdict must clear. Run it once with the same
+interpreter twice (A/A) for this machine's floor: on the 2-CPU VM, 15 rounds left cells up to 9%
+apart, so a single cell's B/A within about 10% of 1 shows nothing. Used to show that routing
 the schemes' shared accesses through include/refstrat/pr.h moved no figure. --rows takes the
 bench's row names ("<strategy>+layer...", speed_of_light); the default is every strategy and
 speed_of_light on private, shared and fib.
@@ -56,22 +60,23 @@ def main() -> None:
     ap.add_argument("--workloads", default=WORKLOADS)
     args = ap.parse_args()
     samples: dict[str, dict[str, list[float]]] = {"a": {}, "b": {}}
-    for _ in range(args.rounds):
-        for side, python in (("a", args.a), ("b", args.b)):
+    sides = (("a", args.a), ("b", args.b))
+    for i in range(args.rounds):
+        for side, python in sides if i % 2 == 0 else sides[::-1]:
             for cell, v in one_pass(python, args.ops, args.fib_n, args.rows, args.workloads).items():
                 samples[side].setdefault(cell, []).append(v)
-    print(f"median of {args.rounds} interleaved rounds; ops/thread={args.ops}, fib_n={args.fib_n}")
+    print(f"{args.rounds} rounds, the order alternating; ops/thread={args.ops}, fib_n={args.fib_n}")
     print(f"A = {args.a}\nB = {args.b}")
-    print(f"{'cell':36}{'A ns/op':>10}{'B ns/op':>10}{'B/A':>8}")
+    print(f"{'cell':36}{'A ns/op':>10}{'B ns/op':>10}{'B/A':>8}  paired B/A, quartiles")
     ratios = []
-    for cell in samples["a"]:
-        a = statistics.median(samples["a"][cell])
-        b = statistics.median(samples["b"].get(cell, [float("nan")]))
-        ratios.append(b / a)
-        print(f"{cell:36}{a:10.2f}{b:10.2f}{b / a:8.2f}")
+    for cell, a_runs in samples["a"].items():
+        paired = sorted(b / a for a, b in zip(a_runs, samples["b"][cell]))
+        q1, ratio, q3 = statistics.quantiles(paired, n=4) if len(paired) > 1 else paired * 3
+        ratios.append(ratio)
+        print(f"{cell:36}{statistics.median(a_runs):10.2f}{statistics.median(samples['b'][cell]):10.2f}"
+              f"{ratio:8.2f}  {q1:.2f}-{q3:.2f}")
     print(f"B/A over all cells: median {statistics.median(ratios):.3f}, "
           f"min {min(ratios):.2f}, max {max(ratios):.2f}")
-
 
 if __name__ == "__main__":
     main()
