@@ -4,8 +4,9 @@
  * that finds the GIL held waits once on the condition variable; when it wakes (its switch
  * interval timed out, or spuriously) it takes the GIL without looking again, so two threads hold
  * it at once and their plain count updates race: lost increments, frees while referenced. The
- * timeout also sets the holder's drop request, which the taker clears at once, so the first holder is never
- * asked to stop. Single-threaded there is no waiter and it is exact.
+ * timeout also sets the first holder's drop request, but that holder reads it only at its next
+ * safepoint (and then drops a GIL the waiter already holds). Single-threaded there is no waiter and
+ * it is exact.
  * Exposed by: a thread that waits for the GIL and wakes (timeout) while the holder is between the
  * load and the store of one plain update, e.g.  shared=1: T0: inc(0)    T1: inc(0)
  * (the scheduler must let the timed wait time out).
