@@ -5,11 +5,12 @@
 
 A_PYTHON and B_PYTHON are interpreters that import the two builds (for example the venvs of two
 checkouts). Every round runs each cell once in A and once in B, A first in odd rounds and B first in
-even ones (a fixed order favoured the second build by 2-4% on the 2-CPU VM), so that machine noise
-hits both alike. The table gives each build's median CPU ns/op, the median of the rounds' paired
-ratios B/A and their interquartile range: the noise a verdict must clear. Run it once with the same
-interpreter twice (A/A) for this machine's floor: on the 2-CPU VM, 15 rounds left cells up to 9%
-apart, so a single cell's B/A within about 10% of 1 shows nothing. Used to show that routing
+even ones, so that machine noise hits both alike (with a fixed order, the build run second came out
+2-4% faster over all cells on the 2-CPU VM; 1.8% with the same build twice). The table gives each
+build's median CPU ns/op, the median of the rounds' paired ratios B/A and their interquartile range:
+the noise a verdict must clear. Run it once with the same interpreter twice (A/A) for this
+machine's floor: on the 2-CPU VM, 15 rounds left cells up to 9% apart, so a single cell's B/A
+within about 10% of 1 shows nothing. Used to show that routing
 the schemes' shared accesses through include/refstrat/pr.h moved no figure. --rows takes the
 bench's row names ("<strategy>+layer...", speed_of_light); the default is every strategy and
 speed_of_light on private, shared and fib.
@@ -70,6 +71,9 @@ def main() -> None:
     print(f"{'cell':36}{'A ns/op':>10}{'B ns/op':>10}{'B/A':>8}  paired B/A, quartiles")
     ratios = []
     for cell, a_runs in samples["a"].items():
+        if cell not in samples["b"]:
+            print(f"{cell:36}  missing in B")
+            continue
         paired = sorted(b / a for a, b in zip(a_runs, samples["b"][cell]))
         q1, ratio, q3 = statistics.quantiles(paired, n=4) if len(paired) > 1 else paired * 3
         ratios.append(ratio)
@@ -77,6 +81,7 @@ def main() -> None:
               f"{ratio:8.2f}  {q1:.2f}-{q3:.2f}")
     print(f"B/A over all cells: median {statistics.median(ratios):.3f}, "
           f"min {min(ratios):.2f}, max {max(ratios):.2f}")
+
 
 if __name__ == "__main__":
     main()
