@@ -8,8 +8,9 @@
  * moved the number and broadcast: the dropper waits for a second switch that never comes (the new
  * holder never drops by itself while the old one sleeps). A deadlock; with real threads the run
  * hangs, so the timing-based tests never run it. Single-threaded nobody waits and it is exact.
- * Exposed by: a second thread that waits for the GIL, times out and sets the holder's drop request; the holder
- * polls it at a safepoint and the waiter's take runs between the two critical sections, e.g.
+ * Exposed by: a second thread that waits for the GIL, times out and sets the holder's drop
+ * request; the holder polls it at a safepoint and the waiter's take runs between the two critical
+ * sections, e.g.
  *   shared=1: T0: inc(0) dec(0)    T1: inc(0) dec(0)
  * (the scheduler must let the timed wait time out); reported as a deadlock.
  */
