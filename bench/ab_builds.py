@@ -71,13 +71,14 @@ def main() -> None:
     print(f"{'cell':36}{'A ns/op':>10}{'B ns/op':>10}{'B/A':>8}  paired B/A, quartiles")
     ratios = []
     for cell, a_runs in samples["a"].items():
-        if cell not in samples["b"]:
+        b_runs = samples["b"].get(cell)
+        if not b_runs:
             print(f"{cell:36}  missing in B")
             continue
-        paired = sorted(b / a for a, b in zip(a_runs, samples["b"][cell]))
+        paired = sorted(b / a for a, b in zip(a_runs, b_runs))
         q1, ratio, q3 = statistics.quantiles(paired, n=4) if len(paired) > 1 else paired * 3
         ratios.append(ratio)
-        print(f"{cell:36}{statistics.median(a_runs):10.2f}{statistics.median(samples['b'][cell]):10.2f}"
+        print(f"{cell:36}{statistics.median(a_runs):10.2f}{statistics.median(b_runs):10.2f}"
               f"{ratio:8.2f}  {q1:.2f}-{q3:.2f}")
     print(f"B/A over all cells: median {statistics.median(ratios):.3f}, "
           f"min {min(ratios):.2f}, max {max(ratios):.2f}")
