@@ -1,7 +1,10 @@
 """Scheduling points per second of the check build (issue 7): one long program under the
 deterministic scheduler, SC and TSO, with the default schedule (choice 0: a thread switch only
 where a thread waits or ends) and with a switch at every scheduling point (choice 1 throughout:
-the worst case, one futex hand-off per point).  A benchmark, not a test:
+the worst case, one futex hand-off per point); in SC also with the race detection and sleep sets
+that partial-order reduction uses.  Then whole explorations: one program explored completely at
+preemption bound 2 under each reduction, the schedules, points and seconds it took, Python
+included.  A benchmark, not a test:
 
     nice -n 10 .venv/bin/python bench/check_speed.py
 """
@@ -9,6 +12,10 @@ import time
 
 from refstrat import _check
 from refstrat.model import Program, expect
+
+#: The corpus's "a hand-off keeping a reference, then work, then the last drop".
+HAND_OFF = Program(threads=((("new", 1), ("inc", 1), ("send", 1, 1), ("inc", 0), ("dec", 0), ("dec", 1)),
+                            (("recv", 1), ("dec", 1))), shared=1)
 
 
 def main() -> None:
@@ -26,6 +33,31 @@ def main() -> None:
                     best = max(best, out.nsteps / out.seconds)
                 print(f"{switches:18s} {strategy:10s} {memory}: {out.nsteps:,} points, "
                       f"{best:,.0f} points/s (best of 3)")
+            best = 0.0
+            for _ in range(3):
+                out = _check.run_checked(strategy, prog, exp, choices=choices, max_steps=10**8,
+                                         sleep_add=[], want_trace=True)
+                assert not out.problems, out.problems
+                best = max(best, out.nsteps / out.seconds)
+            print(f"{switches:18s} {strategy:10s} sc, races + sleep sets: {out.nsteps:,} points, "
+                  f"{best:,.0f} points/s (best of 3)")
+    explorations()
+
+
+def explorations() -> None:
+    exp = expect(HAND_OFF)
+    for strategy in ("atomic", "biased", "buffered"):
+        for reduction in _check.REDUCTIONS:
+            def run(choices, pct=None, sleep_add=None, want_trace=False):
+                return _check.run_checked(strategy, HAND_OFF, exp, choices=choices, sleep_add=sleep_add,
+                                          want_trace=want_trace)
+            t0 = time.perf_counter()
+            ex = _check.explore_exhaustive(run, 2, 10**6, reduction=reduction)
+            dt = time.perf_counter() - t0
+            assert ex.failure is None and ex.complete
+            print(f"explore hand-off   {strategy:10s} {reduction:5s}: {ex.schedules:,} schedules "
+                  f"({ex.pruned:,} pruned), {ex.steps:,} points, {dt:.2f} s, {ex.schedules / dt:,.0f} "
+                  f"schedules/s, {ex.steps / dt:,.0f} points/s")
 
 
 if __name__ == "__main__":

@@ -10,17 +10,20 @@ produced them (Hypothesis, PCT or the exhaustive search).
 
 from __future__ import annotations
 
+import functools
 import random
 from array import array
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Callable, Sequence
 
+from . import _dpor
 from .model import Expectation, Program
 
 SCHEDULES = ("random", "pct", "exhaustive")
 MEMORIES = ("sc", "tso")
-VERDICTS = ("done", "deadlock", "step bound")
+VERDICTS = ("done", "deadlock", "step bound", "pruned")
+REDUCTIONS = ("none", "sleep", "dpor")
 
 #: Knobs of a checked run: small, so that epochs (coalesced) and log rotations and commit
 #: rounds (buffered) happen inside a short program rather than only at quiesce.
@@ -84,47 +87,66 @@ class Outcome:
     marks: dict[int, str] = field(default_factory=dict)  # step index -> what went wrong there
     nthreads: int = 0
     seconds: float = 0.0
+    # with want_trace: every step (thread, op, addr, size, nopts, choice, cur, runnable threads,
+    # race), and the races of the threads that could still run at the end [(step, thread)]
+    trace: list[tuple[int, ...]] = field(default_factory=list)
+    end_race: list[tuple[int, int]] = field(default_factory=list)
 
 
 def run_checked(strategy: str, program: Program, expected: Expectation, *, choices: Sequence[int] = (),
                 memory: str = "sc", immortal: bool = False, tick: int = CHECK_TICK,
                 log_size: int = CHECK_LOG_SIZE, max_steps: int = DEFAULT_MAX_STEPS,
-                pct: tuple[int, int, int] | None = None, want_log: bool = False) -> Outcome:
+                pct: tuple[int, int, int] | None = None, want_log: bool = False,
+                sleep_add: Sequence[int] | None = None, want_trace: bool = False) -> Outcome:
     """Run ``program`` once under the scheduler and compare with ``expected``.
 
-    ``pct`` = (seed, depth, k) runs PCT instead of following ``choices``.  Deterministic: the
-    same arguments give the same outcome, log included."""
-    from . import _api, _core
+    ``pct`` = (seed, depth, k) runs PCT instead of following ``choices``.  ``sleep_add``
+    (SC only) turns sleep sets on: per decision, the options already explored from it; a run
+    that reaches a step of a sleeping thread stops with verdict ``"pruned"`` and no problems.
+    ``want_trace`` fills ``Outcome.trace`` (what partial-order reduction reads).
+    Deterministic: the same arguments give the same outcome, log included."""
+    from . import _core
     from .testing import compare
 
-    cfg, trace = _api._config("trace", program.nthreads,
-                              dict(trace=program.to_trace(), immortal=immortal, tick=tick,
-                                   log_size=log_size, arena_size=_arena_size(program)))
-    compiled = trace.compile()
+    cfg, compiled = _prepared(program, immortal, tick, log_size)
     final = array("q", [0] * compiled[0])
     want = [0 if c is None else c for c in expected.final_counts]
     compiled = compiled + (array("q", want), final)
     seed, depth, k = pct or (0, 0, 0)
     raw = _core.check_execute(strategy, cfg, compiled, array("I", choices), pct is not None, seed, depth,
-                              k, memory == "tso", max_steps, want_log)
+                              k, memory == "tso", max_steps, want_log,
+                              None if sleep_add is None else array("Q", sleep_add), want_trace)
     verdict = VERDICTS[raw["verdict"]]
     result = SimpleNamespace(**{k2: raw[k2] for k2 in ("use_after_free", "double_frees", "leaks",
                                                         "lost_updates", "premature_frees")},
                              final_counts=tuple(None if c < 0 else c for c in final),
                              first_use_after_free=None)
-    problems = [] if verdict != "done" else compare(expected, result)
+    problems = compare(expected, result) if verdict == "done" else []
     if verdict == "deadlock":
         problems.append("DEADLOCK: no thread can run, no wait can time out, no store is buffered")
     elif verdict == "step bound":
         problems.append(f"step bound: the run did not finish in {max_steps} scheduling points "
                         "(a livelock, or a thread starved by the schedule)")
     out = Outcome(verdict, problems, tuple(d[1] for d in raw["decisions"]), raw["decisions"],
-                  nsteps=raw["nsteps"], nthreads=raw["nthreads"], seconds=raw["seconds"])
+                  nsteps=raw["nsteps"], nthreads=raw["nthreads"], seconds=raw["seconds"], trace=raw["trace"],
+                  end_race=raw["end_race"])
     if want_log:
         out.steps = [Step(t, _primitive(op, mo), _source(f, ln), obj, n, c)
                      for t, op, mo, f, ln, n, c, obj in raw["steps"]]
         _mark(out, raw, expected, result)
     return out
+
+
+@functools.lru_cache(maxsize=8)
+def _prepared(program: Program, immortal: bool, tick: int, log_size: int) -> tuple[dict, tuple]:
+    """The validated configuration and compiled trace of a checked run: an exploration runs one
+    program thousands of times."""
+    from . import _api
+
+    cfg, trace = _api._config("trace", program.nthreads,
+                              dict(trace=program.to_trace(), immortal=immortal, tick=tick,
+                                   log_size=log_size, arena_size=_arena_size(program)))
+    return cfg, trace.compile()
 
 
 def _arena_size(program: Program) -> int:
@@ -185,41 +207,71 @@ def _cost(decision: tuple[int, int, int, int], choice: int) -> int:
 
 @dataclass
 class Exploration:
-    schedules: int = 0
+    schedules: int = 0   # runs, the pruned ones included
+    pruned: int = 0      # runs the sleep sets stopped early
+    steps: int = 0       # scheduling points over all runs
     complete: bool = True
     failure: Outcome | None = None
 
 
-def explore_exhaustive(run: Callable[[Sequence[int]], Outcome], bound: int,
-                       max_schedules: int) -> Exploration:
+def explore_exhaustive(run: Callable[..., Outcome], bound: int, max_schedules: int, *,
+                       reduction: str = "none") -> Exploration:
     """Every schedule with at most ``bound`` preemptions (CHESS), by stateless depth-first
     search: rerun with the prefix of the last schedule up to its deepest decision that has an
-    untried option within the bound, that option taken, and choice 0 after it."""
+    untried option within the bound, that option taken, and choice 0 after it.
+
+    ``reduction`` (one of ``REDUCTIONS``; the reductions are SC only): ``"sleep"``, sleep sets
+    (Godefroid 1996): the threads of the options already explored from a decision sleep below
+    it until a step that does not commute with their pending primitive runs; a sleeping
+    thread's option is not tried, and a run that reaches a step of a sleeping thread stops.
+    ``"dpor"``: sleep sets, and an option is tried only where a run shows a race that it
+    reverses (refstrat._dpor).  Without a bound neither skips a distinct outcome; with one, a
+    schedule whose explored equivalents all need more preemptions than the bound is skipped."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"unknown reduction {reduction!r}; valid: {', '.join(map(repr, REDUCTIONS))}")
     ex = Exploration()
+    if reduction == "dpor":
+        _dpor.explore(run, bound, max_schedules, ex)
+        return ex
     prefix: list[int] = []
+    adds: list[int] | None = [] if reduction == "sleep" else None
     while True:
-        out = run(prefix)
+        out = run(prefix, sleep_add=adds)
         ex.schedules += 1
+        ex.steps += out.nsteps
+        ex.pruned += out.verdict == "pruned"
         if out.problems:
             ex.failure = out
             return ex
-        decs = out.decisions
-        spent = [0]
-        for d in decs:
-            spent.append(spent[-1] + _cost(d, d[1]))
-        nxt = None
-        for i in range(len(decs) - 1, -1, -1):
-            n, c = decs[i][0], decs[i][1]
-            alt = next((c2 for c2 in range(c + 1, n) if spent[i] + _cost(decs[i], c2) <= bound), None)
-            if alt is not None:
-                nxt = [d[1] for d in decs[:i]] + [alt]
-                break
+        nxt = _next_prefix(out.decisions, bound, adds)
         if nxt is None:
             return ex
         if ex.schedules >= max_schedules:
             ex.complete = False
             return ex
-        prefix = nxt
+        prefix, adds = nxt
+
+
+def _next_prefix(decs: list[tuple[int, ...]], bound: int,
+                 adds: list[int] | None) -> tuple[list[int], list[int] | None] | None:
+    """The depth-first successor of the run with decisions ``decs``: its choices up to its
+    deepest decision with an untried, awake option within the bound, that option taken; with
+    sleep sets also the options explored before it there (the sleep sets' additions)."""
+    spent = [0]
+    for d in decs:
+        spent.append(spent[-1] + _cost(d, d[1]))
+    for i in range(len(decs) - 1, -1, -1):
+        n, c, drain_from, asleep = decs[i][0], decs[i][1], decs[i][3], decs[i][4]
+        alt = next((c2 for c2 in range(c + 1, n)
+                    if spent[i] + _cost(decs[i], c2) <= bound and not (asleep >> c2) & 1), None)
+        if alt is None:
+            continue
+        choices = [d[1] for d in decs[:i]] + [alt]
+        if adds is None:
+            return choices, None
+        ran = ((1 << alt) - 1) & ~asleep & ((1 << min(drain_from, 64)) - 1)
+        return choices, (adds + [0] * i)[:i] + [ran]
+    return None
 
 
 def explore_pct(run: Callable[..., Outcome], runs: int, depth: int, seed: int) -> Exploration:

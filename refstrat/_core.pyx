@@ -7,7 +7,7 @@ so that nothing a caller passes -- through this module or a plugin -- can crash 
 Every C error code (include/refstrat/error.h) becomes one exception class here (_raise).
 """
 import os
-from libc.stdint cimport uint8_t, uint16_t, uint32_t, int32_t, uint64_t, int64_t
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, int32_t, uint64_t, int64_t, int16_t
 from libc.string cimport memset
 from cpython.exc cimport PyErr_CheckSignals
 
@@ -106,12 +106,19 @@ cdef extern from "refstrat/core.h" nogil:
         uint64_t nchoices, seed
         uint32_t pct_depth
         uint64_t pct_steps, max_steps
+        const uint64_t *sleep_add
+        uint64_t nsleep_add
+        int races
     ctypedef struct rs_check_step:
         const char *file
         uint32_t line
         uint16_t thread, op, mo, nopts, choice
         uint8_t cur_runnable, drain_from
         int32_t obj
+        int16_t cur
+        uint32_t size
+        uint64_t addr, runnable, asleep
+        int32_t race
     ctypedef struct rs_check_out:
         int verdict
         uint64_t nsteps
@@ -119,6 +126,7 @@ cdef extern from "refstrat/core.h" nogil:
         int64_t first_uaf_step, first_double_free_step
         uint32_t nthreads
         double seconds
+        int32_t end_race[64]
     const rs_strategy *rs_find_check_strategy(const char *name)
     int rs_check_execute(rs_run *r, const rs_check_cfg *cfg, rs_check_out *out)
     void rs_check_free(rs_check_out *out)
@@ -404,11 +412,20 @@ def has_check_flavour(str name):
 
 
 def check_execute(str strategy, dict cfg, trace, choices, bint pct, uint64_t seed,
-                  uint32_t pct_depth, uint64_t pct_steps, bint tso, uint64_t max_steps, bint want_log):
+                  uint32_t pct_depth, uint64_t pct_steps, bint tso, uint64_t max_steps, bint want_log,
+                  sleep_add=None, bint want_trace=False):
     """Run a trace under the deterministic scheduler of the check build (src/check.c).
 
-    Returns a dict: the run's counters, ``verdict`` (0 done, 1 deadlock, 2 step bound),
-    ``decisions`` [(nopts, choice, cur_runnable, drain_from)] for every step with a choice,
+    ``sleep_add`` (an ``array("Q")``, or None: no sleep sets) gives, per decision, the options
+    already explored from it (bits), whose threads sleep from there on (rs_check_cfg).
+
+    Returns a dict: the run's counters, ``verdict`` (0 done, 1 deadlock, 2 step bound,
+    3 pruned by the sleep sets), ``decisions`` [(nopts, choice, cur_runnable, drain_from,
+    asleep)] for every step with a choice (``asleep``: the options whose thread slept),
+    ``trace`` (with want_trace, which also turns the race detection on) [(thread, op, addr,
+    size, nopts, choice, cur, runnable, race)] for every step (``runnable``: the threads among
+    the options, bits; ``race``: rs_check_step.race), ``end_race`` [(step, thread)] (the
+    races of the threads that could still run at the end, rs_check_out.end_race),
     ``steps`` (with want_log) [(thread, op, mo, file, line, nopts, choice, obj)], the first
     use-after-free / double-free step (or -1), ``handles`` (arena slot of every trace object)."""
     cdef bytes b = _cname("strategy", strategy)
@@ -423,6 +440,7 @@ def check_execute(str strategy, dict cfg, trace, choices, bint pct, uint64_t see
     cdef rs_check_out out
     cdef int rc
     cdef const uint32_t[::1] ch = choices
+    cdef const uint64_t[::1] sl
     _fill_params(&p, cfg)
     _fill_trace(&tr, trace, p.threads)
     p.trace = &tr
@@ -435,6 +453,11 @@ def check_execute(str strategy, dict cfg, trace, choices, bint pct, uint64_t see
     c.pct_depth = pct_depth
     c.pct_steps = pct_steps
     c.max_steps = max_steps
+    c.races = want_trace
+    if sleep_add is not None:
+        sl = sleep_add
+        c.sleep_add = &sl[0] if sl.shape[0] else <const uint64_t *>&c.nsleep_add  # non-NULL: sleep sets on
+        c.nsleep_add = sl.shape[0]
     cdef rs_run *r = NULL
     rc = rs_run_create(s, &p, &r, err, sizeof(err))
     if rc != RS_OK:
@@ -448,10 +471,14 @@ def check_execute(str strategy, dict cfg, trace, choices, bint pct, uint64_t see
         files = {}
         decisions = []
         steps = []
+        trace_out = []
         for i in range(out.nsteps):
             st = out.steps[i]
             if st.nopts > 1:
-                decisions.append((st.nopts, st.choice, st.cur_runnable, st.drain_from))
+                decisions.append((st.nopts, st.choice, st.cur_runnable, st.drain_from, st.asleep))
+            if want_trace:
+                trace_out.append((st.thread, st.op, st.addr, st.size, st.nopts, st.choice, st.cur, st.runnable,
+                                  st.race))
             if want_log:
                 key = <size_t>st.file
                 f = files.get(key)
@@ -461,9 +488,10 @@ def check_execute(str strategy, dict cfg, trace, choices, bint pct, uint64_t see
         return dict(
             use_after_free=res.use_after_free, double_frees=res.double_frees, leaks=res.leaks,
             lost_updates=res.lost_updates, premature_frees=res.premature_frees, ops=res.ops,
-            verdict=out.verdict, nsteps=out.nsteps, decisions=decisions, steps=steps,
+            verdict=out.verdict, nsteps=out.nsteps, decisions=decisions, steps=steps, trace=trace_out,
             first_uaf_step=out.first_uaf_step, first_double_free_step=out.first_double_free_step,
             nthreads=out.nthreads, seconds=out.seconds,
+            end_race=[(out.end_race[q], q) for q in range(min(out.nthreads, 64)) if out.end_race[q] >= 0],
             handles=[tr.handles[i].idx for i in range(tr.nobjects)],
         )
     finally:

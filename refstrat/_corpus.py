@@ -29,6 +29,12 @@ SCHEDULES_PER_PROGRAM = 300
 #: into the depth-first order.
 DEEP_SCHEDULES = 5_000
 
+#: Schedules of the third pass, one preemption deeper, for each program and knob setting whose
+#: exploration completed at the bound: a commit round split around a worker's handshake, with
+#: the other worker run in between, needs three preemptions (about 43,000 schedules into the
+#: hand-off program under partial-order reduction).
+DEEPER_SCHEDULES = 50_000
+
 
 @dataclass(frozen=True)
 class Litmus:

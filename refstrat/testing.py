@@ -601,6 +601,7 @@ class Report:
     schedule: str | None = None  # the exploration mode of a checked run
     memory: str = "sc"
     schedules: int = 0           # checked runs (one schedule each)
+    pruned: int = 0              # of those, runs the sleep sets stopped early (reduction)
     complete: bool = True        # exhaustive: every schedule within the bound was run
 
     @property
@@ -610,8 +611,9 @@ class Report:
     def summary(self) -> str:
         if self.schedule is not None:
             s = (f"{self.strategy}: {'ok' if self.ok else 'FAILED'} -- {self.schedule} ({self.memory}), "
-                 f"{self.schedules} schedule(s) over {self.examples} program(s) at {self.threads} "
-                 f"thread(s){'' if self.complete else ' (cut at max_schedules)'}, {self.seconds:.1f} s")
+                 f"{self.schedules} schedule(s) ({self.pruned} pruned) over {self.examples} program(s) "
+                 f"at {self.threads} thread(s){'' if self.complete else ' (cut at max_schedules)'}, "
+                 f"{self.seconds:.1f} s")
             return s + ("\n" + self.failure.describe() if self.failure is not None else "")
         s = (f"{self.strategy}: {'ok' if self.ok else 'FAILED'} -- {self.examples} Hypothesis "
              f"examples at {self.threads} thread(s)")
@@ -638,12 +640,13 @@ def check(
     hypothesis_settings: settings | None = None,
     raise_on_failure: bool = True,
     preemption_bound: int = 2,
-    max_schedules: int = 100_000,
+    max_schedules: int = 250_000,
     pct_runs: int = 200,
     pct_depth: int = 3,
     seed: int = 0,
     max_steps: int = _chk.DEFAULT_MAX_STEPS,
     max_ops: int = 8,
+    reduction: str | None = None,
 ) -> Report:
     """Check ``strategy`` against the reference model.
 
@@ -656,7 +659,11 @@ def check(
       given; at most ``max_ops`` bursts) and the choice sequence, and shrinks both.
       ``"pct"``: ``pct_runs`` PCT runs of depth ``pct_depth`` per program (seeded by
       ``seed``).  ``"exhaustive"``: every schedule with at most ``preemption_bound``
-      preemptions (a buffer drain counts as one), up to ``max_schedules`` runs.  Without a
+      preemptions (a buffer drain counts as one), up to ``max_schedules`` runs.  ``reduction``
+      skips schedules that only reorder commuting steps of one already run: ``"dpor"``
+      (the default in SC) tries an option only where a run shows a race it reverses, with
+      sleep sets; ``"sleep"``, sleep sets alone; ``"none"`` (the default in TSO, which the
+      reductions do not model) runs every schedule within the bound.  Without a
       program, pct and exhaustive use the programs Hypothesis draws.  The report's
       ``schedules`` counts the runs.  A failure's message prints the schedule and a
       :func:`replay` line with the exact choices.
@@ -678,7 +685,7 @@ def check(
     if schedule not in (None, "timing"):
         return _check_scheduled(strategy, program, schedule, memory, threads, immortal, max_examples,
                                 hypothesis_settings, raise_on_failure, preemption_bound, max_schedules,
-                                pct_runs, pct_depth, seed, max_steps, max_ops)
+                                pct_runs, pct_depth, seed, max_steps, max_ops, reduction)
     report = Report(strategy, threads if isinstance(threads, int) else repr(threads))
     t0 = time.perf_counter()
     if program is not None:
@@ -831,7 +838,8 @@ def _checked_failure(strategy: str, program: Program, exp: Expectation, choices:
 def _check_scheduled(strategy: str, program: Program | None, schedule: str, memory: str,
                      threads: int | st.SearchStrategy[int], immortal: bool, max_examples: int | None,
                      base: settings | None, raise_on_failure: bool, bound: int, max_schedules: int,
-                     pct_runs: int, pct_depth: int, seed: int, max_steps: int, max_ops: int) -> Report:
+                     pct_runs: int, pct_depth: int, seed: int, max_steps: int, max_ops: int,
+                     reduction: str | None) -> Report:
     if schedule not in _chk.SCHEDULES:
         raise ValueError(f"unknown schedule {schedule!r}; valid: None, 'timing', "
                          + ", ".join(repr(x) for x in _chk.SCHEDULES))
@@ -844,6 +852,7 @@ def _check_scheduled(strategy: str, program: Program | None, schedule: str, memo
     _nonneg("max_steps", max_steps, 1)
     _nonneg("max_ops", max_ops)
     _nonneg("seed", seed)
+    reduction = _check_reduction(reduction, memory)
     report = Report(strategy, threads if isinstance(threads, int) else repr(threads),
                     schedule=schedule, memory=memory)
     t0 = time.perf_counter()
@@ -851,9 +860,11 @@ def _check_scheduled(strategy: str, program: Program | None, schedule: str, memo
     last = _chk.Exploration()  # how the latest explore() call ended (the corpus reads it)
 
     def runner(prog: Program, exp: Expectation, tick: int, log_size: int) -> Any:
-        def run(choices: Sequence[int], pct: tuple[int, int, int] | None = None) -> Any:
+        def run(choices: Sequence[int], pct: tuple[int, int, int] | None = None,
+                sleep_add: Sequence[int] | None = None, want_trace: bool = False) -> Any:
             return _chk.run_checked(strategy, prog, exp, choices=choices, memory=memory, immortal=immortal,
-                                    tick=tick, log_size=log_size, max_steps=max_steps, pct=pct)
+                                    tick=tick, log_size=log_size, max_steps=max_steps, pct=pct,
+                                    sleep_add=sleep_add, want_trace=want_trace)
         return run
 
     def explore(prog: Program, tick: int = _chk.CHECK_TICK, log_size: int = _chk.CHECK_LOG_SIZE,
@@ -868,11 +879,13 @@ def _check_scheduled(strategy: str, program: Program | None, schedule: str, memo
             ex = _chk.explore_pct(run, pct_runs, pct_depth, seed)
         else:
             left = max_schedules - report.schedules
-            ex = _chk.explore_exhaustive(run, bound + extra, left if cap is None else min(cap, left))
+            ex = _chk.explore_exhaustive(run, bound + extra, left if cap is None else min(cap, left),
+                                         reduction=reduction)
         report.schedules += ex.schedules
+        report.pruned += ex.pruned
         if not extra:
             report.complete &= ex.complete
-        last.complete, last.schedules = ex.complete, ex.schedules
+        last.complete, last.schedules, last.steps = ex.complete, ex.schedules, ex.steps
         if ex.failure is None:
             return None
         choices = _chk.shrink_choices(run, ex.failure.choices)
@@ -900,31 +913,60 @@ def _check_scheduled(strategy: str, program: Program | None, schedule: str, memo
     return report
 
 
+def _check_reduction(reduction: str | None, memory: str) -> str:
+    if reduction is None:
+        return "dpor" if memory == "sc" else "none"
+    if reduction not in _chk.REDUCTIONS:
+        raise ValueError(f"unknown reduction {reduction!r}; valid: None, "
+                         + ", ".join(repr(x) for x in _chk.REDUCTIONS))
+    if reduction != "none" and memory != "sc":
+        raise ValueError(f"reduction={reduction!r} needs memory='sc': the reductions do not model "
+                         "store buffers; use reduction='none' with memory='tso'")
+    return reduction
+
+
 def _explore_corpus(explore: Any, last: _chk.Exploration) -> Failure | None:
     """The first phase of a program-less exhaustive check: the built-in litmus programs
     (:mod:`refstrat._corpus`) at each of their knob settings, in a fixed order (so the same
-    scheme always gets the same verdict), in two passes; the first failure.
+    scheme always gets the same verdict), in three passes; the first failure.
 
     Pass 1 gives each program ``_corpus.SCHEDULES_PER_PROGRAM`` schedules (or its own cap); a
     program whose exploration completes within that deepens by one preemption with what is
     left of it.  Pass 2 explores every program that pass 1 cut off again, with
-    ``_corpus.DEEP_SCHEDULES``: the bugs that need a helper thread's round at a chosen point
-    sit deep in a schedule, past what the first pass reaches."""
-    cut: list[tuple[_corpus.Litmus, int, int]] = []
+    ``_corpus.DEEP_SCHEDULES``, the programs with the shortest runs first (the most schedules
+    for the budget; the runs' lengths are deterministic, so is the order): the bugs that need a
+    helper thread's round at a chosen point sit deep in a schedule, past what the first pass
+    reaches.  Pass 3 explores every program
+    whose exploration completed at the bound but not one preemption deeper, one preemption
+    deeper, with ``_corpus.DEEPER_SCHEDULES``: a helper's round placed between two given steps
+    of a worker, with a second worker run at a third point, takes three preemptions."""
+    cut: list[tuple[float, int, _corpus.Litmus, int, int]] = []  # (steps per run, order, ...)
+    shallow: list[tuple[_corpus.Litmus, int, int]] = []  # complete at the bound only
     for litmus in _corpus.CORPUS:
         cap = litmus.schedules or _corpus.SCHEDULES_PER_PROGRAM
         for tick, log_size in _corpus.KNOBS:
             failure = explore(litmus.program, tick, log_size, cap)
             if failure is None and last.complete and last.schedules < cap:
                 failure = explore(litmus.program, tick, log_size, cap - last.schedules, extra=1)
+                if failure is None and not last.complete:
+                    shallow.append((litmus, tick, log_size))
             elif failure is None and not last.complete:
-                cut.append((litmus, tick, log_size))
+                cut.append((last.steps / last.schedules, len(cut), litmus, tick, log_size))
+            elif failure is None:
+                shallow.append((litmus, tick, log_size))
             if _pool_waits(litmus, failure):
                 break
             if failure is not None:
                 return failure
-    for litmus, tick, log_size in cut:
+    for _, _, litmus, tick, log_size in sorted(cut):
         failure = explore(litmus.program, tick, log_size, _corpus.DEEP_SCHEDULES)
+        if failure is None and last.complete:
+            shallow.append((litmus, tick, log_size))
+        if failure is not None and not _pool_waits(litmus, failure):
+            return failure
+    order = {id(x): i for i, x in enumerate(_corpus.CORPUS)}
+    for litmus, tick, log_size in sorted(shallow, key=lambda e: order[id(e[0])]):
+        failure = explore(litmus.program, tick, log_size, _corpus.DEEPER_SCHEDULES, extra=1)
         if failure is not None and not _pool_waits(litmus, failure):
             return failure
     return None

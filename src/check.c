@@ -33,6 +33,16 @@
  *
  * Once every worker has finished, buffers are drained and the scheduler steps aside: helpers run
  * free (real atomics) and the main thread quiesces and checks as rs_run_execute does.
+ *
+ * Reduction (SC, the sequential mode; refstrat/_dpor.py explores with it). Each step is classed by
+ * its primitive (chk_dep_class) and two steps of different threads commute unless chk_dependent
+ * says otherwise. Sleep sets: cfg->sleep_add names, per decision, the options the exploration ran
+ * from it before; their threads sleep until a step that does not commute with their pending
+ * primitive, and a run that would step a sleeping thread ends (verdict PRUNED). Races: with
+ * cfg->races each logged step carries the latest earlier step of another thread it does not
+ * commute with and is not ordered after (vector clocks over the non-commuting pairs), and when the
+ * last worker finishes each thread still able to run gets the race of an unknown next step.
+ * Who touches what: all of it only under the baton (the scheduled part is one thread at a time).
  */
 #define _GNU_SOURCE
 #define RS_CHECK_BUILD 1 /* also keeps only the checked trace kernels (refstrat/registry.h) */
@@ -88,6 +98,7 @@ typedef struct chk_thread {
     int pend_op, pend_mo, pend_line;
     const char *pend_file;
     const void *pend_addr;
+    uint32_t pend_size;       /* bytes at pend_addr (0: the primitive touches no memory) */
     int64_t prio, buf_prio;   /* PCT */
     chk_bufent buf[RS_CHK_BUF];
     uint32_t bhead, blen;
@@ -98,6 +109,25 @@ typedef struct chk_thread {
     void *arg;
     rs_thread *worker;
 } chk_thread;
+
+/* Race detection (cfg->races): vector clocks over the order of non-commuting steps. */
+typedef struct chk_block {
+    uint64_t key;                      /* address >> 3 */
+    int32_t w[RS_CHK_MAX_THREADS];     /* thread -> its latest write to the block (step), -1 */
+    int32_t r[RS_CHK_MAX_THREADS];     /* thread -> its latest read */
+} chk_block;
+
+typedef struct chk_races {
+    uint32_t clk[RS_CHK_MAX_THREADS][RS_CHK_MAX_THREADS]; /* thread -> its vector clock */
+    uint32_t *ev;                      /* step -> its thread's clock after it [RS_CHK_MAX_THREADS] */
+    uint64_t ev_cap;                   /* steps ev has room for */
+    int32_t last[5][RS_CHK_MAX_THREADS]; /* dependence class -> thread -> its latest step */
+    chk_block *blk;
+    uint32_t nblk, blk_cap;
+    uint32_t *hash;                    /* open addressing: block index + 1, 0 empty */
+    uint32_t hash_cap;
+    int failed;                        /* out of memory: no more races reported */
+} chk_races;
 
 typedef struct chk_mutex {
     const void *addr;
@@ -125,6 +155,10 @@ static struct {
     uint32_t nchange;
     int64_t low;              /* PCT: next priority given at a change point */
     uint32_t done;            /* futex: the main thread may go on */
+    uint64_t sleep;           /* sleep sets: the sleeping threads (bit = index) */
+    uint64_t ndec;            /* decisions so far: the index into cfg->sleep_add */
+    chk_races races;          /* cfg->races */
+    int32_t end_race[RS_CHK_MAX_THREADS];
     pthread_mutex_t free_lock;/* guards mutex[] in MODE_FREE */
 } G = {.free_lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -219,6 +253,10 @@ static void chk_drain_all(int i)
 
 /* ---- the log ---------------------------------------------------------------------------------- */
 
+typedef struct chk_opt {
+    int kind, thread;
+} chk_opt;
+
 static int32_t chk_obj_of(const void *p)
 {
     const rs_arena *a = &G.run->arena;
@@ -228,7 +266,8 @@ static int32_t chk_obj_of(const void *p)
 }
 
 static void chk_log(int thread, int op, int mo, const char *file, int line, const void *addr,
-                    uint32_t nopts, uint32_t choice, int cur_runnable, uint32_t drain_from)
+                    uint32_t size, int cur, const chk_opt *opt, uint32_t nopts, uint32_t choice,
+                    int cur_runnable, uint32_t drain_from, uint64_t asleep)
 {
     if (G.steps == G.log_cap) {
         uint64_t cap = G.log_cap ? 2 * G.log_cap : 4096;
@@ -249,6 +288,13 @@ static void chk_log(int thread, int op, int mo, const char *file, int line, cons
     s->cur_runnable = (uint8_t)cur_runnable;
     s->drain_from = (uint8_t)(drain_from > 255 ? 255 : drain_from);
     s->obj = chk_obj_of(addr);
+    s->cur = (int16_t)cur;
+    s->size = size;
+    s->addr = (uint64_t)(uintptr_t)addr;
+    s->runnable = 0;
+    for (uint32_t k = 0; k < drain_from; k++)
+        s->runnable |= 1ULL << opt[k].thread;
+    s->asleep = asleep;
 }
 
 /* ---- scheduling ------------------------------------------------------------------------------- */
@@ -272,10 +318,6 @@ static int chk_allow_timeouts(void)
             any = G.t[k]->may_time_out = 1;
     return any;
 }
-
-typedef struct chk_opt {
-    int kind, thread;
-} chk_opt;
 
 static uint32_t chk_options(int cur, chk_opt *opt, uint32_t *drain_from)
 {
@@ -323,6 +365,268 @@ static uint32_t chk_choose(const chk_opt *opt, uint32_t n)
     return 0;
 }
 
+/* ---- sleep sets (SC only) ---------------------------------------------------------------------- */
+
+enum { DEP_NONE, DEP_READ, DEP_WRITE, DEP_WAIT, DEP_ALL };
+
+/* How a pending primitive can interact with another thread's. A step is the primitive plus the
+ * thread's own code up to its next primitive, which touches only memory that no other thread
+ * touches without a primitive in between (the primitives carry every shared access). */
+static int chk_dep_class(int op)
+{
+    switch (op) {
+    case RS_CHK_LOAD:
+        return DEP_READ;
+    case RS_CHK_STORE: case RS_CHK_FAA: case RS_CHK_XCHG: case RS_CHK_CAS: case RS_CHK_CAS_STRONG:
+    case RS_CHK_LOCK: case RS_CHK_UNLOCK: /* a mutex: a write of its address */
+        return DEP_WRITE;
+    case RS_CHK_FENCE: /* SC: no store buffer to drain */
+    case RS_CHK_START:
+        return DEP_NONE;
+    case RS_CHK_SPIN: case RS_CHK_YIELD: /* parks unless another thread wrote: reads every write */
+        return DEP_WAIT;
+    default: /* condition waits and wake-ups, naps and timeouts (any step lets a wait time out) */
+        return DEP_ALL;
+    }
+}
+
+/* Whether the pending primitives of a and b may not commute. */
+static int chk_dependent(const chk_thread *a, const chk_thread *b)
+{
+    int ca = chk_dep_class(a->pend_op), cb = chk_dep_class(b->pend_op);
+    if (ca == DEP_NONE || cb == DEP_NONE)
+        return 0;
+    if (ca == DEP_ALL || cb == DEP_ALL)
+        return 1;
+    if (ca == DEP_WAIT || cb == DEP_WAIT)
+        return ca == DEP_WRITE || cb == DEP_WRITE;
+    if (ca == DEP_READ && cb == DEP_READ)
+        return 0;
+    const char *pa = (const char *)a->pend_addr, *pb = (const char *)b->pend_addr;
+    return pa < pb + b->pend_size && pb < pa + a->pend_size;
+}
+
+/* At a scheduling point: the threads of the options the exploration already ran from this
+ * decision fall asleep; returns the options (bit = index) whose thread sleeps, before that. */
+static uint64_t chk_sleep_enter(const chk_opt *opt, uint32_t n, uint32_t drain_from)
+{
+    if (!G.cfg->sleep_add)
+        return 0;
+    uint64_t asleep = 0, add = 0;
+    for (uint32_t k = 0; k < drain_from && k < 64; k++)
+        if (G.sleep >> opt[k].thread & 1)
+            asleep |= 1ULL << k;
+    if (n > 1 && G.ndec < G.cfg->nsleep_add)
+        add = G.cfg->sleep_add[G.ndec];
+    if (n > 1)
+        G.ndec++;
+    for (uint32_t k = 0; k < drain_from && k < 64; k++)
+        if (add >> k & 1)
+            G.sleep |= 1ULL << opt[k].thread;
+    return asleep;
+}
+
+/* Option o was chosen: the sleepers whose pending primitive it does not commute with wake.
+ * Returns 0 if o steps a sleeping thread: the run is equivalent to one already explored. */
+static int chk_sleep_step(const chk_opt *o)
+{
+    if (!G.cfg->sleep_add || !G.sleep)
+        return 1;
+    if (o->kind != OPT_RUN) { /* a timeout or a drain: conservatively dependent with all */
+        G.sleep = 0;
+        return 1;
+    }
+    if (G.sleep >> o->thread & 1)
+        return 0;
+    const chk_thread *t = G.t[o->thread];
+    for (uint32_t q = 0; q < G.n; q++)
+        if ((G.sleep >> q & 1) && chk_dependent(G.t[q], t))
+            G.sleep &= ~(1ULL << q);
+    return 1;
+}
+
+/* ---- races (partial-order reduction, cfg->races) ------------------------------------------------ */
+
+static uint32_t chk_slot(uint64_t key, uint32_t cap)
+{
+    return (uint32_t)((key * 0x9E3779B97F4A7C15ULL) >> 32) & (cap - 1);
+}
+
+static chk_block *chk_block_find(uint64_t key)
+{
+    chk_races *R = &G.races;
+    if (!R->hash_cap)
+        return NULL;
+    for (uint32_t i = chk_slot(key, R->hash_cap); R->hash[i]; i = (i + 1) & (R->hash_cap - 1))
+        if (R->blk[R->hash[i] - 1].key == key)
+            return &R->blk[R->hash[i] - 1];
+    return NULL;
+}
+
+/* The block's entry, made if new; NULL when memory runs out. */
+static chk_block *chk_block_of(uint64_t key)
+{
+    chk_races *R = &G.races;
+    chk_block *b = chk_block_find(key);
+    if (b)
+        return b;
+    if (2 * (R->nblk + 1) > R->hash_cap) {
+        uint32_t cap = R->hash_cap ? 2 * R->hash_cap : 256;
+        uint32_t *h = (uint32_t *)calloc(cap, sizeof *h);
+        if (!h)
+            return NULL;
+        for (uint32_t k = 0; k < R->nblk; k++) {
+            uint32_t i = chk_slot(R->blk[k].key, cap);
+            while (h[i])
+                i = (i + 1) & (cap - 1);
+            h[i] = k + 1;
+        }
+        free(R->hash);
+        R->hash = h;
+        R->hash_cap = cap;
+    }
+    if (R->nblk == R->blk_cap) {
+        uint32_t cap = R->blk_cap ? 2 * R->blk_cap : 64;
+        chk_block *nb = (chk_block *)realloc(R->blk, cap * sizeof *nb);
+        if (!nb)
+            return NULL;
+        R->blk = nb;
+        R->blk_cap = cap;
+    }
+    b = &R->blk[R->nblk++];
+    b->key = key;
+    memset(b->w, 0xff, sizeof b->w);
+    memset(b->r, 0xff, sizeof b->r);
+    uint32_t i = chk_slot(key, R->hash_cap);
+    while (R->hash[i])
+        i = (i + 1) & (R->hash_cap - 1);
+    R->hash[i] = R->nblk;
+    return b;
+}
+
+static int32_t chk_max32(int32_t a, int32_t b) { return a > b ? a : b; }
+
+/* The latest step of thread p that does not commute with a step of class cls on the blocks
+ * k0..k1, or -1. Earlier steps of p are ordered before it, so the latest one is enough. */
+static int32_t chk_latest_dependent(uint32_t p, int cls, uint64_t k0, uint64_t k1)
+{
+    const chk_races *R = &G.races;
+    int32_t c = R->last[DEP_ALL][p];
+    if (cls == DEP_ALL)
+        return chk_max32(c, chk_max32(R->last[DEP_READ][p], chk_max32(R->last[DEP_WRITE][p],
+                                                                        R->last[DEP_WAIT][p])));
+    if (cls == DEP_WAIT)
+        return chk_max32(c, R->last[DEP_WRITE][p]);
+    if (cls == DEP_WRITE)
+        c = chk_max32(c, R->last[DEP_WAIT][p]);
+    for (uint64_t k = k0; k <= k1; k++) {
+        const chk_block *b = chk_block_find(k);
+        if (b)
+            c = chk_max32(c, cls == DEP_WRITE ? chk_max32(b->w[p], b->r[p]) : b->w[p]);
+    }
+    return c;
+}
+
+/* The race of a step of thread q with class cls on k0..k1, the clock of q joined with every
+ * step it does not commute with (no join when `probe`: a step that is not taken). */
+static int32_t chk_race_of(int q, int cls, uint64_t k0, uint64_t k1, int probe)
+{
+    chk_races *R = &G.races;
+    uint32_t *cq = R->clk[q], tmp[RS_CHK_MAX_THREADS];
+    if (probe) {
+        memcpy(tmp, cq, sizeof tmp);
+        cq = tmp;
+    }
+    int32_t race = -1;
+    for (uint32_t p = 0; p < G.n; p++) {
+        if ((int)p == q)
+            continue;
+        int32_t c = chk_latest_dependent(p, cls, k0, k1);
+        if (c < 0)
+            continue;
+        const uint32_t *ce = &R->ev[(uint64_t)c * RS_CHK_MAX_THREADS];
+        if (ce[p] <= cq[p])
+            continue; /* ordered before q's step */
+        race = chk_max32(race, c);
+        for (uint32_t t = 0; t < G.n; t++)
+            if (ce[t] > cq[t])
+                cq[t] = ce[t];
+    }
+    return race;
+}
+
+/* Step G.steps (logged at s) of thread q performs op on addr: its race, and the clocks. */
+static void chk_race_step(rs_check_step *s, int q, int op, const void *addr, uint32_t size)
+{
+    chk_races *R = &G.races;
+    uint64_t j = G.steps;
+    s->race = -1;
+    if (!G.cfg->races || R->failed)
+        return;
+    if (j >= R->ev_cap || j > INT32_MAX) {
+        uint64_t cap = R->ev_cap ? 2 * R->ev_cap : 1024;
+        uint32_t *ev = j > INT32_MAX ? NULL
+                                     : (uint32_t *)realloc(R->ev, cap * RS_CHK_MAX_THREADS * sizeof *ev);
+        if (!ev) {
+            R->failed = 1;
+            return;
+        }
+        R->ev = ev;
+        R->ev_cap = cap;
+    }
+    R->clk[q][q]++;
+    int cls = chk_dep_class(op);
+    if (cls != DEP_NONE) {
+        uint64_t k0 = (uintptr_t)addr >> 3, k1 = ((uintptr_t)addr + (size ? size : 1) - 1) >> 3;
+        s->race = chk_race_of(q, cls, k0, k1, 0);
+        R->last[cls][q] = (int32_t)j;
+        for (uint64_t k = k0; (cls == DEP_READ || cls == DEP_WRITE) && k <= k1; k++) {
+            chk_block *b = chk_block_of(k);
+            if (!b) {
+                R->failed = 1;
+                break;
+            }
+            (cls == DEP_WRITE ? b->w : b->r)[q] = (int32_t)j;
+        }
+    }
+    memcpy(&R->ev[j * RS_CHK_MAX_THREADS], R->clk[q], sizeof R->clk[q]);
+}
+
+/* The last worker finished: each thread that could still run gets the race of its next step,
+ * which is unknown (a helper's loop goes on), so taken as commuting with nothing. */
+static void chk_race_end(void)
+{
+    for (uint32_t q = 0; q < RS_CHK_MAX_THREADS; q++)
+        G.end_race[q] = -1;
+    if (!G.cfg->races || G.races.failed)
+        return;
+    for (uint32_t q = 0; q < G.n; q++)
+        if (G.t[q]->state == ST_RUN)
+            G.end_race[q] = chk_race_of((int)q, DEP_ALL, 0, 0, 1);
+}
+
+static void chk_races_reset(void)
+{
+    chk_races *R = &G.races;
+    memset(R->clk, 0, sizeof R->clk);
+    memset(R->last, 0xff, sizeof R->last);
+    if (R->hash)
+        memset(R->hash, 0, R->hash_cap * sizeof *R->hash);
+    R->nblk = 0;
+    R->failed = 0;
+    for (uint32_t q = 0; q < RS_CHK_MAX_THREADS; q++)
+        G.end_race[q] = -1;
+}
+
+/* Races of the step just logged (if the log holds it). */
+static void chk_race_logged(int q, int op, const void *addr, uint32_t size)
+{
+    if (G.steps < G.log_cap)
+        chk_race_step(&G.log[G.steps], q, op, addr, size);
+    else
+        G.races.failed = 1;
+}
+
 static void chk_abort(int verdict);
 
 /* The scheduling point of `me` (its pending primitive is recorded, or it is no longer runnable).
@@ -339,14 +643,17 @@ static void chk_schedule(chk_thread *me)
             n = chk_options(cur, opt, &drain_from);
         if (n == 0)
             chk_abort(RS_CHECK_DEADLOCK);
+        uint64_t asleep = chk_sleep_enter(opt, n, drain_from);
         uint32_t c = n > 1 ? chk_choose(opt, n) : 0;
         int cur_runnable = cur >= 0 && G.t[cur]->state == ST_RUN;
         chk_opt o = opt[c];
         chk_thread *t = G.t[o.thread];
+        int awake = chk_sleep_step(&o);
         if (o.kind == OPT_DRAIN) {
             chk_bufent *s = &t->buf[t->bhead];
-            chk_log(o.thread, RS_CHK_DRAIN, RS_MO_PLAIN, s->file, s->line, s->addr, n, c, cur_runnable,
-                    drain_from);
+            chk_log(o.thread, RS_CHK_DRAIN, RS_MO_PLAIN, s->file, s->line, s->addr, s->size, cur, opt, n, c,
+                    cur_runnable, drain_from, asleep);
+            chk_race_logged(o.thread, RS_CHK_DRAIN, s->addr, s->size);
             G.steps++;
             chk_drain_one(o.thread);
             continue;
@@ -356,8 +663,13 @@ static void chk_schedule(chk_thread *me)
             t->timed_out = 1;
         }
         chk_log(o.thread, o.kind == OPT_TIMEOUT ? RS_CHK_TIMEOUT : t->pend_op, t->pend_mo, t->pend_file,
-                t->pend_line, t->pend_addr, n, c, cur_runnable, drain_from);
+                t->pend_line, o.kind == OPT_TIMEOUT ? t->wait_on : t->pend_addr,
+                o.kind == OPT_TIMEOUT ? 0 : t->pend_size, cur, opt, n, c, cur_runnable, drain_from, asleep);
+        chk_race_logged(o.thread, o.kind == OPT_TIMEOUT ? RS_CHK_TIMEOUT : t->pend_op,
+                        o.kind == OPT_TIMEOUT ? NULL : t->pend_addr, o.kind == OPT_TIMEOUT ? 0 : t->pend_size);
         G.steps++;
+        if (!awake)
+            chk_abort(RS_CHECK_PRUNED);
         if (o.kind == OPT_RUN)
             chk_progress(o.thread);
         if (t == me)
@@ -372,8 +684,10 @@ static void chk_schedule(chk_thread *me)
 }
 
 /* Record the pending primitive of the running thread and reach its scheduling point. */
-static void chk_point(chk_thread *me, int op, int mo, const char *file, int line, const void *addr)
+static void chk_point(chk_thread *me, int op, int mo, const char *file, int line, const void *addr,
+                      uint32_t size)
 {
+    me->pend_size = size;
     me->pend_op = op;
     me->pend_mo = mo;
     me->pend_file = file;
@@ -396,6 +710,7 @@ static void chk_abort(int verdict)
 /* Every worker has finished: make every buffered store visible and let helpers run free. */
 static void chk_finish_workers(void)
 {
+    chk_race_end();
     for (uint32_t i = 0; i < G.n; i++)
         chk_drain_all((int)i);
     __atomic_store_n(&G.mode, MODE_FREE, __ATOMIC_RELEASE);
@@ -442,7 +757,7 @@ static void chk_load(const void *p, uint32_t size, void *out, int mo, const char
 {
     chk_thread *me = rs_chk_self;
     if (chk_scheduled()) {
-        chk_point(me, RS_CHK_LOAD, mo, file, line, p);
+        chk_point(me, RS_CHK_LOAD, mo, file, line, p, size);
         if (G.mode == MODE_SCHED && G.cfg->tso && size <= 8) {
             const chk_bufent *s = chk_tso_lookup(me, p, size);
             if (s) {
@@ -458,7 +773,7 @@ static void chk_store(void *p, uint32_t size, const void *v, int mo, const char 
 {
     chk_thread *me = rs_chk_self;
     if (chk_scheduled()) {
-        chk_point(me, RS_CHK_STORE, mo, file, line, p);
+        chk_point(me, RS_CHK_STORE, mo, file, line, p, size);
         if (G.mode == MODE_SCHED) {
             if (G.cfg->tso && mo != RS_MO_SEQ_CST && size <= 8) {
                 chk_tso_push(me, p, size, v, file, line);
@@ -474,9 +789,10 @@ static void chk_store(void *p, uint32_t size, const void *v, int mo, const char 
 }
 
 /* Drain the caller's buffer before a locked instruction; returns the caller's index. */
-static int chk_locked_op(chk_thread *me, int op, int mo, const char *file, int line, const void *p)
+static int chk_locked_op(chk_thread *me, int op, int mo, const char *file, int line, const void *p,
+                         uint32_t size)
 {
-    chk_point(me, op, mo, file, line, p);
+    chk_point(me, op, mo, file, line, p, size);
     int i = chk_index(me);
     if (G.mode == MODE_SCHED)
         chk_drain_all(i);
@@ -508,7 +824,7 @@ static uint64_t chk_rmw(void *p, uint32_t size, int op, uint64_t v, int mo, cons
 {
     chk_thread *me = rs_chk_self;
     if (chk_scheduled()) {
-        int i = chk_locked_op(me, op, mo, file, line, p);
+        int i = chk_locked_op(me, op, mo, file, line, p, size);
         if (G.mode == MODE_SCHED) {
             uint64_t old = 0, nv;
             chk_mem_read(p, size, &old);
@@ -527,7 +843,7 @@ static int chk_cas(void *p, uint32_t size, void *expected, uint64_t desired, int
     (void)mo_fail;
     chk_thread *me = rs_chk_self;
     if (chk_scheduled()) {
-        int i = chk_locked_op(me, strong ? RS_CHK_CAS_STRONG : RS_CHK_CAS, mo, file, line, p);
+        int i = chk_locked_op(me, strong ? RS_CHK_CAS_STRONG : RS_CHK_CAS, mo, file, line, p, size);
         if (G.mode == MODE_SCHED) {
             uint64_t cur = 0, exp = 0;
             chk_mem_read(p, size, &cur);
@@ -554,7 +870,7 @@ static int chk_cas(void *p, uint32_t size, void *expected, uint64_t desired, int
 static void chk_fence(int mo, const char *file, int line)
 {
     if (chk_scheduled())
-        chk_locked_op(rs_chk_self, RS_CHK_FENCE, mo, file, line, NULL);
+        chk_locked_op(rs_chk_self, RS_CHK_FENCE, mo, file, line, NULL, 0);
     else
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
@@ -609,7 +925,7 @@ static void chk_mutex_op(pthread_mutex_t *m, int op, const char *file, int line)
         chk_mutex_free(m, op);
         return;
     }
-    int i = chk_locked_op(me, op, RS_MO_SEQ_CST, file, line, m);
+    int i = chk_locked_op(me, op, RS_MO_SEQ_CST, file, line, m, 1);
     for (;;) {
         if (G.mode != MODE_SCHED) {
             chk_mutex_free(m, op);
@@ -661,7 +977,7 @@ static int chk_cond(pthread_cond_t *c, pthread_mutex_t *m, int op, const char *f
         }
         return 0;
     }
-    int i = chk_locked_op(me, op, RS_MO_SEQ_CST, file, line, c);
+    int i = chk_locked_op(me, op, RS_MO_SEQ_CST, file, line, c, 1);
     if (G.mode != MODE_SCHED)
         return chk_cond(c, m, op, file, line);
     if (op == RS_CHK_SIGNAL || op == RS_CHK_BROADCAST) {
@@ -701,7 +1017,7 @@ static void chk_pause(int op, const char *file, int line)
         me->prio = G.low--;
     me->wait_on = NULL;
     me->dirty = 0;
-    chk_point(me, op, RS_MO_PLAIN, file, line, NULL);
+    chk_point(me, op, RS_MO_PLAIN, file, line, NULL, 0);
     me->dirty = 0;
 }
 
@@ -874,6 +1190,9 @@ static void chk_reset(const rs_check_cfg *cfg, rs_run *r)
     G.verdict = RS_CHECK_DONE;
     G.nmutex = 0;
     G.done = 0;
+    G.sleep = 0;
+    G.ndec = 0;
+    chk_races_reset();
     G.mode = MODE_IDLE;
     if (cfg->mode == RS_CHECK_PCT)
         chk_pct_setup(cfg);
@@ -884,9 +1203,12 @@ static void chk_start(void)
 {
     chk_opt opt[3 * RS_CHK_MAX_THREADS];
     uint32_t drain_from, n = chk_options(-1, opt, &drain_from);
+    uint64_t asleep = chk_sleep_enter(opt, n, drain_from);
     uint32_t c = n > 1 ? chk_choose(opt, n) : 0;
     chk_thread *t = G.t[opt[c].thread];
-    chk_log(opt[c].thread, RS_CHK_START, RS_MO_PLAIN, "", 0, NULL, n, c, 0, drain_from);
+    chk_sleep_step(&opt[c]); /* every thread is awake at the start */
+    chk_log(opt[c].thread, RS_CHK_START, RS_MO_PLAIN, "", 0, NULL, 0, -1, opt, n, c, 0, drain_from, asleep);
+    chk_race_logged(opt[c].thread, RS_CHK_START, NULL, 0);
     G.steps++;
     G.cur = opt[c].thread;
     chk_futex_post(&t->go);
@@ -901,9 +1223,9 @@ static void chk_join_all(void)
         }
 }
 
-static int chk_refuse(rs_run *r, const char *msg)
+static int chk_refuse(rs_run *r, int code, const char *msg)
 {
-    rs_run_fail(r, RS_ERR_NOMEM, msg);
+    rs_run_fail(r, code, msg);
     return r->error;
 }
 
@@ -912,15 +1234,17 @@ int rs_check_execute(rs_run *r, const rs_check_cfg *cfg, rs_check_out *out)
     memset(out, 0, sizeof *out);
     out->first_uaf_step = out->first_double_free_step = -1;
     if (r->p.workload != RS_W_TRACE)
-        return chk_refuse(r, "the check build runs the trace workload only");
+        return chk_refuse(r, RS_ERR_CONFIG, "the check build runs the trace workload only");
     if (cfg->max_steps == 0)
-        return chk_refuse(r, "max_steps must be positive");
+        return chk_refuse(r, RS_ERR_CONFIG, "max_steps must be positive");
     if (cfg->mode != RS_CHECK_SEQ && cfg->mode != RS_CHECK_PCT)
-        return chk_refuse(r, "unknown check mode");
+        return chk_refuse(r, RS_ERR_CONFIG, "unknown check mode");
     if (cfg->mode == RS_CHECK_PCT && cfg->pct_depth < 1)
-        return chk_refuse(r, "PCT needs a depth of at least 1");
+        return chk_refuse(r, RS_ERR_CONFIG, "PCT needs a depth of at least 1");
+    if ((cfg->sleep_add || cfg->races) && (cfg->mode != RS_CHECK_SEQ || cfg->tso))
+        return chk_refuse(r, RS_ERR_CONFIG, "sleep sets and races need the sequential mode and SC memory");
     if (r->nthreads > RS_CHK_MAX_THREADS / 2)
-        return chk_refuse(r, "the check build runs at most 32 threads");
+        return chk_refuse(r, RS_ERR_CONFIG, "the check build runs at most 32 threads");
     pthread_mutex_lock(&rs_chk_run_lock);
     double t0 = rs_now();
     chk_reset(cfg, r);
@@ -929,12 +1253,12 @@ int rs_check_execute(rs_run *r, const rs_check_cfg *cfg, rs_check_out *out)
         chk_register(0)->worker = &r->threads[i];
     G.workers_left = r->nthreads;
     if (r->strategy->start(r) != 0)
-        err = chk_refuse(r, "cannot start the strategy's helper thread");
+        err = chk_refuse(r, RS_ERR_NOMEM, "cannot start the strategy's helper thread");
     uint32_t spawned = r->nthreads;
     for (uint32_t i = 0; i < r->nthreads && !err; i++)
         if (chk_spawn(G.t[i]) != 0) {
             spawned = i;
-            err = chk_refuse(r, "cannot start a worker thread");
+            err = chk_refuse(r, RS_ERR_NOMEM, "cannot start a worker thread");
         }
     for (uint32_t i = spawned; i < r->nthreads; i++)
         G.t[i]->joined = 1; /* never started */
@@ -965,6 +1289,10 @@ int rs_check_execute(rs_run *r, const rs_check_cfg *cfg, rs_check_out *out)
     out->first_double_free_step = G.first_df;
     out->nthreads = G.n;
     out->seconds = rs_now() - t0;
+    for (uint32_t q = 0; q < RS_CHK_MAX_THREADS; q++)
+        out->end_race[q] = G.verdict == RS_CHECK_DONE ? G.end_race[q] : -1;
+    if (cfg->races && G.races.failed && !err) /* a race missing would hide schedules */
+        err = chk_refuse(r, RS_ERR_NOMEM, "out of memory for the race detection");
     G.log = NULL;
     chk_reset(cfg, NULL);
     G.cfg = NULL;

@@ -97,7 +97,10 @@ void rs_run_finish(rs_run *r); /* after the workers: quiesce, then the final che
 /* ---- the check build (src/check.c): one thread at a time, at every rs_pr_* primitive ---- */
 
 enum rs_check_mode { RS_CHECK_SEQ = 0, RS_CHECK_PCT = 1 };
-enum rs_check_verdict { RS_CHECK_DONE = 0, RS_CHECK_DEADLOCK = 1, RS_CHECK_STEP_BOUND = 2 };
+/* PRUNED: a sleep-set run reached a step of a sleeping thread (cfg->sleep_add), so every
+ * continuation is equivalent to a schedule the exploration has already run. */
+enum rs_check_verdict { RS_CHECK_DONE = 0, RS_CHECK_DEADLOCK = 1, RS_CHECK_STEP_BOUND = 2,
+                        RS_CHECK_PRUNED = 3 };
 
 typedef struct rs_check_cfg {
     int mode;                 /* RS_CHECK_SEQ: follow choices; RS_CHECK_PCT: priorities */
@@ -108,6 +111,15 @@ typedef struct rs_check_cfg {
     uint32_t pct_depth;       /* PCT: d (d - 1 priority change points) */
     uint64_t pct_steps;       /* PCT: k, the change points are drawn in [1, k] */
     uint64_t max_steps;       /* scheduling points before the run is cut (verdict STEP_BOUND) */
+    /* Sleep sets (Godefroid), SEQ and SC only: sleep_add[i] names, as a mask over option
+     * indices, the options the exploration already ran from decision i; their threads fall
+     * asleep there and wake when a step dependent with their pending primitive runs. A run
+     * that would step a sleeping thread stops (verdict PRUNED). NULL: no sleep sets. */
+    const uint64_t *sleep_add;
+    uint64_t nsleep_add;
+    /* Report races (rs_check_step.race, rs_check_out.end_race) for partial-order reduction:
+     * dependence as for the sleep sets, ordering by vector clocks. */
+    int races;
 } rs_check_cfg;
 
 /* One scheduling point: `thread` performed op (enum rs_chk_op) with memory order mo at
@@ -119,6 +131,13 @@ typedef struct rs_check_step {
     uint8_t cur_runnable;     /* the thread that reached the point could have gone on */
     uint8_t drain_from;       /* options >= drain_from time a wait out or drain a store buffer */
     int32_t obj;
+    int16_t cur;              /* the thread that reached the point (-1: the start) */
+    uint32_t size;            /* bytes the primitive touches at addr (0: none) */
+    uint64_t addr;            /* what the primitive touches: memory, a mutex or a condition */
+    uint64_t runnable;        /* the threads (bit = index) among the options */
+    uint64_t asleep;          /* with sleep sets: the options (bit = index < 64) of sleeping threads */
+    int32_t race;             /* with races: the latest earlier step of another thread that does not
+                               * commute with this one and is not ordered before it; -1 none */
 } rs_check_step;
 
 typedef struct rs_check_out {
@@ -128,6 +147,9 @@ typedef struct rs_check_out {
     int64_t first_uaf_step, first_double_free_step; /* -1: none */
     uint32_t nthreads;        /* scheduled threads: the workers, then helpers */
     double seconds;
+    /* with races, verdict DONE: for each thread that could still run when the last worker
+     * finished (a helper), the race of its next step, taken as commuting with nothing; -1 none */
+    int32_t end_race[64];
 } rs_check_out;
 
 const rs_strategy *rs_find_check_strategy(const char *name); /* the check flavour, or NULL */
