@@ -43,3 +43,9 @@ $PY -m refstrat.bench --strategies biased,biased+immortal,biased+immortal+deferr
     --workloads fib,fib314,mixed,handoff --output bench/cpython314t.json | tee bench/cpython314t.txt
 $PY -m refstrat.bench --strategies immortal,deferred,sharded,percpu,signed,atomic --workloads fib,shared \
     --output bench/new-schemes.json | tee bench/new-schemes.txt
+
+# 7. The check build (issue 7): scheduling points per second (SC, TSO, with the race detection and
+#    sleep sets), whole explorations under each reduction; then the two hardest broken variants on
+#    their own programs at preemption bound 3 under each reduction.
+$PY bench/check_speed.py | tee bench/check_speed.txt
+$PY bench/reduction_teeth.py --cap 150000 | tee bench/reduction_teeth.txt

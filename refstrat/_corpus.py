@@ -30,10 +30,9 @@ SCHEDULES_PER_PROGRAM = 300
 DEEP_SCHEDULES = 5_000
 
 #: Schedules of the third pass, one preemption deeper, for each program and knob setting whose
-#: exploration completed at the bound: a commit round split around a worker's handshake, with
-#: the other worker run in between, needs three preemptions (about 43,000 schedules into the
-#: hand-off program under partial-order reduction).
-DEEPER_SCHEDULES = 50_000
+#: exploration completed at the bound: a reviewer's tick between another worker's add and its
+#: zero test (coalesced), after a hand-off and a re-taken reference, needs three preemptions.
+DEEPER_SCHEDULES = 20_000
 
 
 @dataclass(frozen=True)
@@ -81,6 +80,11 @@ CORPUS: tuple[Litmus, ...] = (
     Litmus("objects handed both ways",
            _p((("new", 1), ("inc", 1), ("send", 1, 1), ("recv", 2), ("dec", 2), ("dec", 1)),
               (("recv", 1), ("dec", 1), ("new", 2), ("send", 2, 0)))),
+    Litmus("two references handed over, the giver drops its own; the receiver drops one, takes "
+           "one again, drops both, then works",
+           _p((("new", 1), ("inc", 1), ("inc", 1), ("send", 1, 1), ("send", 1, 1), ("dec", 1)),
+              (("recv", 1), ("recv", 1), ("dec", 1), ("inc", 1), ("dec", 1), ("dec", 1)) + _WORK * 2,
+              shared=1)),
     Litmus("a three-thread hand-off chain",
            _p((("new", 0), ("send", 0, 1)), (("recv", 0), ("send", 0, 2)),
               (("recv", 0), ("dec", 0)))),

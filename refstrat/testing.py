@@ -938,22 +938,23 @@ def _explore_corpus(explore: Any, last: _chk.Exploration) -> Failure | None:
     helper thread's round at a chosen point sit deep in a schedule, past what the first pass
     reaches.  Pass 3 explores every program
     whose exploration completed at the bound but not one preemption deeper, one preemption
-    deeper, with ``_corpus.DEEPER_SCHEDULES``: a helper's round placed between two given steps
-    of a worker, with a second worker run at a third point, takes three preemptions."""
+    deeper, with ``_corpus.DEEPER_SCHEDULES``, again the shortest runs first: a reviewer's tick
+    between another worker's add and its zero test, after a hand-off, takes three preemptions."""
     cut: list[tuple[float, int, _corpus.Litmus, int, int]] = []  # (steps per run, order, ...)
-    shallow: list[tuple[_corpus.Litmus, int, int]] = []  # complete at the bound only
+    shallow: list[tuple[float, int, _corpus.Litmus, int, int]] = []  # complete at the bound only
     for litmus in _corpus.CORPUS:
         cap = litmus.schedules or _corpus.SCHEDULES_PER_PROGRAM
         for tick, log_size in _corpus.KNOBS:
             failure = explore(litmus.program, tick, log_size, cap)
             if failure is None and last.complete and last.schedules < cap:
+                per_run = last.steps / last.schedules
                 failure = explore(litmus.program, tick, log_size, cap - last.schedules, extra=1)
                 if failure is None and not last.complete:
-                    shallow.append((litmus, tick, log_size))
+                    shallow.append((per_run, len(shallow), litmus, tick, log_size))
             elif failure is None and not last.complete:
                 cut.append((last.steps / last.schedules, len(cut), litmus, tick, log_size))
             elif failure is None:
-                shallow.append((litmus, tick, log_size))
+                shallow.append((last.steps / last.schedules, len(shallow), litmus, tick, log_size))
             if _pool_waits(litmus, failure):
                 break
             if failure is not None:
@@ -961,11 +962,10 @@ def _explore_corpus(explore: Any, last: _chk.Exploration) -> Failure | None:
     for _, _, litmus, tick, log_size in sorted(cut):
         failure = explore(litmus.program, tick, log_size, _corpus.DEEP_SCHEDULES)
         if failure is None and last.complete:
-            shallow.append((litmus, tick, log_size))
+            shallow.append((last.steps / last.schedules, len(shallow), litmus, tick, log_size))
         if failure is not None and not _pool_waits(litmus, failure):
             return failure
-    order = {id(x): i for i, x in enumerate(_corpus.CORPUS)}
-    for litmus, tick, log_size in sorted(shallow, key=lambda e: order[id(e[0])]):
+    for _, _, litmus, tick, log_size in sorted(shallow):
         failure = explore(litmus.program, tick, log_size, _corpus.DEEPER_SCHEDULES, extra=1)
         if failure is not None and not _pool_waits(litmus, failure):
             return failure

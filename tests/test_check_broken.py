@@ -21,20 +21,7 @@ from test_fuzz_broken import BROKEN_VARIANTS  # noqa: E402
 #: Hypothesis examples after the corpus: few, the corpus carries the racing shapes.
 EXAMPLES = 5
 
-#: Variants the generic exploration does not catch yet, each with the reason. They are not run:
-#: each miss costs the whole exploration (250,000 schedules).
-NOT_CAUGHT: dict[str, str] = {
-    "broken_coalesced_dirty_store": "needs three flushes around one review: beyond the corpus",
-}
-
-
-def _params():
-    for name in sorted(BROKEN_VARIANTS):
-        marks = [pytest.mark.skip(reason=NOT_CAUGHT[name])] if name in NOT_CAUGHT else []
-        yield pytest.param(name, marks=marks, id=name)
-
-
-@pytest.mark.parametrize("variant", list(_params()))
+@pytest.mark.parametrize("variant", sorted(BROKEN_VARIANTS))
 def test_default_exploration_catches_variant(broken_plugin: list[str], variant: str) -> None:
     with pytest.raises(CheckFailed) as info:
         check(variant, schedule="exhaustive", immortal=BROKEN_VARIANTS[variant], max_examples=EXAMPLES)

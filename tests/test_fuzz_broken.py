@@ -47,7 +47,7 @@ BROKEN_VARIANTS: dict[str, bool] = {
     "broken_buffered_commit_ahead": False,
     "broken_buffered_wait_no_ack": False,
     "broken_coalesced_offline_first": False,
-    "broken_coalesced_dirty_store": False,
+    "broken_coalesced_mark_late": False,
     "broken_biased_merge_store": False,
     "broken_biased_queued_late": False,
     "broken_biased_drain_link_late": False,
@@ -90,7 +90,7 @@ NEEDS_SCHEDULER: frozenset[str] = frozenset({
     "broken_buffered_commit_ahead",
     "broken_buffered_wait_no_ack",      # deadlocks: real threads stall for the 30 s wait limit
     "broken_coalesced_offline_first",
-    "broken_coalesced_dirty_store",
+    "broken_coalesced_mark_late",
     "broken_biased_merge_store",
     "broken_biased_queued_late",        # caught 1 of 2 (Hypothesis, then missed): a coin toss
     "broken_biased_drain_link_late",

@@ -18,6 +18,7 @@ from refstrat.testing import check  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_check import PROGRAMS  # noqa: E402
+from test_fuzz_broken import CATALOG  # noqa: E402
 
 # enum rs_chk_op (include/refstrat/check.h)
 (LOAD, STORE, FAA, XCHG, CAS, CAS_STRONG, FENCE, LOCK, UNLOCK, WAIT, TIMEDWAIT, SIGNAL, BROADCAST,
@@ -173,3 +174,23 @@ def test_core_refuses_reduction_under_tso(kw: dict) -> None:
     prog = PROGRAMS[0]
     with pytest.raises(ValueError, match="SC memory"):
         _check.run_checked("atomic", prog, expect(prog), memory="tso", **kw)
+
+
+def test_coalesced_review_cannot_end_inside_a_flush(broken_plugin: list[str]) -> None:
+    """What partial-order reduction found in coalesced at three preemptions: a review that ended
+    between another worker's flush to zero and its zero test freed the object, which the zero test
+    then queued again (a double free). The fixed scheme marks the review dirty before the add and
+    passes; the variant that leaves the mark to the zero test (the old order) fails."""
+    name = "broken_coalesced_mark_late"
+    prog = CATALOG.CATALOG[name].program
+    exp = expect(prog)
+    for scheme, tick in [("coalesced", t) for t in (3, 5, 8)] + [(name, CATALOG.KNOBS[name]["tick"])]:
+        def run(choices, pct=None, sleep_add=None, want_trace=False, scheme=scheme, tick=tick):
+            return _check.run_checked(scheme, prog, exp, choices=choices, tick=tick, sleep_add=sleep_add,
+                                      want_trace=want_trace)
+        ex = _check.explore_exhaustive(run, 3, 50_000, reduction="dpor")
+        print(scheme, "tick", tick, ex.schedules, "schedules")
+        if scheme == name:
+            assert ex.failure is not None and any("double free" in p for p in ex.failure.problems)
+        else:
+            assert ex.failure is None and ex.complete

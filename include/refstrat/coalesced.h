@@ -15,6 +15,10 @@
  * table at least once since the zero was seen: rc != 0 drops the review; rc == 0 and dirty
  * re-queues it two epochs later; rc == 0 and clean frees it. Flushing zero deltas matters: a
  * worker that touched the object after the zero marks it dirty even when its net delta is zero.
+ * A flush marks a pending review dirty *before* it changes the count, so that no review can end
+ * between a flush's add and its zero test: sv6 does the two under the object's lock; split, a
+ * reviewer could free the object the flusher then queues again (a double free the check build
+ * found: a PCT search over hand-off programs, then an exhaustive search at 3 preemptions).
  * Frees happen on the reviewing worker (or the main thread at quiesce).
  *
  * Simplifications: sv6 keys its 4096-slot table by pointer hash and ticks on a 10 ms timer; refstrat
@@ -62,12 +66,16 @@ typedef struct rs_coal_thread {
 
 typedef struct rs_coal_run {
     rs_grace grace;  /* the epochs: a worker's quiescent state is a flush of its whole table */
-    /* What a flush that leaves the global count at zero does: rs_coal_queue_review. A field
-     * (read-only during a run) so that a variant of the scheme (tests/broken) reuses the rest. */
+    /* What a flush that leaves the global count at zero does: rs_coal_queue_review; what a flush
+     * of an object whose review is pending and clean does before it adds: rs_coal_mark_dirty.
+     * Fields (read-only during a run) so that a variant of the scheme (tests/broken) reuses the
+     * rest; the second is called only while a review is pending, off the common path. */
     void (*on_zero)(rs_thread *t, rs_obj *o);
+    void (*on_pending)(rs_obj *o);
 } RS_ALIGNED rs_coal_run;
 
 static void rs_coal_queue_review(rs_thread *t, rs_obj *o);
+static void rs_coal_mark_dirty(rs_obj *o);
 
 static inline int rs_coalesced_init(rs_run *r)
 {
@@ -76,6 +84,7 @@ static inline int rs_coalesced_init(rs_run *r)
         return -1;
     memset(s, 0, sizeof *s);
     s->on_zero = rs_coal_queue_review;
+    s->on_pending = rs_coal_mark_dirty;
     r->s = s;
     if (rs_grace_init(&s->grace, r->nthreads) != 0)
         return -1;
@@ -139,11 +148,24 @@ static RS_NOINLINE void rs_coal_queue_review(rs_thread *t, rs_obj *o)
     e->epoch = rs_grace_read(&s->grace) + 2;
 }
 
+/* A flush is about to add to (or read) the count of an object under review: mark the review dirty
+ * first. A reviewer that then reads a zero count fails its CAS from "pending, clean" and re-queues,
+ * so it cannot free the object before this flush's zero test has queued or marked its review. */
+static void rs_coal_mark_dirty(rs_obj *o)
+{
+    uint32_t old = RS_REVIEW_PENDING;
+    /* Acq_rel pairs with the reviewer's CAS that ends a review. Fails when the review ended or
+     * is dirty already: nothing to do either way. */
+    rs_pr_cas_acq_rel(&o->aux, &old, RS_REVIEW_PENDING | RS_REVIEW_DIRTY);
+}
 RS_INLINE void rs_coal_flush_slot(rs_thread *t, rs_coal_slot *sl)
 {
     rs_obj *o = rs_obj_at(&t->run->arena, sl->idx);
     int64_t v;
     RS_STAT(t, flushes);
+    /* Acquire pairs with the CAS that queued the review (rs_coal_queue_review). */
+    if (RS_UNLIKELY(rs_pr_load_acquire(&o->aux) == RS_REVIEW_PENDING))
+        ((rs_coal_run *)t->run->s)->on_pending(o);
     /* Acq_rel: the release publishes this worker's accesses before its share of the count; the
      * acquire lets a worker that sees zero see every other flush that led to it. */
     if (sl->delta)

@@ -27,7 +27,7 @@
 #include "buffered_commit_ahead.h"
 #include "buffered_wait_no_ack.h"
 #include "coalesced_offline_first.h"
-#include "coalesced_dirty_store.h"
+#include "coalesced_mark_late.h"
 #include "biased_merge_store.h"
 #include "biased_queued_late.h"
 #include "biased_drain_link_late.h"
@@ -57,7 +57,7 @@
     RS_X(broken_buffered_commit_ahead, 1, 0, "BROKEN: buffered round that applies decrements before its handshake", "tests") \
     RS_X(broken_buffered_wait_no_ack, 1, 0, "BROKEN: buffered worker that waits without acknowledging", "tests") \
     RS_X(broken_coalesced_offline_first, 1, 0, "BROKEN: coalesced worker that goes offline before its last flush", "tests") \
-    RS_X(broken_coalesced_dirty_store, 1, 0, "BROKEN: coalesced marking a pending review dirty with load and store", "tests") \
+    RS_X(broken_coalesced_mark_late, 1, 0, "BROKEN: coalesced marking a pending review dirty after the add", "tests") \
     RS_X(broken_biased_merge_store, 1, 0, "BROKEN: biased owner merging with a load and a store, not a CAS", "tests") \
     RS_X(broken_biased_queued_late, 1, 0, "BROKEN: biased non-owner setting QUEUED after the push", "tests") \
     RS_X(broken_biased_drain_link_late, 1, 0, "BROKEN: biased drain reading the queue link after the free", "tests") \

@@ -108,7 +108,12 @@ CATALOG: dict[str, Shape] = {
            + (("inc", 0), ("dec", 0)) * 8 + (("dec", 1),),
            (("recv", 1), ("inc", 1), ("send", 1, 0), ("send", 1, 0)), shared=1),
         "sc"),
-    "broken_coalesced_dirty_store": Shape("coalesced", CAS_AS_LOAD_STORE, None, "sc"),
+    "broken_coalesced_mark_late": Shape(
+        "coalesced", HANDSHAKE_REORDERED,
+        _p((("new", 1), ("inc", 1), ("inc", 1), ("send", 1, 1), ("send", 1, 1), ("dec", 1)),
+           (("recv", 1), ("recv", 1), ("dec", 1), ("inc", 1), ("dec", 1), ("dec", 1)) + (("inc", 0), ("dec", 0)) * 2,
+           shared=1),
+        "sc"),
     "broken_biased_merge_store": Shape(
         "biased", CAS_AS_LOAD_STORE,
         _p((("new", 0), ("send", 0, 1), ("recv", 0), ("dec", 0)),
@@ -158,7 +163,7 @@ KNOBS: dict[str, dict[str, Any]] = {
     "broken_buffered_wait_no_ack": {"log_size": 16},
     # T1 (4 ops) must not tick before it leaves; T0 ticks at least three times after its dec.
     "broken_coalesced_offline_first": {"tick": 5},
-    "broken_coalesced_dirty_store": {"tick": 4},
+    "broken_coalesced_mark_late": {"tick": 5},
     "broken_arena_push_split": {"workload": "handoff", "threads": 2,
                                 "arena_size": HANDOFF_MIN_ARENA_2T},
     "broken_arena_push_before_free": {"workload": "handoff", "threads": 2,
@@ -183,9 +188,11 @@ REQUIRES: dict[str, str] = {
                                       "during so short a program",
     "broken_buffered_wait_no_ack": "deadlock detection (real threads stall until the kernel's "
                                    "30 s wait limit)",
-    "broken_coalesced_dirty_store": "three flushes of one object around one review, with deltas "
-                                    "held across safepoints (tick > 1: at tick 1 a zero count "
-                                    "means the object is dead); no small program derived yet",
+    "broken_coalesced_mark_late": "a review queued by one worker's zero while the other holds "
+                                  "increments, the other's last flush stopped between its add and "
+                                  "its zero test while the reviewer ticks: three preemptions, and "
+                                  "the tick knob (KNOBS; found by a PCT search over hand-off shapes, "
+                                  "then the smallest shape caught at bound 3)",
     "broken_arena_push_split": "tight pools (Program.pool) so that remotely freed slots are reused",
     "broken_arena_push_before_free": "tight pools (Program.pool) so that remotely freed slots are "
                                      "reused",
