@@ -230,20 +230,18 @@ def explore_exhaustive(run: Callable[..., Outcome], bound: int, max_schedules: i
     if reduction not in REDUCTIONS:
         raise ValueError(f"unknown reduction {reduction!r}; valid: {', '.join(map(repr, REDUCTIONS))}")
     ex = Exploration()
-    if reduction == "dpor":
-        _dpor.explore(run, bound, max_schedules, ex)
-        return ex
+    dpor = _dpor.Search(bound) if reduction == "dpor" else None
     prefix: list[int] = []
-    adds: list[int] | None = [] if reduction == "sleep" else None
+    adds: list[int] | None = None if reduction == "none" else []
     while True:
-        out = run(prefix, sleep_add=adds)
+        out = run(prefix, sleep_add=adds, want_trace=dpor is not None)
         ex.schedules += 1
         ex.steps += out.nsteps
         ex.pruned += out.verdict == "pruned"
         if out.problems:
             ex.failure = out
             return ex
-        nxt = _next_prefix(out.decisions, bound, adds)
+        nxt = dpor.successor(out) if dpor is not None else _next_prefix(out.decisions, bound, adds)
         if nxt is None:
             return ex
         if ex.schedules >= max_schedules:

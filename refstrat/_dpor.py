@@ -28,7 +28,7 @@ A timeout option is always tried (timeouts are few and their effect is not an ad
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any
 
 
 def option_threads(cur: int, runnable: int) -> list[int]:
@@ -107,29 +107,18 @@ def _successor(nodes: list[_Node], bound: int) -> tuple[list[int], list[int]] | 
     return None
 
 
-def explore(run: Callable[..., object], bound: int, max_schedules: int, ex: object) -> None:
-    """Fill ``ex`` (a :class:`refstrat._check.Exploration`) with the reduced exploration of
-    every schedule within ``bound`` preemptions: stops at the first failing run, or after
-    ``max_schedules`` runs (``ex.complete`` false)."""
-    nodes: list[_Node] = []
-    prefix: list[int] = []
-    adds: list[int] = []
-    while True:
-        out = run(prefix, sleep_add=adds, want_trace=True)
-        ex.schedules += 1
-        ex.steps += out.nsteps
-        ex.pruned += out.verdict == "pruned"
-        if out.problems:
-            ex.failure = out
-            return
+class Search:
+    """The reduced depth-first search within ``bound`` preemptions: given each run (its trace and
+    races, ``want_trace``), the choices and sleep-set additions of the next run, or None when
+    every decision has tried all it must."""
+
+    def __init__(self, bound: int) -> None:
+        self.bound = bound
+        self.nodes: list[_Node] = []  # the decisions of the current path
+
+    def successor(self, out: Any) -> tuple[list[int], list[int]] | None:
         trace = out.trace
         step_of = [j for j, st in enumerate(trace) if st[4] > 1]
-        _new_nodes(nodes, trace, out.decisions, step_of)
-        _add_races(nodes, trace, out.end_race, {j: k for k, j in enumerate(step_of)})
-        nxt = _successor(nodes, bound)
-        if nxt is None:
-            return
-        if ex.schedules >= max_schedules:
-            ex.complete = False
-            return
-        prefix, adds = nxt
+        _new_nodes(self.nodes, trace, out.decisions, step_of)
+        _add_races(self.nodes, trace, out.end_race, {j: k for k, j in enumerate(step_of)})
+        return _successor(self.nodes, self.bound)

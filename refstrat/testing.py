@@ -936,10 +936,10 @@ def _explore_corpus(explore: Any, last: _chk.Exploration) -> Failure | None:
     ``_corpus.DEEP_SCHEDULES``, the programs with the shortest runs first (the most schedules
     for the budget; the runs' lengths are deterministic, so is the order): the bugs that need a
     helper thread's round at a chosen point sit deep in a schedule, past what the first pass
-    reaches.  Pass 3 explores every program
-    whose exploration completed at the bound but not one preemption deeper, one preemption
-    deeper, with ``_corpus.DEEPER_SCHEDULES``, again the shortest runs first: a reviewer's tick
-    between another worker's add and its zero test, after a hand-off, takes three preemptions."""
+    reaches.  Pass 3 explores every program whose exploration completed at the bound but not
+    one preemption deeper, one preemption deeper, with ``_corpus.DEEPER_SCHEDULES``, again the
+    shortest runs first: a reviewer's tick between another worker's add and its zero test, after
+    a hand-off, takes three preemptions."""
     cut: list[tuple[float, int, _corpus.Litmus, int, int]] = []  # (steps per run, order, ...)
     shallow: list[tuple[float, int, _corpus.Litmus, int, int]] = []  # complete at the bound only
     for litmus in _corpus.CORPUS:

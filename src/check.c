@@ -110,6 +110,9 @@ typedef struct chk_thread {
     rs_thread *worker;
 } chk_thread;
 
+/* How steps depend on each other (chk_dep_class): the sleep sets and the race detection. */
+enum { DEP_NONE, DEP_READ, DEP_WRITE, DEP_WAIT, DEP_ALL, DEP_CLASSES };
+
 /* Race detection (cfg->races): vector clocks over the order of non-commuting steps. */
 typedef struct chk_block {
     uint64_t key;                      /* address >> 3 */
@@ -121,7 +124,7 @@ typedef struct chk_races {
     uint32_t clk[RS_CHK_MAX_THREADS][RS_CHK_MAX_THREADS]; /* thread -> its vector clock */
     uint32_t *ev;                      /* step -> its thread's clock after it [RS_CHK_MAX_THREADS] */
     uint64_t ev_cap;                   /* steps ev has room for */
-    int32_t last[5][RS_CHK_MAX_THREADS]; /* dependence class -> thread -> its latest step */
+    int32_t last[DEP_CLASSES][RS_CHK_MAX_THREADS]; /* dependence class -> thread -> its latest step */
     chk_block *blk;
     uint32_t nblk, blk_cap;
     uint32_t *hash;                    /* open addressing: block index + 1, 0 empty */
@@ -158,7 +161,7 @@ static struct {
     uint64_t sleep;           /* sleep sets: the sleeping threads (bit = index) */
     uint64_t ndec;            /* decisions so far: the index into cfg->sleep_add */
     chk_races races;          /* cfg->races */
-    int32_t end_race[RS_CHK_MAX_THREADS];
+    int32_t end_race[RS_CHK_MAX_THREADS]; /* chk_race_end: a thread's race at the end, -1 */
     pthread_mutex_t free_lock;/* guards mutex[] in MODE_FREE */
 } G = {.free_lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -366,8 +369,6 @@ static uint32_t chk_choose(const chk_opt *opt, uint32_t n)
 }
 
 /* ---- sleep sets (SC only) ---------------------------------------------------------------------- */
-
-enum { DEP_NONE, DEP_READ, DEP_WRITE, DEP_WAIT, DEP_ALL };
 
 /* How a pending primitive can interact with another thread's. A step is the primitive plus the
  * thread's own code up to its next primitive, which touches only memory that no other thread
