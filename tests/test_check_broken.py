@@ -21,6 +21,7 @@ from test_fuzz_broken import BROKEN_VARIANTS  # noqa: E402
 #: Hypothesis examples after the corpus: few, the corpus carries the racing shapes.
 EXAMPLES = 5
 
+
 @pytest.mark.parametrize("variant", sorted(BROKEN_VARIANTS))
 def test_default_exploration_catches_variant(broken_plugin: list[str], variant: str) -> None:
     with pytest.raises(CheckFailed) as info:
