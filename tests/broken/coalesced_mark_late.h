@@ -11,8 +11,8 @@
  * check build found this schedule (bench/reduction_teeth.txt).
  * Exposed by: a review queued by one worker's flush to zero while another holds unflushed
  * increments; the review's epochs pass; the other worker's flush of its last decrement reaches zero
- * and stops before its zero test while the reviewer ticks (three preemptions). Needs a tick long
- * enough for deltas to be held across a hand-off (tick 8).
+ * and stops before its zero test while the reviewer ticks (three preemptions). Needs the ticks to
+ * fall just so: its catalog program shows it at tick 5, not at 3, 4, 6 or 8.
  */
 #ifndef RS_BROKEN_COALESCED_MARK_LATE_H
 #define RS_BROKEN_COALESCED_MARK_LATE_H
