@@ -12,7 +12,7 @@
  * Exposed by: a review queued by one worker's flush to zero while another holds unflushed
  * increments; the review's epochs pass; the other worker's flush of its last decrement reaches zero
  * and stops before its zero test while the reviewer ticks (three preemptions). Needs the ticks to
- * fall just so: its catalog program shows it at tick 5, not at 3, 4, 6 or 8.
+ * fall just so: its catalog program shows it at tick 5, not at ticks 1-4, 6 or 8 (bound 3).
  */
 #ifndef RS_BROKEN_COALESCED_MARK_LATE_H
 #define RS_BROKEN_COALESCED_MARK_LATE_H
