@@ -32,7 +32,7 @@ $PY -m refstrat.bench --explain --callgrind --workloads fib,private,shared,mixed
 # 5. The instrument's own targets (issue 10): speed_of_light and gil against the limit, the atomic
 #    ratio against the hardware's, gil vs nonatomic, --calibrate's work, the explain flavour's zero
 #    cost (timed kernels disassembled before and after it was added).
-$PY bench/instrument_targets.py | tee bench/instrument_targets.txt
+$PY bench/instrument_targets.py --repeat 9 | tee bench/instrument_targets.txt
 
 # 6. What each CPython 3.14t mechanism buys (issue 8): biased alone, + immortal (3.13t), + deferred,
 #    + sharded (= cpython314t), on fib (3.6's operation mix), fib314 (3.14's), mixed and handoff,

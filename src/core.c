@@ -485,9 +485,10 @@ static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t c
     /* The arena is zeroed (touched) up front: refuse what the machine cannot hold rather than
      * let the kernel's OOM killer end the process. */
     uint64_t ram = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
-    if (ram && bytes > ram / 4 * 3) {
+    size_t need = bytes + (size_t)capacity * sizeof(rs_obj *); /* the slots and the free stacks */
+    if (ram && need > ram / 4 * 3) {
         snprintf(err, errlen, "an arena of %llu objects needs %zu bytes, more than 3/4 of this "
-                 "machine's %llu bytes of memory", (unsigned long long)capacity, bytes,
+                 "machine's %llu bytes of memory", (unsigned long long)capacity, need,
                  (unsigned long long)ram);
         *code = RS_ERR_CONFIG;
         rs_pr_mutex_destroy(&r->error_lock);
@@ -510,12 +511,15 @@ static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t c
     memset(a->pools, 0, sizeof(rs_pool) * p->threads);
     memset(r->threads, 0, sizeof(rs_thread) * (p->threads + 1));
     uint64_t per = (capacity - nsetup) / p->threads;
+    int stacks = 1;
     for (uint32_t i = 0; i < p->threads; i++) {
         rs_pool *pl = &a->pools[i];
         pl->begin = pl->bump = (uint32_t)(nsetup + i * per);
         pl->end = (uint32_t)(nsetup + (i + 1) * per);
-        pl->free_head = RS_NIL;
+        pl->depth = (uint32_t)per;
         pl->remote_head = RS_NIL;
+        pl->free = (rs_obj **)malloc(sizeof(rs_obj *) * (per ? per : 1));
+        stacks = stacks && pl->free;
     }
     uint64_t seed = p->seed;
     for (uint32_t i = 0; i <= p->threads; i++) {
@@ -529,6 +533,12 @@ static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t c
         t->cpu = -1;
         t->checked = p->checked != 0;
         t->layers = r->layers;
+    }
+    if (!stacks) {
+        snprintf(err, errlen, "out of memory for the free stacks of %llu objects",
+                 (unsigned long long)capacity);
+        rs_run_destroy(r);
+        return NULL;
     }
     if (p->explain && rs_explain_alloc(r) != 0) {
         snprintf(err, errlen, "out of memory for the explain counters of %llu objects",
@@ -577,7 +587,7 @@ static uint32_t rs_setup_marks(const rs_run *r, uint32_t idx)
 static void rs_setup_object(rs_run *r, uint32_t idx, uint32_t marks, rs_handle *out)
 {
     uint32_t flags = RS_F_SETUP | (marks & RS_LAYERS);
-    *out = rs_obj_open(&r->arena, idx, flags, RS_NIL);
+    *out = rs_obj_open(&r->arena, rs_obj_at(&r->arena, idx), flags, RS_NIL);
     if (r->explain)
         r->explain->shadow[idx] = 1; /* the setup reference */
     r->strategy->obj_init(&r->threads[0], rs_obj_at(&r->arena, idx)); /* owned by worker 0 */
@@ -686,6 +696,8 @@ void rs_run_destroy(rs_run *r)
     free(r->zipf_table);
     free(r->shared);
     free(r->arena.base);
+    for (uint32_t i = 0; r->arena.pools && i < r->arena.npools; i++)
+        free(r->arena.pools[i].free);
     free(r->arena.pools);
     free(r->threads);
     rs_pr_mutex_destroy(&r->error_lock);
@@ -962,17 +974,17 @@ int rs_step_create(const rs_strategy *s, uint32_t capacity, int immortal, int pa
 int rs_step_new(rs_run *r, int setup, int immortal, rs_handle *out)
 {
     rs_thread *t = &r->threads[0];
-    uint32_t idx = rs_pool_take(&r->arena, t->pool);
+    rs_obj *o = rs_pool_take(&r->arena, t->pool);
     /* Deferred schemes free on flush (coalesced needs a few epoch ticks). */
-    for (int tries = 0; idx == RS_NIL && tries < 8; tries++) {
+    for (int tries = 0; !o && tries < 8; tries++) {
         r->strategy->flush(t);
-        idx = rs_pool_take(&r->arena, t->pool);
+        o = rs_pool_take(&r->arena, t->pool);
     }
-    if (idx == RS_NIL)
+    if (!o)
         return RS_ERR_ARENA;
     uint32_t flags = setup ? RS_F_SETUP | (immortal ? RS_F_IMMORTAL : 0) : 0;
-    *out = rs_obj_open(&r->arena, idx, flags, setup ? RS_NIL : 0);
-    r->strategy->obj_init(t, rs_obj_at(&r->arena, idx));
+    *out = rs_obj_open(&r->arena, o, flags, setup ? RS_NIL : 0);
+    r->strategy->obj_init(t, o);
     t->c.allocs++;
     return RS_OK;
 }

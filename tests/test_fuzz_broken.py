@@ -50,7 +50,7 @@ BROKEN_VARIANTS: dict[str, bool] = {
     "broken_coalesced_mark_late": False,
     "broken_biased_merge_store": False,
     "broken_biased_queued_late": False,
-    "broken_biased_drain_link_late": False,
+    "broken_biased_drain_unlocked": False,
     "broken_arena_push_split": False,
     "broken_arena_push_before_free": False,
     # issue 8: the new schemes
@@ -93,7 +93,7 @@ NEEDS_SCHEDULER: frozenset[str] = frozenset({
     "broken_coalesced_mark_late",
     "broken_biased_merge_store",
     "broken_biased_queued_late",        # caught 1 of 2 (Hypothesis, then missed): a coin toss
-    "broken_biased_drain_link_late",
+    "broken_biased_drain_unlocked",
     "broken_arena_push_before_free",    # the handoff hunt caught it in 2 of 5 tries
     "broken_percpu_kill_no_grace",      # a preemption between a mode load and its counter store
     "broken_signed_publish_late",       # a receiver running between a send and the next safepoint

@@ -48,12 +48,7 @@ typedef struct rs_brc_thread {
     pthread_mutex_t lock;     /* guards head and alive */
     uint32_t head;            /* merge queue, linked through rs_obj.next */
     int alive;                /* the worker is in its kernel and will drain its queue */
-    void (*merge_list)(rs_thread *, uint32_t); /* rs_brc_merge_list; a field so that a variant of
-                                                  the scheme (tests/broken) can reuse every other
-                                                  piece. Written by init, read-only after */
 } RS_ALIGNED rs_brc_thread;
-
-static inline void rs_brc_merge_list(rs_thread *t, uint32_t idx);
 
 static inline int rs_biased_init(rs_run *r)
 {
@@ -64,7 +59,6 @@ static inline int rs_biased_init(rs_run *r)
         memset(b, 0, sizeof *b);
         rs_pr_mutex_init(&b->lock);
         b->head = RS_NIL;
-        b->merge_list = rs_brc_merge_list;
         r->threads[i].s = b;
     }
     return 0;
@@ -199,7 +193,7 @@ static inline void rs_brc_merge_list(rs_thread *t, uint32_t idx)
     const rs_arena *a = &t->run->arena;
     while (idx != RS_NIL) {
         rs_obj *o = rs_obj_at(a, idx);
-        idx = rs_pr_load_plain(&o->next); /* read before a free reuses the link */
+        idx = rs_pr_load_plain(&o->next); /* before the merge: a free may hand the slot on */
         RS_STAT(t, merges);
         if (rs_brc_merge(o, -1) == 0)
             rs_free(t, o);
@@ -214,7 +208,7 @@ static RS_NOINLINE void rs_brc_drain(rs_thread *t)
     rs_pr_store_plain(&b->head, RS_NIL);
     rs_pr_store_relaxed(&b->pending, 0);
     rs_pr_mutex_unlock(&b->lock);
-    b->merge_list(t, head);
+    rs_brc_merge_list(t, head);
 }
 
 RS_INLINE void rs_biased_safepoint(rs_thread *t)
@@ -250,7 +244,7 @@ static inline void rs_biased_leave(rs_thread *t)
     rs_pr_store_plain(&b->head, RS_NIL);
     rs_pr_store_relaxed(&b->pending, 0);
     rs_pr_mutex_unlock(&b->lock);
-    b->merge_list(t, head);
+    rs_brc_merge_list(t, head);
 }
 
 #define rs_biased_start rs_noop_init

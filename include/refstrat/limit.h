@@ -67,15 +67,15 @@ static inline int rs_lim_heap_init(rs_thread *t, rs_lim_heap *h, uint32_t want)
         return -1;
     }
     while (h->n < want || !h->spare) {
-        uint32_t idx = rs_pool_take(&r->arena, t->pool);
-        if (idx == RS_NIL) {
+        rs_obj *o = rs_pool_take(&r->arena, t->pool);
+        if (!o) {
             rs_run_fail(r, RS_ERR_ARENA, "limit: the arena has too few slots for this workload");
             return -1;
         }
         if (h->n < want)
-            h->free[h->n++] = rs_obj_at(&r->arena, idx);
+            h->free[h->n++] = o;
         else
-            h->spare = rs_obj_at(&r->arena, idx);
+            h->spare = o;
     }
     return 0;
 }
@@ -353,10 +353,10 @@ RS_INLINE int rs_lim_k_handoff(const int A, rs_thread *t)
     const uint32_t T = r->nthreads;
     rs_ring *out = &r->rings[t->index], *in = &r->rings[(t->index + T - 1) % T];
     uint64_t goal = r->p.ops / 5 ? r->p.ops / 5 : 1, produced = 0;
-    uint32_t slot[RS_LIM_SLOTS];
+    rs_obj *slot[RS_LIM_SLOTS];
     for (uint32_t i = 0; i < RS_LIM_SLOTS; i++) {
         slot[i] = rs_pool_take(a, t->pool);
-        if (slot[i] == RS_NIL) {
+        if (!slot[i]) {
             rs_run_fail(r, RS_ERR_ARENA, "limit: the arena has too few slots for this workload");
             return -1;
         }
@@ -369,9 +369,9 @@ RS_INLINE int rs_lim_k_handoff(const int A, rs_thread *t)
         uint32_t tail = rs_pr_load_relaxed(&out->tail);
         /* Acquire pairs with the consumer's release of head (rs_ring_pop). */
         if (tail - rs_pr_load_acquire(&out->head) < RS_RING) {
-            h.idx = slot[produced % RS_LIM_SLOTS];
+            rs_obj *o = h.o = slot[produced % RS_LIM_SLOTS];
+            h.idx = RS_NIL; /* the consumer reads o only */
             h.gen = 0;
-            rs_obj *o = h.o = rs_obj_at(a, h.idx);
             o->rc = 1;
             rs_lim_inc(A, o);
             rs_lim_dec(A, o);

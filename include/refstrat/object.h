@@ -16,9 +16,12 @@
  *  - After quiesce, the runner scans the arena: a live object that should be dead is a leak.
  *
  * Each worker thread owns a pool, a contiguous slice of the arena. It allocates from its pool with
- * no lock (local free list, then bump pointer). An object freed by another thread is pushed on the
- * owner's remote stack (lock-free push); the owner takes the whole stack with one exchange when its
- * local list runs dry, which makes the push ABA-safe.
+ * no lock (local free stack, then bump pointer). The local free stack is an array of slot pointers
+ * as deep as the pool, as a runtime's thread-local free list is: a free by the owner is one store,
+ * an allocation one load, no index arithmetic and no link through the slot. An object freed by
+ * another thread is pushed on the owner's remote stack (lock-free push, linked through
+ * rs_obj.next); the owner takes the whole stack with one exchange when its local stack runs dry,
+ * which makes the push ABA-safe, and moves it onto the local stack.
  *
  * Synchronization table (which calls may race with which):
  *   rs_alloc(pool p)       only the thread owning p            races with rs_free() of p's objects
@@ -81,10 +84,12 @@ typedef struct rs_counters {
 
 typedef struct rs_pool {
     /* owner thread only */
-    uint32_t begin, end; /* slice [begin, end) of the arena */
-    uint32_t bump;       /* next never-used slot */
-    uint32_t free_head;  /* local free list through rs_obj.next */
-    char pad_[RS_CACHELINE - 4 * sizeof(uint32_t)];
+    struct rs_obj **free; /* the local free stack: [0, nfree) are free slots */
+    uint32_t nfree;
+    uint32_t depth;       /* end - begin, the stack's capacity */
+    uint32_t begin, end;  /* slice [begin, end) of the arena */
+    uint32_t bump;        /* next never-used slot */
+    char pad_[RS_CACHELINE - sizeof(struct rs_obj **) - 5 * sizeof(uint32_t)];
     /* atomic: any thread pushes (CAS, release), the owner takes all (exchange, acquire) */
     uint32_t remote_head;
     char pad2_[RS_CACHELINE - sizeof(uint32_t)];
@@ -121,27 +126,41 @@ RS_INLINE int rs_handle_ok(const rs_arena *a, rs_handle h)
     return h.o && rs_pr_load_relaxed(&h.o->gen) == h.gen; /* NULL: never opened */
 }
 
-/* Take a slot from pool p, or RS_NIL when the pool is exhausted (the caller waits for frees). */
-RS_INLINE uint32_t rs_pool_take(const rs_arena *a, rs_pool *p)
+/* Move the remote stack taken at idx onto the local stack. Bounded by the stack's depth: a
+ * correct scheme never puts more slots there than the pool has, but the unchecked copies tell two
+ * racing frees of one object apart no more than a runtime's allocator does, and such a slot may
+ * then be listed twice, even in a cycle; it is dropped here rather than overflow the stack. */
+static RS_NOINLINE void rs_pool_collect(const rs_arena *a, rs_pool *p, uint32_t idx)
 {
-    uint32_t idx = p->free_head;
-    if (RS_UNLIKELY(idx == RS_NIL)) {
-        if (p->bump < p->end)
-            return p->bump++;
-        /* Acquire pairs with the release CAS in rs_pool_give_remote(): the pushed slot's next
-         * link and its free state are visible. */
-        idx = rs_pr_xchg_acquire(&p->remote_head, RS_NIL);
-        if (idx == RS_NIL)
-            return RS_NIL;
+    while (idx != RS_NIL && p->nfree < p->depth) {
+        rs_obj *o = rs_obj_at(a, idx);
+        p->free[p->nfree++] = o;
+        idx = rs_pr_load_plain(&o->next);
     }
-    p->free_head = rs_pr_load_plain(&rs_obj_at(a, idx)->next);
-    return idx;
 }
 
-/* Make a slot LIVE with a new generation; the scheme then sets its count fields. */
-RS_INLINE rs_handle rs_obj_open(const rs_arena *a, uint32_t idx, uint32_t flags, uint32_t pool)
+/* Take a slot from pool p, or NULL when the pool is exhausted (the caller waits for frees). */
+RS_INLINE rs_obj *rs_pool_take(const rs_arena *a, rs_pool *p)
 {
-    rs_obj *o = rs_obj_at(a, idx);
+    if (RS_UNLIKELY(p->nfree == 0)) {
+        if (p->bump < p->end)
+            return rs_obj_at(a, p->bump++);
+        /* Acquire pairs with the release CAS in rs_pool_give_remote(): the pushed slots' next
+         * links and their free state are visible. */
+        uint32_t idx = rs_pr_xchg_acquire(&p->remote_head, RS_NIL);
+        if (idx == RS_NIL)
+            return NULL;
+        rs_pool_collect(a, p, idx);
+    }
+    rs_obj *o = p->free[--p->nfree];
+    if (!o) /* never: the stack holds slots; lets the caller's test for NULL fold away here */
+        __builtin_unreachable();
+    return o;
+}
+
+/* Make slot o LIVE with a new generation; the scheme then sets its count fields. */
+RS_INLINE rs_handle rs_obj_open(const rs_arena *a, rs_obj *o, uint32_t flags, uint32_t pool)
+{
     rs_pr_store_plain(&o->pool, pool);
     rs_pr_store_plain(&o->flags, flags);
     rs_pr_store_plain(&o->aux, 0);
@@ -150,7 +169,7 @@ RS_INLINE rs_handle rs_obj_open(const rs_arena *a, uint32_t idx, uint32_t flags,
      * hand-off), which orders these stores before any access there. */
     uint32_t gen = rs_pr_load_relaxed(&o->gen) + 1;
     rs_pr_store_relaxed(&o->gen, gen);
-    rs_handle h = {o, idx, gen};
+    rs_handle h = {o, rs_obj_index(a, o), gen}; /* the unchecked copies never read idx */
     return h;
 }
 
@@ -170,7 +189,7 @@ RS_INLINE void rs_pool_give_remote(const rs_arena *a, rs_pool *p, uint32_t idx)
 RS_INLINE int rs_obj_mark_free(rs_obj *o, int checked)
 {
     uint32_t gen = rs_pr_load_relaxed(&o->gen);
-    if (!checked) {
+    if (RS_LIKELY(!checked)) { /* the timed copies' path first */
         if (RS_UNLIKELY(!rs_gen_live(gen)))
             return 0;
         /* Relaxed: only rs_handle_ok() (checked runs) reads it concurrently; the slot's reuse is
@@ -187,8 +206,11 @@ RS_INLINE int rs_obj_mark_free(rs_obj *o, int checked)
     return 1;
 }
 
-/* The scheme decided o is dead. `self` is the pool of the calling thread (NULL for helpers). */
-RS_INLINE void rs_obj_free(const rs_arena *a, rs_pool *self, rs_counters *c, rs_obj *o, int checked)
+/* The scheme decided o is dead. `self` is the pool of the calling thread and `me` its index
+ * (helpers: NULL, and an index no pool has). The owner's free, the common case, tests the slot's
+ * pool against `me` and pushes: no pool table, no index arithmetic. */
+RS_INLINE void rs_obj_free(const rs_arena *a, rs_pool *self, uint32_t me, rs_counters *c, rs_obj *o,
+                           int checked)
 {
     if (RS_UNLIKELY(!rs_obj_mark_free(o, checked))) {
         c->double_frees++;
@@ -197,15 +219,12 @@ RS_INLINE void rs_obj_free(const rs_arena *a, rs_pool *self, rs_counters *c, rs_
     }
     c->frees++;
     uint32_t pool = rs_pr_load_plain(&o->pool);
-    if (pool == RS_NIL) /* a setup object freed: never reused, the final scan reports it */
-        return;
-    uint32_t idx = rs_obj_index(a, o);
-    rs_pool *home = &a->pools[pool];
-    if (home == self) {
-        rs_pr_store_plain(&o->next, self->free_head);
-        self->free_head = idx;
-    } else {
-        rs_pool_give_remote(a, home, idx);
+    if (RS_LIKELY(pool == me)) {
+        /* The bound: see rs_pool_collect (a racy double free in an unchecked run). */
+        if (RS_LIKELY(self->nfree < self->depth))
+            self->free[self->nfree++] = o;
+    } else if (pool != RS_NIL) { /* RS_NIL: a setup object, never reused; the final scan reports it */
+        rs_pool_give_remote(a, &a->pools[pool], rs_obj_index(a, o));
     }
 }
 

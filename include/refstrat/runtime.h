@@ -271,13 +271,13 @@ RS_INLINE int rs_run_aborted(rs_run *r) { return rs_pr_load_acquire(&r->abort); 
 RS_INLINE void rs_free_now(rs_thread *t, rs_obj *o)
 {
     RS_EXPLAIN_FREE(t, o);
-    rs_obj_free(&t->run->arena, t->pool, &t->c, o, t->checked);
+    rs_obj_free(&t->run->arena, t->pool, t->index, &t->c, o, t->checked);
 }
 
 /* The scheme decided o is dead. A deferred object is not: its heap count reached zero, but stack
  * references are not counted, so only a collection that scans them may free it
  * (refstrat/deferred.h); the scheme's zero is ignored and the collector decides. */
-RS_INLINE void rs_free(rs_thread *t, rs_obj *o)
+static RS_NOINLINE void rs_free(rs_thread *t, rs_obj *o)
 {
     if (RS_UNLIKELY(rs_pr_load_plain(&o->flags) & t->layers & RS_F_DEFERRED))
         return;

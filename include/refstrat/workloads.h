@@ -9,7 +9,8 @@
  *  - validates the handle (a use after free is counted and the operation skipped), unless the
  *    kernel is an unchecked copy (rs_ops.checked == 0: timed runs and speed_of_light), where the
  *    call folds to the scheme's own operation and the kernels count operations per burst or
- *    arithmetically, never one by one;
+ *    arithmetically, never one by one; the unchecked copies keep their references in tables of
+ *    bare pointers (a handle there carries its object only), as the limit kernels do;
  *  - in the layered copy (rs_ops.layered), tests the header's flags against the run's layers once
  *    and takes the cold path on a hit (refstrat/layers.h): immortal objects are skipped (PEP 683's
  *    branch), deferred objects' stack references and sharded objects' counts are the layers'.
@@ -41,6 +42,7 @@
 #define RS_MAX_WORK 100000000u /* spin iterations per call or per operation (see rs_op_work) */
 #define RS_FIB_SMALL_MIN (-5)
 #define RS_FIB_SMALL_MAX 256
+#define RS_FIB_POLL_N 12     /* fib calls with n >= this look for an abort: one per ~500 calls */
 
 /* Setup objects of the fib workload, in this order, then the small ints -5..256. */
 enum { RS_FIB_FUNC, RS_FIB_GLOBALS, RS_FIB_BUILTINS, RS_FIB_CODE, RS_FIB_TRUE, RS_FIB_FALSE,
@@ -62,9 +64,9 @@ typedef struct rs_ring {
 enum rs_op_kind { RS_OP_INC, RS_OP_DEC, RS_OP_PUSH, RS_OP_POP, RS_OP_KILL };
 
 /* One operation through handle h: 1 when performed, 0 for a use after free (checked copies). */
-RS_INLINE int rs_op(const rs_ops S, rs_thread *t, const rs_arena *a, rs_handle h, const int kind)
+RS_INLINE int rs_op(const rs_ops S, rs_thread *t, rs_handle h, const int kind)
 {
-    if (S.checked && RS_UNLIKELY(!rs_handle_ok(a, h))) {
+    if (S.checked && RS_UNLIKELY(!rs_handle_ok(&t->run->arena, h))) {
         t->c.use_after_free++;
         rs_pr_event_uaf();
         return 0;
@@ -89,21 +91,21 @@ RS_INLINE int rs_op(const rs_ops S, rs_thread *t, const rs_arena *a, rs_handle h
     return 1;
 }
 
-RS_INLINE int rs_op_inc(const rs_ops S, rs_thread *t, const rs_arena *a, rs_handle h)
+RS_INLINE int rs_op_inc(const rs_ops S, rs_thread *t, rs_handle h)
 {
-    return rs_op(S, t, a, h, RS_OP_INC);
+    return rs_op(S, t, h, RS_OP_INC);
 }
 
-RS_INLINE int rs_op_dec(const rs_ops S, rs_thread *t, const rs_arena *a, rs_handle h)
+RS_INLINE int rs_op_dec(const rs_ops S, rs_thread *t, rs_handle h)
 {
-    return rs_op(S, t, a, h, RS_OP_DEC);
+    return rs_op(S, t, h, RS_OP_DEC);
 }
 
 /* Before the release that makes h reachable from another thread; not a count change, so not an
  * operation. A freed object is not published (the send that follows is the caller's bug). */
-RS_INLINE void rs_op_publish(const rs_ops S, rs_thread *t, const rs_arena *a, rs_handle h)
+RS_INLINE void rs_op_publish(const rs_ops S, rs_thread *t, rs_handle h)
 {
-    if (!S.publish || (S.checked && RS_UNLIKELY(!rs_handle_ok(a, h))))
+    if (!S.publish || (S.checked && RS_UNLIKELY(!rs_handle_ok(&t->run->arena, h))))
         return;
     S.publish(t, h.o);
 }
@@ -120,48 +122,49 @@ RS_INLINE void rs_op_work(uint32_t work)
  * for the frees this thread owes itself: a biased drain, or coalesced's ticks, three of which
  * confirm a free when the thread is alone. Under the systematic scheduler a wait parks the thread
  * until another one writes, and the waiter's own frees are not such a write. */
-static RS_NOINLINE uint32_t rs_alloc_wait(rs_thread *t, void (*wait)(rs_thread *))
+static RS_NOINLINE rs_obj *rs_alloc_wait(rs_thread *t, void (*wait)(rs_thread *))
 {
     rs_run *r = t->run;
     double start = rs_now();
     for (unsigned i = 1;; i++) {
-        uint32_t idx;
+        rs_obj *o;
         for (int k = 0; k < 3; k++) {
             r->strategy->flush(t);
-            if ((idx = rs_pool_take(&r->arena, t->pool)) != RS_NIL)
-                return idx;
+            if ((o = rs_pool_take(&r->arena, t->pool)) != NULL)
+                return o;
         }
         wait(t);
-        idx = rs_pool_take(&r->arena, t->pool);
-        if (idx != RS_NIL)
-            return idx;
+        o = rs_pool_take(&r->arena, t->pool);
+        if (o)
+            return o;
         if (rs_run_aborted(r))
-            return RS_NIL;
+            return NULL;
         if (i % 1024 == 0) {
             rs_pr_yield();
             if (rs_now() - start > RS_WAIT_LIMIT) {
                 rs_run_fail(r, RS_ERR_ARENA, "arena exhausted: a worker's pool stayed empty; "
                                              "pass a larger arena_size");
-                return RS_NIL;
+                return NULL;
             }
         }
     }
 }
 
-/* A new object owned by t with count 1, or a handle with idx RS_NIL when the run failed. */
-RS_INLINE rs_handle rs_new(const rs_ops S, rs_thread *t, const rs_arena *a)
+/* A new object owned by t with count 1, or a handle with o == NULL when the run failed. */
+RS_INLINE rs_handle rs_new(const rs_ops S, rs_thread *t)
 {
-    uint32_t idx = rs_pool_take(a, t->pool);
-    if (RS_UNLIKELY(idx == RS_NIL)) {
-        idx = rs_alloc_wait(t, S.wait);
-        if (idx == RS_NIL) {
+    const rs_arena *a = &t->run->arena;
+    rs_obj *o = rs_pool_take(a, t->pool);
+    if (RS_UNLIKELY(!o)) {
+        o = rs_alloc_wait(t, S.wait);
+        if (!o) {
             rs_handle nil = {NULL, RS_NIL, 0};
             return nil;
         }
     }
-    rs_handle h = rs_obj_open(a, idx, 0, t->index);
-    RS_EXPLAIN_NEW(t, idx);
-    S.obj_init(t, rs_obj_at(a, idx));
+    rs_handle h = rs_obj_open(a, o, 0, t->index);
+    RS_EXPLAIN_NEW(t, h.idx);
+    S.obj_init(t, o);
     t->c.allocs++;
     return h;
 }
@@ -190,79 +193,154 @@ RS_INLINE int rs_wait_step(const rs_ops S, rs_thread *t, unsigned *spins, double
  * not (a random push/pop choice would cost a branch miss per operation and hide the schemes'
  * differences). Every 1024 operations one private object is replaced (its initial reference
  * killed, so it is freed; another allocated), so allocation and frees are part of the mix. */
-RS_INLINE rs_handle rs_draw(int kind, uint64_t x, const rs_handle *priv, uint32_t np,
-                            const rs_handle *shared, uint32_t ns, const uint16_t *zipf, uint32_t thresh)
+/* What a loop kernel draws from. The checked copies hold handles (their generations are checked);
+ * the unchecked copies hold bare pointers, as a runtime's value stack does: an 8-byte entry, one
+ * load with a scaled index. */
+typedef struct rs_pick {
+    rs_handle *priv;        /* checked copies: this worker's private objects */
+    rs_obj **privo;         /* unchecked copies: the same, by pointer */
+    uint32_t np;
+    const rs_handle *shared; /* checked copies: the setup objects */
+    rs_obj **sharedo;       /* unchecked copies: the same, by pointer */
+    uint32_t ns;
+    const uint16_t *zipf;
+    uint32_t thresh;
+} rs_pick;
+
+RS_INLINE rs_handle rs_pick_priv(const rs_ops S, const rs_pick *d, uint32_t i)
+{
+    if (S.checked)
+        return d->priv[i];
+    rs_handle h = {d->privo[i], RS_NIL, 0};
+    return h;
+}
+
+RS_INLINE void rs_pick_set(const rs_ops S, rs_pick *d, uint32_t i, rs_handle h)
+{
+    if (S.checked)
+        d->priv[i] = h;
+    else
+        d->privo[i] = h.o;
+}
+
+RS_INLINE rs_handle rs_pick_shared(const rs_ops S, const rs_pick *d, uint32_t i)
+{
+    if (S.checked)
+        return d->shared[i];
+    rs_handle h = {d->sharedo[i], RS_NIL, 0};
+    return h;
+}
+
+RS_INLINE rs_handle rs_draw(const rs_ops S, int kind, uint64_t x, const rs_pick *d)
 {
     if (kind == RS_W_PRIVATE)
-        return priv[rs_below(x, np)];
+        return rs_pick_priv(S, d, rs_below(x, d->np));
     if (kind == RS_W_SHARED)
-        return shared[rs_below(x, ns)];
-    if (((uint32_t)x & 0xffff) < thresh)
-        return shared[zipf[(x >> 16) & (RS_ZIPF_TABLE - 1)]];
-    return priv[rs_below(x, np)];
+        return rs_pick_shared(S, d, rs_below(x, d->ns));
+    if (((uint32_t)x & 0xffff) < d->thresh)
+        return rs_pick_shared(S, d, d->zipf[(x >> 16) & (RS_ZIPF_TABLE - 1)]);
+    return rs_pick_priv(S, d, rs_below(x, d->np));
+}
+
+/* One burst: `depth` increfs of drawn objects, then their decrefs in reverse order; the
+ * operations performed. The kernel runs a copy with `work` a constant 0 when the run asks for no
+ * other work, so that no operation tests it. The unchecked copies hold the objects by pointer,
+ * the checked ones whole handles. */
+RS_INLINE uint64_t rs_burst(const rs_ops S, rs_thread *t, int kind, uint64_t *rng, const rs_pick *d,
+                            uint32_t depth, const uint32_t work)
+{
+    rs_obj *held[RS_MAX_DEPTH];
+    rs_handle heldh[RS_MAX_DEPTH];
+    uint32_t got = 0;
+    for (uint32_t k = 0; k < depth; k++) {
+        rs_handle h = rs_draw(S, kind, rs_rand(rng), d);
+        if (rs_op_inc(S, t, h)) {
+            held[got] = h.o;
+            if (S.checked)
+                heldh[got] = h;
+            got++;
+        }
+        rs_op_work(work);
+    }
+    uint64_t n = got;
+    for (uint32_t k = got; k;) {
+        rs_handle h = {held[--k], RS_NIL, 0};
+        n += rs_op_dec(S, t, S.checked ? heldh[k] : h);
+        rs_op_work(work);
+    }
+    return n;
+}
+
+/* The tables this copy reads (handles when checked, pointers otherwise): 0, or -1 when out of
+ * memory. */
+RS_INLINE int rs_pick_alloc(const rs_ops S, rs_run *r, rs_pick *d)
+{
+    d->shared = r->shared;
+    if (S.checked) {
+        d->priv = (rs_handle *)malloc(sizeof(rs_handle) * (d->np ? d->np : 1));
+        return d->priv ? 0 : -1;
+    }
+    d->privo = (rs_obj **)malloc(sizeof(rs_obj *) * (d->np ? d->np : 1));
+    d->sharedo = (rs_obj **)malloc(sizeof(rs_obj *) * (d->ns ? d->ns : 1));
+    if (!d->privo || !d->sharedo)
+        return -1;
+    for (uint32_t i = 0; i < d->ns; i++)
+        d->sharedo[i] = r->shared[i].o;
+    return 0;
 }
 
 RS_INLINE int rs_k_loop(const rs_ops S, rs_thread *t, int kind)
 {
     rs_run *r = t->run;
-    const rs_arena a = r->arena;
     const rs_params *p = &r->p;
-    uint32_t np = kind == RS_W_SHARED ? 0 : p->objects;
-    const uint32_t ns = r->nshared;
-    const rs_handle *shared = r->shared;
-    const uint16_t *zipf = r->zipf_table;
-    const uint32_t thresh = (uint32_t)(p->shared_fraction * 65536.0);
+    rs_pick d = {NULL, NULL, kind == RS_W_SHARED ? 0 : p->objects, NULL, NULL, r->nshared,
+                 r->zipf_table, (uint32_t)(p->shared_fraction * 65536.0)};
     const uint32_t depth = p->depth, work = p->work;
-    rs_handle held[RS_MAX_DEPTH];
     uint64_t n = 0, tried = 0, next_churn = 1024, rng = t->rng; /* n: performed; tried: attempted */
     int rc = 0;
-    rs_handle *priv = np ? (rs_handle *)malloc(sizeof(rs_handle) * np) : NULL;
-    if (np && !priv) {
+    if (rs_pick_alloc(S, r, &d) != 0) {
         rs_run_fail(r, RS_ERR_NOMEM, "out of memory for a worker's private objects");
-        return -1;
+        d.np = 0;
+        rc = -1;
     }
-    for (uint32_t i = 0; i < np; i++) {
-        priv[i] = rs_new(S, t, &a);
-        if (priv[i].idx == RS_NIL) {
-            np = i;
+    for (uint32_t i = 0; i < d.np; i++) {
+        rs_handle h = rs_new(S, t);
+        if (!h.o) {
+            d.np = i;
             rc = -1;
             break;
         }
+        rs_pick_set(S, &d, i, h);
     }
     while (rc == 0 && tried < p->ops) {
-        uint32_t got = 0;
-        for (uint32_t k = 0; k < depth; k++) {
-            rs_handle h = rs_draw(kind, rs_rand(&rng), priv, np, shared, ns, zipf, thresh);
-            if (rs_op_inc(S, t, &a, h))
-                held[got++] = h;
-            rs_op_work(work);
-        }
-        n += got;
-        while (got) {
-            n += rs_op_dec(S, t, &a, held[--got]);
-            rs_op_work(work);
-        }
+        if (work)
+            n += rs_burst(S, t, kind, &rng, &d, depth, work);
+        else
+            n += rs_burst(S, t, kind, &rng, &d, depth, 0);
         tried += 2 * (uint64_t)depth; /* a broken scheme's use after free must not stall the loop */
         S.safepoint(t);
         if (RS_UNLIKELY(tried >= next_churn)) {
             next_churn += 1024;
             if (rs_run_aborted(r))
                 break;
-            if (np) {
-                uint32_t i = rs_below(rs_rand(&rng), np);
-                n += rs_op(S, t, &a, priv[i], RS_OP_KILL);
+            if (d.np) {
+                uint32_t i = rs_below(rs_rand(&rng), d.np);
+                n += rs_op(S, t, rs_pick_priv(S, &d, i), RS_OP_KILL);
                 tried++;
-                priv[i] = rs_new(S, t, &a);
-                if (priv[i].idx == RS_NIL) {
-                    priv[i] = priv[--np]; /* that slot's reference is gone */
+                rs_handle h = rs_new(S, t);
+                if (!h.o) {
+                    h = rs_pick_priv(S, &d, --d.np); /* that slot's reference is gone */
                     rc = -1;
                 }
+                rs_pick_set(S, &d, i, h);
             }
         }
     }
-    for (uint32_t i = 0; i < np; i++)
-        n += rs_op(S, t, &a, priv[i], RS_OP_KILL);
-    free(priv);
+    for (uint32_t i = 0; i < d.np; i++)
+        n += rs_op(S, t, rs_pick_priv(S, &d, i), RS_OP_KILL);
+    free(d.priv);
+    free(d.privo);
+    free(d.sharedo);
     t->rng = rng;
     t->ops = n;
     return rc;
@@ -295,16 +373,16 @@ RS_INLINE int rs_ring_pop(rs_ring *q, rs_handle *h)
 
 /* Take one object from the inbox, use it (incref, decref) and release it: a cross-thread free.
  * The reference taken from the ring is the producer's initial one, so the release is a kill. */
-RS_INLINE int rs_consume(const rs_ops S, rs_thread *t, const rs_arena *a, rs_ring *in, uint64_t *n)
+RS_INLINE int rs_consume(const rs_ops S, rs_thread *t, rs_ring *in, uint64_t *n)
 {
     rs_handle h;
     if (!rs_ring_pop(in, &h))
         return 0;
-    if (rs_op_inc(S, t, a, h)) {
+    if (rs_op_inc(S, t, h)) {
         (*n)++;
-        *n += rs_op_dec(S, t, a, h);
+        *n += rs_op_dec(S, t, h);
     }
-    *n += rs_op(S, t, a, h, RS_OP_KILL);
+    *n += rs_op(S, t, h, RS_OP_KILL);
     rs_op_work(3 * t->run->p.work); /* after its three operations */
     return 1;
 }
@@ -315,7 +393,6 @@ RS_INLINE int rs_consume(const rs_ops S, rs_thread *t, const rs_arena *a, rs_rin
 RS_INLINE int rs_k_handoff(const rs_ops S, rs_thread *t)
 {
     rs_run *r = t->run;
-    const rs_arena a = r->arena;
     const uint32_t T = r->nthreads;
     rs_ring *out = &r->rings[t->index];
     rs_ring *in = &r->rings[(t->index + T - 1) % T];
@@ -326,29 +403,29 @@ RS_INLINE int rs_k_handoff(const rs_ops S, rs_thread *t)
     while (produced < goal) {
         uint32_t tail = rs_pr_load_relaxed(&out->tail);
         if (tail - rs_pr_load_acquire(&out->head) < RS_RING) {
-            rs_handle h = rs_new(S, t, &a);
-            if (h.idx == RS_NIL) {
+            rs_handle h = rs_new(S, t);
+            if (!h.o) {
                 rc = -1;
                 break;
             }
-            if (rs_op_inc(S, t, &a, h)) {
+            if (rs_op_inc(S, t, h)) {
                 n++;
-                n += rs_op_dec(S, t, &a, h);
+                n += rs_op_dec(S, t, h);
             }
             rs_op_work(2 * r->p.work);
-            rs_op_publish(S, t, &a, h);
+            rs_op_publish(S, t, h);
             rs_ring_push(out, h);
             produced++;
             spins = 0;
             since = 0;
-        } else if (!rs_consume(S, t, &a, in, &n)) {
+        } else if (!rs_consume(S, t, in, &n)) {
             if (!rs_wait_step(S, t, &spins, &since)) {
                 rc = -1;
                 break;
             }
             continue;
         }
-        rs_consume(S, t, &a, in, &n);
+        rs_consume(S, t, in, &n);
         S.safepoint(t);
         if (RS_UNLIKELY((produced & 1023) == 0) && rs_run_aborted(r)) {
             rc = -1;
@@ -359,7 +436,7 @@ RS_INLINE int rs_k_handoff(const rs_ops S, rs_thread *t)
     spins = 0;
     since = 0;
     for (;;) {
-        if (rs_consume(S, t, &a, in, &n)) {
+        if (rs_consume(S, t, in, &n)) {
             S.safepoint(t);
             continue;
         }
@@ -404,49 +481,81 @@ RS_INLINE int rs_k_handoff(const rs_ops S, rs_thread *t)
  * above 256 are private. `work` spin iterations per call stand for the interpreter's other work.
  * The counts are a model read off ceval.c/frameobject.c, not a trace of a real interpreter. */
 typedef struct rs_fibctx {
-    rs_arena a;
     const rs_handle *setup;   /* singletons, then small ints */
+    rs_obj *obj[RS_FIB_NSETUP]; /* unchecked copies: the same objects, by pointer (no generations) */
     uint64_t n;               /* operations performed */
     uint32_t work;
-    uint32_t calls;           /* calls so far, to look for an abort every 1024 */
-    int failed;
+    rs_handle fresh;          /* checked copies: the fresh int the last call returned */
 } rs_fibctx;
 
+/* What a call returns, in two registers as the limit's calls do: the value and the result object,
+ * NULL when the run failed (the arena ran dry, or another worker or the caller stopped the run).
+ * The result is a small int or a fresh one; rs_fib_result() gives its handle. */
 typedef struct rs_fibret {
     int64_t value;
-    rs_handle h;
+    rs_obj *o;
 } rs_fibret;
 
 typedef rs_fibret (*rs_fib_fn)(rs_thread *, rs_fibctx *, uint32_t, rs_handle, rs_handle);
 
-RS_INLINE rs_handle rs_fib_small(const rs_handle *setup, int64_t v)
+/* Setup object i's handle: the checked copies validate generations, the unchecked ones need the
+ * object only, from a table of pointers as the limit's (one load, no 16-byte stride). */
+RS_INLINE rs_handle rs_fib_g(const rs_ops S, const rs_fibctx *c, uint32_t i)
 {
-    return setup[RS_FIB_NSINGLETONS + (v - RS_FIB_SMALL_MIN)];
+    if (S.checked)
+        return c->setup[i];
+    rs_handle h = {c->obj[i], RS_NIL, 0};
+    return h;
 }
 
-/* The checked copy counts what it performs (a use after free is skipped); the unchecked copy
- * performs every operation and leaves the count to rs_fib_ops(), as a real interpreter keeps no
- * tally. */
-RS_INLINE void rs_fib_inc(const rs_ops S, rs_thread *t, rs_fibctx *c, const rs_arena *a, rs_handle h)
+RS_INLINE rs_handle rs_fib_small(const rs_ops S, const rs_fibctx *c, int64_t v)
 {
-    int done = rs_op_inc(S, t, a, h);
+    return rs_fib_g(S, c, (uint32_t)(RS_FIB_NSINGLETONS + (v - RS_FIB_SMALL_MIN)));
+}
+
+/* A call's result, returned by the callee (res: a small int's handle, or the fresh int it made). */
+RS_INLINE rs_fibret rs_fib_return(const rs_ops S, rs_fibctx *c, int64_t value, rs_handle res)
+{
+    if (S.checked && value > RS_FIB_SMALL_MAX)
+        c->fresh = res;
+    rs_fibret r = {value, res.o};
+    return r;
+}
+
+/* The handle of a call's result, taken by the caller right after the call. The unchecked copies
+ * use the object only; the checked ones validate the whole handle. */
+RS_INLINE rs_handle rs_fib_result(const rs_ops S, const rs_fibctx *c, rs_fibret r)
+{
+    rs_handle h = {r.o, RS_NIL, 0};
+    if (S.checked)
+        h = r.value > RS_FIB_SMALL_MAX ? c->fresh : rs_fib_small(S, c, r.value);
+    return h;
+}
+
+/* One operation of either fib kernel. The checked copy counts what it performs (a use after free
+ * is skipped); the unchecked copy performs every operation and leaves the count to rs_fib_ops(),
+ * as a real interpreter keeps no tally. */
+RS_INLINE void rs_fib_op(const rs_ops S, rs_thread *t, rs_fibctx *c, rs_handle h, const int kind)
+{
+    int done = rs_op(S, t, h, kind);
     if (S.checked)
         c->n += done;
 }
 
-RS_INLINE void rs_fib_dec(const rs_ops S, rs_thread *t, rs_fibctx *c, const rs_arena *a, rs_handle h)
+RS_INLINE void rs_fib_inc(const rs_ops S, rs_thread *t, rs_fibctx *c, rs_handle h)
 {
-    int done = rs_op_dec(S, t, a, h);
-    if (S.checked)
-        c->n += done;
+    rs_fib_op(S, t, c, h, RS_OP_INC);
+}
+
+RS_INLINE void rs_fib_dec(const rs_ops S, rs_thread *t, rs_fibctx *c, rs_handle h)
+{
+    rs_fib_op(S, t, c, h, RS_OP_DEC);
 }
 
 /* The release of a reference this thread created (a frame, a fresh int): the vocabulary's kill. */
-RS_INLINE void rs_fib_kill(const rs_ops S, rs_thread *t, rs_fibctx *c, const rs_arena *a, rs_handle h)
+RS_INLINE void rs_fib_kill(const rs_ops S, rs_thread *t, rs_fibctx *c, rs_handle h)
 {
-    int done = rs_op(S, t, a, h, RS_OP_KILL);
-    if (S.checked)
-        c->n += done;
+    rs_fib_op(S, t, c, h, RS_OP_KILL);
 }
 
 /* Operations of one fib(n) from the module frame, counted arithmetically: 18 per base-case call,
@@ -468,95 +577,83 @@ static inline uint64_t rs_fib_ops(uint32_t n)
 RS_INLINE rs_fibret rs_fib_body(const rs_ops S, rs_thread *t, rs_fibctx *c, uint32_t n, rs_handle arg,
                                 rs_handle parent, rs_fib_fn self)
 {
-    /* Locals, not c's fields: the count stores cannot alias them, so the arena's base and stride
-     * stay in registers instead of being reloaded at every operation. */
-    const rs_handle *const g = c->setup;
-    const rs_arena a = c->a;
-    rs_fibret ret = {0, {NULL, RS_NIL, 0}};
+    const rs_fibret failed = {0, NULL};
     S.safepoint(t);
-    if (RS_UNLIKELY((++c->calls & 1023) == 0) && rs_run_aborted(t->run)) {
-        c->failed = 1; /* another worker failed, or the caller interrupted the run */
-        return ret;
-    }
-    rs_handle frame = rs_new(S, t, &a);
-    if (RS_UNLIKELY(frame.idx == RS_NIL)) {
-        c->failed = 1;
-        return ret;
-    }
-    rs_fib_inc(S, t, c, &a, g[RS_FIB_CODE]);
-    rs_fib_inc(S, t, c, &a, g[RS_FIB_GLOBALS]);
-    rs_fib_inc(S, t, c, &a, g[RS_FIB_BUILTINS]);
-    rs_fib_inc(S, t, c, &a, parent);
-    rs_fib_inc(S, t, c, &a, arg);
+    if (RS_UNLIKELY(n >= RS_FIB_POLL_N) && rs_run_aborted(t->run))
+        return failed; /* another worker failed, or the caller interrupted the run */
+    rs_handle frame = rs_new(S, t);
+    if (RS_UNLIKELY(!frame.o))
+        return failed;
+    rs_fib_inc(S, t, c, rs_fib_g(S, c, RS_FIB_CODE));
+    rs_fib_inc(S, t, c, rs_fib_g(S, c, RS_FIB_GLOBALS));
+    rs_fib_inc(S, t, c, rs_fib_g(S, c, RS_FIB_BUILTINS));
+    rs_fib_inc(S, t, c, parent);
+    rs_fib_inc(S, t, c, arg);
     /* n < 2 */
-    rs_handle two = rs_fib_small(g, 2);
-    rs_handle cmp = g[n < 2 ? RS_FIB_TRUE : RS_FIB_FALSE];
-    rs_fib_inc(S, t, c, &a, arg);
-    rs_fib_inc(S, t, c, &a, two);
-    rs_fib_dec(S, t, c, &a, arg);
-    rs_fib_dec(S, t, c, &a, two);
-    rs_fib_inc(S, t, c, &a, cmp);
-    rs_fib_dec(S, t, c, &a, cmp);
+    rs_handle two = rs_fib_small(S, c, 2);
+    rs_handle cmp = rs_fib_g(S, c, n < 2 ? RS_FIB_TRUE : RS_FIB_FALSE);
+    rs_fib_inc(S, t, c, arg);
+    rs_fib_inc(S, t, c, two);
+    rs_fib_dec(S, t, c, arg);
+    rs_fib_dec(S, t, c, two);
+    rs_fib_inc(S, t, c, cmp);
+    rs_fib_dec(S, t, c, cmp);
+    int64_t value = n;
+    rs_handle res = arg;
     if (n < 2) {
-        rs_fib_inc(S, t, c, &a, arg);
-        ret.value = n;
-        ret.h = arg;
+        rs_fib_inc(S, t, c, arg);
     } else {
-        rs_fibret part[2];
+        int64_t part[2];
+        rs_handle parth[2];
         for (uint32_t k = 1; k <= 2; k++) {
-            rs_handle kh = rs_fib_small(g, k), sub = rs_fib_small(g, (int64_t)n - k);
-            rs_fib_inc(S, t, c, &a, g[RS_FIB_FUNC]);
-            rs_fib_inc(S, t, c, &a, arg);
-            rs_fib_inc(S, t, c, &a, kh);
-            rs_fib_dec(S, t, c, &a, arg);
-            rs_fib_dec(S, t, c, &a, kh);
-            rs_fib_inc(S, t, c, &a, sub);
-            part[k - 1] = self(t, c, n - k, sub, frame);
-            rs_fib_dec(S, t, c, &a, sub);
-            rs_fib_dec(S, t, c, &a, g[RS_FIB_FUNC]);
-            if (RS_UNLIKELY(c->failed))
-                return ret;
+            rs_handle kh = rs_fib_small(S, c, k), sub = rs_fib_small(S, c, (int64_t)n - k);
+            rs_fib_inc(S, t, c, rs_fib_g(S, c, RS_FIB_FUNC));
+            rs_fib_inc(S, t, c, arg);
+            rs_fib_inc(S, t, c, kh);
+            rs_fib_dec(S, t, c, arg);
+            rs_fib_dec(S, t, c, kh);
+            rs_fib_inc(S, t, c, sub);
+            rs_fibret got = self(t, c, n - k, sub, frame);
+            parth[k - 1] = rs_fib_result(S, c, got);
+            part[k - 1] = got.value;
+            rs_fib_dec(S, t, c, sub);
+            rs_fib_dec(S, t, c, rs_fib_g(S, c, RS_FIB_FUNC));
+            if (RS_UNLIKELY(!got.o))
+                return failed;
         }
-        ret.value = part[0].value + part[1].value;
-        if (ret.value <= RS_FIB_SMALL_MAX) {
-            ret.h = rs_fib_small(g, ret.value);
-            rs_fib_inc(S, t, c, &a, ret.h);
+        value = part[0] + part[1];
+        if (value <= RS_FIB_SMALL_MAX) {
+            res = rs_fib_small(S, c, value);
+            rs_fib_inc(S, t, c, res);
         } else {
-            ret.h = rs_new(S, t, &a);
-            if (RS_UNLIKELY(ret.h.idx == RS_NIL)) {
-                c->failed = 1;
-                return ret;
-            }
+            res = rs_new(S, t);
+            if (RS_UNLIKELY(!res.o))
+                return failed;
         }
-        for (int k = 0; k < 2; k++) {
-            if (part[k].value > RS_FIB_SMALL_MAX) /* a fresh int: its creator's reference */
-                rs_fib_kill(S, t, c, &a, part[k].h);
-            else
-                rs_fib_dec(S, t, c, &a, part[k].h);
-        }
+        for (int k = 0; k < 2; k++) /* a fresh int: its creator's reference */
+            rs_fib_op(S, t, c, parth[k], part[k] > RS_FIB_SMALL_MAX ? RS_OP_KILL : RS_OP_DEC);
     }
     rs_spin(c->work);
-    rs_fib_dec(S, t, c, &a, arg);
-    rs_fib_dec(S, t, c, &a, g[RS_FIB_CODE]);
-    rs_fib_dec(S, t, c, &a, g[RS_FIB_GLOBALS]);
-    rs_fib_dec(S, t, c, &a, g[RS_FIB_BUILTINS]);
-    rs_fib_dec(S, t, c, &a, parent);
-    rs_fib_kill(S, t, c, &a, frame);
-    return ret;
+    rs_fib_dec(S, t, c, arg);
+    rs_fib_dec(S, t, c, rs_fib_g(S, c, RS_FIB_CODE));
+    rs_fib_dec(S, t, c, rs_fib_g(S, c, RS_FIB_GLOBALS));
+    rs_fib_dec(S, t, c, rs_fib_g(S, c, RS_FIB_BUILTINS));
+    rs_fib_dec(S, t, c, parent);
+    rs_fib_kill(S, t, c, frame);
+    return rs_fib_return(S, c, value, res);
 }
 
 /* Both fib kernels' start: the context over the run's setup objects, and the module-level frame
- * the first call is made from (RS_NIL: the arena is exhausted, the run has failed). */
+ * the first call is made from (a NULL object: the arena is exhausted, the run has failed). */
 RS_INLINE rs_handle rs_fib_start(const rs_ops S, rs_thread *t, rs_fibctx *c)
 {
     rs_run *r = t->run;
-    c->a = r->arena;
     c->setup = r->shared;
+    for (uint32_t i = 0; !S.checked && i < RS_FIB_NSETUP; i++)
+        c->obj[i] = r->shared[i].o;
     c->n = 0;
     c->work = r->p.work;
-    c->calls = 0;
-    c->failed = 0;
-    return rs_new(S, t, &c->a);
+    return rs_new(S, t);
 }
 
 /* One fib(n) per worker, called from a module-level frame as `fib(n)` would be. */
@@ -565,21 +662,22 @@ RS_INLINE int rs_k_fib(const rs_ops S, rs_thread *t, rs_fib_fn rec)
     rs_fibctx c;
     const uint32_t n = t->run->p.fib_n;
     rs_handle module_frame = rs_fib_start(S, t, &c);
-    if (module_frame.idx == RS_NIL)
+    if (!module_frame.o)
         return -1;
-    rs_handle arg = rs_fib_small(c.setup, n);
-    rs_fib_inc(S, t, &c, &c.a, c.setup[RS_FIB_FUNC]);
-    rs_fib_inc(S, t, &c, &c.a, arg);
+    rs_handle arg = rs_fib_small(S, &c, n);
+    rs_fib_inc(S, t, &c, rs_fib_g(S, &c, RS_FIB_FUNC));
+    rs_fib_inc(S, t, &c, arg);
     rs_fibret res = rec(t, &c, n, arg, module_frame);
-    rs_fib_dec(S, t, &c, &c.a, arg);
-    rs_fib_dec(S, t, &c, &c.a, c.setup[RS_FIB_FUNC]);
-    if (!c.failed && res.value > RS_FIB_SMALL_MAX)
-        rs_fib_kill(S, t, &c, &c.a, res.h);
-    else if (!c.failed)
-        rs_fib_dec(S, t, &c, &c.a, res.h);
-    rs_fib_kill(S, t, &c, &c.a, module_frame);
-    t->ops = S.checked ? c.n : c.failed ? 0 : rs_fib_ops(n);
-    return c.failed ? -1 : 0;
+    rs_handle h = rs_fib_result(S, &c, res);
+    rs_fib_dec(S, t, &c, arg);
+    rs_fib_dec(S, t, &c, rs_fib_g(S, &c, RS_FIB_FUNC));
+    if (res.o && res.value > RS_FIB_SMALL_MAX)
+        rs_fib_kill(S, t, &c, h);
+    else if (res.o)
+        rs_fib_dec(S, t, &c, h);
+    rs_fib_kill(S, t, &c, module_frame);
+    t->ops = S.checked ? c.n : !res.o ? 0 : rs_fib_ops(n);
+    return res.o ? 0 : -1;
 }
 
 /* fib314: the same fib(n) with the operations CPython 3.14's ceval (free-threaded build) performs
@@ -616,13 +714,6 @@ RS_INLINE int rs_k_fib(const rs_ops S, rs_thread *t, rs_fib_fn rec)
  * Against 3.6's 36 and 18, most of them now skipped by immortality or recorded by the deferred layer.
  * Setup objects as fib's. A model read off 3.14's Python/bytecodes.c, Python/ceval.c and
  * Include/internal/pycore_stackref.h, not a trace of a real interpreter. */
-RS_INLINE void rs_fib314_op(const rs_ops S, rs_thread *t, rs_fibctx *c, const rs_arena *a, rs_handle h,
-                            const int kind)
-{
-    int done = rs_op(S, t, a, h, kind);
-    if (S.checked)
-        c->n += done;
-}
 
 /* Operations of one fib314(n) from the module frame, counted arithmetically as rs_fib_ops() does:
  * equals the checked copy's tally (tests/test_core.py checks it). */
@@ -642,64 +733,58 @@ static inline uint64_t rs_fib314_ops(uint32_t n)
 RS_INLINE rs_fibret rs_fib314_body(const rs_ops S, rs_thread *t, rs_fibctx *c, uint32_t n,
                                    rs_handle arg, rs_handle parent, rs_fib_fn self)
 {
-    const rs_handle *const g = c->setup;
-    const rs_arena a = c->a;
-    rs_fibret ret = {0, {NULL, RS_NIL, 0}};
+    const rs_fibret failed = {0, NULL};
     (void)parent; /* borrowed (frame->previous): no count */
     S.safepoint(t);
-    if (RS_UNLIKELY((++c->calls & 1023) == 0) && rs_run_aborted(t->run)) {
-        c->failed = 1;
-        return ret;
-    }
-    rs_handle frame = rs_new(S, t, &a);
-    if (RS_UNLIKELY(frame.idx == RS_NIL)) {
-        c->failed = 1;
-        return ret;
-    }
-    rs_fib314_op(S, t, c, &a, g[RS_FIB_CODE], RS_OP_PUSH);
-    rs_handle two = rs_fib_small(g, 2);
-    rs_handle cmp = g[n < 2 ? RS_FIB_TRUE : RS_FIB_FALSE];
-    rs_fib314_op(S, t, c, &a, two, RS_OP_PUSH);
-    rs_fib314_op(S, t, c, &a, two, RS_OP_POP);
-    rs_fib314_op(S, t, c, &a, cmp, RS_OP_PUSH);
-    rs_fib314_op(S, t, c, &a, cmp, RS_OP_POP);
+    if (RS_UNLIKELY(n >= RS_FIB_POLL_N) && rs_run_aborted(t->run))
+        return failed;
+    rs_handle frame = rs_new(S, t);
+    if (RS_UNLIKELY(!frame.o))
+        return failed;
+    rs_fib_op(S, t, c, rs_fib_g(S, c, RS_FIB_CODE), RS_OP_PUSH);
+    rs_handle two = rs_fib_small(S, c, 2);
+    rs_handle cmp = rs_fib_g(S, c, n < 2 ? RS_FIB_TRUE : RS_FIB_FALSE);
+    rs_fib_op(S, t, c, two, RS_OP_PUSH);
+    rs_fib_op(S, t, c, two, RS_OP_POP);
+    rs_fib_op(S, t, c, cmp, RS_OP_PUSH);
+    rs_fib_op(S, t, c, cmp, RS_OP_POP);
+    int64_t value = n;
+    rs_handle res = arg;
     if (n < 2) {
-        rs_fib314_op(S, t, c, &a, arg, RS_OP_INC);
-        ret.value = n;
-        ret.h = arg;
+        rs_fib_op(S, t, c, arg, RS_OP_INC);
     } else {
-        rs_fibret part[2];
+        int64_t part[2];
+        rs_handle parth[2];
         for (uint32_t k = 1; k <= 2; k++) {
-            rs_handle kh = rs_fib_small(g, k), sub = rs_fib_small(g, (int64_t)n - k);
-            rs_fib314_op(S, t, c, &a, g[RS_FIB_FUNC], RS_OP_PUSH);
-            rs_fib314_op(S, t, c, &a, kh, RS_OP_PUSH);
-            rs_fib314_op(S, t, c, &a, kh, RS_OP_POP);
-            rs_fib314_op(S, t, c, &a, sub, RS_OP_PUSH);
-            part[k - 1] = self(t, c, n - k, sub, frame);
-            rs_fib314_op(S, t, c, &a, g[RS_FIB_FUNC], RS_OP_POP);
-            if (RS_UNLIKELY(c->failed))
-                return ret;
+            rs_handle kh = rs_fib_small(S, c, k), sub = rs_fib_small(S, c, (int64_t)n - k);
+            rs_fib_op(S, t, c, rs_fib_g(S, c, RS_FIB_FUNC), RS_OP_PUSH);
+            rs_fib_op(S, t, c, kh, RS_OP_PUSH);
+            rs_fib_op(S, t, c, kh, RS_OP_POP);
+            rs_fib_op(S, t, c, sub, RS_OP_PUSH);
+            rs_fibret got = self(t, c, n - k, sub, frame);
+            parth[k - 1] = rs_fib_result(S, c, got);
+            part[k - 1] = got.value;
+            rs_fib_op(S, t, c, rs_fib_g(S, c, RS_FIB_FUNC), RS_OP_POP);
+            if (RS_UNLIKELY(!got.o))
+                return failed;
         }
-        ret.value = part[0].value + part[1].value;
-        if (ret.value <= RS_FIB_SMALL_MAX) {
-            ret.h = rs_fib_small(g, ret.value);
-            rs_fib314_op(S, t, c, &a, ret.h, RS_OP_INC);
+        value = part[0] + part[1];
+        if (value <= RS_FIB_SMALL_MAX) {
+            res = rs_fib_small(S, c, value);
+            rs_fib_op(S, t, c, res, RS_OP_INC);
         } else {
-            ret.h = rs_new(S, t, &a);
-            if (RS_UNLIKELY(ret.h.idx == RS_NIL)) {
-                c->failed = 1;
-                return ret;
-            }
+            res = rs_new(S, t);
+            if (RS_UNLIKELY(!res.o))
+                return failed;
         }
         for (int k = 0; k < 2; k++) /* a fresh int: its creator's reference */
-            rs_fib314_op(S, t, c, &a, part[k].h,
-                         part[k].value > RS_FIB_SMALL_MAX ? RS_OP_KILL : RS_OP_DEC);
+            rs_fib_op(S, t, c, parth[k], part[k] > RS_FIB_SMALL_MAX ? RS_OP_KILL : RS_OP_DEC);
     }
     rs_spin(c->work);
-    rs_fib314_op(S, t, c, &a, arg, RS_OP_POP);
-    rs_fib314_op(S, t, c, &a, g[RS_FIB_CODE], RS_OP_POP);
-    rs_fib314_op(S, t, c, &a, frame, RS_OP_KILL);
-    return ret;
+    rs_fib_op(S, t, c, arg, RS_OP_POP);
+    rs_fib_op(S, t, c, rs_fib_g(S, c, RS_FIB_CODE), RS_OP_POP);
+    rs_fib_op(S, t, c, frame, RS_OP_KILL);
+    return rs_fib_return(S, c, value, res);
 }
 
 /* One fib314(n) per worker, called from a module-level frame. */
@@ -708,19 +793,19 @@ RS_INLINE int rs_k_fib314(const rs_ops S, rs_thread *t, rs_fib_fn rec)
     rs_fibctx c;
     const uint32_t n = t->run->p.fib_n;
     rs_handle module_frame = rs_fib_start(S, t, &c);
-    if (module_frame.idx == RS_NIL)
+    if (!module_frame.o)
         return -1;
-    rs_handle arg = rs_fib_small(c.setup, n);
-    rs_fib314_op(S, t, &c, &c.a, c.setup[RS_FIB_FUNC], RS_OP_PUSH);
-    rs_fib314_op(S, t, &c, &c.a, arg, RS_OP_PUSH); /* popped by the callee's return */
+    rs_handle arg = rs_fib_small(S, &c, n);
+    rs_fib_op(S, t, &c, rs_fib_g(S, &c, RS_FIB_FUNC), RS_OP_PUSH);
+    rs_fib_op(S, t, &c, arg, RS_OP_PUSH); /* popped by the callee's return */
     rs_fibret res = rec(t, &c, n, arg, module_frame);
-    rs_fib314_op(S, t, &c, &c.a, c.setup[RS_FIB_FUNC], RS_OP_POP);
-    if (!c.failed)
-        rs_fib314_op(S, t, &c, &c.a, res.h,
-                     res.value > RS_FIB_SMALL_MAX ? RS_OP_KILL : RS_OP_DEC);
-    rs_fib314_op(S, t, &c, &c.a, module_frame, RS_OP_KILL);
-    t->ops = S.checked ? c.n : c.failed ? 0 : rs_fib314_ops(n);
-    return c.failed ? -1 : 0;
+    rs_handle h = rs_fib_result(S, &c, res);
+    rs_fib_op(S, t, &c, rs_fib_g(S, &c, RS_FIB_FUNC), RS_OP_POP);
+    if (res.o)
+        rs_fib_op(S, t, &c, h, res.value > RS_FIB_SMALL_MAX ? RS_OP_KILL : RS_OP_DEC);
+    rs_fib_op(S, t, &c, module_frame, RS_OP_KILL);
+    t->ops = S.checked ? c.n : !res.o ? 0 : rs_fib314_ops(n);
+    return res.o ? 0 : -1;
 }
 
 /* trace: replay this worker's operation list; see rs_trace. `jitter` inserts deterministic spins
@@ -728,7 +813,6 @@ RS_INLINE int rs_k_fib314(const rs_ops S, rs_thread *t, rs_fib_fn rec)
 RS_INLINE int rs_k_trace(const rs_ops S, rs_thread *t)
 {
     rs_run *r = t->run;
-    const rs_arena a = r->arena;
     rs_trace *tr = r->p.trace;
     const uint32_t me = t->index, N = tr->nobjects;
     uint64_t n = 0, jit = r->p.jitter ? r->p.jitter * 0x9E3779B97F4A7C15ULL + me + 1 : 0;
@@ -747,8 +831,8 @@ RS_INLINE int rs_k_trace(const rs_ops S, rs_thread *t)
         switch (op.kind) {
         case RS_T_NEW:
             /* Plain: the handle reaches another thread only through a send (release). */
-            rs_pr_store_plain(&tr->handles[op.obj], rs_new(S, t, &a));
-            if (rs_pr_load_plain(&tr->handles[op.obj]).idx == RS_NIL) {
+            rs_pr_store_plain(&tr->handles[op.obj], rs_new(S, t));
+            if (!rs_pr_load_plain(&tr->handles[op.obj]).o) {
                 t->ops = n;
                 return -1;
             }
@@ -756,7 +840,7 @@ RS_INLINE int rs_k_trace(const rs_ops S, rs_thread *t)
                 rs_layers_new(t, rs_pr_load_plain(&tr->handles[op.obj]), tr->layers[op.obj]);
             break;
         case RS_T_INC:
-            ok = rs_op_inc(S, t, &a, rs_pr_load_plain(&tr->handles[op.obj]));
+            ok = rs_op_inc(S, t, rs_pr_load_plain(&tr->handles[op.obj]));
             n += ok;
             break;
         case RS_T_DEC:
@@ -766,12 +850,12 @@ RS_INLINE int rs_k_trace(const rs_ops S, rs_thread *t)
             static const int kinds[RS_T_KINDS] = {
                 [RS_T_DEC] = RS_OP_DEC, [RS_T_PUSH] = RS_OP_PUSH, [RS_T_POP] = RS_OP_POP,
                 [RS_T_KILL] = RS_OP_KILL};
-            ok = rs_op(S, t, &a, rs_pr_load_plain(&tr->handles[op.obj]), kinds[op.kind]);
+            ok = rs_op(S, t, rs_pr_load_plain(&tr->handles[op.obj]), kinds[op.kind]);
             n += ok;
             break;
         }
         case RS_T_SEND:
-            rs_op_publish(S, t, &a, rs_pr_load_plain(&tr->handles[op.obj]));
+            rs_op_publish(S, t, rs_pr_load_plain(&tr->handles[op.obj]));
             /* Release pairs with the receiver's acquire: everything this thread did to the object
              * (and its handle) happens before the receiver uses it. */
             rs_pr_faa_release(&tr->mailbox[(size_t)op.arg * N + op.obj], 1);

@@ -37,13 +37,10 @@ RS_INLINE void rs_barena_free(rs_thread *t, rs_obj *o, rs_barena_push_fn push, i
     t->c.frees++;
     if (!home || (push_first && remote))
         return;
-    uint32_t idx = rs_obj_index(a, o);
-    if (remote) {
-        push(a, home, idx);
-    } else {
-        rs_pr_store_plain(&o->next, self->free_head);
-        self->free_head = idx;
-    }
+    if (remote)
+        push(a, home, rs_obj_index(a, o));
+    else if (self->nfree < self->depth)
+        self->free[self->nfree++] = o;
 }
 
 #endif

@@ -30,7 +30,7 @@
 #include "coalesced_mark_late.h"
 #include "biased_merge_store.h"
 #include "biased_queued_late.h"
-#include "biased_drain_link_late.h"
+#include "biased_drain_unlocked.h"
 #include "arena_push_split.h"
 #include "arena_push_before_free.h"
 #include "percpu_kill_no_grace.h"
@@ -60,7 +60,7 @@
     RS_X(broken_coalesced_mark_late, 1, 0, "BROKEN: coalesced marking a pending review dirty after the add", "tests") \
     RS_X(broken_biased_merge_store, 1, 0, "BROKEN: biased owner merging with a load and a store, not a CAS", "tests") \
     RS_X(broken_biased_queued_late, 1, 0, "BROKEN: biased non-owner setting QUEUED after the push", "tests") \
-    RS_X(broken_biased_drain_link_late, 1, 0, "BROKEN: biased drain reading the queue link after the free", "tests") \
+    RS_X(broken_biased_drain_unlocked, 1, 0, "BROKEN: biased owner taking its merge queue without the lock", "tests") \
     RS_X(broken_arena_push_split, 1, 0, "BROKEN: arena remote free pushed with a load and a store", "tests") \
     RS_X(broken_arena_push_before_free, 1, 0, "BROKEN: arena remote free published before the generation CAS", "tests") \
     RS_X(broken_percpu_kill_no_grace, 1, 0, "BROKEN: percpu whose kill folds the counters without a grace period", "tests", \

@@ -124,7 +124,7 @@ CATALOG: dict[str, Shape] = {
         _p((("new", 1), ("inc", 1), ("send", 1, 1), ("recv", 2), ("dec", 2), ("dec", 1)),
            (("recv", 1), ("dec", 1), ("new", 2), ("send", 2, 0))),
         "sc"),
-    "broken_biased_drain_link_late": Shape(
+    "broken_biased_drain_unlocked": Shape(
         "biased", DROPPED,
         _p((("new", 1), ("new", 2), ("send", 1, 1), ("send", 2, 1))
            + (("inc", 0), ("dec", 0)) * 2,
