@@ -7,9 +7,10 @@
  * early or twice corrupts only counts, and the checks below see it.
  *
  *  - A slot's generation is odd while the object is live and even while the slot is free; both
- *    allocation and free bump it. A reference held by a workload is a handle (index, generation);
- *    an operation through a handle whose generation no longer matches (the object was freed, or
- *    freed and reused) is a use after free, counted and not performed. One load and one compare.
+ *    allocation and free bump it. A reference held by a workload's checked copy is a handle
+ *    (index, generation); an operation through a handle whose generation no longer matches (the
+ *    object was freed, or freed and reused) is a use after free, counted and not performed. One
+ *    load and one compare. The unchecked (timed) copies hold bare pointers, as a runtime does.
  *  - Freeing moves the generation from odd to even with a CAS; a free that finds it even already
  *    is a double free, counted and ignored. (Unchecked, timed runs bump it with a plain store:
  *    they still count a free of a free slot, not two frees racing; see rs_obj_mark_free.)
