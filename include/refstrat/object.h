@@ -152,6 +152,8 @@ RS_INLINE rs_obj *rs_pool_take(const rs_arena *a, rs_pool *p)
         if (idx == RS_NIL)
             return NULL;
         rs_pool_collect(a, p, idx);
+        if (p->nfree == 0) /* a stack with no room took nothing: never pop an empty one */
+            return NULL;
     }
     rs_obj *o = p->free[--p->nfree];
     if (!o) /* never: the stack holds slots; lets the caller's test for NULL fold away here */
