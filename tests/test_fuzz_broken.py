@@ -93,7 +93,7 @@ NEEDS_SCHEDULER: frozenset[str] = frozenset({
     "broken_coalesced_mark_late",
     "broken_biased_merge_store",
     "broken_biased_queued_late",        # caught 1 of 2 (Hypothesis, then missed): a coin toss
-    "broken_biased_drain_unlocked",     # caught 1 of 2 (stress, 0.6 s; then 12.7 M ops missed)
+    "broken_biased_drain_unlocked",     # caught 2 of 3 (stress), missed once in 12.7 M ops
     "broken_arena_push_before_free",    # the handoff hunt caught it in 2 of 5 tries
     "broken_percpu_kill_no_grace",      # a preemption between a mode load and its counter store
     "broken_signed_publish_late",       # a receiver running between a send and the next safepoint
