@@ -226,9 +226,9 @@ RS_INLINE void rs_obj_free(const rs_arena *a, rs_pool *self, uint32_t me, rs_cou
         /* The bound: see rs_pool_collect (a racy double free in an unchecked run). */
         if (RS_LIKELY(self->nfree < self->depth))
             self->free[self->nfree++] = o;
-    } else if (pool != RS_NIL) { /* RS_NIL: a setup object, never reused; the final scan reports it */
+    } else if (pool != RS_NIL) {
         rs_pool_give_remote(a, &a->pools[pool], rs_obj_index(a, o));
-    }
+    } /* RS_NIL: a setup object, never reused; the final scan reports it */
 }
 
 #endif

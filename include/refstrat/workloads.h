@@ -482,7 +482,7 @@ RS_INLINE int rs_k_handoff(const rs_ops S, rs_thread *t)
  * The counts are a model read off ceval.c/frameobject.c, not a trace of a real interpreter. */
 typedef struct rs_fibctx {
     const rs_handle *setup;   /* singletons, then small ints */
-    rs_obj *obj[RS_FIB_NSETUP]; /* unchecked copies: the same objects, by pointer (no generations) */
+    rs_obj *obj[RS_FIB_NSETUP]; /* unchecked copies: the same objects by pointer (no generation) */
     uint64_t n;               /* operations performed */
     uint32_t work;
     rs_handle fresh;          /* checked copies: the fresh int the last call returned */
