@@ -7,16 +7,40 @@ and the refstrat_* and cpu metadata that refstrat.bench records.
 """
 from __future__ import annotations
 
+import functools
 import sys
 
 import pyperf
 
+import refstrat
 from refstrat import _bench_hw, _bench_report
 from refstrat.bench import Cell, CellResult, Report
 
 
-def load_report(path: str) -> Report:
-    suite = pyperf.BenchmarkSuite.load(path)
+@functools.lru_cache(maxsize=None)
+def ops_per_thread(workload: str, fib_n: int, ops: int) -> int:
+    """The operations one thread of a model cell performed: a cell's size is in its metadata, its
+    operation count is not, and the bench's ratios are per operation (cells are sized on their
+    own). One single-thread run of the cheapest scheme counts them; the count is the workload's,
+    the same under every scheme (tests/test_bench.py checks the twins' formulas against it)."""
+    return refstrat.run("nonatomic", workload, 1, check=False, fib_n=fib_n, ops=ops).ops
+
+
+def merge(paths: list[str]) -> pyperf.BenchmarkSuite:
+    """One suite of the benchmarks of several JSON files (a matrix run split by workload or by T;
+    a cell found in more than one file gets the runs of all)."""
+    suite = pyperf.BenchmarkSuite.load(paths[0])
+    for path in paths[1:]:
+        for bench in pyperf.BenchmarkSuite.load(path).get_benchmarks():
+            if bench.get_name() in suite.get_benchmark_names():
+                suite.get_benchmark(bench.get_name()).add_runs(bench)
+            else:
+                suite.add_benchmark(bench)
+    return suite
+
+
+def load_report(path: str | pyperf.BenchmarkSuite) -> Report:
+    suite = pyperf.BenchmarkSuite.load(path) if isinstance(path, str) else path
     walls = {b.get_name()[: -len("/wall")]: b for b in suite.get_benchmarks() if b.get_name().endswith("/wall")}
     results: list[CellResult] = []
     workloads: list[str] = []
@@ -35,8 +59,13 @@ def load_report(path: str) -> Report:
             workloads.append(workload)
         if int(t[1:]) not in threads:
             threads.append(int(t[1:]))
+        cell_md = wall.get_metadata()
+        ops = 0
+        if kind == "model":
+            ops = int(t[1:]) * ops_per_thread(workload, int(str(cell_md["refstrat_fib_n"])),
+                                              int(str(cell_md["refstrat_ops_per_thread"])))
         results.append(CellResult(Cell(kind, workload, row, int(t[1:])), wall.median(), 0.0, cpu.median(), 0.0,
-                                  0, len(wall.get_values())))
+                                  ops, len(wall.get_values())))
     first = suite.get_benchmarks()[0].get_metadata()
     machine = _bench_hw.MachineInfo(cpu_model=str(first.get("cpu_model_name", "?")),
                                     logical_cpus=int(first.get("cpu_count", 0) or 0),

@@ -49,3 +49,6 @@ $PY -m refstrat.bench --strategies immortal,deferred,sharded,percpu,signed,atomi
 #    their own programs at preemption bound 3 under each reduction.
 $PY bench/check_speed.py | tee bench/check_speed.txt
 $PY bench/reduction_teeth.py --cap 150000 | tee bench/reduction_teeth.txt
+
+# 8. The thread-scaling matrix needs more CPUs than this VM has: bench/scaling.sh runs it on a
+#    many-CPU machine (scaling-16cpu.txt says how it was run, and how the tables were made).

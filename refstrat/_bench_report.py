@@ -322,10 +322,12 @@ def plot(report: "Report", path: str) -> None:
     for i, w in enumerate(report.workloads):
         ax_wall, ax_ratio = axes[i]
         rows = list(dict.fromkeys(r.cell.row for r in report.results if r.cell.kind == "model" and r.cell.workload == w))
-        for row in rows:
+        for k, row in enumerate(rows):
             pts = [(t, _lookup(report, "model", w, row, t)) for t in report.threads]
             pts = [(t, r) for t, r in pts if r]
-            style = dict(marker="o", linewidth=2.2 if row in (report.baseline, "atomic") else 1.4)
+            # 16 rows and more: the default cycle's 10 colours would give two rows one colour.
+            style = dict(marker="o", linewidth=2.2 if row in (report.baseline, "atomic") else 1.4,
+                         color=plt.get_cmap("tab20")(k % 20))
             if row == SOL:
                 style.update(color="black", linestyle=":")
             ts = [t for t, _ in pts]

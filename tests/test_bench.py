@@ -29,6 +29,7 @@ TINY = ["--fib-n", "8", "-p", "1", "-n", "1", "-w", "0", "-l", "1"]
 #: sys.path, and the source tree's refstrat is uncompiled unless the install is editable; outside
 #: it, a child imports the installed package either way.
 CHILD_CWD = Path(tempfile.gettempdir())
+BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"  # the recorded results' scripts
 
 
 def run_bench(*args: str, timeout: float = 300, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -123,6 +124,19 @@ def test_matrix_json_plot_and_compare_to(tmp_path: Path) -> None:
     stats = subprocess.run([sys.executable, "-m", "pyperf", "stats", str(a)],
                            capture_output=True, text=True, timeout=60)
     assert stats.returncode == 0, stats.stderr
+
+    # The recorded results' scripts read such files: merged (the same cells: their runs pooled),
+    # every cell has its per-operation figures, though the JSON holds no operation counts.
+    merged = tmp_path / "merged.json"
+    table = subprocess.run([sys.executable, str(BENCH_DIR / "scaling_table.py"), str(a), str(b),
+                            "--merged", str(merged)], capture_output=True, text=True, timeout=120)
+    assert table.returncode == 0, table.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in table.stdout.splitlines()
+            if line.split() and line.split()[0] in ("gil", "atomic")}
+    assert rows["gil"] == ["1.00", "1.00"]  # the last table: CPU per op over gil's, T = 1 and 2
+    assert all(float(x) > 0 for x in rows["atomic"])
+    pooled = pyperf.BenchmarkSuite.load(str(merged)).get_benchmark("fib/atomic/T2/cpu")
+    assert len(pooled.get_values()) == 2 * len(cpu.get_values())
 
 
 def test_fast_mode_and_other_workload() -> None:
