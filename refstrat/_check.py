@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Callable, Sequence
 
-from . import _dpor
+from . import _search
 from .model import Expectation, Program
 
 SCHEDULES = ("random", "pct", "exhaustive")
@@ -197,14 +197,6 @@ def format_schedule(out: Outcome, workers: int, limit: int = 400) -> str:
 
 # --------------------------------------------------------------------------- exploration
 
-def _cost(decision: tuple[int, int, int, int], choice: int) -> int:
-    """What a choice costs against the bound: every choice but the default (0) -- leaving a thread
-    that could go on, timing a wait out, draining a store buffer, and also, at a wait, picking
-    another thread than the next one round-robin (free picks there could starve a thread
-    forever: two waiters that wake each other)."""
-    return int(choice > 0)
-
-
 @dataclass
 class Exploration:
     schedules: int = 0   # runs, the pruned ones included
@@ -216,9 +208,9 @@ class Exploration:
 
 def explore_exhaustive(run: Callable[..., Outcome], bound: int, max_schedules: int, *,
                        reduction: str = "none") -> Exploration:
-    """Every schedule with at most ``bound`` preemptions (CHESS), by stateless depth-first
-    search: rerun with the prefix of the last schedule up to its deepest decision that has an
-    untried option within the bound, that option taken, and choice 0 after it.
+    """Every schedule with at most ``bound`` preemptions (CHESS), by depth-first search
+    (refstrat._search): rerun with the prefix of the last schedule up to its deepest decision
+    that has an option still to try within the bound, that option taken, and choice 0 after it.
 
     ``reduction`` (one of ``REDUCTIONS``; the reductions are SC only): ``"sleep"``, sleep sets
     (Godefroid 1996): the threads of the options already explored from a decision sleep below
@@ -230,46 +222,24 @@ def explore_exhaustive(run: Callable[..., Outcome], bound: int, max_schedules: i
     if reduction not in REDUCTIONS:
         raise ValueError(f"unknown reduction {reduction!r}; valid: {', '.join(map(repr, REDUCTIONS))}")
     ex = Exploration()
-    dpor = _dpor.Search(bound) if reduction == "dpor" else None
+    search = _search.Search(bound, reduction)
     prefix: list[int] = []
     adds: list[int] | None = None if reduction == "none" else []
     while True:
-        out = run(prefix, sleep_add=adds, want_trace=dpor is not None)
+        out = run(prefix, sleep_add=adds, want_trace=reduction == "dpor")
         ex.schedules += 1
         ex.steps += out.nsteps
         ex.pruned += out.verdict == "pruned"
         if out.problems:
             ex.failure = out
             return ex
-        nxt = dpor.successor(out) if dpor is not None else _next_prefix(out.decisions, bound, adds)
+        nxt = search.successor(out)
         if nxt is None:
             return ex
         if ex.schedules >= max_schedules:
             ex.complete = False
             return ex
         prefix, adds = nxt
-
-
-def _next_prefix(decs: list[tuple[int, ...]], bound: int,
-                 adds: list[int] | None) -> tuple[list[int], list[int] | None] | None:
-    """The depth-first successor of the run with decisions ``decs``: its choices up to its
-    deepest decision with an untried, awake option within the bound, that option taken; with
-    sleep sets also the options explored before it there (the sleep sets' additions)."""
-    spent = [0]
-    for d in decs:
-        spent.append(spent[-1] + _cost(d, d[1]))
-    for i in range(len(decs) - 1, -1, -1):
-        n, c, drain_from, asleep = decs[i][0], decs[i][1], decs[i][3], decs[i][4]
-        alt = next((c2 for c2 in range(c + 1, n)
-                    if spent[i] + _cost(decs[i], c2) <= bound and not (asleep >> c2) & 1), None)
-        if alt is None:
-            continue
-        choices = [d[1] for d in decs[:i]] + [alt]
-        if adds is None:
-            return choices, None
-        ran = ((1 << alt) - 1) & ~asleep & ((1 << min(drain_from, 64)) - 1)
-        return choices, (adds + [0] * i)[:i] + [ran]
-    return None
 
 
 def explore_pct(run: Callable[..., Outcome], runs: int, depth: int, seed: int) -> Exploration:
