@@ -6,19 +6,15 @@
  * crashing: a slot is never returned to the C allocator during a run, so a scheme that frees too
  * early or twice corrupts only counts, and the checks below see it.
  *
- *  - In checked runs a slot's generation is odd while the object is live and even while the slot
- *    is free; both allocation and free bump it. A reference held by a workload's checked copy is
- *    a handle (index, generation); an operation through a handle whose generation no longer
- *    matches (the object was freed, or freed and reused) is a use after free, counted and not
- *    performed. One load and one compare. Freeing moves the generation from odd to even with a
- *    CAS; a free that finds it even already is a double free, counted and ignored.
- *  - The unchecked (timed) copies hold bare pointers and their pool objects carry no generation,
- *    as a runtime's allocator keeps none: allocation and free are a pop and a push (and a tally,
- *    as mimalloc's page counts its used blocks). Setup objects keep their generations in every
- *    run (their frees are never on a hot path), so that a premature free of one is still seen.
- *  - After quiesce, the runner scans the arena: a live object that should be dead is a leak. In
- *    an unchecked run the pool objects' liveness is read off the free stacks (rs_pool_scan): a
- *    slot found on them twice is a double free, one on neither is live.
+ *  - A slot's generation is odd while the object is live and even while the slot is free; both
+ *    allocation and free bump it. A reference held by a workload's checked copy is a handle
+ *    (index, generation); an operation through a handle whose generation no longer matches (the
+ *    object was freed, or freed and reused) is a use after free, counted and not performed. One
+ *    load and one compare. The unchecked (timed) copies hold bare pointers, as a runtime does.
+ *  - Freeing moves the generation from odd to even with a CAS; a free that finds it even already
+ *    is a double free, counted and ignored. (Unchecked, timed runs bump it with a plain store:
+ *    they still count a free of a free slot, not two frees racing; see rs_obj_mark_free.)
+ *  - After quiesce, the runner scans the arena: a live object that should be dead is a leak.
  *
  * Each worker thread owns a pool, a contiguous slice of the arena. It allocates from its pool with
  * no lock (local free stack, then bump pointer). The local free stack is an array of slot pointers
@@ -165,17 +161,12 @@ RS_INLINE rs_obj *rs_pool_take(const rs_arena *a, rs_pool *p)
     return o;
 }
 
-/* Make slot o LIVE, with a new generation when `checked` (the unchecked copies' handles hold the
- * slot alone); the scheme then sets its count fields. */
-RS_INLINE rs_handle rs_obj_open(const rs_arena *a, rs_obj *o, uint32_t flags, uint32_t pool, int checked)
+/* Make slot o LIVE with a new generation; the scheme then sets its count fields. */
+RS_INLINE rs_handle rs_obj_open(const rs_arena *a, rs_obj *o, uint32_t flags, uint32_t pool)
 {
     rs_pr_store_plain(&o->pool, pool);
     rs_pr_store_plain(&o->flags, flags);
     rs_pr_store_plain(&o->aux, 0);
-    if (!checked) {
-        rs_handle bare = {o, RS_NIL, 0};
-        return bare;
-    }
     rs_pr_store_plain(&o->next, RS_NIL);
     /* Relaxed: the object reaches other threads only through a release (a ring, a mailbox, a log
      * hand-off), which orders these stores before any access there. */
@@ -195,9 +186,9 @@ RS_INLINE void rs_pool_give_remote(const rs_arena *a, rs_pool *p, uint32_t idx)
     } while (!rs_pr_cas_release(&p->remote_head, &head, idx));
 }
 
-/* Mark o free: a CAS when `checked`, so that two racing frees are told apart; a plain bump for a
- * setup object in an unchecked run (the only generation such a run keeps), which catches a free
- * of an already free slot. */
+/* Mark o free: a CAS when `checked`, so that two racing frees are told apart; a plain bump in
+ * the unchecked (timed) runs, which catches only a free of an already free slot, as a runtime's
+ * allocator keeps no atomic there. */
 RS_INLINE int rs_obj_mark_free(rs_obj *o, int checked)
 {
     uint32_t gen = rs_pr_load_relaxed(&o->gen);
@@ -218,78 +209,26 @@ RS_INLINE int rs_obj_mark_free(rs_obj *o, int checked)
     return 1;
 }
 
-/* Every free but an unchecked run's owner free: the generation (checked runs, setup objects), the
- * push on another pool's remote stack, a full local stack. */
-static RS_NOINLINE void rs_obj_free_slow(const rs_arena *a, rs_pool *self, uint32_t me, rs_counters *c,
-                                         rs_obj *o, uint32_t pool, int checked)
+/* The scheme decided o is dead. `self` is the pool of the calling thread and `me` its index
+ * (helpers: NULL, and an index no pool has). The owner's free, the common case, tests the slot's
+ * pool against `me` and pushes: no pool table, no index arithmetic. */
+RS_INLINE void rs_obj_free(const rs_arena *a, rs_pool *self, uint32_t me, rs_counters *c, rs_obj *o,
+                           int checked)
 {
-    if (checked || pool == RS_NIL) {
-        if (RS_UNLIKELY(!rs_obj_mark_free(o, checked))) {
-            c->double_frees++;
-            rs_pr_event_double_free();
-            return;
-        }
+    if (RS_UNLIKELY(!rs_obj_mark_free(o, checked))) {
+        c->double_frees++;
+        rs_pr_event_double_free();
+        return;
     }
     c->frees++;
-    if (pool == me) {
+    uint32_t pool = rs_pr_load_plain(&o->pool);
+    if (RS_LIKELY(pool == me)) {
         /* The bound: see rs_pool_collect (a racy double free in an unchecked run). */
-        if (self->nfree < self->depth)
+        if (RS_LIKELY(self->nfree < self->depth))
             self->free[self->nfree++] = o;
     } else if (pool != RS_NIL) {
         rs_pool_give_remote(a, &a->pools[pool], rs_obj_index(a, o));
     } /* RS_NIL: a setup object, never reused; the final scan reports it */
-}
-
-/* The scheme decided o is dead. `self` is the pool of the calling thread and `me` its index
- * (helpers: NULL, and an index no pool has). The common case in a timed run, the owner's free,
- * is a compare, a tally and a push, as a runtime's thread-local free list: no generation (a pool
- * object's liveness is read off the stacks at the end: rs_pool_scan), no pool table, no index
- * arithmetic. */
-RS_INLINE void rs_obj_free(const rs_arena *a, rs_pool *self, uint32_t me, rs_counters *c, rs_obj *o,
-                           int checked)
-{
-    uint32_t pool = rs_pr_load_plain(&o->pool);
-    if (RS_LIKELY(pool == me && !checked && self->nfree < self->depth)) {
-        c->frees++;
-        self->free[self->nfree++] = o;
-        return;
-    }
-    rs_obj_free_slow(a, self, me, c, o, pool, checked);
-}
-
-/* Count o, found on pool p's free stacks, as free: it was live (odd) until now, or it is there twice. */
-static inline void rs_pool_scan_free(const rs_arena *a, const rs_pool *p, rs_obj *o, uint32_t *live,
-                                     uint64_t *double_frees)
-{
-    uint32_t idx = rs_obj_index(a, o);
-    if (idx < p->begin || idx >= p->bump) /* never: only opened slots of p are freed to p */
-        return;
-    if (rs_gen_live(rs_pr_load_relaxed(&o->gen))) {
-        rs_pr_store_relaxed(&o->gen, 2u);
-        (*live)--;
-    } else {
-        (*double_frees)++;
-    }
-}
-
-/* After an unchecked run, every worker joined and the scheme quiesced (one thread): how many of
- * pool p's opened slots [begin, bump) are live, that is on neither of its free stacks; a slot found
- * there twice adds a double free. Leaves the generations saying so (odd: live), for the scan.
- * The remote stack is walked for at most `depth` links: a racy double free can make it a cycle. */
-static inline uint32_t rs_pool_scan(const rs_arena *a, const rs_pool *p, uint64_t *double_frees)
-{
-    uint32_t live = p->bump - p->begin;
-    for (uint32_t idx = p->begin; idx < p->bump; idx++)
-        rs_pr_store_relaxed(&rs_obj_at(a, idx)->gen, 1u);
-    for (uint32_t k = 0; k < p->nfree; k++)
-        rs_pool_scan_free(a, p, p->free[k], &live, double_frees);
-    uint32_t idx = rs_pr_load_relaxed(&p->remote_head);
-    for (uint32_t k = 0; idx < a->capacity && k < p->depth; k++) { /* RS_NIL ends it */
-        rs_obj *o = rs_obj_at(a, idx);
-        idx = rs_pr_load_plain(&o->next);
-        rs_pool_scan_free(a, p, o, &live, double_frees);
-    }
-    return live;
 }
 
 #endif

@@ -142,7 +142,7 @@ typedef struct rs_thread {
     uint32_t id1;            /* index + 1: the biased scheme's owner id */
     rs_pool *pool;           /* NULL in the helper context */
     void *s;                 /* the strategy's per-thread state */
-    int checked;             /* the run's p.checked (rs_free: generations, double-free detection) */
+    int checked;             /* the run's p.checked (rs_free's double-free detection) */
     rs_stats *stats;         /* explain runs: this thread's event counters; NULL otherwise */
     uint32_t layers;         /* the run's rs_run.layers, copied here: read on every layered op */
     struct rs_layer_thread *layer; /* deferred/sharded state (refstrat/layers.h), NULL when off */

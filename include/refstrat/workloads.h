@@ -162,7 +162,7 @@ RS_INLINE rs_handle rs_new(const rs_ops S, rs_thread *t)
             return nil;
         }
     }
-    rs_handle h = rs_obj_open(a, o, 0, t->index, S.checked);
+    rs_handle h = rs_obj_open(a, o, 0, t->index);
     RS_EXPLAIN_NEW(t, h.idx);
     S.obj_init(t, o);
     t->c.allocs++;

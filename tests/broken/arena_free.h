@@ -21,10 +21,6 @@ RS_INLINE void rs_barena_free(rs_thread *t, rs_obj *o, rs_barena_push_fn push, i
 {
     const rs_arena *a = &t->run->arena;
     rs_pool *self = t->pool;
-    if (!t->checked) { /* the bug is in the generation's CAS, which only checked runs have */
-        rs_obj_free(a, self, t->index, &t->c, o, 0);
-        return;
-    }
     uint32_t pool = rs_pr_load_plain(&o->pool);
     rs_pool *home = pool == RS_NIL ? NULL : &a->pools[pool];
     int remote = home && home != self;
