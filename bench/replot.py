@@ -61,7 +61,7 @@ def load_report(path: str | pyperf.BenchmarkSuite) -> Report:
             threads.append(int(t[1:]))
         cell_md = wall.get_metadata()
         ops = 0
-        if kind == "model":
+        if kind == "model" and "refstrat_fib_n" in cell_md:  # older files: no size, no ratios
             ops = int(t[1:]) * ops_per_thread(workload, int(str(cell_md["refstrat_fib_n"])),
                                               int(str(cell_md["refstrat_ops_per_thread"])))
         results.append(CellResult(Cell(kind, workload, row, int(t[1:])), wall.median(), 0.0, cpu.median(), 0.0,

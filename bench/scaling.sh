@@ -10,7 +10,8 @@
 #   python3.12 -m pip wheel --no-deps -w .dev . && python3.12 -m pip download --no-deps -d .dev pyperf
 # then, on the machine, from the repository root:
 #   bash bench/scaling.sh "$OUT" 530 "fib:1 fib:2 fib:4 fib:8 fib:16 shared:16 shared:1 shared:2 shared:8 shared:4"
-# Merge the JSON files and print the tables: python bench/scaling_table.py MERGED.json
+# Merge the JSON files and print the tables (python bench/scaling_table.py --help):
+#   python bench/scaling_table.py fib-T1.json fib-T2.json ... --merged MERGED.json
 set -u
 OUTDIR=$1; DEADLINE=$2; PAIRS=$3; shift 3; EXTRA="$*"
 PY=${PY:-python3}
@@ -24,14 +25,14 @@ cd /tmp  # so that python imports the installed package, not the source tree's r
 $PY -c "import refstrat, pyperf; print(refstrat.__file__, pyperf.__version__)" | tee -a $W/machine.txt
 for pair in $PAIRS; do
   wl=${pair%%:*}; t=${pair##*:}
-    left=$(( DEADLINE - ($(date +%s) - START) ))
-    if [ $left -lt 30 ]; then echo "skip $wl T=$t: ${left}s left" | tee -a $W/skipped.txt; continue; fi
-    s=$(date +%s)
-    echo "== $wl T=$t start $(date -u +%T) load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a $W/progress.txt
-    timeout $((left - 10)) $PY -m refstrat.bench --workloads $wl --threads $t --fast $EXTRA \
-        --output $W/$wl-T$t.json > $W/$wl-T$t.txt 2>&1
-    echo "   rc $? in $(( $(date +%s) - s ))s" | tee -a $W/progress.txt
-    tail -22 $W/$wl-T$t.txt
+  left=$(( DEADLINE - ($(date +%s) - START) ))
+  if [ $left -lt 30 ]; then echo "skip $wl T=$t: ${left}s left" | tee -a $W/skipped.txt; continue; fi
+  s=$(date +%s)
+  echo "== $wl T=$t start $(date -u +%T) load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a $W/progress.txt
+  timeout $((left - 10)) $PY -m refstrat.bench --workloads $wl --threads $t --fast $EXTRA \
+      --output $W/$wl-T$t.json > $W/$wl-T$t.txt 2>&1
+  echo "   rc $? in $(( $(date +%s) - s ))s" | tee -a $W/progress.txt
+  tail -22 $W/$wl-T$t.txt
 done
 tar czf $OUTDIR/scaling.tgz -C $W .
 echo "total $(( $(date +%s) - START ))s"
