@@ -590,7 +590,7 @@ static void rs_setup_object(rs_run *r, uint32_t idx, uint32_t marks, rs_handle *
     *out = rs_obj_open(&r->arena, rs_obj_at(&r->arena, idx), flags, RS_NIL);
     if (r->explain)
         r->explain->shadow[idx] = 1; /* the setup reference */
-    r->strategy->obj_init(&r->threads[0], rs_obj_at(&r->arena, idx)); /* owned by worker 0 */
+    r->strategy->obj_init(&r->threads[0], out->o); /* owned by worker 0 */
 }
 
 static rs_run *rs_run_build(const rs_strategy *s, const rs_params *p, int *code, char *err, size_t errlen)

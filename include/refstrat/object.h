@@ -140,6 +140,14 @@ static RS_NOINLINE void rs_pool_collect(const rs_arena *a, rs_pool *p, uint32_t 
     }
 }
 
+/* Push a free slot on pool p's local stack (its owner only). The bound: see rs_pool_collect (a
+ * racy double free in an unchecked run). */
+RS_INLINE void rs_pool_push_local(rs_pool *p, rs_obj *o)
+{
+    if (RS_LIKELY(p->nfree < p->depth))
+        p->free[p->nfree++] = o;
+}
+
 /* Take a slot from pool p, or NULL when the pool is exhausted (the caller waits for frees). */
 RS_INLINE rs_obj *rs_pool_take(const rs_arena *a, rs_pool *p)
 {
@@ -223,9 +231,7 @@ RS_INLINE void rs_obj_free(const rs_arena *a, rs_pool *self, uint32_t me, rs_cou
     c->frees++;
     uint32_t pool = rs_pr_load_plain(&o->pool);
     if (RS_LIKELY(pool == me)) {
-        /* The bound: see rs_pool_collect (a racy double free in an unchecked run). */
-        if (RS_LIKELY(self->nfree < self->depth))
-            self->free[self->nfree++] = o;
+        rs_pool_push_local(self, o);
     } else if (pool != RS_NIL) {
         rs_pool_give_remote(a, &a->pools[pool], rs_obj_index(a, o));
     } /* RS_NIL: a setup object, never reused; the final scan reports it */

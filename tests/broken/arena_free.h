@@ -39,8 +39,8 @@ RS_INLINE void rs_barena_free(rs_thread *t, rs_obj *o, rs_barena_push_fn push, i
         return;
     if (remote)
         push(a, home, rs_obj_index(a, o));
-    else if (self->nfree < self->depth)
-        self->free[self->nfree++] = o;
+    else
+        rs_pool_push_local(self, o);
 }
 
 #endif
