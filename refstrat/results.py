@@ -62,9 +62,11 @@ class RunResult:
     come from a separate, untimed run of the same configuration on the *checked* copy, which
     validates every handle (``check_wall_seconds`` is its wall time, never part of a figure).
     ``checked`` is False when no checked run was made (``check=False``, speed_of_light, limit):
-    the counters then come from the timed run's final scan, which finds double frees, leaks and
-    lost updates but cannot see a use after free. The trace workload runs checked only
-    (``timed == "checked"``). ``explain`` holds the explain flavour's counters when asked for.
+    the counters then come from the timed run's final scan, which finds leaks and lost updates but
+    cannot see a use after free, and sees a double free only of a setup object or of a slot that
+    ends up on the free stacks twice (the timed copy's pool objects carry no generation, as a
+    runtime's allocator keeps none). The trace workload runs checked only (``timed ==
+    "checked"``). ``explain`` holds the explain flavour's counters when asked for.
     """
 
     strategy: str

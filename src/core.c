@@ -520,6 +520,8 @@ static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t c
         pl->remote_head = RS_NIL;
         pl->free = (rs_obj **)malloc(sizeof(rs_obj *) * (per ? per : 1));
         stacks = stacks && pl->free;
+        for (uint32_t idx = pl->begin; idx < pl->end; idx++) /* fixed: rs_obj_open */
+            rs_obj_at(a, idx)->pool = i;
     }
     uint64_t seed = p->seed;
     for (uint32_t i = 0; i <= p->threads; i++) {
@@ -532,6 +534,7 @@ static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t c
         t->first_uaf = UINT64_MAX;
         t->cpu = -1;
         t->checked = p->checked != 0;
+        t->own = p->checked || i == p->threads ? RS_NOPOOL : i;
         t->layers = r->layers;
     }
     if (!stacks) {
@@ -587,7 +590,7 @@ static uint32_t rs_setup_marks(const rs_run *r, uint32_t idx)
 static void rs_setup_object(rs_run *r, uint32_t idx, uint32_t marks, rs_handle *out)
 {
     uint32_t flags = RS_F_SETUP | (marks & RS_LAYERS);
-    *out = rs_obj_open(&r->arena, rs_obj_at(&r->arena, idx), flags, RS_NIL);
+    *out = rs_obj_open(&r->arena, rs_obj_at(&r->arena, idx), flags, RS_NIL, 1); /* generations in every run */
     if (r->explain)
         r->explain->shadow[idx] = 1; /* the setup reference */
     r->strategy->obj_init(&r->threads[0], out->o); /* owned by worker 0 */
@@ -803,9 +806,14 @@ static void rs_check_results(rs_run *r)
     }
     if (tr)
         return;
-    for (uint32_t i = 0; i < a->npools; i++)
+    for (uint32_t i = 0; i < a->npools; i++) {
+        if (!r->p.checked) { /* no generations on pool objects: read the free stacks */
+            r->leaks += rs_pool_scan(a, &a->pools[i], &r->threads[r->nthreads].c.double_frees);
+            continue;
+        }
         for (uint32_t idx = a->pools[i].begin; idx < a->pools[i].bump; idx++)
             r->leaks += rs_gen_live(rs_obj_at(a, idx)->gen);
+    }
 }
 
 int rs_run_execute(rs_run *r)
@@ -983,7 +991,7 @@ int rs_step_new(rs_run *r, int setup, int immortal, rs_handle *out)
     if (!o)
         return RS_ERR_ARENA;
     uint32_t flags = setup ? RS_F_SETUP | (immortal ? RS_F_IMMORTAL : 0) : 0;
-    *out = rs_obj_open(&r->arena, o, flags, setup ? RS_NIL : 0);
+    *out = rs_obj_open(&r->arena, o, flags, setup ? RS_NIL : 0, 1);
     r->strategy->obj_init(t, o);
     t->c.allocs++;
     return RS_OK;

@@ -196,6 +196,26 @@ def _build_plugin(source: str, out: Path) -> Path:
     return out
 
 
+def test_final_scan_finds_leaks_and_double_frees_without_generations(tmp_path: Path) -> None:
+    """The timed (unchecked) copies keep no generation on pool objects: the final scan reads the
+    free stacks instead, and must find what the checked run finds (tests/plugins/exit_frees.c)."""
+    lib = _build_plugin("exit_frees.c", tmp_path / "exit_frees.so")
+    got = child(f"""
+        _core.load_plugin({str(lib)!r})
+        for name in ("plugin_no_final_review", "plugin_exit_refree", "coalesced", "atomic"):
+            for check in (False, True):
+                r = refstrat.run(name, "private", 1, ops=20_000, check=check)
+                out.append([name, check, r.leaks, r.double_frees, r.ok])
+    """)
+    by = {(name, check): (leaks, double_frees, ok) for name, check, leaks, double_frees, ok in got}
+    for check in (False, True):
+        leaks, double_frees, ok = by["plugin_no_final_review", check]
+        assert leaks > 0 and not ok, got
+        leaks, double_frees, ok = by["plugin_exit_refree", check]
+        assert double_frees == 1 and leaks == 0 and not ok, got
+        assert by["coalesced", check] == (0, 0, True) and by["atomic", check] == (0, 0, True), got
+
+
 def test_plugin_reload_is_idempotent_and_clashes_are_refused(tmp_path: Path) -> None:
     twin = _build_plugin("twin.c", tmp_path / "twin.so")
     twin2 = _build_plugin("twin.c", tmp_path / "twin_copy.so")

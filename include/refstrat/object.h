@@ -6,15 +6,19 @@
  * crashing: a slot is never returned to the C allocator during a run, so a scheme that frees too
  * early or twice corrupts only counts, and the checks below see it.
  *
- *  - A slot's generation is odd while the object is live and even while the slot is free; both
- *    allocation and free bump it. A reference held by a workload's checked copy is a handle
- *    (index, generation); an operation through a handle whose generation no longer matches (the
- *    object was freed, or freed and reused) is a use after free, counted and not performed. One
- *    load and one compare. The unchecked (timed) copies hold bare pointers, as a runtime does.
- *  - Freeing moves the generation from odd to even with a CAS; a free that finds it even already
- *    is a double free, counted and ignored. (Unchecked, timed runs bump it with a plain store:
- *    they still count a free of a free slot, not two frees racing; see rs_obj_mark_free.)
- *  - After quiesce, the runner scans the arena: a live object that should be dead is a leak.
+ *  - In checked runs a slot's generation is odd while the object is live and even while the slot
+ *    is free; both allocation and free bump it. A reference held by a workload's checked copy is
+ *    a handle (index, generation); an operation through a handle whose generation no longer
+ *    matches (the object was freed, or freed and reused) is a use after free, counted and not
+ *    performed. One load and one compare. Freeing moves the generation from odd to even with a
+ *    CAS; a free that finds it even already is a double free, counted and ignored.
+ *  - The unchecked (timed) copies hold bare pointers and their pool objects carry no generation,
+ *    as a runtime's allocator keeps none: allocation and free are a pop and a push (and a tally,
+ *    as mimalloc's page counts its used blocks). Setup objects keep their generations in every
+ *    run (their frees are never on a hot path), so that a premature free of one is still seen.
+ *  - After quiesce, the runner scans the arena: a live object that should be dead is a leak. In
+ *    an unchecked run the pool objects' liveness is read off the free stacks (rs_pool_scan): a
+ *    slot found on them twice is a double free, one on neither is live.
  *
  * Each worker thread owns a pool, a contiguous slice of the arena. It allocates from its pool with
  * no lock (local free stack, then bump pointer). The local free stack is an array of slot pointers
@@ -47,6 +51,8 @@ enum {
 /* The per-object modes a run may honour (rs_run.layers), each on any strategy. */
 #define RS_LAYERS (RS_F_IMMORTAL | RS_F_DEFERRED | RS_F_SHARDED)
 
+#define RS_NOPOOL (RS_NIL - 1) /* a pool index no slot carries (rs_thread.own: no inline free) */
+
 typedef struct rs_obj {
     /* The count word. nonatomic/gil: plain, under the scheme's exclusion; locked: under the mutex;
      * atomic/immortal: atomic; buffered: the commit thread only, once published; coalesced: the
@@ -59,7 +65,8 @@ typedef struct rs_obj {
     uint32_t spare;  /* sharded: the object's unique id (refstrat/sharded.h); fixed at setup */
     uint32_t flags;  /* RS_F_*; written before the object is published (setup: before the start
                       * barrier; a trace's new: before its send), read-only after */
-    uint32_t pool;   /* owning pool (worker index), RS_NIL for setup objects; fixed */
+    uint32_t pool;   /* owning pool (worker index), RS_NIL for setup objects; fixed (pool
+                      * slots: by the arena's build; setup objects: by rs_obj_open) */
     uint32_t next;   /* free-list link while free; biased merge-queue link while queued */
     uint32_t aux;    /* coalesced: review state bits; percpu: percpu/atomic mode; atomic */
     uint64_t aux64;  /* sharded: the per-thread counts merged so far (refstrat/sharded.h), plain:
@@ -169,12 +176,18 @@ RS_INLINE rs_obj *rs_pool_take(const rs_arena *a, rs_pool *p)
     return o;
 }
 
-/* Make slot o LIVE with a new generation; the scheme then sets its count fields. */
-RS_INLINE rs_handle rs_obj_open(const rs_arena *a, rs_obj *o, uint32_t flags, uint32_t pool)
+/* Make slot o LIVE, with a new generation when `checked`; the scheme then sets its count fields.
+ * Unchecked, o is a pool object of a timed run: its handle holds the slot alone, and its pool and
+ * (zero) flags are still those the arena's build gave it, as nothing in such a run changes them. */
+RS_INLINE rs_handle rs_obj_open(const rs_arena *a, rs_obj *o, uint32_t flags, uint32_t pool, int checked)
 {
+    rs_pr_store_plain(&o->aux, 0);
+    if (!checked) {
+        rs_handle bare = {o, RS_NIL, 0};
+        return bare;
+    }
     rs_pr_store_plain(&o->pool, pool);
     rs_pr_store_plain(&o->flags, flags);
-    rs_pr_store_plain(&o->aux, 0);
     rs_pr_store_plain(&o->next, RS_NIL);
     /* Relaxed: the object reaches other threads only through a release (a ring, a mailbox, a log
      * hand-off), which orders these stores before any access there. */
@@ -194,9 +207,9 @@ RS_INLINE void rs_pool_give_remote(const rs_arena *a, rs_pool *p, uint32_t idx)
     } while (!rs_pr_cas_release(&p->remote_head, &head, idx));
 }
 
-/* Mark o free: a CAS when `checked`, so that two racing frees are told apart; a plain bump in
- * the unchecked (timed) runs, which catches only a free of an already free slot, as a runtime's
- * allocator keeps no atomic there. */
+/* Mark o free: a CAS when `checked`, so that two racing frees are told apart; a plain bump for a
+ * setup object in an unchecked run (the only generation such a run keeps), which catches a free
+ * of an already free slot. */
 RS_INLINE int rs_obj_mark_free(rs_obj *o, int checked)
 {
     uint32_t gen = rs_pr_load_relaxed(&o->gen);
@@ -217,24 +230,63 @@ RS_INLINE int rs_obj_mark_free(rs_obj *o, int checked)
     return 1;
 }
 
-/* The scheme decided o is dead. `self` is the pool of the calling thread and `me` its index
- * (helpers: NULL, and an index no pool has). The owner's free, the common case, tests the slot's
- * pool against `me` and pushes: no pool table, no index arithmetic. */
-RS_INLINE void rs_obj_free(const rs_arena *a, rs_pool *self, uint32_t me, rs_counters *c, rs_obj *o,
-                           int checked)
+/* The scheme decided o is dead, and o is not the caller's own object in an unchecked run (that
+ * free is inline: rs_free in refstrat/runtime.h). `self` is the pool of the calling thread and `me`
+ * its index (helpers: NULL, and an index no pool has). The generation's bump (checked runs, and
+ * setup objects in every run) detects a double free; then the push, on the caller's own stack, or
+ * on the owner's remote stack. */
+static RS_NOINLINE void rs_obj_free(const rs_arena *a, rs_pool *self, uint32_t me, rs_counters *c, rs_obj *o,
+                                    int checked)
 {
-    if (RS_UNLIKELY(!rs_obj_mark_free(o, checked))) {
-        c->double_frees++;
-        rs_pr_event_double_free();
-        return;
+    uint32_t pool = rs_pr_load_plain(&o->pool);
+    if (checked || pool == RS_NIL) {
+        if (RS_UNLIKELY(!rs_obj_mark_free(o, checked))) {
+            c->double_frees++;
+            rs_pr_event_double_free();
+            return;
+        }
     }
     c->frees++;
-    uint32_t pool = rs_pr_load_plain(&o->pool);
-    if (RS_LIKELY(pool == me)) {
+    if (pool == me) {
         rs_pool_push_local(self, o);
     } else if (pool != RS_NIL) {
         rs_pool_give_remote(a, &a->pools[pool], rs_obj_index(a, o));
     } /* RS_NIL: a setup object, never reused; the final scan reports it */
+}
+
+/* Count o, found on pool p's free stacks, as free: it was live (odd) until now, or it is there twice. */
+static inline void rs_pool_scan_free(const rs_arena *a, const rs_pool *p, rs_obj *o, uint32_t *live,
+                                     uint64_t *double_frees)
+{
+    uint32_t idx = rs_obj_index(a, o);
+    if (idx < p->begin || idx >= p->bump) /* never: only opened slots of p are freed to p */
+        return;
+    if (rs_gen_live(rs_pr_load_relaxed(&o->gen))) {
+        rs_pr_store_relaxed(&o->gen, 2u);
+        (*live)--;
+    } else {
+        (*double_frees)++;
+    }
+}
+
+/* After an unchecked run, every worker joined and the scheme quiesced (one thread): how many of
+ * pool p's opened slots [begin, bump) are live, that is on neither of its free stacks; a slot found
+ * there twice adds a double free. Leaves the generations saying so (odd: live), for the scan.
+ * The remote stack is walked for at most `depth` links: a racy double free can make it a cycle. */
+static inline uint32_t rs_pool_scan(const rs_arena *a, const rs_pool *p, uint64_t *double_frees)
+{
+    uint32_t live = p->bump - p->begin;
+    for (uint32_t idx = p->begin; idx < p->bump; idx++)
+        rs_pr_store_relaxed(&rs_obj_at(a, idx)->gen, 1u);
+    for (uint32_t k = 0; k < p->nfree; k++)
+        rs_pool_scan_free(a, p, p->free[k], &live, double_frees);
+    uint32_t idx = rs_pr_load_relaxed(&p->remote_head);
+    for (uint32_t k = 0; idx < a->capacity && k < p->depth; k++) { /* RS_NIL ends it */
+        rs_obj *o = rs_obj_at(a, idx);
+        idx = rs_pr_load_plain(&o->next);
+        rs_pool_scan_free(a, p, o, &live, double_frees);
+    }
+    return live;
 }
 
 #endif

@@ -297,6 +297,22 @@ static inline void rs_percpu_leave(rs_thread *t)
 
 #define rs_percpu_start rs_noop_init
 
+/* Fold the objects of slots [from, to), all opened at some time, that are still in percpu mode.
+ * Those are live: an object is freed only in atomic mode (the invariant). A checked run also
+ * tests the generation, so that a broken variant's freed slot is not folded; the unchecked runs'
+ * pool objects carry none (refstrat/object.h). */
+static inline void rs_pcpu_fold_opened(rs_run *r, rs_thread *helper, uint32_t from, uint32_t to)
+{
+    for (uint32_t idx = from; idx < to; idx++) {
+        rs_obj *o = rs_obj_at(&r->arena, idx);
+        if (rs_pr_load_relaxed(&o->aux) == RS_PCPU_PERCPU &&
+            (!r->p.checked || rs_gen_live(rs_pr_load_relaxed(&o->gen)))) {
+            rs_pr_store_relaxed(&o->aux, RS_PCPU_ATOMIC);
+            rs_pcpu_fold(helper, o);
+        }
+    }
+}
+
 /* Every worker has left and was joined: no grace period is needed any more. Fold the pending
  * kills, then every object still in percpu mode (setup objects, and private objects nobody
  * killed): afterwards every live object is in atomic mode and rc is its exact count. */
@@ -310,13 +326,9 @@ static inline void rs_percpu_quiesce(rs_run *r)
             rs_pcpu_fold(helper, rs_obj_at(&r->arena, c->pending[k].idx));
         c->npending = 0;
     }
-    for (uint32_t idx = 0; idx < r->arena.capacity; idx++) {
-        rs_obj *o = rs_obj_at(&r->arena, idx);
-        if (rs_gen_live(rs_pr_load_relaxed(&o->gen)) && rs_pr_load_relaxed(&o->aux) == RS_PCPU_PERCPU) {
-            rs_pr_store_relaxed(&o->aux, RS_PCPU_ATOMIC);
-            rs_pcpu_fold(helper, o);
-        }
-    }
+    rs_pcpu_fold_opened(r, helper, 0, r->arena.nsetup);
+    for (uint32_t i = 0; i < r->arena.npools; i++)
+        rs_pcpu_fold_opened(r, helper, r->arena.pools[i].begin, r->arena.pools[i].bump);
 }
 
 /* The true count (see the invariant); exact on the main thread after quiesce, and in a stepping

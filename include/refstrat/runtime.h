@@ -142,7 +142,9 @@ typedef struct rs_thread {
     uint32_t id1;            /* index + 1: the biased scheme's owner id */
     rs_pool *pool;           /* NULL in the helper context */
     void *s;                 /* the strategy's per-thread state */
-    int checked;             /* the run's p.checked (rs_free's double-free detection) */
+    int checked;             /* the run's p.checked (rs_free: generations, double-free detection) */
+    uint32_t own;            /* the pool whose objects rs_free frees inline: index in unchecked
+                              * runs; RS_NOPOOL in checked ones and in the helper context */
     rs_stats *stats;         /* explain runs: this thread's event counters; NULL otherwise */
     uint32_t layers;         /* the run's rs_run.layers, copied here: read on every layered op */
     struct rs_layer_thread *layer; /* deferred/sharded state (refstrat/layers.h), NULL when off */
@@ -274,14 +276,28 @@ RS_INLINE void rs_free_now(rs_thread *t, rs_obj *o)
     rs_obj_free(&t->run->arena, t->pool, t->index, &t->c, o, t->checked);
 }
 
-/* The scheme decided o is dead. A deferred object is not: its heap count reached zero, but stack
- * references are not counted, so only a collection that scans them may free it
- * (refstrat/deferred.h); the scheme's zero is ignored and the collector decides. */
-static RS_NOINLINE void rs_free(rs_thread *t, rs_obj *o)
+/* Every free but the inline one of rs_free. A deferred object is not dead: its heap count
+ * reached zero, but stack references are not counted, so only a collection that scans them may
+ * free it (refstrat/deferred.h); the scheme's zero is ignored and the collector decides. */
+static RS_NOINLINE void rs_free_slow(rs_thread *t, rs_obj *o)
 {
     if (RS_UNLIKELY(rs_pr_load_plain(&o->flags) & t->layers & RS_F_DEFERRED))
         return;
     rs_free_now(t, o);
+}
+
+/* The scheme decided o is dead. The common case of a timed run, a worker freeing an object of its
+ * own pool, is inline: a compare, a tally and a push, as a runtime's thread-local free list (no
+ * generation: refstrat/object.h). Such an object is never deferred: a pool object is marked so
+ * only by a trace, which runs checked. Everything else goes out of line. */
+RS_INLINE void rs_free(rs_thread *t, rs_obj *o)
+{
+    if (RS_LIKELY(rs_pr_load_plain(&o->pool) == t->own)) {
+        t->c.frees++;
+        rs_pool_push_local(t->pool, o);
+        return;
+    }
+    rs_free_slow(t, o);
 }
 
 /* Hooks for schemes that need nothing there. */

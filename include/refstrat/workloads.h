@@ -162,7 +162,7 @@ RS_INLINE rs_handle rs_new(const rs_ops S, rs_thread *t)
             return nil;
         }
     }
-    rs_handle h = rs_obj_open(a, o, 0, t->index);
+    rs_handle h = rs_obj_open(a, o, 0, t->index, S.checked);
     RS_EXPLAIN_NEW(t, h.idx);
     S.obj_init(t, o);
     t->c.allocs++;
@@ -558,6 +558,16 @@ RS_INLINE void rs_fib_kill(const rs_ops S, rs_thread *t, rs_fibctx *c, rs_handle
     rs_fib_op(S, t, c, h, RS_OP_KILL);
 }
 
+/* The caller's release of a call's result: a fresh int's is its creator's reference, a kill. A
+ * scheme with no kill hook decrements either way, and its copies test nothing here. */
+RS_INLINE void rs_fib_drop(const rs_ops S, rs_thread *t, rs_fibctx *c, rs_handle h, int64_t value)
+{
+    if (S.kill && value > RS_FIB_SMALL_MAX)
+        rs_fib_kill(S, t, c, h);
+    else
+        rs_fib_dec(S, t, c, h);
+}
+
 /* Operations of one fib(n) from the module frame, counted arithmetically: 18 per base-case call,
  * 36 per recursive call less one where the result is a fresh object (allocated, not increfed),
  * plus the module level's 6. Equals the checked copy's tally (tests/test_core.py checks it). */
@@ -630,8 +640,8 @@ RS_INLINE rs_fibret rs_fib_body(const rs_ops S, rs_thread *t, rs_fibctx *c, uint
             if (RS_UNLIKELY(!res.o))
                 return failed;
         }
-        for (int k = 0; k < 2; k++) /* a fresh int: its creator's reference */
-            rs_fib_op(S, t, c, parth[k], part[k] > RS_FIB_SMALL_MAX ? RS_OP_KILL : RS_OP_DEC);
+        rs_fib_drop(S, t, c, parth[0], part[0]);
+        rs_fib_drop(S, t, c, parth[1], part[1]);
     }
     rs_spin(c->work);
     rs_fib_dec(S, t, c, arg);
@@ -671,10 +681,8 @@ RS_INLINE int rs_k_fib(const rs_ops S, rs_thread *t, rs_fib_fn rec)
     rs_handle h = rs_fib_result(S, &c, res);
     rs_fib_dec(S, t, &c, arg);
     rs_fib_dec(S, t, &c, rs_fib_g(S, &c, RS_FIB_FUNC));
-    if (res.o && res.value > RS_FIB_SMALL_MAX)
-        rs_fib_kill(S, t, &c, h);
-    else if (res.o)
-        rs_fib_dec(S, t, &c, h);
+    if (res.o)
+        rs_fib_drop(S, t, &c, h, res.value);
     rs_fib_kill(S, t, &c, module_frame);
     t->ops = S.checked ? c.n : !res.o ? 0 : rs_fib_ops(n);
     return res.o ? 0 : -1;
@@ -777,8 +785,8 @@ RS_INLINE rs_fibret rs_fib314_body(const rs_ops S, rs_thread *t, rs_fibctx *c, u
             if (RS_UNLIKELY(!res.o))
                 return failed;
         }
-        for (int k = 0; k < 2; k++) /* a fresh int: its creator's reference */
-            rs_fib_op(S, t, c, parth[k], part[k] > RS_FIB_SMALL_MAX ? RS_OP_KILL : RS_OP_DEC);
+        rs_fib_drop(S, t, c, parth[0], part[0]);
+        rs_fib_drop(S, t, c, parth[1], part[1]);
     }
     rs_spin(c->work);
     rs_fib_op(S, t, c, arg, RS_OP_POP);
@@ -802,7 +810,7 @@ RS_INLINE int rs_k_fib314(const rs_ops S, rs_thread *t, rs_fib_fn rec)
     rs_handle h = rs_fib_result(S, &c, res);
     rs_fib_op(S, t, &c, rs_fib_g(S, &c, RS_FIB_FUNC), RS_OP_POP);
     if (res.o)
-        rs_fib_op(S, t, &c, h, res.value > RS_FIB_SMALL_MAX ? RS_OP_KILL : RS_OP_DEC);
+        rs_fib_drop(S, t, &c, h, res.value);
     rs_fib_op(S, t, &c, module_frame, RS_OP_KILL);
     t->ops = S.checked ? c.n : !res.o ? 0 : rs_fib314_ops(n);
     return res.o ? 0 : -1;
