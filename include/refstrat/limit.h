@@ -12,9 +12,10 @@
  * nonatomic); the atomic flavour keeps rc exact.
  * When an object may be freed: when a decrement takes rc to zero; freeing is a push on the
  * thread's free stack (fib, private churn); handoff's objects are slots reused in turn.
- * Simplifications: the runner's final checks still run but prove nothing about a limit (its
- * kernels never open their slots); objects come from the thread's pool before the kernel starts
- * its work, so allocation is a pop and a free is a push.
+ * Simplifications: of the runner's final checks only the setup objects' counts apply (the plain
+ * flavour's lost updates show there); its kernels never open the slots they take, so the arena's
+ * scan is skipped. Objects come from the thread's pool before the kernel starts its work, so
+ * allocation is a pop and a free is a push.
  * Sources: the hand-written C fib of issue 10; CPython Include/refcount.h (Py_INCREF/Py_DECREF).
  *
  * Synchronization table:
