@@ -10,9 +10,9 @@ even ones, so that machine noise hits both alike (with a fixed order, the build 
 build's median CPU ns/op, the median of the rounds' paired ratios B/A and their interquartile range:
 the noise a verdict must clear. Run it once with the same interpreter twice (A/A) for this
 machine's floor: on the 2-CPU VM, 15 rounds left cells up to 9% apart, so a single cell's B/A
-within about 10% of 1 shows nothing. Used to show that routing
-the schemes' shared accesses through include/refstrat/pr.h moved no figure. --rows takes the
-bench's row names ("<strategy>+layer...", speed_of_light); the default is every strategy and
+within about 10% of 1 shows nothing. Used to show that routing the schemes' shared accesses
+through include/refstrat/pr.h moved no figure. --rows takes the bench's row names
+("<strategy>+layer...", speed_of_light, limit, limit+atomic); the default is every strategy and
 speed_of_light on private, shared and fib.
 """
 from __future__ import annotations
@@ -37,7 +37,12 @@ for row in rows:
     for w in workloads:
         for t in (1, 2):
             kw = dict(ops=ops, fib_n=fib_n, **{name: True for name in layers})
-            r = refstrat.speed_of_light(w, t, **kw) if s == "speed_of_light" else refstrat.run(s, w, t, **kw)
+            if row in ("limit", "limit+atomic"):
+                r = refstrat.limit(w, t, atomic=row == "limit+atomic", ops=ops, fib_n=fib_n)
+            elif s == "speed_of_light":
+                r = refstrat.speed_of_light(w, t, **kw)
+            else:
+                r = refstrat.run(s, w, t, **kw)
             out[f"{row}/{w}/{t}"] = r.ns_per_op
 print(json.dumps(out))
 """

@@ -33,6 +33,9 @@ $PY -m refstrat.bench --explain --callgrind --workloads fib,private,shared,mixed
 #    ratio against the hardware's, gil vs nonatomic, --calibrate's work, the explain flavour's zero
 #    cost (timed kernels disassembled before and after it was added).
 $PY bench/instrument_targets.py --repeat 9 | tee bench/instrument_targets.txt
+#    The same ratios as medians over eight code placements of this tree's build (a kernel's time
+#    depends on where the linker put it); needs refstrat/_core.c, which the pip build generates.
+$PY bench/layout_spread.py | tee bench/layout-spread.txt
 
 # 6. What each CPython 3.14t mechanism buys (issue 8): biased alone, + immortal (3.13t), + deferred,
 #    + sharded (= cpython314t), on fib (3.6's operation mix), fib314 (3.14's), mixed and handoff,
