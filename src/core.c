@@ -521,7 +521,7 @@ static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t c
         pl->free = (rs_obj **)malloc(sizeof(rs_obj *) * (per ? per : 1));
         stacks = stacks && pl->free;
         for (uint32_t idx = pl->begin; idx < pl->end; idx++) /* fixed: rs_obj_open */
-            rs_obj_at(a, idx)->pool = i;
+            rs_pr_store_plain(&rs_obj_at(a, idx)->pool, i);
     }
     uint64_t seed = p->seed;
     for (uint32_t i = 0; i <= p->threads; i++) {

@@ -289,10 +289,12 @@ static RS_NOINLINE void rs_free_slow(rs_thread *t, rs_obj *o)
 /* The scheme decided o is dead. The common case of a timed run, a worker freeing an object of its
  * own pool, is inline: a compare, a tally and a push, as a runtime's thread-local free list (no
  * generation: refstrat/object.h). Such an object is never deferred: a pool object is marked so
- * only by a trace, which runs checked. Everything else goes out of line. */
+ * only by a trace, which runs checked. Everything else goes out of line. The slot's pool is fixed
+ * before the run starts, so reading it is not a shared access (nor, in the check build, a
+ * scheduling point: checked runs free as before). */
 RS_INLINE void rs_free(rs_thread *t, rs_obj *o)
 {
-    if (RS_LIKELY(rs_pr_load_plain(&o->pool) == t->own)) {
+    if (RS_LIKELY(o->pool == t->own)) {
         t->c.frees++;
         rs_pool_push_local(t->pool, o);
         return;
