@@ -238,7 +238,8 @@ RS_INLINE int rs_obj_mark_free(rs_obj *o, int checked)
 static RS_NOINLINE void rs_obj_free(const rs_arena *a, rs_pool *self, uint32_t me, rs_counters *c, rs_obj *o,
                                     int checked)
 {
-    if (checked || rs_pr_load_plain(&o->pool) == RS_NIL) {
+    uint32_t pool = rs_pr_load_plain(&o->pool);
+    if (checked || pool == RS_NIL) {
         if (RS_UNLIKELY(!rs_obj_mark_free(o, checked))) {
             c->double_frees++;
             rs_pr_event_double_free();
@@ -246,7 +247,6 @@ static RS_NOINLINE void rs_obj_free(const rs_arena *a, rs_pool *self, uint32_t m
         }
     }
     c->frees++;
-    uint32_t pool = rs_pr_load_plain(&o->pool);
     if (pool == me) {
         rs_pool_push_local(self, o);
     } else if (pool != RS_NIL) {
