@@ -291,7 +291,7 @@ static RS_NOINLINE void rs_free_slow(rs_thread *t, rs_obj *o)
  * generation: refstrat/object.h). Such an object is never deferred: a pool object is marked so
  * only by a trace, which runs checked. Everything else goes out of line. The slot's pool is fixed
  * before the run starts, so reading it is not a shared access (nor, in the check build, a
- * scheduling point: checked runs free as before). */
+ * scheduling point: a checked run's free meets no more of them than before). */
 RS_INLINE void rs_free(rs_thread *t, rs_obj *o)
 {
     if (RS_LIKELY(o->pool == t->own)) {
