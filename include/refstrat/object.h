@@ -271,7 +271,8 @@ static inline void rs_pool_scan_free(const rs_arena *a, const rs_pool *p, rs_obj
 
 /* After an unchecked run, every worker joined and the scheme quiesced (one thread): how many of
  * pool p's opened slots [begin, bump) are live, that is on neither of its free stacks; a slot found
- * there twice adds a double free. Leaves the generations saying so (odd: live), for the scan.
+ * there twice adds a double free. The generations mark what the walk has found (1: not yet, 2:
+ * once), which is how a second finding is told apart.
  * The remote stack is walked for at most `depth` links: a racy double free can make it a cycle. */
 static inline uint32_t rs_pool_scan(const rs_arena *a, const rs_pool *p, uint64_t *double_frees)
 {

@@ -26,15 +26,11 @@ RS_INLINE void rs_barena_free(rs_thread *t, rs_obj *o, rs_barena_push_fn push, i
     int remote = home && home != self;
     if (push_first && remote)
         push(a, home, rs_obj_index(a, o));
-    uint32_t gen = rs_pr_load_relaxed(&o->gen);
-    while (t->checked || !home) { /* the generation: checked runs and setup objects, as rs_obj_free */
-        if (RS_UNLIKELY(!rs_gen_live(gen))) {
-            t->c.double_frees++;
-            rs_pr_event_double_free();
-            return;
-        }
-        if (rs_pr_cas_acq_rel(&o->gen, &gen, gen + 1))
-            break;
+    /* the generation: checked runs and setup objects, as rs_obj_free */
+    if ((t->checked || !home) && RS_UNLIKELY(!rs_obj_mark_free(o, t->checked))) {
+        t->c.double_frees++;
+        rs_pr_event_double_free();
+        return;
     }
     t->c.frees++;
     if (!home || (push_first && remote))
