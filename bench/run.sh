@@ -8,6 +8,10 @@ OTHER=${OTHER:-/root/.pyenv/versions/3.13.0/bin/python3}   # a second (GIL) inte
 FT_ROOT=${FT_ROOT:-$HOME/.cache/refstrat-ft}  # where bench/build-ft-python.sh put CPython 3.13.5 (ft, gil)
 for f in bench/default.json bench/calibrated.json bench/fidelity-3.13t.json bench/explain.json; do [ -e "$f" ] && mv "$f" "$f.old"; done
 
+# 0. The machine's own floor under the unstable-cell count: a hand-written C loop, no refstrat,
+#    measured and judged as the bench measures a cell, at T = 1 and at T = 2 (shared lines).
+{ $PY bench/noise_floor.py; $PY bench/noise_floor.py --threads 2 --cells 16; } | tee bench/noise-floor.txt
+
 # 1. The default matrix, exactly what a newcomer gets (every strategy, fib, T = 1..cores).
 $PY -m refstrat.bench --output bench/default.json --plot bench/default.png | tee bench/default.txt
 

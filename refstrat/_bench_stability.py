@@ -43,6 +43,31 @@ def scale_ops(cpu_at: Callable[[int], float], start: int, limit: int = 10**10,
     return ops
 
 
+SETTLE = 1.25  # a size whose cost per operation a larger run exceeds by this much has not settled
+
+
+def settled_size(cost_at: Callable[[int], float], size: int, limit: int,
+                 larger: Callable[[int], int]) -> int:
+    """The first of size, larger(size), ... (up to limit) whose cost per operation the next one
+    does not exceed by SETTLE or more: a run too short to reach a scheme's steady state (a pool
+    not yet recycled, a log not yet full) must not stand for its cost. ``larger`` should look
+    well ahead (the bench: fib 4 levels, 6.9x the calls; loops 4x the operations), for a step
+    lies where the run first outgrows something. The two sizes are probed in turn, twice, and
+    both pairs must show the step: the 2-CPU VM's phases (contended lines 4x dearer for seconds
+    at a time) would otherwise pass for one. Noise can then only make the size larger than it
+    needs to be, never the figure wrong."""
+    def steps(size: int, nxt: int) -> bool:
+        here = cost_at(size)
+        return cost_at(nxt) >= SETTLE * here
+
+    while size < limit:
+        nxt = min(limit, larger(size))
+        if not (steps(size, nxt) and steps(size, nxt)):
+            return size
+        size = nxt
+    return size
+
+
 UNSTABLE_SPREAD = 0.10  # std dev over mean at or above this: pyperf's "may be unstable"
 OUTLIER = 0.50  # a value this far from the mean: pyperf's outlier warning
 

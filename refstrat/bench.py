@@ -777,23 +777,30 @@ def _is_fib(workload: str) -> bool:
 def size_cells(args: argparse.Namespace, cells: list[Cell]) -> None:
     """Give each model cell the least work (down to the defaults) whose run still costs
     MIN_WORK_SECONDS of CPU, up to the matrix's: a cell 30x slower than the baseline covers its
-    50 ms in a smaller problem, not in 30x the time. Per-operation figures and every ratio are
-    unchanged by it (the reports compare CPU per operation); only the wasted minutes go."""
+    50 ms in a smaller problem, not in 30x the time. The per-operation figures compared are then
+    those of different sizes, so a smaller size is kept only where the cell's cost per operation
+    has settled there (_bench_stability.settled_size): a scheme whose frees lag behind runs
+    cheaply until its pool runs dry (buffered on fib: about 5 ns/op below fib(23), 10-40 above)."""
     for cell in cells:
         if cell.kind != "model":
             continue
         fib = _is_fib(cell.workload)
 
-        def cpu(size: int, cell: Cell = cell, fib: bool = fib) -> float:
+        def probe(size: int, cell: Cell = cell, fib: bool = fib) -> tuple[float, float]:
             kw = _run_kwargs(cell.workload, size if fib else args.fib_n, _work(args, cell.workload),
                              args.ops if fib else size, args.pin, knob_settings(args))
-            return min(_model_once(cell.row, cell.workload, cell.threads, kw).cpu_seconds for _ in range(2))
+            r = min((_model_once(cell.row, cell.workload, cell.threads, kw) for _ in range(2)),
+                    key=lambda r: r.cpu_seconds)
+            return r.cpu_seconds, r.cpu_seconds / max(r.ops, 1)
 
+        cap = args.fib_n if fib else args.ops
         if fib:
-            size = _bench_stability.scale_fib_n(cpu, min(DEFAULT_FIB_N, args.fib_n), limit=args.fib_n)
+            size = _bench_stability.scale_fib_n(lambda n: probe(n)[0], min(DEFAULT_FIB_N, cap), limit=cap)
         else:
-            size = _bench_stability.scale_ops(cpu, min(DEFAULT_OPS, args.ops), limit=args.ops)
-        if size != (args.fib_n if fib else args.ops):
+            size = _bench_stability.scale_ops(lambda o: probe(o)[0], min(DEFAULT_OPS, cap), limit=cap)
+        size = _bench_stability.settled_size(lambda n: probe(n)[1], size, cap,
+                                             (lambda n: n + 4) if fib else (lambda n: n * 4))
+        if size != cap:
             args.size_by[cell.name] = size
 
 
@@ -1100,7 +1107,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         if report is not None and args.size_by:
             report.work_note += ("; then each cell on its own (column n), down to fib_n="
                                  f"{min(DEFAULT_FIB_N, args.fib_n)} / ops={min(DEFAULT_OPS, args.ops)}, "
-                                 "so that a slower cell does not run longer than it must")
+                                 "so that a slower cell does not run longer than it must, and no smaller than where its "
+                                 "cost per operation has settled (a run 4 fib levels or 4x the operations larger "
+                                 f"costs under {_bench_stability.SETTLE:g}x as much per operation)")
     self_label = _real_label(_bench_twins.interpreter_info())
     progress = Progress(len(cells) + len(others)) if not worker else None
     suite_benches: list[Any] = []

@@ -282,7 +282,8 @@ def test_size_cells_gives_a_slow_cell_a_smaller_problem(monkeypatch: pytest.Monk
     per_call = {"gil": 1e-9, "locked": 30e-9, "limit": 1e-5}
 
     def fake(row: str, workload: str, threads: int, kw: dict, check: bool = False, explain: bool = False):
-        return SimpleNamespace(cpu_seconds=1.618 ** kw["fib_n"] * per_call[row])
+        calls = 1.618 ** kw["fib_n"]
+        return SimpleNamespace(cpu_seconds=calls * per_call[row], ops=27 * calls)
 
     monkeypatch.setattr(bench, "_model_once", fake)
     args = argparse.Namespace(fib_n=36, ops=200_000, work=0, work_by={}, size_by={}, pin=True)
@@ -298,3 +299,23 @@ def test_size_cells_gives_a_slow_cell_a_smaller_problem(monkeypatch: pytest.Monk
     base = SimpleNamespace(cpu=2.0, ops=1000)
     small = SimpleNamespace(cpu=0.5, ops=125)
     assert _bench_report.per_op_ratio(small, base) == pytest.approx(2.0)
+
+
+def test_size_cells_keeps_no_size_too_short_for_the_steady_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scheme that runs cheaply until its pool runs dry (buffered on fib: frees lag behind)
+    is not sized into the cheap regime, where its cost per operation would be a fraction of its
+    steady state's."""
+    import argparse
+    from types import SimpleNamespace
+
+    def fake(row: str, workload: str, threads: int, kw: dict, check: bool = False, explain: bool = False):
+        calls = 1.618 ** kw["fib_n"]
+        per_call = 3e-6 if kw["fib_n"] <= 22 else 20e-6  # the pool holds fib(22)'s frames
+        return SimpleNamespace(cpu_seconds=calls * per_call, ops=27 * calls)
+
+    monkeypatch.setattr(bench, "_model_once", fake)
+    args = argparse.Namespace(fib_n=36, ops=200_000, work=0, work_by={}, size_by={}, pin=True)
+    bench.size_cells(args, [bench.Cell("model", "fib", "buffered", 1)])
+    n = args.size_by["fib/buffered/T1"]
+    assert 1.618 ** 21 * 3e-6 >= 0.05  # by time alone: fib(21)
+    assert 23 <= n < 36

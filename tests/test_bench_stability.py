@@ -20,6 +20,27 @@ def test_ops_grow_proportionally() -> None:
     assert st.scale_ops(lambda o: 1.0, 5000) == 5000
 
 
+def test_a_size_is_kept_only_where_the_cost_per_operation_has_settled() -> None:
+    # buffered on fib: cheap while the pool holds every frame, dearer once frees must keep up
+    step = lambda n: 5e-9 if n <= 22 else 30e-9  # noqa: E731
+    asked: list[int] = []
+
+    def cost(n: int) -> float:
+        asked.append(n)
+        return step(n)
+
+    assert st.settled_size(cost, 20, 31, lambda n: n + 4) == 24  # 20 -> 24 steps, 24 -> 28 flat
+    assert asked == [20, 24, 20, 24, 24, 28]  # in turn; the second pair only where the first steps
+    # a phase (every run dearer for a while) that covers one pair's larger run is not a step
+    phase = iter([1.0, 2.0, 2.0, 2.0])
+    assert st.settled_size(lambda n: next(phase), 20, 31, lambda n: n + 4) == 20
+    assert st.settled_size(step, 23, 31, lambda n: n + 4) == 23  # past the step: as sized
+    assert st.settled_size(lambda n: 1e-9, 20, 31, lambda n: n + 4) == 20  # flat: as sized
+    assert st.settled_size(lambda n: 1.1 ** n, 20, 31, lambda n: n + 4) == 31  # never settles: the cap
+    assert st.settled_size(lambda n: 1e-9, 31, 31, lambda n: n + 4) == 31  # at the cap: no probe
+    assert st.settled_size(lambda o: 1e-9 * (1 + (o > 400_000)), 200_000, 10**6, lambda o: o * 4) == 800_000
+
+
 def test_bootstrap_ci_brackets_the_median_and_narrows_with_agreement() -> None:
     noisy = [1.0, 1.3, 0.8, 1.1, 0.9, 1.25, 0.95, 1.05]
     lo, hi = st.bootstrap_ci(noisy)

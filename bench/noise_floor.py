@@ -1,0 +1,160 @@
+"""How many cells this machine flags unstable with no refstrat at all (a benchmark, not a test).
+
+    python bench/noise_floor.py [--cells 32] [--processes 4] [--values 3] [--seconds 0.05]
+
+Issue 10 asks for at most 2 of the default matrix's 32 cells flagged unstable on an idle machine.
+This is the control: a hand-written C loop (plain increments through pointers, the shape of the
+`limit` kernels, no arena, no Python in the timed part), compiled here with cc, each thread
+pinned (T=1: CPU 0; T=2: CPUs 0 and 1, every line holding both threads' counts, as the T=2
+rows' shared lines), each value the threads' CPU time over about --seconds of work, a cell
+measured as the bench measures one (PROCESSES worker processes back to back, each one warm-up
+and VALUES values) and judged by the bench's own criteria
+(`refstrat._bench_stability.instability`). Whatever it flags is the machine's, not the
+instrument's: the floor under the bench's unstable-cell count on this machine. Each cell's line
+gives its processes' medians: a cell that is tight within each process but apart between them
+shows a state that changes between processes, not noise within a run.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from refstrat._bench_stability import instability, snapshot  # noqa: E402
+
+# argv: iterations, values (after one warm-up), cpu to pin to. Prints one CPU time per value.
+_LOOP = r"""
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#if defined(__x86_64__) || defined(__i386__)
+#define RELAX() __builtin_ia32_pause()
+#else
+#define RELAX() ((void)0)
+#endif
+static long cells[64] __attribute__((aligned(64)));
+static long *volatile slots[8] = {&cells[0], &cells[8], &cells[16], &cells[24],
+                                   &cells[32], &cells[40], &cells[48], &cells[56]};
+static long iters;
+static int values, threads;
+static double spent[2][64];
+static int ready, go; /* the start of each value, as the bench's: count in, spin until go */
+static double cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+/* Thread me, pinned to CPU me, times each value: plain increments through pointers; with two
+ * threads each of the eight lines holds both threads' counts (shared lines, as the T=2 rows).
+ * Both spin at the start of a value, as the bench's workers do, so they start together. */
+static void *worker(void *arg)
+{
+    int me = (int)(long)arg;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(me, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    for (int v = 0; v <= values; v++) {
+        if (threads == 2 && me == 1) {
+            __atomic_store_n(&ready, v + 1, __ATOMIC_RELEASE);
+            while (__atomic_load_n(&go, __ATOMIC_ACQUIRE) != v + 1)
+                RELAX();
+        } else if (threads == 2) {
+            while (__atomic_load_n(&ready, __ATOMIC_ACQUIRE) != v + 1)
+                RELAX();
+            __atomic_store_n(&go, v + 1, __ATOMIC_RELEASE);
+        }
+        double t0 = cpu();
+        for (long i = 0; i < iters; i++) {
+            long *p = slots[i & 7] + me;
+            ++*p;
+            __asm__ volatile("" ::: "memory");
+            --*p;
+        }
+        spent[me][v] = cpu() - t0;
+    }
+    return NULL;
+}
+int main(int argc, char **argv)
+{
+    iters = atol(argv[1]);
+    values = atoi(argv[2]);
+    threads = atoi(argv[3]);
+    if (values > 63 || threads < 1 || threads > 2)
+        return 2;
+    pthread_t t[2];
+    for (long i = 0; i < threads; i++)
+        pthread_create(&t[i], NULL, worker, (void *)i);
+    for (int i = 0; i < threads; i++)
+        pthread_join(t[i], NULL);
+    for (int v = 1; v <= values; v++) /* value 0: the warm-up */
+        printf("%.9f\n", spent[0][v] + spent[1][v]);
+    return 0;
+}
+"""
+
+
+def build(tmp: str) -> str:
+    src, exe = os.path.join(tmp, "loop.c"), os.path.join(tmp, "loop")
+    with open(src, "w", encoding="ascii") as f:
+        f.write(_LOOP)
+    subprocess.run([os.environ.get("CC", "cc"), "-O2", "-pthread", "-o", exe, src], check=True)
+    return exe
+
+
+def values(exe: str, iters: int, n: int, threads: int) -> list[float]:
+    out = subprocess.run([exe, str(iters), str(n), str(threads)], check=True, capture_output=True, text=True)
+    return [float(x) for x in out.stdout.split()]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cells", type=int, default=32)
+    ap.add_argument("--processes", type=int, default=4)
+    ap.add_argument("--values", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=0.05, help="CPU seconds per value")
+    ap.add_argument("--threads", type=int, choices=(1, 2), default=1,
+                    help="2: two threads pinned to CPUs 0 and 1, their counts on shared lines")
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = build(tmp)
+        probe = statistics.median(values(exe, 10_000_000, 5, a.threads))
+        iters = int(10_000_000 * a.seconds * 1.2 / probe)
+        before = snapshot()
+        print(f"noise floor: {a.cells} cells of {a.processes} processes x {a.values} values "
+              f"(+1 warm-up), {iters} iterations per value (~{a.seconds * 1.2 * 1e3:.0f} ms of CPU), {a.threads} thread(s) pinned to CPU 0"
+              + (" and 1, sharing lines" if a.threads == 2 else ""))
+        flagged = []
+        for c in range(a.cells):
+            runs = [values(exe, iters, a.values, a.threads) for _ in range(a.processes)]
+            vals = [v for run in runs for v in run]
+            why = instability(vals)
+            med = statistics.median(vals)
+            print(f"cell {c + 1:2d}: median {med * 1e3:7.2f} ms  min {min(vals) * 1e3:7.2f}  "
+                  f"max {max(vals) * 1e3:7.2f}  sd {statistics.stdev(vals) / statistics.mean(vals):5.1%}  "
+                  f"per process {' '.join(f'{statistics.median(r) * 1e3:.1f}' for r in runs)}"
+                  + (f"  UNSTABLE: {why}" if why else ""))
+            if why:
+                flagged.append(c + 1)
+        after = snapshot()
+    if before and after:
+        span = after.when - before.when
+        print(f"machine over the run: load {before.load1:.2f} -> {after.load1:.2f}, others' CPU "
+              f"{max(0.0, (after.busy - before.busy) - (after.own - before.own)) / span:.2f} CPUs, "
+              f"steal {(after.steal - before.steal) / span:.3f} CPUs")
+    print(f"{len(flagged)} of {a.cells} cells unstable by the bench's criteria "
+          f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})")
+
+
+if __name__ == "__main__":
+    main()
