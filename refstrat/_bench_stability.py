@@ -53,8 +53,8 @@ def settled_size(cost_at: Callable[[int], float], size: int, limit: int,
     not yet recycled, a log not yet full) must not stand for its cost. ``larger`` should look
     well ahead (the bench: fib 4 levels, 6.9x the calls; loops 4x the operations), for a step
     lies where the run first outgrows something. The two sizes are probed in turn, twice, and
-    both pairs must show the step: the 2-CPU VM's phases (contended lines 4x dearer for seconds
-    at a time) would otherwise pass for one. Noise can then only make the size larger than it
+    both pairs must show the step: the 2-CPU VM's phases (a line transfer between its CPUs
+    five times dearer for seconds at a time: bench/noise-floor.txt) would otherwise pass for one. Noise can then only make the size larger than it
     needs to be, never the figure wrong."""
     def steps(size: int, nxt: int) -> bool:
         here = cost_at(size)
