@@ -49,8 +49,8 @@ SETTLE = 1.25  # a size whose cost per operation a larger run exceeds by this mu
 def settled_size(cost_at: Callable[[int], float], size: int, limit: int,
                  larger: Callable[[int], int]) -> int:
     """The first of size, larger(size), ... (up to limit) whose cost per operation the next one
-    does not exceed by SETTLE or more: a run too short to reach a scheme's steady state (a pool
-    not yet recycled, a log not yet full) must not stand for its cost. ``larger`` should look
+    does not exceed by SETTLE or more: a run too short to reach a scheme's steady state (a helper
+    thread not yet at its pace, a log not yet full) must not stand for its cost. ``larger`` should look
     well ahead (the bench: fib 4 levels, 6.9x the calls; loops 4x the operations), for a step
     lies where the run first outgrows something. The two sizes are probed in turn, twice, and
     both pairs must show the step: the 2-CPU VM's phases (a line transfer between its CPUs

@@ -779,8 +779,9 @@ def size_cells(args: argparse.Namespace, cells: list[Cell]) -> None:
     MIN_WORK_SECONDS of CPU, up to the matrix's: a cell 30x slower than the baseline covers its
     50 ms in a smaller problem, not in 30x the time. The per-operation figures compared are then
     those of different sizes, so a smaller size is kept only where the cell's cost per operation
-    has settled there (_bench_stability.settled_size): a scheme whose frees lag behind runs
-    cheaply until its pool runs dry (buffered on fib: about 5 ns/op below fib(23), 10-40 above)."""
+    has settled there (_bench_stability.settled_size): buffered on fib costs about 6 ns/op at
+    fib(18-20) and 12-13 at fib(28-30), its commit rounds taking a run's first part to reach
+    their pace (bench/RESULTS.md)."""
     for cell in cells:
         if cell.kind != "model":
             continue

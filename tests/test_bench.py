@@ -302,15 +302,15 @@ def test_size_cells_gives_a_slow_cell_a_smaller_problem(monkeypatch: pytest.Monk
 
 
 def test_size_cells_keeps_no_size_too_short_for_the_steady_state(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A scheme that runs cheaply until its pool runs dry (buffered on fib: frees lag behind)
-    is not sized into the cheap regime, where its cost per operation would be a fraction of its
-    steady state's."""
+    """A scheme that runs cheaply for a while (buffered on fib: its commit rounds take a run's
+    first part to reach their pace) is not sized into the cheap regime, where its cost per
+    operation would be a fraction of its steady state's."""
     import argparse
     from types import SimpleNamespace
 
     def fake(row: str, workload: str, threads: int, kw: dict, check: bool = False, explain: bool = False):
         calls = 1.618 ** kw["fib_n"]
-        per_call = 3e-6 if kw["fib_n"] <= 22 else 20e-6  # the pool holds fib(22)'s frames
+        per_call = 3e-6 if kw["fib_n"] <= 22 else 20e-6  # cheap up to fib(22)
         return SimpleNamespace(cpu_seconds=calls * per_call, ops=27 * calls)
 
     monkeypatch.setattr(bench, "_model_once", fake)

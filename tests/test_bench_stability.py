@@ -21,7 +21,7 @@ def test_ops_grow_proportionally() -> None:
 
 
 def test_a_size_is_kept_only_where_the_cost_per_operation_has_settled() -> None:
-    # buffered on fib: cheap while the pool holds every frame, dearer once frees must keep up
+    # a step in the cost per operation, as buffered's on fib (cheaper in a short run)
     step = lambda n: 5e-9 if n <= 22 else 30e-9  # noqa: E731
     asked: list[int] = []
 
