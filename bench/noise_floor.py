@@ -23,13 +23,10 @@ import argparse
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-from refstrat._bench_stability import instability, snapshot  # noqa: E402
+from refstrat._bench_stability import instability, snapshot
 
 # argv: iterations per thread and value, values (after one warm-up), threads (1 or 2). Prints, per
 # value, the threads' CPU seconds and the ns of one line transfer measured just before (0 at T=1).
