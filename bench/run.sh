@@ -58,4 +58,5 @@ $PY bench/check_speed.py | tee bench/check_speed.txt
 $PY bench/reduction_teeth.py --cap 150000 | tee bench/reduction_teeth.txt
 
 # 8. The thread-scaling matrix needs more CPUs than this VM has: bench/scaling.sh runs it on a
-#    many-CPU machine (scaling-16cpu.txt says how it was run, and how the tables were made).
+#    many-CPU machine (scaling-16cpu.txt and scaling-16cpu-s12.txt say how each was run, and how
+#    the tables were made; instrument_targets-intel16.txt is step 5 on that machine).

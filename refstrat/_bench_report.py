@@ -94,6 +94,8 @@ def _row_notes(r: "CellResult", report: "Report", t: int) -> list[str]:
         notes.append("BUSY: " + r.busy)
     if r.unstable:
         notes.append("UNSTABLE: " + r.unstable)
+    if r.unsettled:
+        notes.append("UNSETTLED: " + r.unsettled)
     if not r.ok and r.cell.row in (SOL, LIMIT):
         # Not a scheme: plain increments on lines shared between threads lose updates.
         notes.append("counts not exact (shared lines)")

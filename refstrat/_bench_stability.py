@@ -44,28 +44,47 @@ def scale_ops(cpu_at: Callable[[int], float], start: int, limit: int = 10**10,
 
 
 SETTLE = 1.25  # a size whose cost per operation a larger run exceeds by this much has not settled
+SETTLE_CEILING = 1.0  # CPU seconds: no run of the settling check is predicted to cost more
 
 
-def settled_size(cost_at: Callable[[int], float], size: int, limit: int,
-                 larger: Callable[[int], int]) -> int:
+def settled_size(cost_at: Callable[[int], tuple[float, float]], size: int, limit: int,
+                 larger: Callable[[int], int], growth: Callable[[int, int], float]) -> tuple[int, str]:
     """The first of size, larger(size), ... (up to limit) whose cost per operation the next one
-    does not exceed by SETTLE or more: a run too short to reach a scheme's steady state (a helper
-    thread not yet at its pace, a log not yet full) must not stand for its cost. ``larger`` should look
-    well ahead (the bench: fib 4 levels, 6.9x the calls; loops 4x the operations), for a step
-    lies where the run first outgrows something. The two sizes are probed in turn, twice, and
-    both pairs must show the step: the 2-CPU VM's phases (a line transfer between its CPUs
-    five times dearer for seconds at a time: bench/noise-floor.txt) would otherwise pass for one. Noise can then only make the size larger than it
-    needs to be, never the figure wrong."""
-    def steps(size: int, nxt: int) -> bool:
-        here = cost_at(size)
-        return cost_at(nxt) >= SETTLE * here
+    does not exceed by SETTLE or more, and "" -- or the size where the check stopped and why.
 
+    ``cost_at(size)`` is one run's (CPU seconds, CPU seconds per operation). A run too short to
+    reach a scheme's steady state (a helper thread not yet at its pace, a log not yet full) must
+    not stand for its cost. ``larger`` should look well ahead (the bench: fib 4 levels, 6.9x the
+    calls; loops 4x the operations), for a step lies where the run first outgrows something;
+    ``growth(size, nxt)`` is how many times size's operations a run of nxt makes. The two sizes
+    are probed in turn, twice, and both pairs must show the step: the 2-CPU VM's phases (a line
+    transfer between its CPUs five times dearer for seconds at a time: bench/noise-floor.txt)
+    would otherwise pass for one. Noise can then only make the size larger than it needs to be,
+    never the figure wrong.
+
+    The check stops where the next size's run would cost over SETTLE_CEILING of CPU (its cost
+    predicted from this one's, times ``growth``): a run that long is no longer one too short for
+    a steady state, and a cell must not take minutes (buffered at 16 threads on 16 CPUs, its one
+    commit thread serving all of them, grew to 9 s of CPU per value at 4). Where a step had
+    been seen on the way, the size is returned with the reason, for the report to flag."""
+    def steps(size: int, nxt: int, here: Optional[float] = None) -> bool:
+        here = cost_at(size)[1] if here is None else here
+        return cost_at(nxt)[1] >= SETTLE * here
+
+    grew = False
     while size < limit:
         nxt = min(limit, larger(size))
-        if not (steps(size, nxt) and steps(size, nxt)):
-            return size
-        size = nxt
-    return size
+        cpu, here = cost_at(size)
+        predicted = cpu * growth(size, nxt)
+        if predicted > SETTLE_CEILING:
+            if not grew:
+                return size, ""
+            return size, (f"cost per operation not shown settled: it rose up to this size, and the next check "
+                          f"({growth(size, nxt):.3g}x the operations) would take ~{predicted:.1f} s of CPU per run")
+        if not (steps(size, nxt, here) and steps(size, nxt)):
+            return size, ""
+        size, grew = nxt, True
+    return size, ""
 
 
 UNSTABLE_SPREAD = 0.10  # std dev over mean at or above this: pyperf's "may be unstable"

@@ -121,6 +121,7 @@ class CellResult:
     explain: Any = None  # refstrat.Explain of the cell's checked run (--explain)
     callgrind: Optional[float] = None  # instructions per op under callgrind (--callgrind, T=1)
     size: int = 0  # fib_n (fib) or ops per thread (loops) of this cell's runs (see size_cells)
+    unsettled: str = ""  # why its size may be short of its steady state (size_cells), "" when not
 
     @property
     def ns_per_op(self) -> float:
@@ -709,15 +710,29 @@ def calibrate(baseline: str, workload: str, reference: str, fib_n: int, ops: int
 
     Model time per operation is close to linear in work (a spin loop), so a few secant steps
     suffice. Minimum of several runs on both sides: the least disturbed measurement of a fixed
-    amount of work.
+    amount of work. The interpreter loops over fib_n / ops for at least 50 ms per value; a model
+    run is made as long (a larger fib or more operations than asked where one run is shorter),
+    for a millisecond's run can read far from the steady cost per operation (on the 16-CPU
+    machine, bench/instrument_targets-intel16.txt: 2.05 ns/op at fib(20), against 1.02 at
+    fib(30) timed a minute before).
     """
     spec = {"workloads": [workload], "threads": [1], "values": 5, "warmups": 1, "min_time": 0.05,
             "fib_n": fib_n, "ops": ops}
     data = _twins_subprocess(reference, spec, timeout)["workloads"][workload]["1"]
     real = min(cpu for _, cpu in data["values"]) / data["ops_per_thread"] * 1e9
+    fib = _is_fib(workload)
+
+    def kwargs(size: int, work: int) -> dict[str, Any]:
+        return _run_kwargs(workload, size if fib else fib_n, work, ops if fib else size, pin, knobs)
+
+    def cpu_at(size: int) -> float:
+        return _model_once(baseline, workload, 1, kwargs(size, 0)).cpu_seconds
+
+    size = (_bench_stability.scale_fib_n(cpu_at, fib_n, limit=max(fib_n, 40)) if fib
+            else _bench_stability.scale_ops(cpu_at, ops))
 
     def model(work: int) -> float:
-        kw = _run_kwargs(workload, fib_n, work, ops, pin, knobs)
+        kw = kwargs(size, work)
         return min(r.cpu_seconds / r.ops for r in (_model_once(baseline, workload, 1, kw) for _ in range(5))) * 1e9
 
     m0 = model(0)
@@ -781,7 +796,8 @@ def size_cells(args: argparse.Namespace, cells: list[Cell]) -> None:
     those of different sizes, so a smaller size is kept only where the cell's cost per operation
     has settled there (_bench_stability.settled_size): buffered on fib costs about 6 ns/op at
     fib(18-20) and 12-13 at fib(28-30), its commit rounds taking a run's first part to reach
-    their pace (bench/RESULTS.md)."""
+    their pace (bench/RESULTS.md). Where that check stopped at its cost ceiling after the cost
+    had risen, args.unsettled says so for the report."""
     for cell in cells:
         if cell.kind != "model":
             continue
@@ -799,10 +815,14 @@ def size_cells(args: argparse.Namespace, cells: list[Cell]) -> None:
             size = _bench_stability.scale_fib_n(lambda n: probe(n)[0], min(DEFAULT_FIB_N, cap), limit=cap)
         else:
             size = _bench_stability.scale_ops(lambda o: probe(o)[0], min(DEFAULT_OPS, cap), limit=cap)
-        size = _bench_stability.settled_size(lambda n: probe(n)[1], size, cap,
-                                             (lambda n: n + 4) if fib else (lambda n: n * 4))
+        if fib:
+            size, why = _bench_stability.settled_size(probe, size, cap, lambda n: n + 4, lambda n, m: 1.618 ** (m - n))
+        else:
+            size, why = _bench_stability.settled_size(probe, size, cap, lambda o: o * 4, lambda o, p: p / o)
         if size != cap:
             args.size_by[cell.name] = size
+        if why:
+            args.unsettled[cell.name] = why
 
 
 def check_cell(cell: Cell, kwargs: dict[str, Any], explain: bool) -> tuple[str, Any]:
@@ -1046,6 +1066,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     build_parser(parser)
     args = runner.parse_args(list(argv) if argv is not None else None)
     worker = bool(args.worker)
+    args.unsettled = {}  # cell name -> why its size may be short of its steady state (size_cells)
     if args.real_pythons or args.calibrate:
         args.real = True
     if args.baseline not in args.strategies:  # ratios need it; say so rather than fail
@@ -1110,7 +1131,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                                  f"{min(DEFAULT_FIB_N, args.fib_n)} / ops={min(DEFAULT_OPS, args.ops)}, "
                                  "so that a slower cell does not run longer than it must, and no smaller than where its "
                                  "cost per operation has settled (a run 4 fib levels or 4x the operations larger "
-                                 f"costs under {_bench_stability.SETTLE:g}x as much per operation)")
+                                 f"costs under {_bench_stability.SETTLE:g}x as much per operation; the check makes "
+                                 f"no run over {_bench_stability.SETTLE_CEILING:g} s of CPU, and flags a cell it "
+                                 "left rising: UNSETTLED)")
     self_label = _real_label(_bench_twins.interpreter_info())
     progress = Progress(len(cells) + len(others)) if not worker else None
     suite_benches: list[Any] = []
@@ -1153,6 +1176,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                                 cell.threads), wall_bench, cpu_bench, entries)
         res.busy = busy
         res.size = fib_n if _is_fib(cell.workload) else ops
+        res.unsettled = args.unsettled.get(cell.name, "")
         if cell.kind == "model" and cell.row not in REFERENCE_ROWS:
             checked, res.explain = check_cell(cell, kwargs, args.explain)
             if checked:
@@ -1211,6 +1235,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                        f"(+{args.warmups if args.warmups is not None else 1} warm-up) per cell, "
                        f"min {args.min_time * 1e3:g} ms per value"
                        + (", --fast" if args.fast else "") + (", --rigorous" if args.rigorous else ""))
+    unsettled = [r.cell.name for r in results if r.unsettled]
+    if unsettled:
+        report.notes.append(f"{len(unsettled)} of {len(results)} cells sized where their cost per operation was "
+                            f"not shown settled (flagged 'UNSETTLED' below): {_some(unsettled)}")
     unstable = [r.cell.name for r in results if r.unstable]
     report.notes.append(f"{len(unstable)} of {len(results)} cells unstable (std dev >= 10% of the mean, or a "
                         f"value >= 50% from it, in wall or CPU time; flagged 'UNSTABLE' below)"

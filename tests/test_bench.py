@@ -286,7 +286,7 @@ def test_size_cells_gives_a_slow_cell_a_smaller_problem(monkeypatch: pytest.Monk
         return SimpleNamespace(cpu_seconds=calls * per_call[row], ops=27 * calls)
 
     monkeypatch.setattr(bench, "_model_once", fake)
-    args = argparse.Namespace(fib_n=36, ops=200_000, work=0, work_by={}, size_by={}, pin=True)
+    args = argparse.Namespace(fib_n=36, ops=200_000, work=0, work_by={}, size_by={}, unsettled={}, pin=True)
     cells = [bench.Cell("model", "fib", row, 1) for row in per_call]
     bench.size_cells(args, cells)
     assert "fib/gil/T1" not in args.size_by  # the baseline's own size
@@ -299,6 +299,40 @@ def test_size_cells_gives_a_slow_cell_a_smaller_problem(monkeypatch: pytest.Monk
     base = SimpleNamespace(cpu=2.0, ops=1000)
     small = SimpleNamespace(cpu=0.5, ops=125)
     assert _bench_report.per_op_ratio(small, base) == pytest.approx(2.0)
+
+
+def test_calibrate_times_the_model_on_runs_as_long_as_a_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asked for fib(20) (a millisecond), the model side still times runs of >= 50 ms of CPU,
+    and the work it finds matches the interpreter's cost per operation."""
+    from types import SimpleNamespace
+
+    sizes: list[int] = []
+
+    def fake(row: str, workload: str, threads: int, kw: dict, check: bool = False, explain: bool = False):
+        calls = 1.618 ** kw["fib_n"]
+        sizes.append(kw["fib_n"])
+        per_op = 1e-9 + 1e-11 * kw["work"] + (1e-9 if calls * 27e-9 < 0.01 else 0.0)  # short runs dearer
+        return SimpleNamespace(cpu_seconds=calls * 27 * per_op, ops=27 * calls)
+
+    twin = {"workloads": {"fib": {"1": {"values": [(0.1, 0.1)] * 5, "ops_per_thread": 50_000_000}}}}
+    monkeypatch.setattr(bench, "_model_once", fake)
+    monkeypatch.setattr(bench, "_twins_subprocess", lambda *a, **k: twin)
+    cal = bench.calibrate("gil", "fib", "python3", 20, 0, True)
+    timed = sizes[-1]
+    assert 1.618 ** timed * 27e-9 >= 0.05 and all(n == timed for n in sizes[-5:])
+    assert cal.model_ns_per_op_at_zero == pytest.approx(1.0)  # the steady cost, not fib(20)'s 2.0
+    assert cal.work == pytest.approx(100, abs=3)  # (2 ns/op - 1) / 0.01 ns per spin
+
+
+def test_an_unsettled_cell_is_flagged_in_its_row() -> None:
+    from types import SimpleNamespace
+
+    r = bench.CellResult(bench.Cell("model", "fib", "buffered", 2), 1.0, 0.0, 2.0, 0.0, 1000, 3,
+                         unsettled="cost per operation not shown settled: ...")
+    report = SimpleNamespace(machine=SimpleNamespace(usable_cpus=2), baseline="gil")
+    assert "UNSETTLED: cost per operation not shown settled: ..." in _bench_report._row_notes(r, report, 2)
+    r.unsettled = ""
+    assert not any(n.startswith("UNSETTLED") for n in _bench_report._row_notes(r, report, 2))
 
 
 def test_size_cells_keeps_no_size_too_short_for_the_steady_state(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -314,8 +348,10 @@ def test_size_cells_keeps_no_size_too_short_for_the_steady_state(monkeypatch: py
         return SimpleNamespace(cpu_seconds=calls * per_call, ops=27 * calls)
 
     monkeypatch.setattr(bench, "_model_once", fake)
-    args = argparse.Namespace(fib_n=36, ops=200_000, work=0, work_by={}, size_by={}, pin=True)
+    args = argparse.Namespace(fib_n=36, ops=200_000, work=0, work_by={}, size_by={}, unsettled={}, pin=True)
     bench.size_cells(args, [bench.Cell("model", "fib", "buffered", 1)])
     n = args.size_by["fib/buffered/T1"]
     assert 1.618 ** 21 * 3e-6 >= 0.05  # by time alone: fib(21)
     assert 23 <= n < 36
+    # fib(25) already costs 3.4 s of CPU: the check goes no further, and the report is told
+    assert n == 25 and "not shown settled" in args.unsettled["fib/buffered/T1"]
