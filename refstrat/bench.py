@@ -711,10 +711,11 @@ def calibrate(baseline: str, workload: str, reference: str, fib_n: int, ops: int
     Model time per operation is close to linear in work (a spin loop), so a few secant steps
     suffice. Minimum of several runs on both sides: the least disturbed measurement of a fixed
     amount of work. The interpreter loops over fib_n / ops for at least 50 ms per value; a model
-    run is made as long (a larger fib or more operations than asked where one run is shorter),
-    for a millisecond's run can read far from the steady cost per operation (on the 16-CPU
-    machine, bench/instrument_targets-intel16.txt: 2.05 ns/op at fib(20), against 1.02 at
-    fib(30) timed a minute before).
+    run is made as long at every work tried (a larger fib or more operations than asked where
+    one run is shorter), for a millisecond's run can read far from the steady cost per
+    operation (on the 16-CPU machine, bench/instrument_targets-intel16.txt: 2.05 ns/op at
+    fib(20), against 1.02 at fib(30) timed a minute before), and no longer: handoff's runs
+    sized at work 0 take seconds at its calibrated work.
     """
     spec = {"workloads": [workload], "threads": [1], "values": 5, "warmups": 1, "min_time": 0.05,
             "fib_n": fib_n, "ops": ops}
@@ -725,13 +726,12 @@ def calibrate(baseline: str, workload: str, reference: str, fib_n: int, ops: int
     def kwargs(size: int, work: int) -> dict[str, Any]:
         return _run_kwargs(workload, size if fib else fib_n, work, ops if fib else size, pin, knobs)
 
-    def cpu_at(size: int) -> float:
-        return _model_once(baseline, workload, 1, kwargs(size, 0)).cpu_seconds
-
-    size = (_bench_stability.scale_fib_n(cpu_at, fib_n, limit=max(fib_n, 40)) if fib
-            else _bench_stability.scale_ops(cpu_at, ops))
-
     def model(work: int) -> float:
+        def cpu_at(size: int) -> float:
+            return _model_once(baseline, workload, 1, kwargs(size, work)).cpu_seconds
+
+        size = (_bench_stability.scale_fib_n(cpu_at, fib_n, limit=max(fib_n, 40)) if fib
+                else _bench_stability.scale_ops(cpu_at, ops))
         kw = kwargs(size, work)
         return min(r.cpu_seconds / r.ops for r in (_model_once(baseline, workload, 1, kw) for _ in range(5))) * 1e9
 

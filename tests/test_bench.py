@@ -303,25 +303,29 @@ def test_size_cells_gives_a_slow_cell_a_smaller_problem(monkeypatch: pytest.Monk
 
 def test_calibrate_times_the_model_on_runs_as_long_as_a_value(monkeypatch: pytest.MonkeyPatch) -> None:
     """Asked for fib(20) (a millisecond), the model side still times runs of >= 50 ms of CPU,
-    and the work it finds matches the interpreter's cost per operation."""
+    at every work it tries (a dear work must not make its runs seconds long: handoff's calibrated
+    runs took seconds each when sized at work 0), and the work it finds matches the interpreter's
+    cost per operation."""
     from types import SimpleNamespace
 
-    sizes: list[int] = []
+    runs: list[tuple[int, float]] = []  # (work, CPU seconds) of every model run
 
     def fake(row: str, workload: str, threads: int, kw: dict, check: bool = False, explain: bool = False):
         calls = 1.618 ** kw["fib_n"]
-        sizes.append(kw["fib_n"])
-        per_op = 1e-9 + 1e-11 * kw["work"] + (1e-9 if calls * 27e-9 < 0.01 else 0.0)  # short runs dearer
+        steady = 1e-9 + 1e-10 * kw["work"]
+        per_op = steady + (1e-9 if calls * 27 * steady < 0.01 else 0.0)  # runs under 10 ms dearer
+        runs.append((kw["work"], calls * 27 * per_op))
         return SimpleNamespace(cpu_seconds=calls * 27 * per_op, ops=27 * calls)
 
-    twin = {"workloads": {"fib": {"1": {"values": [(0.1, 0.1)] * 5, "ops_per_thread": 50_000_000}}}}
+    twin = {"workloads": {"fib": {"1": {"values": [(0.55, 0.55)] * 5, "ops_per_thread": 50_000_000}}}}
     monkeypatch.setattr(bench, "_model_once", fake)
     monkeypatch.setattr(bench, "_twins_subprocess", lambda *a, **k: twin)
     cal = bench.calibrate("gil", "fib", "python3", 20, 0, True)
-    timed = sizes[-1]
-    assert 1.618 ** timed * 27e-9 >= 0.05 and all(n == timed for n in sizes[-5:])
     assert cal.model_ns_per_op_at_zero == pytest.approx(1.0)  # the steady cost, not fib(20)'s 2.0
-    assert cal.work == pytest.approx(100, abs=3)  # (2 ns/op - 1) / 0.01 ns per spin
+    assert cal.work == pytest.approx(100, abs=3)  # (11 ns/op - 1) / 0.1 ns per spin
+    timed = runs[-5:]  # the last secant step's five timed runs
+    assert all(w == cal.work and cpu >= 0.05 for w, cpu in timed)
+    assert max(cpu for _, cpu in runs) < 0.05 * 1.618 * 1.5  # no run much longer than a value needs
 
 
 def test_an_unsettled_cell_is_flagged_in_its_row() -> None:
