@@ -14,20 +14,21 @@ from typing import Callable, Optional, Sequence
 MIN_WORK_SECONDS = 0.05  # CPU seconds one timed value must cover: well above scheduler noise
 FOREIGN_CPU_LIMIT = 0.10  # of one CPU: others' use above this during a cell flags it
 STEAL_LIMIT = 0.02  # of one CPU: hypervisor steal above this flags a cell
+FIB_RATIO = 1.618  # fib(n + 1) makes about this many times the calls of fib(n)
 
 
 def scale_fib_n(cpu_at: Callable[[int], float], start: int, limit: int = 40,
                 target: float = MIN_WORK_SECONDS) -> int:
     """The smallest fib depth >= start whose run costs at least ``target`` CPU seconds.
 
-    fib(n + 1) makes ~1.618x the calls of fib(n), so one probe predicts the step; a second
-    probe confirms it (the machine may be noisy)."""
+    fib(n + 1) makes FIB_RATIO times the calls of fib(n), so one probe predicts the step; a
+    second probe confirms it (the machine may be noisy)."""
     n = start
     for _ in range(4):
         cpu = cpu_at(n)
         if cpu >= target or n >= limit:
             return n
-        n = min(limit, n + max(1, math.ceil(math.log(target / max(cpu, 1e-9)) / math.log(1.618))))
+        n = min(limit, n + max(1, math.ceil(math.log(target / max(cpu, 1e-9)) / math.log(FIB_RATIO))))
     return n
 
 
@@ -75,12 +76,12 @@ def settled_size(cost_at: Callable[[int], tuple[float, float]], size: int, limit
     while size < limit:
         nxt = min(limit, larger(size))
         cpu, here = cost_at(size)
-        predicted = cpu * growth(size, nxt)
-        if predicted > SETTLE_CEILING:
+        ratio = growth(size, nxt)
+        if cpu * ratio > SETTLE_CEILING:
             if not grew:
                 return size, ""
             return size, (f"cost per operation not shown settled: it rose up to this size, and the next check "
-                          f"({growth(size, nxt):.3g}x the operations) would take ~{predicted:.1f} s of CPU per run")
+                          f"({ratio:.3g}x the operations) would take ~{cpu * ratio:.1f} s of CPU per run")
         if not (steps(size, nxt, here) and steps(size, nxt)):
             return size, ""
         size, grew = nxt, True

@@ -721,18 +721,14 @@ def calibrate(baseline: str, workload: str, reference: str, fib_n: int, ops: int
             "fib_n": fib_n, "ops": ops}
     data = _twins_subprocess(reference, spec, timeout)["workloads"][workload]["1"]
     real = min(cpu for _, cpu in data["values"]) / data["ops_per_thread"] * 1e9
-    fib = _is_fib(workload)
-
-    def kwargs(size: int, work: int) -> dict[str, Any]:
-        return _run_kwargs(workload, size if fib else fib_n, work, ops if fib else size, pin, knobs)
-
     def model(work: int) -> float:
         def cpu_at(size: int) -> float:
-            return _model_once(baseline, workload, 1, kwargs(size, work)).cpu_seconds
+            return _model_once(baseline, workload, 1, _sized_kwargs(workload, size, fib_n, ops, work, pin,
+                                                                    knobs)).cpu_seconds
 
-        size = (_bench_stability.scale_fib_n(cpu_at, fib_n, limit=max(fib_n, 40)) if fib
+        size = (_bench_stability.scale_fib_n(cpu_at, fib_n, limit=max(fib_n, 40)) if _is_fib(workload)
                 else _bench_stability.scale_ops(cpu_at, ops))
-        kw = kwargs(size, work)
+        kw = _sized_kwargs(workload, size, fib_n, ops, work, pin, knobs)
         return min(r.cpu_seconds / r.ops for r in (_model_once(baseline, workload, 1, kw) for _ in range(5))) * 1e9
 
     m0 = model(0)
@@ -785,6 +781,14 @@ def cell_size(args: argparse.Namespace, cell: Cell) -> tuple[int, int]:
     return (n, args.ops) if _is_fib(cell.workload) else (args.fib_n, n)
 
 
+def _sized_kwargs(workload: str, size: int, fib_n: int, ops: int, work: int, pin: bool,
+                  knobs: Optional[dict[str, Any]]) -> dict[str, Any]:
+    """_run_kwargs of a run of ``size``: the fib depth for fib workloads, else the operations per
+    thread (the other of fib_n / ops as given)."""
+    fib = _is_fib(workload)
+    return _run_kwargs(workload, size if fib else fib_n, work, ops if fib else size, pin, knobs)
+
+
 def _is_fib(workload: str) -> bool:
     return workload in FIB_WORKLOADS
 
@@ -803,9 +807,9 @@ def size_cells(args: argparse.Namespace, cells: list[Cell]) -> None:
             continue
         fib = _is_fib(cell.workload)
 
-        def probe(size: int, cell: Cell = cell, fib: bool = fib) -> tuple[float, float]:
-            kw = _run_kwargs(cell.workload, size if fib else args.fib_n, _work(args, cell.workload),
-                             args.ops if fib else size, args.pin, knob_settings(args))
+        def probe(size: int, cell: Cell = cell) -> tuple[float, float]:
+            kw = _sized_kwargs(cell.workload, size, args.fib_n, args.ops, _work(args, cell.workload), args.pin,
+                               knob_settings(args))
             r = min((_model_once(cell.row, cell.workload, cell.threads, kw) for _ in range(2)),
                     key=lambda r: r.cpu_seconds)
             return r.cpu_seconds, r.cpu_seconds / max(r.ops, 1)
@@ -813,11 +817,10 @@ def size_cells(args: argparse.Namespace, cells: list[Cell]) -> None:
         cap = args.fib_n if fib else args.ops
         if fib:
             size = _bench_stability.scale_fib_n(lambda n: probe(n)[0], min(DEFAULT_FIB_N, cap), limit=cap)
+            size, why = _bench_stability.settled_size(probe, size, cap, lambda n: n + 4,
+                                                      lambda n, m: _bench_stability.FIB_RATIO ** (m - n))
         else:
             size = _bench_stability.scale_ops(lambda o: probe(o)[0], min(DEFAULT_OPS, cap), limit=cap)
-        if fib:
-            size, why = _bench_stability.settled_size(probe, size, cap, lambda n: n + 4, lambda n, m: 1.618 ** (m - n))
-        else:
             size, why = _bench_stability.settled_size(probe, size, cap, lambda o: o * 4, lambda o, p: p / o)
         if size != cap:
             args.size_by[cell.name] = size
