@@ -263,6 +263,7 @@ RS_INLINE uint64_t rs_burst(const rs_ops S, rs_thread *t, int kind, uint64_t *rn
         rs_op_work(work);
     }
     uint64_t n = got;
+    RS_COMPILER_BARRIER();
     for (uint32_t k = got; k;) {
         rs_handle h = {held[--k], RS_NIL, 0};
         n += rs_op_dec(S, t, S.checked ? heldh[k] : h);
