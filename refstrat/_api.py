@@ -236,6 +236,7 @@ def _execute(strategy: str, workload: str, threads: int, options: dict[str, Any]
         layout=cfg["layout"], ops=raw["ops"], ops_per_thread=raw["ops_per_thread"],
         wall_seconds=raw["wall_seconds"], cpu_seconds=raw["cpu_seconds"],
         worker_cpu_seconds=raw["worker_cpu_seconds"], helper_cpu_seconds=raw["helper_cpu_seconds"],
+        helper_threads=raw["helper_threads"],
         allocs=counters["allocs"], frees=counters["frees"], double_frees=counters["double_frees"],
         use_after_free=counters["use_after_free"], leaks=counters["leaks"],
         lost_updates=counters["lost_updates"], premature_frees=counters["premature_frees"],

@@ -86,10 +86,18 @@ def _explain_cells(r: "CellResult") -> list[str]:
             _fmt(e.delay_ns[1], 3), _fmt(e.delay_ops[1], 3)]
 
 
+def helper_on_worker_cpus(r: "CellResult", usable_cpus: int) -> bool:
+    """Whether the cell's workers left its scheme's helper threads no CPU of their own (an
+    oversubscribed cell, more workers than CPUs, is flagged as that instead)."""
+    return r.cell.threads <= usable_cpus < r.cell.threads + r.helpers
+
+
 def _row_notes(r: "CellResult", report: "Report", t: int) -> list[str]:
     notes = []
     if t > report.machine.usable_cpus:
         notes.append("oversubscribed")
+    elif helper_on_worker_cpus(r, report.machine.usable_cpus):
+        notes.append("helper on the workers' CPUs")
     if r.busy:
         notes.append("BUSY: " + r.busy)
     if r.unstable:

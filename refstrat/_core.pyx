@@ -99,6 +99,7 @@ cdef extern from "refstrat/core.h" nogil:
         uint64_t leaks, lost_updates, premature_frees
         double wall_seconds, cpu_seconds, helper_cpu_seconds
         int pinned
+        uint32_t helper_threads
 
     ctypedef struct rs_check_cfg:
         int mode, tso
@@ -392,6 +393,7 @@ def execute(str strategy, dict cfg, trace=None):
             use_after_free=res.use_after_free, leaks=res.leaks, lost_updates=res.lost_updates,
             premature_frees=res.premature_frees, wall_seconds=res.wall_seconds,
             cpu_seconds=res.cpu_seconds, helper_cpu_seconds=res.helper_cpu_seconds,
+            helper_threads=res.helper_threads,
             pinned=bool(res.pinned), immortal=bool(r.immortal),
             layers=tuple(name for name, bit in LAYERS.items() if r.layers & bit),
             ops_per_thread=tuple(t["ops"] for t in threads),

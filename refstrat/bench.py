@@ -122,6 +122,7 @@ class CellResult:
     callgrind: Optional[float] = None  # instructions per op under callgrind (--callgrind, T=1)
     size: int = 0  # fib_n (fib) or ops per thread (loops) of this cell's runs (see size_cells)
     unsettled: str = ""  # why its size may be short of its steady state (size_cells), "" when not
+    helpers: int = 0  # threads the scheme ran beside the workers (buffered's commit thread)
 
     @property
     def ns_per_op(self) -> float:
@@ -470,6 +471,7 @@ def time_model(loops: int, task: int, row: str, workload: str, threads: int,
     wall = cpu = 0.0
     ops = 0
     pinned = True
+    helpers = 0
     problems: dict[str, int] = {}
     for _ in range(loops):
         r = _model_once(row, workload, threads, kwargs)
@@ -478,10 +480,11 @@ def time_model(loops: int, task: int, row: str, workload: str, threads: int,
         cpu += r.cpu_seconds
         ops = r.ops
         pinned = pinned and bool(getattr(r, "pinned", False))
+        helpers = max(helpers, int(getattr(r, "helper_threads", 0)))
         for attr in ("double_frees", "use_after_free", "leaks", "lost_updates"):
             problems[attr] = problems.get(attr, 0) + int(getattr(r, attr, 0) or 0)
     _sidecar_write(sidecar, task, {"loops": loops, "wall": wall, "cpu": cpu, "ops": ops,
-                                   "pinned": pinned, "problems": problems})
+                                   "pinned": pinned, "helpers": helpers, "problems": problems})
     return max(wall, 1e-12)  # pyperf rejects 0; a sub-ns run is below clock resolution anyway
 
 
@@ -551,7 +554,7 @@ def _result_from(cell: Cell, wall_bench: Any, cpu_bench: Any,
         cell=cell, wall=wall, wall_stdev=wall_sd, cpu=cpu, cpu_stdev=cpu_sd, ops=ops,
         values=len(wall_bench.get_values()), cpu_ci=_bench_stability.bootstrap_ci(cpu_bench.get_values()),
         pinned=all(pinned_values) if pinned_values else None,
-        ok=not bad, problems=", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(bad.items())),
+        helpers=max((e.get("helpers", 0) for e in flat), default=0), ok=not bad, problems=", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(bad.items())),
         unstable=_unstable(wall_bench, cpu_bench))
 
 
@@ -1238,6 +1241,13 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                        f"(+{args.warmups if args.warmups is not None else 1} warm-up) per cell, "
                        f"min {args.min_time * 1e3:g} ms per value"
                        + (", --fast" if args.fast else "") + (", --rigorous" if args.rigorous else ""))
+    from refstrat import _bench_report
+
+    crowded = [r.cell.name for r in results if _bench_report.helper_on_worker_cpus(r, machine.usable_cpus)]
+    if crowded:
+        report.notes.append(f"{len(crowded)} of {len(results)} cells ran a scheme's helper thread with no CPU of its "
+                            "own (flagged 'helper on the workers' CPUs' below): it took turns with the "
+                            f"workers on theirs, so their wall times include its work: {_some(crowded)}")
     unsettled = [r.cell.name for r in results if r.unsettled]
     if unsettled:
         report.notes.append(f"{len(unsettled)} of {len(results)} cells sized where their cost per operation was "
@@ -1249,8 +1259,6 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if imprecise:
         report.notes.append(f"pyperf would want more worker processes for 95% certainty of 1% variation on "
                             f"{len(imprecise)} of {len(cells)} cells (--rigorous doubles them): {_some(imprecise)}")
-
-    from refstrat import _bench_report
 
     print(_bench_report.format_report(report))
     if args.bench_output:

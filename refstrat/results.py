@@ -96,6 +96,7 @@ class RunResult:
     check_wall_seconds: float | None = None  # the separate checked run's wall time (untimed)
     explain: Explain | None = None  # the explain flavour's account, when run(..., explain=True)
     layers: tuple[str, ...] = ()  # the per-object layers honoured: immortal, deferred, sharded
+    helper_threads: int = 0  # threads the scheme ran beside the workers (buffered's commit thread)
 
     @property
     def ns_per_op(self) -> float:

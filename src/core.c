@@ -943,6 +943,7 @@ void rs_run_result(const rs_run *r, rs_result *out)
     out->lost_updates = r->lost_updates;
     out->premature_frees = r->premature_frees;
     out->pinned = r->pinned;
+    out->helper_threads = r->helper_threads;
 }
 
 /* ---- stepping -------------------------------------------------------------------------------- */

@@ -339,6 +339,33 @@ def test_an_unsettled_cell_is_flagged_in_its_row() -> None:
     assert not any(n.startswith("UNSETTLED") for n in _bench_report._row_notes(r, report, 2))
 
 
+def test_a_helper_thread_with_no_cpu_of_its_own_is_flagged(tmp_path: Path) -> None:
+    """buffered's commit thread is counted by the runs that time it and carried into the cell;
+    where the workers take every CPU the row says that the helper took turns with them, and the
+    report's note counts such cells; with a CPU to spare, or for a scheme with no helper, nothing."""
+    from types import SimpleNamespace
+
+    kwargs = {"ops": 4000, "pin": True}
+    for task, row in enumerate(("buffered", "atomic")):
+        bench.time_model(1, task, row, "private", 2, kwargs, str(tmp_path))
+    entries = [bench._read_sidecar(str(tmp_path), task) for task in (0, 1)]
+    assert [e[0][0]["helpers"] for e in entries] == [1, 0]
+    import pyperf
+
+    def one(name: str, value: float) -> pyperf.Benchmark:
+        return pyperf.Benchmark([pyperf.Run([value, value], metadata={"name": name}, collect_metadata=False)])
+
+    cell = bench._result_from(bench.Cell("model", "private", "buffered", 2), one("w", 1.0), one("c", 2.0), entries[0])
+    assert cell.helpers == 1
+    report = SimpleNamespace(machine=SimpleNamespace(usable_cpus=2), baseline="gil")
+    flag = "helper on the workers' CPUs"
+    for threads, helpers, flagged in ((2, 1, True), (1, 1, False), (2, 0, False), (3, 1, False)):
+        r = bench.CellResult(bench.Cell("model", "private", "buffered", threads), 1.0, 0.0, 2.0, 0.0, 1000, 3,
+                             helpers=helpers)
+        assert (flag in _bench_report._row_notes(r, report, threads)) is flagged, (threads, helpers)
+        assert _bench_report.helper_on_worker_cpus(r, 2) is flagged
+
+
 def test_size_cells_keeps_no_size_too_short_for_the_steady_state(monkeypatch: pytest.MonkeyPatch) -> None:
     """A scheme that runs cheaply for a while (buffered on fib: its commit rounds take a run's
     first part to reach their pace) is not sized into the cheap regime, where its cost per

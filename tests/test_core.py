@@ -47,6 +47,7 @@ def test_thread_safe_strategies_are_exact(strategy: str, workload: str, threads:
     assert r.ops == sum(r.ops_per_thread)
     assert r.wall_seconds > 0 and r.cpu_seconds > 0
     assert r.ns_per_op > 0 and r.thread_ns_per_op > 0
+    assert r.helper_threads == (strategy == "buffered")  # its commit thread; no other scheme has one
 
 
 @pytest.mark.parametrize("threads", [1, 2, 4])

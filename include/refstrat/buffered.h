@@ -415,7 +415,7 @@ static void *rs_buf_commit_main(void *arg)
 static inline int rs_buffered_start(rs_run *r)
 {
     rs_buf_run *s = (rs_buf_run *)r->s;
-    if (rs_pr_thread_create(&s->thread, rs_buf_commit_main, r) != 0)
+    if (rs_run_helper_start(r, &s->thread, rs_buf_commit_main, r) != 0)
         return -1;
     s->running = 1;
     return 0;

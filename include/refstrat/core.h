@@ -15,6 +15,7 @@ typedef struct rs_result {
     uint64_t leaks, lost_updates, premature_frees;
     double wall_seconds, cpu_seconds, helper_cpu_seconds;
     int pinned;
+    uint32_t helper_threads; /* threads the scheme ran beside the workers (buffered: 1) */
 } rs_result;
 
 /* The range of every rs_params field rs_params_check() accepts, inclusive; the scheme knobs'

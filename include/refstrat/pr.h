@@ -32,7 +32,10 @@
  *   rs_pr_nap(ts)                                      an idle pause (nanosleep) of a helper thread
  *   rs_pr_thread_create(th, fn, arg), rs_pr_thread_join(th)
  *                                                      a scheme's helper thread (buffered's commit
- *                                                      thread); 0 on success, as pthread_create
+ *                                                      thread); 0 on success, as pthread_create;
+ *                                                      a scheme starts one through
+ *                                                      rs_run_helper_start (runtime.h), which
+ *                                                      counts it
  *   rs_pr_event_uaf(), rs_pr_event_double_free()       the arena detected a use after free or a
  *                                                      double free (nothing in the normal build)
  *

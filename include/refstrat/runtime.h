@@ -31,7 +31,7 @@
 
 /* Bumped whenever a struct below, or the meaning of a field, changes: a plugin built against
  * other headers is refused. */
-#define RS_ABI_VERSION 5
+#define RS_ABI_VERSION 6
 
 /* The workloads, in enum rs_workload order: W(name, NAME, kernel, summary, reference, ...).
  * Everything that lists workloads is generated from here: the enum (RS_W_<NAME>), every
@@ -190,6 +190,8 @@ typedef struct rs_run {
     /* results */
     double wall_seconds;
     double helper_cpu_seconds;  /* helper threads plus the main thread's quiesce */
+    uint32_t helper_threads; /* threads the scheme started beside the workers (rs_run_helper_start):
+                              * the main thread writes it in the start hook, reads it after */
     int pinned;
     uint64_t leaks, lost_updates, premature_frees; /* the final checks, after quiesce */
     /* start gate: workers count themselves in, then wait for go */
@@ -268,6 +270,17 @@ static inline void rs_run_fail(rs_run *r, enum rs_err code, const char *msg)
 }
 
 RS_INLINE int rs_run_aborted(rs_run *r) { return rs_pr_load_acquire(&r->abort); }
+
+/* Start one of the scheme's helper threads (buffered's commit thread), from its start hook: 0 on
+ * success, as pthread_create. Counted, so that a report can say where a helper had no CPU of its
+ * own and took turns with the workers on theirs. Main thread. */
+static inline int rs_run_helper_start(rs_run *r, pthread_t *th, void *(*fn)(void *), void *arg)
+{
+    int rc = rs_pr_thread_create(th, fn, arg);
+    if (rc == 0)
+        r->helper_threads++;
+    return rc;
+}
 
 /* Free o now: the collector's free (refstrat/layers.h), and rs_free's for everything else. */
 RS_INLINE void rs_free_now(rs_thread *t, rs_obj *o)
