@@ -1,11 +1,12 @@
 /* refstrat/runtime.h: runs, worker threads and the strategy interface.
  *
  * A run is one arena, one strategy and T worker threads executing one workload kernel. The runner
- * (src/runner.c) owns the life cycle:
+ * (src/core.c) owns the life cycle:
  *
  *   init(run)                  main thread, before any worker exists: per-run and per-thread state
  *   obj_init(t0, o)            main thread acting as worker 0: setup objects
- *   start(run)                 main thread: helper threads (the buffered commit thread)
+ *   start(run)                 main thread: helper threads (the buffered commit thread), each
+ *                              started with rs_run_helper_start so that the run counts it
  *   enter(t) kernel leave(t)   each worker, after the start barrier
  *   quiesce(run)               main thread, after every worker has left: stop helpers, drain,
  *                              free everything whose true count is zero; counts are then exact
