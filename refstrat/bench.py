@@ -554,7 +554,8 @@ def _result_from(cell: Cell, wall_bench: Any, cpu_bench: Any,
         cell=cell, wall=wall, wall_stdev=wall_sd, cpu=cpu, cpu_stdev=cpu_sd, ops=ops,
         values=len(wall_bench.get_values()), cpu_ci=_bench_stability.bootstrap_ci(cpu_bench.get_values()),
         pinned=all(pinned_values) if pinned_values else None,
-        helpers=max((e.get("helpers", 0) for e in flat), default=0), ok=not bad, problems=", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(bad.items())),
+        helpers=max((e.get("helpers", 0) for e in flat), default=0),
+        ok=not bad, problems=", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(bad.items())),
         unstable=_unstable(wall_bench, cpu_bench))
 
 

@@ -346,16 +346,17 @@ def test_an_unsettled_cell_is_flagged_in_its_row() -> None:
 
 def test_a_helper_thread_with_no_cpu_of_its_own_is_flagged(tmp_path: Path) -> None:
     """buffered's commit thread is counted by the runs that time it and carried into the cell;
-    where the workers take every CPU the row says that the helper took turns with them, and the
-    report's note counts such cells; with a CPU to spare, or for a scheme with no helper, nothing."""
+    where the workers take every CPU the row says that the helper took turns with them; with a
+    CPU to spare, or for a scheme with no helper, nothing (more workers than CPUs: oversubscribed)."""
     from types import SimpleNamespace
+
+    import pyperf
 
     kwargs = {"ops": 4000, "pin": True}
     for task, row in enumerate(("buffered", "atomic")):
         bench.time_model(1, task, row, "private", 2, kwargs, str(tmp_path))
     entries = [bench._read_sidecar(str(tmp_path), task) for task in (0, 1)]
     assert [e[0][0]["helpers"] for e in entries] == [1, 0]
-    import pyperf
 
     def one(name: str, value: float) -> pyperf.Benchmark:
         return pyperf.Benchmark([pyperf.Run([value, value], metadata={"name": name}, collect_metadata=False)])
