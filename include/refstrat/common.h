@@ -22,13 +22,13 @@
 
 #define RS_NIL UINT32_MAX /* "no object" in index-linked lists */
 
-/* No instruction: the compiler may not carry a value of memory across it. rs_burst puts one
- * between its increments and its decrements. Without it GCC keeps the last increment's result in
- * a register for the first decrement (the same object), and pays for that with a load, add and
- * store per increment and a second induction variable in the decrement loop: 17.7 instructions
- * per operation against the limit kernel's 14.1 on private (callgrind; 14.3 with it). The limit's
- * loop compiles to the short form without one, and one there costs it 1-4 % (session 13's
- * bench/session13-before-after.txt). */
+/* No instruction: the compiler may not carry a value of memory across it, nor delete it (rs_spin's
+ * work, rs_cpu_relax's fallback). rs_burst puts one between its increments and its decrements.
+ * Without it GCC keeps the last increment's result in a register for the first decrement (the same
+ * object), and pays for that with a load, add and store per increment and a second induction
+ * variable in the decrement loop: 17.7 instructions per operation against the limit kernel's 14.1
+ * on private (callgrind; 14.3 with it). The limit's loop compiles to the short form without one,
+ * and one there costs it 1-4 % (session 13's bench/session13-before-after.txt). */
 #define RS_COMPILER_BARRIER() __asm__ __volatile__("" ::: "memory")
 
 /* Cache-line-aligned allocation (C11 aligned_alloc wants a size that is a multiple of it). */
@@ -44,7 +44,7 @@ RS_INLINE void rs_cpu_relax(void)
 #elif defined(__aarch64__)
     __asm__ __volatile__("yield" ::: "memory");
 #else
-    __asm__ __volatile__("" ::: "memory");
+    RS_COMPILER_BARRIER();
 #endif
 }
 
@@ -78,7 +78,7 @@ RS_INLINE uint32_t rs_below(uint64_t r, uint32_t n)
 RS_INLINE void rs_spin(uint32_t iterations)
 {
     for (uint32_t i = 0; i < iterations; i++)
-        __asm__ __volatile__("" ::: "memory");
+        RS_COMPILER_BARRIER();
 }
 
 #endif
