@@ -5,7 +5,6 @@ import math
 import operator
 import os
 import threading
-from array import array
 from typing import Any
 
 try:
@@ -18,7 +17,7 @@ except ImportError as exc:  # the source tree without its built extension, ahead
         + ": build it in place with `pip install -e .`, or run from outside the source tree "
         "so that the installed package is imported") from exc
 from refstrat.results import Explain, HotObject, KnobInfo, RunResult, StrategyInfo, WorkloadInfo
-from refstrat.trace import Trace
+from refstrat.trace import Trace, run_arrays
 
 #: Every workload of the core, by name: (summary, reference) from RS_WORKLOADS
 #: (include/refstrat/runtime.h), in enum order.
@@ -79,10 +78,16 @@ def _choices(values) -> str:
     return ", ".join(values)
 
 
+def _typename(value: object) -> str:
+    """The type's name as a user can tell it apart: numpy's bool is "numpy.bool", not "bool"."""
+    kind = type(value)
+    return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+
+
 def _check_name(what: str, value: object) -> str:
     """``value`` as a plain str; a NUL inside would cut it short in C, so it is refused."""
     if not isinstance(value, str):
-        raise TypeError(f"{what} must be a str, got {type(value).__name__}")
+        raise TypeError(f"{what} must be a str, got {_typename(value)}")
     value = str.__str__(value)  # the characters themselves, whatever a subclass's methods say
     if "\0" in value:
         raise ValueError(f"{what} {value!r} contains a NUL character")
@@ -101,7 +106,7 @@ def _as_int(name: str, value: object) -> int:
     """The plain int the C core will see: an int subclass's comparisons and conversions may
     lie, its value may not (operator.index copies the value of any int subclass)."""
     if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        raise TypeError(f"{name} must be an int, got {_typename(value)}")
     return operator.index(value)
 
 
@@ -111,24 +116,35 @@ def _what(name: str) -> str:
     return f"{name} ({knob.strategy}: {knob.doc})" if knob else name
 
 
+def _shown(value: int | float) -> str:
+    """A number as an error message gives it: a huge int by its size, since printing 10**5000
+    would itself raise (and say nothing more)."""
+    if isinstance(value, int) and abs(value) >= 10**30:
+        return f"{'a negative' if value < 0 else 'an'} int of {value.bit_length()} bits"
+    return str(value)
+
+
 def _check_int(name: str, value: object, ranges: dict[str, tuple[int, int]] | None = None) -> int:
     """The converted value of an integer option, checked against its range."""
     value = _as_int(name, value)
     low, high = (ranges or _INT_RANGES)[name]
     if not low <= value <= high:
-        raise ValueError(f"{_what(name)} must be in [{low}, {high}], got {value}")
+        raise ValueError(f"{_what(name)} must be in [{low}, {high}], got {_shown(value)}")
     return value
 
 
 def _check_float(name: str, value: object) -> float:
     """The converted value of a real option (an int, or a float whose subclass may lie)."""
+    low, high = _FLOAT_RANGES[name]
     if isinstance(value, int) and not isinstance(value, bool):
-        value = float(operator.index(value))
+        exact = operator.index(value)
+        if not low <= exact <= high:  # compared as an int: one past a double's range has no float
+            raise ValueError(f"{_what(name)} must be in [{low}, {high}], got {_shown(exact)}")
+        value = float(exact)
     elif isinstance(value, float):
         value = float.__float__(value)  # the stored double, not a subclass's __float__
     else:
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    low, high = _FLOAT_RANGES[name]
+        raise TypeError(f"{name} must be a number, got {_typename(value)}")
     if math.isnan(value) or not low <= value <= high:
         raise ValueError(f"{_what(name)} must be in [{low}, {high}], got {value}")
     return value
@@ -136,7 +152,7 @@ def _check_float(name: str, value: object) -> float:
 
 def _check_bool(name: str, value: object) -> bool:
     if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+        raise TypeError(f"{name} must be a bool, got {_typename(value)}")
     return value
 
 
@@ -224,8 +240,8 @@ def _execute(strategy: str, workload: str, threads: int, options: dict[str, Any]
         if cfg["immortal"] or (row is not None and row["immortal"]):
             for obj in trace.immortal:
                 expected[obj] = 1
-        final = array("q", [0] * compiled[0])
-        compiled = compiled + (array("q", expected), final)
+        compiled = run_arrays(compiled, expected)
+        final = compiled[-1]
     raw = _raw_run(strategy, cfg, timed == "checked", compiled, explain and timed == "checked")
     counters = raw
     if check and timed == "unchecked":
@@ -385,7 +401,7 @@ class Arena:
     def _handle(self, obj: object) -> tuple[int, int]:
         """(slot, generation) of an id; the core checks that it was issued (IndexError if not)."""
         if not isinstance(obj, int) or isinstance(obj, bool):
-            raise TypeError(f"object id must be an int, got {type(obj).__name__}")
+            raise TypeError(f"object id must be an int, got {_typename(obj)}")
         obj = operator.index(obj)
         if not 0 <= obj < self.capacity << 31:
             raise IndexError(f"no object {obj}: ids are in [0, {(self.capacity << 31) - 1}]")

@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 
 from . import _search
 from .model import Expectation, Program
+from .trace import run_arrays
 
 SCHEDULES = ("random", "pct", "exhaustive")
 MEMORIES = ("sc", "tso")
@@ -109,9 +110,8 @@ def run_checked(strategy: str, program: Program, expected: Expectation, *, choic
     from .testing import compare
 
     cfg, compiled = _prepared(program, immortal, tick, log_size)
-    final = array("q", [0] * compiled[0])
-    want = [0 if c is None else c for c in expected.final_counts]
-    compiled = compiled + (array("q", want), final)
+    compiled = run_arrays(compiled, [0 if c is None else c for c in expected.final_counts])
+    final = compiled[-1]
     seed, depth, k = pct or (0, 0, 0)
     raw = _core.check_execute(strategy, cfg, compiled, array("I", choices), pct is not None, seed, depth,
                               k, memory == "tso", max_steps, want_log,

@@ -134,8 +134,9 @@ cdef extern from "refstrat/core.h" nogil:
 
     int rs_builtin_count()
     const rs_strategy *rs_builtin(int i)
-    const rs_strategy *rs_speed_of_light()
-    const rs_strategy *rs_limit(int atomic)
+    const rs_strategy *rs_reserved_row(const char *name)
+    int rs_reserved_count()
+    const rs_strategy *rs_reserved_at(int i)
     const rs_strategy *rs_explain_strategy(const char *name)
     int rs_explain_result_of(const rs_run *r, rs_explain_result *out)
     int rs_explain_event_count()
@@ -248,7 +249,10 @@ cdef bytes _cname(str what, str name):
     """`name` as a C string; a NUL inside would silently cut it short, so it is refused."""
     if "\0" in name:
         raise ValueError(f"{what} {name!r} contains a NUL character")
-    return name.encode()
+    try:
+        return name.encode()
+    except UnicodeEncodeError as exc:  # a lone surrogate has no UTF-8 form for C to read
+        raise ValueError(f"{what} {name!r} is not valid text: {exc.reason} at index {exc.start}") from None
 
 cdef dict _strategy_row(const rs_strategy *s):
     return dict(name=s.name.decode(), summary=s.summary.decode(), reference=s.reference.decode(),
@@ -288,13 +292,18 @@ def load_plugin(path):
     return [first[i].name.decode() for i in range(n)]
 
 
+def reserved_rows():
+    """The names of the rows that are not strategies (speed_of_light, the limits), from the core's
+    one list: no plugin may take them."""
+    return [rs_reserved_at(i).name.decode() for i in range(rs_reserved_count())]
+
+
 cdef const rs_strategy *_lookup(str name) except NULL:
-    if name == "speed_of_light":
-        return rs_speed_of_light()
-    if name in ("limit", "limit+atomic"):
-        return rs_limit(name == "limit+atomic")
     cdef bytes b = _cname("strategy", name)
-    cdef const rs_strategy *s = rs_find_strategy(b)
+    cdef const rs_strategy *s = rs_reserved_row(b)
+    if s != NULL:
+        return s
+    s = rs_find_strategy(b)
     if s == NULL:
         raise ValueError(f"unknown strategy {name!r}")
     return s

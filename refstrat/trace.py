@@ -61,9 +61,9 @@ class Trace:
         object.__setattr__(self, "threads", tuple(tuple(tuple(op) if isinstance(op, (list, tuple)) else op
                                                         for op in ops) for ops in threads))
         object.__setattr__(self, "shared", shared)
-        object.__setattr__(self, "immortal", frozenset(immortal))
-        object.__setattr__(self, "deferred", frozenset(deferred))
-        object.__setattr__(self, "sharded", frozenset(sharded))
+        object.__setattr__(self, "immortal", _iterable_ids("immortal", immortal))
+        object.__setattr__(self, "deferred", _iterable_ids("deferred", deferred))
+        object.__setattr__(self, "sharded", _iterable_ids("sharded", sharded))
 
     @property
     def nobjects(self) -> int:
@@ -92,6 +92,24 @@ class Trace:
             cached = _validate(self)
             object.__setattr__(self, "_validation", cached)  # immutable inputs: safe to memoise
         return cached
+
+
+def run_arrays(compiled: tuple, expected: Sequence[int]) -> tuple:
+    """``compiled`` with the two arrays the native runner adds to it: the expected final counts
+    and room for the final ones. The object count is judged again, so that a compiled form
+    tampered with after validation gets a TraceError, not an allocation of its claimed size."""
+    nobjects = compiled[0]
+    if type(nobjects) is not int or not 0 <= nobjects <= MAX_OBJECTS or len(expected) != nobjects:
+        raise TraceError(f"a compiled trace must hold at most {MAX_OBJECTS} objects and one expected "
+                         f"count each; got {nobjects!r} objects and {len(expected)} counts")
+    return compiled + (array("q", expected), array("q", bytes(8 * nobjects)))
+
+
+def _iterable_ids(what: str, ids: object) -> frozenset:
+    """``ids`` as a frozenset, or a TypeError naming ``what`` (None or a bare int is no set)."""
+    if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
+        raise TypeError(f"{what} must be an iterable of object ids, got {type(ids).__name__}")
+    return frozenset(ids)
 
 
 def _plain_int(value: object) -> int | None:

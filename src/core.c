@@ -20,7 +20,7 @@
 RS_DEFINE_STRATEGY_TABLE(RS_STRATEGIES, rs_builtins)
 
 /* The speed-of-light copy: nonatomic counts with no use-after-free checks, the hardware limit of
- * the same operations. Not a strategy: never listed, only reached through rs_speed_of_light(). */
+ * the same operations. Not a strategy: never listed, only reached through rs_reserved_row(). */
 RS_DEFINE_KERNELS(sol, RS_OPS(nonatomic, RS_VOCAB_DEFAULT, 0, 0))
 static const rs_strategy rs_sol = {
     "speed_of_light", "plain increments with no checks: the hardware limit of the same operations",
@@ -31,7 +31,7 @@ static const rs_strategy rs_sol = {
     {{RS_KERNEL_ROW(sol), RS_KERNEL_ROW(sol)}, {RS_KERNEL_ROW(sol), RS_KERNEL_ROW(sol)}}};
 
 /* The limit rows: hand-written kernels (refstrat/limit.h), plain and atomic. Not strategies either;
- * reached through rs_limit(). The hooks are nonatomic's no-ops. */
+ * reached through rs_reserved_row(). The hooks are nonatomic's no-ops. */
 RS_DEFINE_LIMIT(plain, 0)
 RS_DEFINE_LIMIT(atomic, 1)
 #define RS_LIMIT_ENTRY(label, summary, tag)                                                        \
@@ -79,8 +79,21 @@ static pthread_mutex_t rs_plugin_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int rs_builtin_count(void) { return (int)(sizeof rs_builtins / sizeof rs_builtins[0]); }
 const rs_strategy *rs_builtin(int i) { return i >= 0 && i < rs_builtin_count() ? &rs_builtins[i] : NULL; }
-const rs_strategy *rs_speed_of_light(void) { return &rs_sol; }
-const rs_strategy *rs_limit(int atomic) { return &rs_limits[atomic ? 1 : 0]; }
+/* The one list of rows that are not strategies: a plugin may not take their names, and a binding
+ * reaches them by name through rs_reserved_row() alone. */
+static const rs_strategy *const rs_reserved[] = {&rs_sol, &rs_limits[0], &rs_limits[1]};
+
+int rs_reserved_count(void) { return (int)(sizeof rs_reserved / sizeof rs_reserved[0]); }
+
+const rs_strategy *rs_reserved_row(const char *name)
+{
+    for (int i = 0; i < rs_reserved_count(); i++)
+        if (name && !strcmp(rs_reserved[i]->name, name))
+            return rs_reserved[i];
+    return NULL;
+}
+
+const rs_strategy *rs_reserved_at(int i) { return i >= 0 && i < rs_reserved_count() ? rs_reserved[i] : NULL; }
 
 const rs_strategy *rs_find_strategy(const char *name)
 {
@@ -96,11 +109,11 @@ const rs_strategy *rs_find_strategy(const char *name)
     return found;
 }
 
-/* Whether name is taken by a built-in, speed_of_light or a registered plugin strategy. Caller
+/* Whether name is taken by a built-in, a reserved row or a registered plugin strategy. Caller
  * holds rs_plugin_lock. */
 static int rs_name_taken(const char *name)
 {
-    if (!strcmp(name, rs_sol.name))
+    if (rs_reserved_row(name))
         return 1;
     for (int i = 0; i < rs_builtin_count(); i++)
         if (!strcmp(rs_builtins[i].name, name))
@@ -135,7 +148,7 @@ static int rs_plugin_register(const rs_plugin *p, const rs_plugin *chk, const ch
             clash = !strcmp(p->strategies[j].name, name);
         if (clash) {
             snprintf(err, errlen, "plugin %s: strategy name %s%s%s is empty or already taken (built-in, "
-                     "speed_of_light or another plugin)", path, name ? "'" : "", name ? name : "NULL",
+                     "speed_of_light, limit, limit+atomic or another plugin)", path, name ? "'" : "", name ? name : "NULL",
                      name ? "'" : "");
             return RS_ERR_CONFIG;
         }
@@ -507,7 +520,6 @@ static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t c
         free(r);
         return NULL;
     }
-    memset(a->base, 0, bytes); /* also faults the pages in before any timing starts */
     memset(a->pools, 0, sizeof(rs_pool) * p->threads);
     memset(r->threads, 0, sizeof(rs_thread) * (p->threads + 1));
     uint64_t per = (capacity - nsetup) / p->threads;
@@ -520,8 +532,6 @@ static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t c
         pl->remote_head = RS_NIL;
         pl->free = (rs_obj **)malloc(sizeof(rs_obj *) * (per ? per : 1));
         stacks = stacks && pl->free;
-        for (uint32_t idx = pl->begin; idx < pl->end; idx++) /* fixed: rs_obj_open */
-            rs_pr_store_plain(&rs_obj_at(a, idx)->pool, i);
     }
     uint64_t seed = p->seed;
     for (uint32_t i = 0; i <= p->threads; i++) {
@@ -559,6 +569,12 @@ static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t c
         rs_run_destroy(r); /* fini copes with partial state */
         return NULL;
     }
+    /* Touched only now, after init: a run the scheme refuses (percpu: too much memory) is
+     * refused before its arena's pages are faulted in, in microseconds rather than seconds. */
+    memset(a->base, 0, bytes); /* also faults the pages in before any timing starts */
+    for (uint32_t i = 0; i < p->threads; i++)
+        for (uint32_t idx = a->pools[i].begin; idx < a->pools[i].end; idx++) /* fixed: rs_obj_open */
+            rs_pr_store_plain(&rs_obj_at(a, idx)->pool, i);
     return r;
 }
 

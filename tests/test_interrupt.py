@@ -24,7 +24,10 @@ import sys, threading, time, refstrat
 strategy, workload = sys.argv[1], sys.argv[2]
 threading.Timer(0.3, lambda: print("ready", flush=True)).start()
 try:
-    refstrat.run(strategy, workload, 2, fib_n=40, ops=10**12)
+    if strategy.startswith("limit"):
+        refstrat.limit(workload, 2, atomic=strategy == "limit+atomic", fib_n=40, ops=10**12)
+    else:
+        refstrat.run(strategy, workload, 2, fib_n=40, ops=10**12)
 except KeyboardInterrupt:
     print("stopped", time.monotonic(), threading.active_count(), flush=True)
     sys.exit(130)
@@ -58,6 +61,9 @@ def _group_alive(pgid: int) -> list[int]:
 @pytest.mark.parametrize("strategy, workload", [
     ("gil", "fib"), ("biased", "private"), ("buffered", "handoff"), ("coalesced", "shared"),
     ("gil", "mixed"),
+    # The hand-written limits poll as the kernels do (they ignored Ctrl-C for 15-20 s).
+    *[(row, w) for row in ("limit", "limit+atomic") for w in ("fib", "fib314", "private", "shared", "mixed")],
+    ("limit", "handoff"),
 ])
 def test_ctrl_c_stops_a_long_run(tmp_path: Path, strategy: str, workload: str) -> None:
     # cwd: not the source tree, whose refstrat folder lacks the core unless installed in place

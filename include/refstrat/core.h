@@ -51,8 +51,11 @@ typedef struct rs_explain_result {
 
 int rs_builtin_count(void);
 const rs_strategy *rs_builtin(int i);
-const rs_strategy *rs_speed_of_light(void);
-const rs_strategy *rs_limit(int atomic);           /* refstrat/limit.h: 0 plain, 1 atomic */
+/* The reserved rows (speed_of_light, limit, limit+atomic): by name (NULL when name is none of
+ * them) and by index in [0, rs_reserved_count()) (NULL past the end). No plugin may take these names. */
+const rs_strategy *rs_reserved_row(const char *name);
+int rs_reserved_count(void);
+const rs_strategy *rs_reserved_at(int i);
 const rs_strategy *rs_find_strategy(const char *name); /* built-ins, then loaded plugins */
 
 /* The tables behind refstrat.knobs() and refstrat.workloads(): row i for 0 <= i < count, NULL
@@ -80,8 +83,8 @@ uint64_t rs_explain_event(const rs_explain_result *x, int i);
 
 /* Load a plugin and register its strategies; returns how many it defines (>= 0) and sets *first,
  * or -RS_ERR_PLUGIN / -RS_ERR_CONFIG with err set. Loading a library that is already loaded
- * registers nothing and returns its strategies again; a strategy named like a built-in, like
- * speed_of_light or like a strategy already registered is refused (nothing is registered). */
+ * registers nothing and returns its strategies again; a strategy named like a built-in, like a
+ * reserved row or like a strategy already registered is refused (nothing is registered). */
 int rs_plugin_load(const char *path, const rs_strategy **first, char *err, size_t errlen);
 
 /* RS_OK when every field of p (and its trace) is in range, else RS_ERR_CONFIG with err set. */

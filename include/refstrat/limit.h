@@ -100,6 +100,7 @@ typedef struct rs_lim_fib {
     rs_obj *g[RS_FIB_NSETUP]; /* singletons, then small ints */
     rs_lim_heap heap;
     uint32_t work;
+    rs_run *run; /* polled for an abort as rs_fib_body polls it */
 } rs_lim_fib;
 
 typedef struct rs_lim_ret {
@@ -109,6 +110,13 @@ typedef struct rs_lim_ret {
 
 typedef rs_lim_ret (*rs_lim_fib_fn)(rs_lim_fib *, uint32_t, rs_obj *, rs_obj *);
 
+/* An abandoned call (o == NULL): the run was interrupted; counts no longer matter. */
+RS_INLINE rs_lim_ret rs_lim_failed(void)
+{
+    rs_lim_ret none = {0, NULL};
+    return none;
+}
+
 RS_INLINE rs_obj *rs_lim_small(const rs_lim_fib *c, int64_t v)
 {
     return c->g[RS_FIB_NSINGLETONS + (v - RS_FIB_SMALL_MIN)];
@@ -117,6 +125,8 @@ RS_INLINE rs_obj *rs_lim_small(const rs_lim_fib *c, int64_t v)
 RS_INLINE rs_lim_ret rs_lim_fib_body(const int A, rs_lim_fib *c, uint32_t n, rs_obj *arg,
                                      rs_obj *parent, rs_lim_fib_fn self)
 {
+    if (RS_UNLIKELY(n >= RS_FIB_POLL_N) && rs_run_aborted(c->run))
+        return rs_lim_failed(); /* the caller interrupted the run, as rs_fib_body */
     rs_obj *const *g = c->g;
     rs_obj *frame = rs_lim_new(&c->heap);
     rs_lim_inc(A, g[RS_FIB_CODE]);
@@ -147,6 +157,8 @@ RS_INLINE rs_lim_ret rs_lim_fib_body(const int A, rs_lim_fib *c, uint32_t n, rs_
             rs_lim_release(A, &c->heap, kh);
             rs_lim_inc(A, sub);
             part[k - 1] = self(c, n - k, sub, frame);
+            if (RS_UNLIKELY(!part[k - 1].o))
+                return part[k - 1];
             rs_lim_release(A, &c->heap, sub);
             rs_lim_release(A, &c->heap, g[RS_FIB_FUNC]);
         }
@@ -178,11 +190,20 @@ static inline int rs_lim_fib_start(rs_thread *t, rs_lim_fib *c)
     for (uint32_t i = 0; i < RS_FIB_NSETUP; i++)
         c->g[i] = rs_obj_at(&r->arena, r->shared[i].idx);
     c->work = r->p.work;
+    c->run = r;
     if (rs_lim_heap_init(t, &c->heap, 2 * r->p.fib_n + 8) != 0) {
         free(c->heap.free);
         return -1;
     }
     return 0;
+}
+
+/* An interrupted fib: no operation counted, the run's failure already set by the interrupter. */
+static inline int rs_lim_k_fib_abandon(rs_thread *t, rs_lim_fib *c)
+{
+    free(c->heap.free);
+    t->ops = 0;
+    return -1;
 }
 
 RS_INLINE int rs_lim_k_fib(const int A, rs_thread *t, rs_lim_fib_fn rec)
@@ -195,6 +216,8 @@ RS_INLINE int rs_lim_k_fib(const int A, rs_thread *t, rs_lim_fib_fn rec)
     rs_lim_inc(A, c.g[RS_FIB_FUNC]);
     rs_lim_inc(A, arg);
     rs_lim_ret res = rec(&c, n, arg, module_frame);
+    if (RS_UNLIKELY(!res.o))
+        return rs_lim_k_fib_abandon(t, &c);
     rs_lim_release(A, &c.heap, arg);
     rs_lim_release(A, &c.heap, c.g[RS_FIB_FUNC]);
     rs_lim_release(A, &c.heap, res.o);
@@ -211,6 +234,8 @@ RS_INLINE int rs_lim_k_fib(const int A, rs_thread *t, rs_lim_fib_fn rec)
 RS_INLINE rs_lim_ret rs_lim_fib314_body(const int A, rs_lim_fib *c, uint32_t n, rs_obj *arg,
                                         rs_obj *parent, rs_lim_fib_fn self)
 {
+    if (RS_UNLIKELY(n >= RS_FIB_POLL_N) && rs_run_aborted(c->run))
+        return rs_lim_failed(); /* the caller interrupted the run, as rs_fib_body */
     rs_obj *const *g = c->g;
     (void)parent; /* borrowed */
     rs_obj *frame = rs_lim_new(&c->heap);
@@ -234,6 +259,8 @@ RS_INLINE rs_lim_ret rs_lim_fib314_body(const int A, rs_lim_fib *c, uint32_t n, 
             rs_lim_release(A, &c->heap, kh);
             rs_lim_inc(A, sub);
             part[k - 1] = self(c, n - k, sub, frame);
+            if (RS_UNLIKELY(!part[k - 1].o))
+                return part[k - 1];
             rs_lim_release(A, &c->heap, g[RS_FIB_FUNC]);
         }
         ret.value = part[0].value + part[1].value;
@@ -263,6 +290,8 @@ RS_INLINE int rs_lim_k_fib314(const int A, rs_thread *t, rs_lim_fib_fn rec)
     rs_lim_inc(A, c.g[RS_FIB_FUNC]);
     rs_lim_inc(A, arg); /* released by the callee's return */
     rs_lim_ret res = rec(&c, n, arg, module_frame);
+    if (RS_UNLIKELY(!res.o))
+        return rs_lim_k_fib_abandon(t, &c);
     rs_lim_release(A, &c.heap, c.g[RS_FIB_FUNC]);
     rs_lim_release(A, &c.heap, res.o);
     rs_lim_release(A, &c.heap, module_frame);
@@ -314,6 +343,8 @@ RS_INLINE int rs_lim_k_loop(const int A, rs_thread *t, int kind)
         done += 2 * (uint64_t)depth;
         if (RS_UNLIKELY(done >= next_churn)) {
             next_churn += 1024;
+            if (rs_run_aborted(r)) /* as rs_k_loop: the caller interrupted the run */
+                break;
             if (np) {
                 uint32_t i = rs_below(rs_rand(&rng), np);
                 rs_lim_release(A, &heap, priv[i]);

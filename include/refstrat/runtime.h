@@ -241,7 +241,8 @@ struct rs_strategy {
     uint32_t layers;         /* RS_LAYERS flags always on for this strategy (immortal: RS_F_IMMORTAL;
                               * cpython314t: all three); the others only when the run asks; plus
                               * RS_S_NO_COLLECTED when it cannot take deferred or sharded */
-    int (*init)(rs_run *);
+    int (*init)(rs_run *);   /* before the arena's slots are zeroed: it may size its state by
+                              * r->arena.capacity, never touch a slot (obj_init does that) */
     void (*fini)(rs_run *);
     void (*obj_init)(rs_thread *, rs_obj *);
     void (*enter)(rs_thread *);
