@@ -77,6 +77,9 @@ NO_TWIN_WORKLOADS = ("fib314",)  # no Python twin: a real 3.14 runs fib's twin w
 PLOT_SUFFIXES = (".png", ".pdf", ".svg")  # what --plot writes (matplotlib picks the format by suffix)
 PYTHON_TIMEOUT = 600.0  # seconds a --python worker may run (every twin, every T, all values)
 PYTHON_OUTPUT_CAP = 1 << 20  # bytes of a --python worker's stdout/stderr kept; more kills it
+PROBE_TIMEOUT = 30.0  # seconds a --python interpreter gets to start and say what it is
+PROBE_OUTPUT_CAP = 1 << 16  # bytes of that answer kept; a program that says more is no interpreter
+TWINS_MIN_VERSION = (3, 6)  # _bench_twins.py's syntax
 
 
 # --------------------------------------------------------------------------------------------
@@ -588,20 +591,25 @@ def run_bounded(cmd: list[str], timeout: float, cap: int = PYTHON_OUTPUT_CAP) ->
 
     Bounded in time and space: the output goes to temporary files whose size the kernel caps
     (RLIMIT_FSIZE in the child: a write past it fails, or kills the child with SIGXFSZ), and the
-    child is killed after ``timeout`` seconds. Either way a RuntimeError says what happened."""
+    child is killed after ``timeout`` seconds. Either way a RuntimeError says what happened.
+    The child leads a process group of its own, killed whole on every way out: a wrapper script
+    killed alone would leave what it started running (its `sleep 1000`, its real interpreter)."""
     import resource
 
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
 
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, preexec_fn=limit)
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, preexec_fn=limit,
+                                start_new_session=True)
         try:
             rc = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
             raise RuntimeError(f"{cmd[0]} did not finish within {timeout:g} s (--python-timeout); killed it")
+        finally:
+            with contextlib.suppress(ProcessLookupError, PermissionError):  # none of it left we may kill
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
         # Past the cap a write fails (EFBIG) or, where SIGXFSZ is not ignored, kills the child.
         if rc == -signal.SIGXFSZ or max(os.fstat(f.fileno()).st_size for f in (out, err)) >= cap:
             raise RuntimeError(f"{cmd[0]} printed more than {cap} bytes; stopped it")
@@ -625,6 +633,30 @@ def _twins_subprocess(path: str, spec: dict[str, Any], timeout: float) -> dict[s
     if not lines:
         raise RuntimeError(f"{path} printed no result")
     return json.loads(lines[-1])
+
+
+_VERSION_PROBE = "import json, sys; print(json.dumps([sys.implementation.name, list(sys.version_info[:3])]))"
+
+
+def not_a_python(path: str, timeout: float) -> Optional[str]:
+    """Why ``path`` cannot run the twins, or None. A one-line program, bounded like the twins
+    (:func:`run_bounded`), so that a program that crashes, hangs, says something else or is no
+    program at all is refused before the first measurement, not found after the model's cells."""
+    try:
+        rc, out, err = run_bounded([path, "-I", "-c", _VERSION_PROBE], timeout, PROBE_OUTPUT_CAP)
+    except (RuntimeError, OSError) as exc:
+        return str(exc)
+    if rc != 0:
+        return f"exit status {rc}" + (f": {err.strip()[-300:]}" if err.strip() else "")
+    try:
+        name, version = json.loads(out.strip().splitlines()[-1])
+        version = tuple(int(v) for v in version)
+    except (ValueError, TypeError, IndexError, RecursionError):
+        return f"it printed {out.strip()[:100]!r}, not its version"
+    if version < TWINS_MIN_VERSION:
+        return (f"it is Python {'.'.join(map(str, version))} ({name}); the twins need "
+                f"{'.'.join(map(str, TWINS_MIN_VERSION))} or newer")
+    return None
 
 
 def probe_python(path: str, timeout: float = PYTHON_TIMEOUT) -> dict[str, Any]:
@@ -1011,6 +1043,9 @@ def _check_main_args(parser: argparse.ArgumentParser, args: argparse.Namespace) 
     for path in args.real_pythons:
         if not (shutil.which(path) or (os.path.isfile(path) and os.access(path, os.X_OK))):
             parser.error(f"--python {path}: not an executable interpreter")
+        why = not_a_python(path, min(args.python_timeout, PROBE_TIMEOUT))
+        if why:
+            parser.error(f"--python {path}: not a usable Python interpreter ({why})")
     # Strategies the matrix cannot run (e.g. a workload that needs >= 2 threads) fail here, in
     # milliseconds, rather than deep inside a pyperf worker.
     for w in args.workloads:

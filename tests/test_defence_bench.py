@@ -1,0 +1,115 @@
+"""Issue 31, defect 6: the bench's --python interpreters.
+
+Refusals are checked in this process (``bench.main`` stops at its argument checks with a
+SystemExit, before the first measurement), in milliseconds; what involves processes and
+signals runs the real command in a child.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+pyperf = pytest.importorskip("pyperf")
+refstrat = pytest.importorskip("refstrat")
+if not hasattr(refstrat, "run"):  # pragma: no cover - core not built yet
+    pytest.skip("refstrat core not built", allow_module_level=True)
+
+from refstrat import bench  # noqa: E402
+
+from test_bench import TINY, run_bench  # noqa: E402
+
+MATRIX = ["--strategies", "atomic", "--threads", "1", *TINY]
+ERROR = "python -m refstrat.bench: error: "
+
+
+def _script(path: Path, body: str) -> str:
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+    return str(path)
+
+
+def refused(argv: list[str], cwd: Path) -> str:
+    """The message with which ``main(argv)``, run in ``cwd``, refuses: argparse's exit status 2,
+    nothing on stdout (pyperf prints its own errors there, and the report comes only after
+    measuring). Anything else, an exception included, fails the test."""
+    pyperf.Runner._created.clear()  # pyperf allows one Runner per process; each main() makes one
+    out, err = io.StringIO(), io.StringIO()
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+                pytest.raises(SystemExit) as exc:
+            bench.main([*MATRIX, *argv])
+    finally:
+        os.chdir(old)
+    assert exc.value.code == 2 and out.getvalue() == "", (exc.value.code, out.getvalue(), err.getvalue())
+    assert ERROR in err.getvalue(), err.getvalue()
+    return err.getvalue().split(ERROR, 1)[1]
+
+
+@pytest.fixture(scope="module")
+def arena(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Programs that are no Python interpreter."""
+    d = tmp_path_factory.mktemp("arena")
+    _script(d / "crash.sh", "echo 'Segmentation fault' >&2; exit 139\n")
+    _script(d / "chatty.sh", "echo hello\n")
+    _script(d / "old.sh", 'echo \'["cpython", [2, 7]]\'\n')
+    (d / "garbage.elf").write_bytes(b"\x7fELF\x02\x01\x01" + bytes(range(200)))
+    (d / "garbage.elf").chmod(0o755)
+    return d
+
+
+# --------------------------------------------------------------------------- 6. --python
+
+@pytest.mark.parametrize("python, needle", [
+    ("/bin/false", "exit status 1"),
+    ("crash.sh", "exit status 139: Segmentation fault"),
+    ("chatty.sh", "printed 'hello"),
+    ("old.sh", "Python 2.7"),
+    ("garbage.elf", "Exec format error"),
+])
+def test_a_python_that_is_no_interpreter_is_refused(arena: Path, python: str, needle: str) -> None:
+    message = refused(["--python", python if python.startswith("/") else f"./{python}"], arena)
+    assert "not a usable Python interpreter" in message and needle in message, message
+
+
+def assert_gone(pid_file: Path, within: float = 10.0) -> None:
+    """The process whose pid is in pid_file ends (a zombie has ended) within ``within`` seconds;
+    one that does not is killed, so that a failing test leaves no `sleep 1000` behind."""
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return
+        except FileNotFoundError:
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    pytest.fail(f"process {pid} outlived the command that started it")
+
+
+def test_a_hanging_python_is_refused_and_its_children_killed(tmp_path: Path) -> None:
+    """The issue's wrapper: the bench gave up on it after --python-timeout, killed the shell
+    alone, exited 0 and left `sleep 1000` running."""
+    pid_file = tmp_path / "sleep.pid"
+    wrapper = _script(tmp_path / "python3", f"sleep 1000 &\necho $! > {pid_file}\nwait\n")
+    proc = run_bench(*MATRIX, "--python", wrapper, "--python-timeout", "1", cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "did not finish within 1 s" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert_gone(pid_file)
+
+
+def test_run_bounded_kills_what_its_child_left_behind(tmp_path: Path) -> None:
+    """On every way out, a child that exited at once but left a process running too."""
+    pid_file = tmp_path / "sleep.pid"
+    wrapper = _script(tmp_path / "detach", f"sleep 1000 &\necho $! > {pid_file}\n")
+    assert bench.run_bounded([wrapper], timeout=30)[0] == 0
+    assert_gone(pid_file)
