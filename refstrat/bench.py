@@ -41,6 +41,7 @@ import argparse
 import contextlib
 import glob
 import io
+import itertools
 import json
 import math
 import os
@@ -80,6 +81,7 @@ PYTHON_OUTPUT_CAP = 1 << 20  # bytes of a --python worker's stdout/stderr kept; 
 PROBE_TIMEOUT = 30.0  # seconds a --python interpreter gets to start and say what it is
 PROBE_OUTPUT_CAP = 1 << 16  # bytes of that answer kept; a program that says more is no interpreter
 TWINS_MIN_VERSION = (3, 6)  # _bench_twins.py's syntax
+REFERENCE_CAP = 256 << 20  # bytes of a --compare-to file read; refstrat's JSON is far smaller
 
 
 # --------------------------------------------------------------------------------------------
@@ -184,8 +186,6 @@ def layered_rows(strategies: Sequence[str]) -> list[str]:
     """Every "<strategy>+layer[+layer...]" row: layers in LAYER_NAMES order, none the strategy
     has already (immortal's immortal, cpython314t's three) or refuses (gil, buffered and percpu
     take immortal only)."""
-    import itertools
-
     import refstrat
 
     rows = {r["name"]: r for r in refstrat._core.builtin_strategies()}
@@ -390,6 +390,9 @@ def build_parser(runner_parser: Optional[argparse.ArgumentParser] = None) -> arg
                    help="write all cells as pyperf JSON (readable by `python -m pyperf stats/compare_to`)")
     g.add_argument("--plot", metavar="FILE.png",
                    help="draw the talk's two charts (wall time, CPU time relative to the baseline) with matplotlib")
+    g.add_argument("--compare-to", dest="compare_to_json", metavar="REF.json",
+                   help="after the report, compare the cells with those of a pyperf JSON file written by "
+                        "--output (python -m pyperf compare_to REF.json THIS --table)")
     g.add_argument("--real", action="store_true",
                    help="also run every selected workload's real twin (a Python program doing what the "
                         "model does) on T threads in this interpreter")
@@ -415,9 +418,10 @@ def build_parser(runner_parser: Optional[argparse.ArgumentParser] = None) -> arg
                    help=argparse.SUPPRESS)  # worker-only: calibrated work per workload
     g.add_argument("--size-by", dest="size_by", type=_size_by_type, default={},
                    help=argparse.SUPPRESS)  # worker-only: fib_n or ops of cells sized on their own
-    # pyperf's own --python (run workers on another interpreter) is replaced by ours above;
-    # keep its attribute so pyperf's argument processing still finds it.
-    p.set_defaults(python=sys.executable, output=None)
+    # pyperf's own --python (run workers on another interpreter) and --compare-to (an
+    # interpreter too) are replaced by ours above; keep their attributes so pyperf's argument
+    # processing still finds them.
+    p.set_defaults(python=sys.executable, output=None, compare_to=None)
     return p
 
 
@@ -1017,18 +1021,29 @@ def _check_main_args(parser: argparse.ArgumentParser, args: argparse.Namespace) 
     """Checks that only matter where results are written (not in workers)."""
     # pyperf options that change what a value means or who writes the file: our /cpu companions
     # and the report rely on one wall-time value per call, and on writing the suite ourselves.
-    for opt, used in (("--compare-to", args.compare_to), ("--append", args.append),
-                      ("--tracemalloc", args.tracemalloc), ("--track-memory", args.track_memory)):
+    for opt, used in (("--append", args.append), ("--tracemalloc", args.tracemalloc),
+                      ("--track-memory", args.track_memory)):
         if used:
             parser.error(f"pyperf option {opt} is not supported by refstrat.bench; use --output FILE.json "
                          "and `python -m pyperf compare_to A.json B.json`, or --python PATH for interpreters")
+    named = [(opt, path) for opt, path in (("--output", args.bench_output), ("--plot", args.plot),
+                                            ("--compare-to", args.compare_to_json)) if path]
+    for (opt, path), (opt2, path2) in itertools.combinations(named, 2):
+        if _same_file(path, path2):
+            parser.error(f"{opt} {path!r} and {opt2} {path2!r} name the same file; the run would write over it")
     for opt, path in (("--output", args.bench_output), ("--plot", args.plot)):
         if path is not None:
             problem = _unwritable(path, may_exist=opt == "--plot")
             if problem:
                 parser.error(f"{opt} {path!r}: {problem}")
+    if args.bench_output is not None and os.path.splitext(args.bench_output)[1].lower() != ".json":
+        parser.error(f"--output {args.bench_output!r}: the file name must end in .json (it receives pyperf JSON)")
     if args.plot is not None and os.path.splitext(args.plot)[1].lower() not in PLOT_SUFFIXES:
         parser.error(f"--plot {args.plot!r}: the file name must end in one of {', '.join(PLOT_SUFFIXES)}")
+    if args.compare_to_json is not None:
+        problem = _not_a_reference(args.compare_to_json, plan_cells(args))
+        if problem:
+            parser.error(f"--compare-to {args.compare_to_json!r}: {problem}")
     if not (math.isfinite(args.min_time) and args.min_time > 0):
         parser.error(f"--min-time must be a positive number of seconds, got {args.min_time}")
     if args.affinity is not None:
@@ -1054,6 +1069,56 @@ def _check_main_args(parser: argparse.ArgumentParser, args: argparse.Namespace) 
                 _model_once(args.baseline, w, t, _run_kwargs(w, 2, 0, 64, args.pin, knob_settings(args)))
             except (ValueError, TypeError) as exc:
                 parser.error(f"workload {w!r} with {t} threads: {exc}")
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether two spellings name one file: through relative parts, symlinks or hard links."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one does not exist yet: only its spelling could have named the other
+        return False
+
+
+def _not_a_reference(path: str, cells: list[Cell]) -> Optional[str]:
+    """Why ``path`` cannot be --compare-to's reference, or None: a pyperf JSON file (as --output
+    writes) with a cell of this matrix, read before the run rather than after it."""
+    import pyperf
+
+    if not path:
+        return "empty file name"
+    if not os.path.exists(path):
+        return "no such file"
+    if os.path.isdir(path):
+        return "is a directory; give a pyperf JSON file written by --output"
+    if not os.path.isfile(path):  # a FIFO or a device would block the read or never end it
+        return "not a regular file"
+    if not os.access(path, os.R_OK):
+        return "not readable"
+    if os.path.getsize(path) > REFERENCE_CAP:
+        return f"larger than {REFERENCE_CAP >> 20} MiB; not a file refstrat.bench wrote"
+    try:
+        suite = pyperf.BenchmarkSuite.load(path)
+    except Exception as exc:  # pyperf's loader meets a malformed file with whatever it trips on
+        return f"not a pyperf JSON file ({type(exc).__name__}: {str(exc)[:200]})"
+    theirs = {name.rpartition("/")[0] for name in suite.get_benchmark_names()}
+    if not theirs & {cell.name for cell in cells}:
+        return f"no cell in common with this matrix (it holds {_some(sorted(theirs))})"
+    return None
+
+
+def _print_comparison(reference: str, suite: Any, written: Optional[str]) -> None:
+    """pyperf's own table of this run's cells against --compare-to's, through its command line
+    (its comparison functions read that command line's options and exit on errors)."""
+    with tempfile.TemporaryDirectory(prefix="refstrat-bench-") as tmp:
+        path = written or os.path.join(tmp, "this-run.json")
+        if not written:
+            suite.dump(path)
+        proc = subprocess.run([sys.executable, "-m", "pyperf", "compare_to", reference, path, "--table"],
+                              capture_output=True, text=True)
+    print(f"\ncompared with {reference} (python -m pyperf compare_to):")
+    print((proc.stdout + proc.stderr).rstrip())
 
 
 def _unwritable(path: str, *, may_exist: bool) -> Optional[str]:
@@ -1303,6 +1368,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if args.plot:
         _bench_report.plot(report, args.plot)
         print(f"charts: {args.plot}")
+    if args.compare_to_json:
+        _print_comparison(args.compare_to_json, pyperf.BenchmarkSuite(suite_benches), args.bench_output)
 
 
 def _some(names: list[str]) -> str:

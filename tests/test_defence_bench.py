@@ -1,4 +1,4 @@
-"""Issue 31, defect 6: the bench's --python interpreters.
+"""Issue 31, defects 5 and 6: the bench's own files and its --python interpreters.
 
 Refusals are checked in this process (``bench.main`` stops at its argument checks with a
 SystemExit, before the first measurement), in milliseconds; what involves processes and
@@ -28,6 +28,12 @@ MATRIX = ["--strategies", "atomic", "--threads", "1", *TINY]
 ERROR = "python -m refstrat.bench: error: "
 
 
+def _suite(path: Path, *cells: str) -> None:
+    runs = [pyperf.Run([0.01, 0.011], metadata={"name": f"{c}/{k}"}, collect_metadata=False)
+            for c in cells for k in ("wall", "cpu")]
+    pyperf.BenchmarkSuite([pyperf.Benchmark([r]) for r in runs]).dump(str(path))
+
+
 def _script(path: Path, body: str) -> str:
     path.write_text("#!/bin/sh\n" + body)
     path.chmod(0o755)
@@ -55,14 +61,71 @@ def refused(argv: list[str], cwd: Path) -> str:
 
 @pytest.fixture(scope="module")
 def arena(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Programs that are no Python interpreter."""
+    """Files the bench must refuse to write over or to read as a reference, and non-interpreters."""
     d = tmp_path_factory.mktemp("arena")
+    _suite(d / "ref.json", "fib/atomic/T1")  # a cell of MATRIX: a usable reference
+    _suite(d / "other.json", "shared/biased/T8")  # no cell of MATRIX
+    (d / "empty.json").write_text("")
+    (d / "list.json").write_text("[1, 2]")
+    (d / "object.json").write_text('{"benchmarks": 3}')
+    (d / "broken.json").write_text("{not json")
+    (d / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    (d / "dir.json").mkdir()
+    (d / "sub").mkdir()
+    (d / "ref-link.png").symlink_to(d / "ref.json")
+    (d / "ref-hard.json").hardlink_to(d / "ref.json")
     _script(d / "crash.sh", "echo 'Segmentation fault' >&2; exit 139\n")
     _script(d / "chatty.sh", "echo hello\n")
     _script(d / "old.sh", 'echo \'["cpython", [2, 7]]\'\n')
     (d / "garbage.elf").write_bytes(b"\x7fELF\x02\x01\x01" + bytes(range(200)))
     (d / "garbage.elf").chmod(0o755)
     return d
+
+
+def _snapshot(d: Path) -> dict[str, object]:
+    return {str(p.relative_to(d)): (os.readlink(p) if p.is_symlink() else p.read_bytes() if p.is_file() else "dir")
+            for p in sorted(d.rglob("*"))}
+
+
+# --------------------------------------------------------------------------- 5. the bench's files
+
+def test_output_and_plot_on_one_file_are_refused(tmp_path: Path) -> None:
+    """The issue's command: exit 0, the PNG written over the JSON and reported as the JSON."""
+    proc = run_bench(*MATRIX, "--output", "same.png", "--plot", "same.png", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "--output 'same.png' and --plot 'same.png' name the same file" in proc.stderr, proc.stderr
+    assert "pyperf JSON" not in proc.stdout and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--output", "r.png"], "--output 'r.png': the file name must end in .json"),
+    (["--output", "r"], "--output 'r': the file name must end in .json"),
+    (["--output", "fresh.json", "--plot", "./fresh.json"], "name the same file"),
+    (["--compare-to", "ref.json", "--plot", "ref-link.png"], "name the same file"),  # through a symlink
+    (["--compare-to", "ref-hard.json", "--plot", "sub/../ref-link.png"], "name the same file"),
+    (["--compare-to", "missing.json"], "--compare-to 'missing.json': no such file"),
+    (["--compare-to", "dir.json"], "--compare-to 'dir.json': is a directory"),
+    (["--compare-to", "empty.json"], "not a pyperf JSON file"),
+    (["--compare-to", "list.json"], "not a pyperf JSON file"),
+    (["--compare-to", "broken.json"], "not a pyperf JSON file"),
+    (["--compare-to", "image.png"], "not a pyperf JSON file"),
+    (["--compare-to", "other.json"], "no cell in common with this matrix"),
+])
+def test_bad_output_and_reference_files_are_refused(arena: Path, argv: list[str], needle: str) -> None:
+    before = _snapshot(arena)
+    assert needle in refused(argv, arena)
+    assert _snapshot(arena) == before
+
+
+def test_compare_to_compares_with_a_reference(tmp_path: Path) -> None:
+    """A reference the checks accept is compared with, cell by cell, after the report."""
+    ref = tmp_path / "ref.json"
+    _suite(ref, "fib/atomic/T1", "fib/gil/T1")
+    proc = run_bench(*MATRIX, "--compare-to", str(ref), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    tail = proc.stdout[proc.stdout.index(f"compared with {ref}"):]
+    assert "fib/atomic/T1/cpu" in tail and "fib/gil/T1/wall" in tail
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ref.json"]  # no stray file of the run's
 
 
 # --------------------------------------------------------------------------- 6. --python
