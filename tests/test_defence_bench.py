@@ -176,3 +176,17 @@ def test_run_bounded_kills_what_its_child_left_behind(tmp_path: Path) -> None:
     wrapper = _script(tmp_path / "detach", f"sleep 1000 &\necho $! > {pid_file}\n")
     assert bench.run_bounded([wrapper], timeout=30)[0] == 0
     assert_gone(pid_file)
+
+
+def test_sigterm_cleans_up_as_ctrl_c_does(tmp_path: Path) -> None:
+    """SIGTERM (a `kill`, a CI job's cancel) to the bench alone, mid-measurement: the temporary
+    directory it measures through goes, as on Ctrl-C, and no worker lives on."""
+    from test_interrupt import interrupt_bench
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    rc, err = interrupt_bench(tmp_path, lambda pid: os.kill(pid, signal.SIGTERM),
+                              env=dict(os.environ, TMPDIR=str(tmp)))
+    assert rc == 128 + signal.SIGTERM, err
+    assert "terminated; no results written" in err and "Traceback" not in err, err
+    assert not list(tmp.iterdir()) and not (tmp_path / "r.json").exists()
