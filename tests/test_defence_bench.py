@@ -1,8 +1,8 @@
 """Issue 31, defects 5 and 6: the bench's own files and its --python interpreters.
 
 Refusals are checked in this process (``bench.main`` stops at its argument checks with a
-SystemExit, before the first measurement), in milliseconds; what involves processes and
-signals runs the real command in a child.
+SystemExit, before the first measurement), so the fuzz below tries many combinations in a few
+seconds; what involves processes and signals runs the real command in a child.
 """
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pyperf = pytest.importorskip("pyperf")
 refstrat = pytest.importorskip("refstrat")
@@ -190,3 +192,45 @@ def test_sigterm_cleans_up_as_ctrl_c_does(tmp_path: Path) -> None:
     assert rc == 128 + signal.SIGTERM, err
     assert "terminated; no results written" in err and "Traceback" not in err, err
     assert not list(tmp.iterdir()) and not (tmp_path / "r.json").exists()
+
+
+# --------------------------------------------------------------------------- fuzz
+
+SPELLINGS = ("{}", "./{}", "sub/../{}", "{dir}/{}", "{dir}//./{}")
+NOT_PYTHONS = ("/bin/false", "./crash.sh", "./chatty.sh", "./old.sh", "./garbage.elf", "./ref.json", "sub")
+
+
+@st.composite
+def bad_command_lines(draw: st.DrawFn) -> tuple[list[str], str]:
+    """(options, what the refusal must name): one fault, among options that are fine alone."""
+    def spell(name: str) -> str:
+        return draw(st.sampled_from(SPELLINGS)).format(name, dir="{dir}")
+
+    fine = {opt: spell(name) for opt, name in (("--output", "fresh.json"), ("--compare-to", "ref.json"))
+            if draw(st.booleans())}
+    fault = draw(st.sampled_from(["same file", "--output", "--compare-to", "--python"]))
+    if fault == "same file":
+        first, second = draw(st.permutations(["--output", "--plot", "--compare-to"]))[:2]
+        name = draw(st.sampled_from(["ref.json", "ref-link.png", "fresh.json", "fresh.png"]))
+        alias = draw(st.sampled_from([name, "ref-hard.json" if name.startswith("ref") else name]))
+        fine.update({first: spell(name), second: spell(alias)})
+    elif fault == "--output":
+        fine[fault] = spell(draw(st.sampled_from(["fresh.png", "fresh", "fresh.json.gz", "ref.json", "sub"])))
+    elif fault == "--compare-to":
+        fine[fault] = spell(draw(st.sampled_from(["missing.json", "empty.json", "list.json", "object.json",
+                                                  "broken.json", "image.png", "dir.json", "other.json"])))
+    argv = [x for opt, path in fine.items() for x in (opt, path)]
+    if fault == "--python":
+        argv += ["--python", draw(st.sampled_from(NOT_PYTHONS))]
+    return argv, fault
+
+
+@settings(max_examples=100)
+@given(case=bad_command_lines())
+def test_fuzz_bad_paths_and_pythons_are_refused_cleanly(arena: Path, case: tuple[list[str], str]) -> None:
+    argv, fault = case
+    argv = [a.replace("{dir}", str(arena)) for a in argv]
+    before = _snapshot(arena)
+    message = refused(argv, arena)
+    assert fault in message or (fault == "--output" and "same file" in message), (argv, message)
+    assert _snapshot(arena) == before, argv
