@@ -41,6 +41,7 @@ import argparse
 import contextlib
 import glob
 import io
+import itertools
 import json
 import math
 import os
@@ -77,6 +78,10 @@ NO_TWIN_WORKLOADS = ("fib314",)  # no Python twin: a real 3.14 runs fib's twin w
 PLOT_SUFFIXES = (".png", ".pdf", ".svg")  # what --plot writes (matplotlib picks the format by suffix)
 PYTHON_TIMEOUT = 600.0  # seconds a --python worker may run (every twin, every T, all values)
 PYTHON_OUTPUT_CAP = 1 << 20  # bytes of a --python worker's stdout/stderr kept; more kills it
+PROBE_TIMEOUT = 30.0  # seconds a --python interpreter gets to start and say what it is
+PROBE_OUTPUT_CAP = 1 << 16  # bytes of that answer kept; a program that says more is no interpreter
+TWINS_MIN_VERSION = (3, 6)  # _bench_twins.py's syntax
+REFERENCE_CAP = 256 << 20  # bytes of a --compare-to file read; refstrat's JSON is far smaller
 
 
 # --------------------------------------------------------------------------------------------
@@ -181,8 +186,6 @@ def layered_rows(strategies: Sequence[str]) -> list[str]:
     """Every "<strategy>+layer[+layer...]" row: layers in LAYER_NAMES order, none the strategy
     has already (immortal's immortal, cpython314t's three) or refuses (gil, buffered and percpu
     take immortal only)."""
-    import itertools
-
     import refstrat
 
     rows = {r["name"]: r for r in refstrat._core.builtin_strategies()}
@@ -387,6 +390,9 @@ def build_parser(runner_parser: Optional[argparse.ArgumentParser] = None) -> arg
                    help="write all cells as pyperf JSON (readable by `python -m pyperf stats/compare_to`)")
     g.add_argument("--plot", metavar="FILE.png",
                    help="draw the talk's two charts (wall time, CPU time relative to the baseline) with matplotlib")
+    g.add_argument("--compare-to", dest="compare_to_json", metavar="REF.json",
+                   help="after the report, compare the cells with those of a pyperf JSON file written by "
+                        "--output (python -m pyperf compare_to REF.json THIS --table)")
     g.add_argument("--real", action="store_true",
                    help="also run every selected workload's real twin (a Python program doing what the "
                         "model does) on T threads in this interpreter")
@@ -412,9 +418,10 @@ def build_parser(runner_parser: Optional[argparse.ArgumentParser] = None) -> arg
                    help=argparse.SUPPRESS)  # worker-only: calibrated work per workload
     g.add_argument("--size-by", dest="size_by", type=_size_by_type, default={},
                    help=argparse.SUPPRESS)  # worker-only: fib_n or ops of cells sized on their own
-    # pyperf's own --python (run workers on another interpreter) is replaced by ours above;
-    # keep its attribute so pyperf's argument processing still finds it.
-    p.set_defaults(python=sys.executable, output=None)
+    # pyperf's own --python (run workers on another interpreter) and --compare-to (an
+    # interpreter too) are replaced by ours above; keep their attributes so pyperf's argument
+    # processing still finds them.
+    p.set_defaults(python=sys.executable, output=None, compare_to=None)
     return p
 
 
@@ -588,20 +595,25 @@ def run_bounded(cmd: list[str], timeout: float, cap: int = PYTHON_OUTPUT_CAP) ->
 
     Bounded in time and space: the output goes to temporary files whose size the kernel caps
     (RLIMIT_FSIZE in the child: a write past it fails, or kills the child with SIGXFSZ), and the
-    child is killed after ``timeout`` seconds. Either way a RuntimeError says what happened."""
+    child is killed after ``timeout`` seconds. Either way a RuntimeError says what happened.
+    The child leads a process group of its own, killed whole on every way out: a wrapper script
+    killed alone would leave what it started running (its `sleep 1000`, its real interpreter)."""
     import resource
 
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
 
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, preexec_fn=limit)
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, preexec_fn=limit,
+                                start_new_session=True)
         try:
             rc = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
             raise RuntimeError(f"{cmd[0]} did not finish within {timeout:g} s (--python-timeout); killed it")
+        finally:
+            with contextlib.suppress(ProcessLookupError, PermissionError):  # none of it left we may kill
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
         # Past the cap a write fails (EFBIG) or, where SIGXFSZ is not ignored, kills the child.
         if rc == -signal.SIGXFSZ or max(os.fstat(f.fileno()).st_size for f in (out, err)) >= cap:
             raise RuntimeError(f"{cmd[0]} printed more than {cap} bytes; stopped it")
@@ -625,6 +637,30 @@ def _twins_subprocess(path: str, spec: dict[str, Any], timeout: float) -> dict[s
     if not lines:
         raise RuntimeError(f"{path} printed no result")
     return json.loads(lines[-1])
+
+
+_VERSION_PROBE = "import json, sys; print(json.dumps([sys.implementation.name, list(sys.version_info[:3])]))"
+
+
+def not_a_python(path: str, timeout: float) -> Optional[str]:
+    """Why ``path`` cannot run the twins, or None. A one-line program, bounded like the twins
+    (:func:`run_bounded`), so that a program that crashes, hangs, says something else or is no
+    program at all is refused before the first measurement, not found after the model's cells."""
+    try:
+        rc, out, err = run_bounded([path, "-I", "-c", _VERSION_PROBE], timeout, PROBE_OUTPUT_CAP)
+    except (RuntimeError, OSError) as exc:
+        return str(exc)
+    if rc != 0:
+        return f"exit status {rc}" + (f": {err.strip()[-300:]}" if err.strip() else "")
+    try:
+        name, version = json.loads(out.strip().splitlines()[-1])
+        version = tuple(int(v) for v in version)
+    except (ValueError, TypeError, IndexError, RecursionError):
+        return f"it printed {out.strip()[:100]!r}, not its version"
+    if version < TWINS_MIN_VERSION:
+        return (f"it is Python {'.'.join(map(str, version))} ({name}); the twins need "
+                f"{'.'.join(map(str, TWINS_MIN_VERSION))} or newer")
+    return None
 
 
 def probe_python(path: str, timeout: float = PYTHON_TIMEOUT) -> dict[str, Any]:
@@ -985,18 +1021,29 @@ def _check_main_args(parser: argparse.ArgumentParser, args: argparse.Namespace) 
     """Checks that only matter where results are written (not in workers)."""
     # pyperf options that change what a value means or who writes the file: our /cpu companions
     # and the report rely on one wall-time value per call, and on writing the suite ourselves.
-    for opt, used in (("--compare-to", args.compare_to), ("--append", args.append),
-                      ("--tracemalloc", args.tracemalloc), ("--track-memory", args.track_memory)):
+    for opt, used in (("--append", args.append), ("--tracemalloc", args.tracemalloc),
+                      ("--track-memory", args.track_memory)):
         if used:
             parser.error(f"pyperf option {opt} is not supported by refstrat.bench; use --output FILE.json "
                          "and `python -m pyperf compare_to A.json B.json`, or --python PATH for interpreters")
+    named = [(opt, path) for opt, path in (("--output", args.bench_output), ("--plot", args.plot),
+                                            ("--compare-to", args.compare_to_json)) if path]
+    for (opt, path), (opt2, path2) in itertools.combinations(named, 2):
+        if _same_file(path, path2):
+            parser.error(f"{opt} {path!r} and {opt2} {path2!r} name the same file; the run would write over it")
     for opt, path in (("--output", args.bench_output), ("--plot", args.plot)):
         if path is not None:
             problem = _unwritable(path, may_exist=opt == "--plot")
             if problem:
                 parser.error(f"{opt} {path!r}: {problem}")
+    if args.bench_output is not None and os.path.splitext(args.bench_output)[1].lower() != ".json":
+        parser.error(f"--output {args.bench_output!r}: the file name must end in .json (it receives pyperf JSON)")
     if args.plot is not None and os.path.splitext(args.plot)[1].lower() not in PLOT_SUFFIXES:
         parser.error(f"--plot {args.plot!r}: the file name must end in one of {', '.join(PLOT_SUFFIXES)}")
+    if args.compare_to_json is not None:
+        problem = _not_a_reference(args.compare_to_json, plan_cells(args))
+        if problem:
+            parser.error(f"--compare-to {args.compare_to_json!r}: {problem}")
     if not (math.isfinite(args.min_time) and args.min_time > 0):
         parser.error(f"--min-time must be a positive number of seconds, got {args.min_time}")
     if args.affinity is not None:
@@ -1011,6 +1058,9 @@ def _check_main_args(parser: argparse.ArgumentParser, args: argparse.Namespace) 
     for path in args.real_pythons:
         if not (shutil.which(path) or (os.path.isfile(path) and os.access(path, os.X_OK))):
             parser.error(f"--python {path}: not an executable interpreter")
+        why = not_a_python(path, min(args.python_timeout, PROBE_TIMEOUT))
+        if why:
+            parser.error(f"--python {path}: not a usable Python interpreter ({why})")
     # Strategies the matrix cannot run (e.g. a workload that needs >= 2 threads) fail here, in
     # milliseconds, rather than deep inside a pyperf worker.
     for w in args.workloads:
@@ -1019,6 +1069,56 @@ def _check_main_args(parser: argparse.ArgumentParser, args: argparse.Namespace) 
                 _model_once(args.baseline, w, t, _run_kwargs(w, 2, 0, 64, args.pin, knob_settings(args)))
             except (ValueError, TypeError) as exc:
                 parser.error(f"workload {w!r} with {t} threads: {exc}")
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether two spellings name one file: through relative parts, symlinks or hard links."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one does not exist yet: only its spelling could have named the other
+        return False
+
+
+def _not_a_reference(path: str, cells: list[Cell]) -> Optional[str]:
+    """Why ``path`` cannot be --compare-to's reference, or None: a pyperf JSON file (as --output
+    writes) with a cell of this matrix, read before the run rather than after it."""
+    import pyperf
+
+    if not path:
+        return "empty file name"
+    if not os.path.exists(path):
+        return "no such file"
+    if os.path.isdir(path):
+        return "is a directory; give a pyperf JSON file written by --output"
+    if not os.path.isfile(path):  # a FIFO or a device would block the read or never end it
+        return "not a regular file"
+    if not os.access(path, os.R_OK):
+        return "not readable"
+    if os.path.getsize(path) > REFERENCE_CAP:
+        return f"larger than {REFERENCE_CAP >> 20} MiB; not a file refstrat.bench wrote"
+    try:
+        suite = pyperf.BenchmarkSuite.load(path)
+    except Exception as exc:  # pyperf's loader meets a malformed file with whatever it trips on
+        return f"not a pyperf JSON file ({type(exc).__name__}: {str(exc)[:200]})"
+    theirs = {name.rpartition("/")[0] for name in suite.get_benchmark_names()}
+    if not theirs & {cell.name for cell in cells}:
+        return f"no cell in common with this matrix (it holds {_some(sorted(theirs))})"
+    return None
+
+
+def _print_comparison(reference: str, suite: Any, written: Optional[str]) -> None:
+    """pyperf's own table of this run's cells against --compare-to's, through its command line
+    (its comparison functions read that command line's options and exit on errors)."""
+    with tempfile.TemporaryDirectory(prefix="refstrat-bench-") as tmp:
+        path = written or os.path.join(tmp, "this-run.json")
+        if not written:
+            suite.dump(path)
+        proc = subprocess.run([sys.executable, "-m", "pyperf", "compare_to", reference, path, "--table"],
+                              capture_output=True, text=True)
+    print(f"\ncompared with {reference} (python -m pyperf compare_to):")
+    print((proc.stdout + proc.stderr).rstrip())
 
 
 def _unwritable(path: str, *, may_exist: bool) -> Optional[str]:
@@ -1268,22 +1368,37 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if args.plot:
         _bench_report.plot(report, args.plot)
         print(f"charts: {args.plot}")
+    if args.compare_to_json:
+        _print_comparison(args.compare_to_json, pyperf.BenchmarkSuite(suite_benches), args.bench_output)
 
 
 def _some(names: list[str]) -> str:
     return ", ".join(names) if len(names) <= 6 else f"{', '.join(names[:6])}, ..."
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C raises KeyboardInterrupt so that it leaves the same way:
+    killed by default, the bench left its temporary directory (and its --python child) behind."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
 def _main_interruptible() -> None:
-    """main(), with Ctrl-C reported in one line: pyperf kills the worker it waits for, run()
-    stops its threads, and --output is only ever written whole (see _dump_suite)."""
+    """main(), with Ctrl-C and SIGTERM reported in one line: pyperf kills the worker it waits
+    for, run() stops its threads, and --output is only ever written whole (see _dump_suite)."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         main()
     except (KeyboardInterrupt, SystemExit) as exc:
         # pyperf turns a KeyboardInterrupt into "Benchmark interrupted: exit" and exit status 1;
-        # give it the usual status of a process ended by SIGINT instead.
+        # give it the usual status of a process ended by the signal instead.
         if isinstance(exc, SystemExit) and not isinstance(exc.__context__, KeyboardInterrupt):
             raise
+        if isinstance(exc, _Terminated) or isinstance(exc.__context__, _Terminated):
+            print("refstrat.bench: terminated; no results written", file=sys.stderr)
+            sys.exit(128 + signal.SIGTERM)
         print("refstrat.bench: interrupted; no results written", file=sys.stderr)
         sys.exit(130)
 

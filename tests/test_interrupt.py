@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable, Optional
 
 import pytest
 
@@ -88,15 +89,15 @@ def test_ctrl_c_stops_a_long_run(tmp_path: Path, strategy: str, workload: str) -
     assert _group_alive(proc.pid) == []
 
 
-@pytest.mark.parametrize("whom", ["parent", "group"])
-def test_ctrl_c_stops_the_bench_without_orphans(tmp_path: Path, whom: str) -> None:
-    """'group' is a terminal's Ctrl-C (every process of the job); 'parent' is a kill of the main
-    process alone, after which the pyperf workers it started must not live on."""
-    out = tmp_path / "r.json"
+def interrupt_bench(tmp_path: Path, send: Callable[[int], None],
+                    env: Optional[dict[str, str]] = None) -> tuple[int, str]:
+    """Start the bench on a long matrix writing tmp_path/r.json, in a session of its own, call
+    ``send(pid)`` once a pyperf worker runs, and return its exit status and stderr, after
+    asserting that nothing it started lives on (and killing what does)."""
     cmd = [sys.executable, "-m", "refstrat.bench", "--strategies", "gil,atomic", "--workloads", "private",
-           "--ops", "2000000", "--threads", "1,2", "-p", "20", "-n", "3", "--output", str(out)]
+           "--ops", "2000000", "--threads", "1,2", "-p", "20", "-n", "3", "--output", str(tmp_path / "r.json")]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, cwd=tmp_path,
+                            start_new_session=True, cwd=tmp_path, env=env,
                             preexec_fn=_as_in_a_terminal)
     try:
         deadline = time.monotonic() + 60
@@ -104,20 +105,29 @@ def test_ctrl_c_stops_the_bench_without_orphans(tmp_path: Path, whom: str) -> No
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
             time.sleep(0.05)
         time.sleep(0.3)
-        if whom == "group":
-            os.killpg(proc.pid, signal.SIGINT)
-        else:
-            os.kill(proc.pid, signal.SIGINT)
+        send(proc.pid)
         _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    assert proc.returncode == 130, err
-    assert "interrupted" in err and "Traceback" not in err, err
     deadline = time.monotonic() + 5
     while _group_alive(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _group_alive(proc.pid) == []
-    assert not out.exists()  # nothing, rather than a half-written suite
+    orphans = _group_alive(proc.pid)
+    if orphans:
+        os.killpg(proc.pid, signal.SIGKILL)
+    assert orphans == [], err
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize("whom", ["parent", "group"])
+def test_ctrl_c_stops_the_bench_without_orphans(tmp_path: Path, whom: str) -> None:
+    """'group' is a terminal's Ctrl-C (every process of the job); 'parent' is a kill of the main
+    process alone, after which the pyperf workers it started must not live on."""
+    kill = os.killpg if whom == "group" else os.kill
+    rc, err = interrupt_bench(tmp_path, lambda pid: kill(pid, signal.SIGINT))
+    assert rc == 130, err
+    assert "interrupted" in err and "Traceback" not in err, err
+    assert not (tmp_path / "r.json").exists()  # nothing, rather than a half-written suite
     assert not list(tmp_path.glob("*.tmp"))
