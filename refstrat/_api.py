@@ -19,9 +19,8 @@ except ImportError as exc:  # the source tree without its built extension, ahead
 from refstrat.results import Explain, HotObject, KnobInfo, RunResult, StrategyInfo, WorkloadInfo
 from refstrat.trace import Trace, run_arrays
 
-#: Every workload of the core, by name: (summary, reference) from RS_WORKLOADS
-#: (include/refstrat/runtime.h), in enum order.
-_WORKLOADS: dict[str, tuple[str, str]] = {w["name"]: (w["summary"], w["reference"]) for w in _core.workloads()}
+#: Every workload of the core, by name, from RS_WORKLOADS (include/refstrat/runtime.h), in enum order.
+_WORKLOADS: dict[str, WorkloadInfo] = {w["name"]: WorkloadInfo(**w) for w in _core.workloads()}
 
 #: The scheme knobs (include/refstrat/knobs.h), by name, in list order.
 _KNOBS: dict[str, KnobInfo] = {k["name"]: KnobInfo(**k) for k in _core.knobs()}
@@ -48,7 +47,7 @@ def strategies() -> list[StrategyInfo]:
 
 def workloads() -> list[WorkloadInfo]:
     """Every workload kernel of the core, in its enum order (the C list RS_WORKLOADS)."""
-    return [WorkloadInfo(name, summary, ref) for name, (summary, ref) in _WORKLOADS.items()]
+    return list(_WORKLOADS.values())
 
 
 def knobs() -> list[KnobInfo]:
@@ -330,9 +329,9 @@ def limit(workload: str = "private", threads: int = 1, *, atomic: bool = False,
     is "limit" or "limit+atomic" and its counters prove nothing (``checked`` is False): the
     plain flavour loses updates on shared objects by design."""
     _check_bool("atomic", atomic)
-    if workload == "trace":
-        raise ValueError(f"limit has no {workload} workload; valid choices: "
-                         + _choices(w for w in _WORKLOADS if w != "trace"))
+    with_limit = [w.name for w in _WORKLOADS.values() if w.has_limit]
+    if workload not in with_limit:
+        raise ValueError(f"limit has no {workload!r} workload; valid choices: {_choices(with_limit)}")
     return _execute("limit+atomic" if atomic else "limit", workload, threads, options,
                     timed="limit", check=False)
 

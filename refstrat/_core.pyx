@@ -37,6 +37,8 @@ cdef extern from "refstrat/core.h" nogil:
         const char *name
         const char *summary
         const char *reference
+        int has_limit
+        const char *twin
     ctypedef struct rs_handle:
         uint32_t idx
         uint32_t gen
@@ -173,12 +175,13 @@ cdef extern from "refstrat/core.h" nogil:
 
 def workloads():
     """Every workload of the core (RS_WORKLOADS in include/refstrat/runtime.h), in enum order,
-    as dicts: name, summary, reference."""
+    as dicts: name, summary, reference, has_limit and twin (None when it has none)."""
     cdef const rs_workload_info *w
     out = []
     for i in range(rs_workload_count()):
         w = rs_workload_at(i)
-        out.append(dict(name=w.name.decode(), summary=w.summary.decode(), reference=w.reference.decode()))
+        out.append(dict(name=w.name.decode(), summary=w.summary.decode(), reference=w.reference.decode(),
+                        has_limit=bool(w.has_limit), twin=None if w.twin == NULL else w.twin.decode()))
     return out
 
 

@@ -21,11 +21,17 @@ class StrategyInfo:
 
 @dataclass(frozen=True)
 class WorkloadInfo:
-    """A workload kernel: how operations are generated, and where the model comes from."""
+    """A workload kernel: how operations are generated, and where the model comes from.
+
+    ``has_limit``: a hand-written limit kernel exists (:func:`refstrat.limit` refuses the others);
+    ``twin``: the name of its pure-Python twin, which ``python -m refstrat.bench --real`` runs on
+    real interpreters, or None when it has none."""
 
     name: str
     summary: str
     reference: str
+    has_limit: bool
+    twin: str | None
 
 
 @dataclass(frozen=True)

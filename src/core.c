@@ -46,8 +46,20 @@ static const rs_strategy rs_limits[2] = {
 
 static const rs_knob rs_knobs[] = {RS_KNOBS(RS_KNOB_ROW)};
 
-#define RS_WORKLOAD_ROW_(name, NAME, kernel, summary, reference, ...) {#name, summary, reference},
+#define RS_WORKLOAD_ROW_(name, NAME, kernel, limit, twin, summary, reference, ...)                \
+    {#name, summary, reference, !RS_IS_NONE(limit), RS_IS_NONE(twin) ? NULL : #twin},
 static const rs_workload_info rs_workloads[] = {RS_WORKLOADS(RS_WORKLOAD_ROW_)};
+
+/* The runner's part of each workload: the four rs_w_<name>_* functions of refstrat/workloads.h. */
+typedef struct rs_workload_runner {
+    uint32_t (*setup_objects)(const rs_params *);
+    uint64_t (*pool_need)(const rs_params *, uint32_t worker, int floor);
+    uint32_t (*marks)(const rs_run *, uint32_t idx);
+    int (*prepare)(rs_run *);
+} rs_workload_runner;
+#define RS_WORKLOAD_RUNNER_(name, ...)                                                             \
+    {rs_w_##name##_setup_objects, rs_w_##name##_pool_need, rs_w_##name##_marks, rs_w_##name##_prepare},
+static const rs_workload_runner rs_runners[] = {RS_WORKLOADS(RS_WORKLOAD_RUNNER_)};
 
 int rs_knob_count(void) { return (int)(sizeof rs_knobs / sizeof rs_knobs[0]); }
 const rs_knob *rs_knob_at(int i) { return i >= 0 && i < rs_knob_count() ? &rs_knobs[i] : NULL; }
@@ -223,41 +235,12 @@ int rs_plugin_load(const char *path, const rs_strategy **first, char *err, size_
 
 /* ---- sizing ---------------------------------------------------------------------------------- */
 
-static uint32_t rs_setup_objects(const rs_params *p)
-{
-    switch (p->workload) {
-    case RS_W_FIB:
-    case RS_W_FIB314: return RS_FIB_NSETUP;
-    case RS_W_SHARED:
-    case RS_W_MIXED: return p->shared_objects;
-    case RS_W_TRACE: return p->trace ? p->trace->nshared : 0;
-    default: return 0;
-    }
-}
+static uint32_t rs_setup_objects(const rs_params *p) { return rs_runners[p->workload].setup_objects(p); }
 
-/* Objects one worker may hold live at once (before deferred frees). A trace's worker is given
- * room for every object it creates unless the caller sizes the arena (floor: the least an explicit
- * arena_size must give it, one slot): then it reuses the slots other threads free, and waits for
- * them when it holds its whole pool (a systematic check's tight pools, refstrat.model.Program.pool). */
+/* Objects one worker may hold live at once (before deferred frees). */
 static uint64_t rs_pool_need(const rs_params *p, uint32_t worker, int floor)
 {
-    switch (p->workload) {
-    case RS_W_FIB:
-    case RS_W_FIB314: return 2 * (uint64_t)p->fib_n + 8;
-    case RS_W_PRIVATE:
-    case RS_W_MIXED: return (uint64_t)p->objects + 2;
-    case RS_W_SHARED: return 1;
-    case RS_W_HANDOFF: return 2 * RS_RING + 2;
-    case RS_W_TRACE: {
-        if (floor)
-            return 1;
-        uint64_t news = 0;
-        for (uint64_t k = p->trace->begin[worker]; k < p->trace->begin[worker + 1]; k++)
-            news += p->trace->ops[k].kind == RS_T_NEW;
-        return news ? news : 1;
-    }
-    default: return 1;
-    }
+    return rs_runners[p->workload].pool_need(p, worker, floor);
 }
 
 /* Room per worker for garbage that deferred schemes (buffered, coalesced) have not freed yet:
@@ -405,29 +388,6 @@ static uint64_t rs_splitmix(uint64_t *s)
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
     return z ^ (z >> 31);
-}
-
-static int rs_build_zipf(rs_run *r)
-{
-    uint32_t n = r->nshared;
-    double *cdf = (double *)malloc(sizeof(double) * n);
-    r->zipf_table = (uint16_t *)malloc(sizeof(uint16_t) * RS_ZIPF_TABLE);
-    if (!cdf || !r->zipf_table) {
-        free(cdf);
-        return -1;
-    }
-    double sum = 0;
-    for (uint32_t k = 0; k < n; k++)
-        cdf[k] = (sum += 1.0 / pow((double)(k + 1), r->p.zipf));
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < RS_ZIPF_TABLE; i++) {
-        double u = (i + 0.5) / RS_ZIPF_TABLE * sum;
-        while (k + 1 < n && cdf[k] < u)
-            k++;
-        r->zipf_table[i] = (uint16_t)k;
-    }
-    free(cdf);
-    return 0;
 }
 
 /* The explain flavour's state: per-slot arrays and every thread's rs_stats (helper included). */
@@ -578,31 +538,6 @@ static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t c
     return r;
 }
 
-/* The layer flags a workload gives setup object idx; a run honours those in its layers only. */
-static uint32_t rs_setup_marks(const rs_run *r, uint32_t idx)
-{
-    const rs_params *p = &r->p;
-    switch (p->workload) {
-    case RS_W_FIB:
-    case RS_W_FIB314:
-        /* 3.14t moved functions, code and module dicts from immortal to deferred (and gave code
-         * and the dicts unique ids, refstrat/sharded.h); literals and singletons stay immortal. */
-        if (idx == RS_FIB_FUNC)
-            return r->layers & RS_F_DEFERRED ? RS_F_DEFERRED : RS_F_IMMORTAL;
-        if (idx == RS_FIB_CODE || idx == RS_FIB_GLOBALS || idx == RS_FIB_BUILTINS)
-            return RS_F_SHARDED | (r->layers & RS_F_DEFERRED ? RS_F_DEFERRED : RS_F_IMMORTAL);
-        return RS_F_IMMORTAL;
-    case RS_W_SHARED:
-    case RS_W_MIXED:
-        return RS_F_SHARDED;
-    case RS_W_TRACE:
-        return (p->trace->immortal[idx] ? RS_F_IMMORTAL : 0) |
-               (p->trace->layers ? p->trace->layers[idx] & RS_COLLECTED : 0);
-    default:
-        return 0;
-    }
-}
-
 static void rs_setup_object(rs_run *r, uint32_t idx, uint32_t marks, rs_handle *out)
 {
     uint32_t flags = RS_F_SETUP | (marks & RS_LAYERS);
@@ -628,7 +563,7 @@ static rs_run *rs_run_build(const rs_strategy *s, const rs_params *p, int *code,
         if (!s->kernels[p->checked ? 1 : 0][layered][p->workload]) {
             snprintf(err, errlen, "%s has no %s copy of the %s workload (a flavour table that leaves "
                      "it out: the explain flavour keeps checked copies only, the check flavour the "
-                     "checked trace kernel only)", s->name, copy, rs_workload_at(p->workload)->name);
+                     "checked trace kernel only, the limit rows a workload whose limit is RS_NONE)", s->name, copy, rs_workload_at(p->workload)->name);
             return NULL;
         }
     uint32_t nsetup = rs_setup_objects(p);
@@ -662,27 +597,12 @@ static rs_run *rs_run_build(const rs_strategy *s, const rs_params *p, int *code,
         rs_run_destroy(r);
         return NULL;
     }
+    const rs_workload_runner *w = &rs_runners[p->workload];
+    /* The layer flags a workload gives a setup object; a run honours those in its layers only. */
     for (uint32_t i = 0; i < nsetup; i++)
-        rs_setup_object(r, i, rs_setup_marks(r, i), &r->shared[i]);
-    if (rs_layers_init(r) != 0)
+        rs_setup_object(r, i, w->marks(r, i), &r->shared[i]);
+    if (rs_layers_init(r) != 0 || w->prepare(r) != 0)
         goto nomem;
-    if (p->workload == RS_W_MIXED && rs_build_zipf(r) != 0)
-        goto nomem;
-    if (p->workload == RS_W_HANDOFF) {
-        r->rings = (rs_ring *)rs_aligned_alloc(sizeof(rs_ring) * p->threads);
-        if (!r->rings)
-            goto nomem;
-        memset(r->rings, 0, sizeof(rs_ring) * p->threads);
-    }
-    if (p->workload == RS_W_TRACE) {
-        rs_trace *tr = p->trace;
-        tr->handles = (rs_handle *)calloc(tr->nobjects ? tr->nobjects : 1, sizeof(rs_handle));
-        tr->mailbox = (uint32_t *)calloc((size_t)p->threads * (tr->nobjects ? tr->nobjects : 1), sizeof(uint32_t));
-        if (!tr->handles || !tr->mailbox)
-            goto nomem;
-        for (uint32_t i = 0; i < tr->nshared; i++)
-            tr->handles[i] = r->shared[i];
-    }
     *code = RS_OK;
     return r;
 nomem:

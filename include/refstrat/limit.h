@@ -110,11 +110,15 @@ typedef struct rs_lim_ret {
 
 typedef rs_lim_ret (*rs_lim_fib_fn)(rs_lim_fib *, uint32_t, rs_obj *, rs_obj *);
 
-/* An abandoned call (o == NULL): the run was interrupted; counts no longer matter. */
-RS_INLINE rs_lim_ret rs_lim_failed(void)
+/* An interrupted run's calls return at once, as a leaf does, with a reference to their argument:
+ * the callers unwind with exact counts and no test of their own after each call. fib's caller
+ * keeps the reference it passed (`owned`: the result is a new one); fib314's hands it over. */
+RS_INLINE rs_lim_ret rs_lim_abandon(const int A, rs_obj *arg, const int owned)
 {
-    rs_lim_ret none = {0, NULL};
-    return none;
+    if (owned)
+        rs_lim_inc(A, arg);
+    rs_lim_ret ret = {0, arg};
+    return ret;
 }
 
 RS_INLINE rs_obj *rs_lim_small(const rs_lim_fib *c, int64_t v)
@@ -126,7 +130,7 @@ RS_INLINE rs_lim_ret rs_lim_fib_body(const int A, rs_lim_fib *c, uint32_t n, rs_
                                      rs_obj *parent, rs_lim_fib_fn self)
 {
     if (RS_UNLIKELY(n >= RS_FIB_POLL_N) && rs_run_aborted(c->run))
-        return rs_lim_failed(); /* the caller interrupted the run, as rs_fib_body */
+        return rs_lim_abandon(A, arg, 1); /* the caller interrupted the run, as rs_fib_body */
     rs_obj *const *g = c->g;
     rs_obj *frame = rs_lim_new(&c->heap);
     rs_lim_inc(A, g[RS_FIB_CODE]);
@@ -157,8 +161,6 @@ RS_INLINE rs_lim_ret rs_lim_fib_body(const int A, rs_lim_fib *c, uint32_t n, rs_
             rs_lim_release(A, &c->heap, kh);
             rs_lim_inc(A, sub);
             part[k - 1] = self(c, n - k, sub, frame);
-            if (RS_UNLIKELY(!part[k - 1].o))
-                return part[k - 1];
             rs_lim_release(A, &c->heap, sub);
             rs_lim_release(A, &c->heap, g[RS_FIB_FUNC]);
         }
@@ -198,14 +200,6 @@ static inline int rs_lim_fib_start(rs_thread *t, rs_lim_fib *c)
     return 0;
 }
 
-/* An interrupted fib: no operation counted, the run's failure already set by the interrupter. */
-static inline int rs_lim_k_fib_abandon(rs_thread *t, rs_lim_fib *c)
-{
-    free(c->heap.free);
-    t->ops = 0;
-    return -1;
-}
-
 RS_INLINE int rs_lim_k_fib(const int A, rs_thread *t, rs_lim_fib_fn rec)
 {
     rs_lim_fib c;
@@ -216,8 +210,6 @@ RS_INLINE int rs_lim_k_fib(const int A, rs_thread *t, rs_lim_fib_fn rec)
     rs_lim_inc(A, c.g[RS_FIB_FUNC]);
     rs_lim_inc(A, arg);
     rs_lim_ret res = rec(&c, n, arg, module_frame);
-    if (RS_UNLIKELY(!res.o))
-        return rs_lim_k_fib_abandon(t, &c);
     rs_lim_release(A, &c.heap, arg);
     rs_lim_release(A, &c.heap, c.g[RS_FIB_FUNC]);
     rs_lim_release(A, &c.heap, res.o);
@@ -235,7 +227,7 @@ RS_INLINE rs_lim_ret rs_lim_fib314_body(const int A, rs_lim_fib *c, uint32_t n, 
                                         rs_obj *parent, rs_lim_fib_fn self)
 {
     if (RS_UNLIKELY(n >= RS_FIB_POLL_N) && rs_run_aborted(c->run))
-        return rs_lim_failed(); /* the caller interrupted the run, as rs_fib_body */
+        return rs_lim_abandon(A, arg, 0); /* the caller interrupted the run, as rs_fib_body */
     rs_obj *const *g = c->g;
     (void)parent; /* borrowed */
     rs_obj *frame = rs_lim_new(&c->heap);
@@ -259,8 +251,6 @@ RS_INLINE rs_lim_ret rs_lim_fib314_body(const int A, rs_lim_fib *c, uint32_t n, 
             rs_lim_release(A, &c->heap, kh);
             rs_lim_inc(A, sub);
             part[k - 1] = self(c, n - k, sub, frame);
-            if (RS_UNLIKELY(!part[k - 1].o))
-                return part[k - 1];
             rs_lim_release(A, &c->heap, g[RS_FIB_FUNC]);
         }
         ret.value = part[0].value + part[1].value;
@@ -290,8 +280,6 @@ RS_INLINE int rs_lim_k_fib314(const int A, rs_thread *t, rs_lim_fib_fn rec)
     rs_lim_inc(A, c.g[RS_FIB_FUNC]);
     rs_lim_inc(A, arg); /* released by the callee's return */
     rs_lim_ret res = rec(&c, n, arg, module_frame);
-    if (RS_UNLIKELY(!res.o))
-        return rs_lim_k_fib_abandon(t, &c);
     rs_lim_release(A, &c.heap, c.g[RS_FIB_FUNC]);
     rs_lim_release(A, &c.heap, res.o);
     rs_lim_release(A, &c.heap, module_frame);
@@ -439,35 +427,41 @@ RS_INLINE int rs_lim_k_handoff(const int A, rs_thread *t)
     return 0;
 }
 
-static inline int rs_lim_unsupported(rs_thread *t)
-{
-    rs_run_fail(t->run, RS_ERR_STALLED, "the limit has no kernel for this workload");
-    return -1;
-}
-
-/* The kernels of one flavour, as an rs_strategy kernel row (in enum rs_workload order). */
-#define RS_DEFINE_LIMIT(tag, A)                                                                    \
+/* The registry's names for each limit kernel (RS_WORKLOADS's `limit` column, refstrat/runtime.h):
+ * the body of one flavour's kernel, and what it needs defined first. */
+#define RS_LIMIT_FIB(A, t, tag, kind) rs_lim_k_fib(A, t, rs_lim_fibrec_##tag)
+#define RS_LIMIT_FIB_PRELUDE(tag, A)                                                               \
     static rs_lim_ret rs_lim_fibrec_##tag(rs_lim_fib *c, uint32_t n, rs_obj *arg, rs_obj *parent)   \
     {                                                                                              \
         return rs_lim_fib_body(A, c, n, arg, parent, rs_lim_fibrec_##tag);                         \
-    }                                                                                              \
-    static int rs_lim_fib_##tag(rs_thread *t) { return rs_lim_k_fib(A, t, rs_lim_fibrec_##tag); }  \
-    static int rs_lim_private_##tag(rs_thread *t) { return rs_lim_k_loop(A, t, RS_W_PRIVATE); }    \
-    static int rs_lim_shared_##tag(rs_thread *t) { return rs_lim_k_loop(A, t, RS_W_SHARED); }      \
-    static int rs_lim_mixed_##tag(rs_thread *t) { return rs_lim_k_loop(A, t, RS_W_MIXED); }        \
-    static int rs_lim_handoff_##tag(rs_thread *t) { return rs_lim_k_handoff(A, t); }              \
+    }
+#define RS_LIMIT_LOOP(A, t, tag, kind) rs_lim_k_loop(A, t, kind)
+#define RS_LIMIT_LOOP_PRELUDE(tag, A)
+#define RS_LIMIT_HANDOFF(A, t, tag, kind) rs_lim_k_handoff(A, t)
+#define RS_LIMIT_HANDOFF_PRELUDE(tag, A)
+#define RS_LIMIT_FIB314(A, t, tag, kind) rs_lim_k_fib314(A, t, rs_lim_fib314rec_##tag)
+#define RS_LIMIT_FIB314_PRELUDE(tag, A)                                                            \
     static rs_lim_ret rs_lim_fib314rec_##tag(rs_lim_fib *c, uint32_t n, rs_obj *arg,               \
                                              rs_obj *parent)                                       \
     {                                                                                              \
         return rs_lim_fib314_body(A, c, n, arg, parent, rs_lim_fib314rec_##tag);                   \
-    }                                                                                              \
-    static int rs_lim_fib314_##tag(rs_thread *t)                                                   \
-    {                                                                                              \
-        return rs_lim_k_fib314(A, t, rs_lim_fib314rec_##tag);                                      \
-    }                                                                                              \
-    static int rs_lim_trace_##tag(rs_thread *t) { return rs_lim_unsupported(t); }
+    }
 
-#define RS_LIMIT_PTR_(name, NAME, kernel, summary, reference, tag) rs_lim_##name##_##tag,
+/* A workload whose limit column is RS_NONE has no limit kernel: a NULL in the row, which
+ * rs_run_create refuses (refstrat.limit() refuses it first, from rs_workload_info.has_limit). */
+#define RS_LIMIT_DEF_IF_0(name, NAME, limit, tag, A)                                               \
+    limit##_PRELUDE(tag, A)                                                                        \
+    static int rs_lim_##name##_##tag(rs_thread *t) { return limit(A, t, tag, RS_W_##NAME); }
+#define RS_LIMIT_DEF_IF_1(name, NAME, limit, tag, A)
+#define RS_LIMIT_DEF_(name, NAME, kernel, limit, twin, summary, reference, tag, A)                 \
+    RS_CAT(RS_LIMIT_DEF_IF_, RS_IS_NONE(limit))(name, NAME, limit, tag, A)
+#define RS_LIMIT_PTR_IF_0(name, tag) rs_lim_##name##_##tag,
+#define RS_LIMIT_PTR_IF_1(name, tag) (rs_kernel_fn)0,
+#define RS_LIMIT_PTR_(name, NAME, kernel, limit, twin, summary, reference, tag)                    \
+    RS_CAT(RS_LIMIT_PTR_IF_, RS_IS_NONE(limit))(name, tag)
+
+/* The kernels of one flavour, and their rs_strategy kernel row (in enum rs_workload order). */
+#define RS_DEFINE_LIMIT(tag, A) RS_WORKLOADS(RS_LIMIT_DEF_, tag, A)
 #define RS_LIMIT_ROW(tag) {RS_WORKLOADS(RS_LIMIT_PTR_, tag)}
 
 #endif

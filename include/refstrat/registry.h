@@ -79,13 +79,6 @@
     ((const rs_ops){rs_##name##_incref, rs_##name##_decref, rs_##name##_layered_safepoint,         \
                     rs_##name##_layered_wait, rs_##name##_obj_init, RS_UNPAREN_ vocab, 1, (chk)})
 
-/* The body of one workload's kernel copy: RS_WORKLOADS's `kernel` column (refstrat/runtime.h). */
-#define RS_KERNEL_FIB(OPS, t, tag, kind) rs_k_fib(OPS, t, rs_fibrec_##tag)
-#define RS_KERNEL_LOOP(OPS, t, tag, kind) rs_k_loop(OPS, t, kind)
-#define RS_KERNEL_HANDOFF(OPS, t, tag, kind) rs_k_handoff(OPS, t)
-#define RS_KERNEL_TRACE(OPS, t, tag, kind) rs_k_trace(OPS, t)
-#define RS_KERNEL_FIB314(OPS, t, tag, kind) rs_k_fib314(OPS, t, rs_fib314rec_##tag)
-
 /* Which copies a translation unit instantiates; the rest are NULL rows, which the runner refuses.
  * Each kernel copy costs compile time, not speed. src/core.c and a plugin's normal flavour keep
  * every copy. A flavour that only ever runs checked copies (the explain flavour) defines
@@ -111,27 +104,21 @@
 #define RS_UNCHECKED_ROW_(tag) RS_KERNEL_ROW(tag)
 #endif
 
-/* A dropped workload's body is a constant-false branch, folded away before any inlining. */
-#define RS_KERNEL_DEF_(name, NAME, kernel, summary, reference, tag, OPS)                           \
+/* A dropped workload's body is a constant-false branch, folded away before any inlining. The
+ * `kernel` column of RS_WORKLOADS (refstrat/runtime.h) names the body and its prelude. */
+#define RS_KERNEL_PRELUDE_(name, NAME, kernel, limit, twin, summary, reference, tag, OPS)          \
+    kernel##_PRELUDE(tag, OPS)
+#define RS_KERNEL_DEF_(name, NAME, kernel, limit, twin, summary, reference, tag, OPS)              \
     static int rs_k##name##_##tag(rs_thread *t)                                                    \
     {                                                                                              \
         return RS_KEEP_WORKLOAD(RS_W_##NAME) ? kernel(OPS, t, tag, RS_W_##NAME) : RS_ERR_CONFIG;   \
     }
-#define RS_KERNEL_PTR_(name, NAME, kernel, summary, reference, tag)                                \
+#define RS_KERNEL_PTR_(name, NAME, kernel, limit, twin, summary, reference, tag)                   \
     (RS_KEEP_WORKLOAD(RS_W_##NAME) ? rs_k##name##_##tag : (rs_kernel_fn)0),
 
 /* One copy of every workload kernel for one rs_ops constant. */
 #define RS_DEFINE_KERNELS(tag, OPS)                                                                \
-    static rs_fibret rs_fibrec_##tag(rs_thread *t, rs_fibctx *c, uint32_t n, rs_handle arg,        \
-                                     rs_handle parent)                                             \
-    {                                                                                              \
-        return rs_fib_body(OPS, t, c, n, arg, parent, rs_fibrec_##tag);                            \
-    }                                                                                              \
-    static rs_fibret rs_fib314rec_##tag(rs_thread *t, rs_fibctx *c, uint32_t n, rs_handle arg,     \
-                                        rs_handle parent)                                          \
-    {                                                                                              \
-        return rs_fib314_body(OPS, t, c, n, arg, parent, rs_fib314rec_##tag);                      \
-    }                                                                                              \
+    RS_WORKLOADS(RS_KERNEL_PRELUDE_, tag, OPS)                                                     \
     RS_WORKLOADS(RS_KERNEL_DEF_, tag, OPS)
 
 /* In enum rs_workload order. */

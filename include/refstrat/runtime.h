@@ -34,40 +34,63 @@
  * other headers is refused. */
 #define RS_ABI_VERSION 6
 
-/* The workloads, in enum rs_workload order: W(name, NAME, kernel, summary, reference, ...).
+/* The workloads, in enum rs_workload order:
+ *     W(name, NAME, kernel, limit, twin, summary, reference, ...)
  * Everything that lists workloads is generated from here: the enum (RS_W_<NAME>), every
- * strategy's kernel row (refstrat/registry.h), the limit rows (refstrat/limit.h) and the table
- * refstrat.workloads() reads (rs_workload_at() in refstrat/core.h). `kernel` names a macro
- * kernel(OPS, t, tag, RS_W_<NAME>) that the registry expands into the body of one kernel copy
- * (refstrat/registry.h defines them over refstrat/workloads.h). Arguments after W reach every
- * W unchanged: the registry passes a copy's tag and operations through them.
- * Adding a workload: a line here, its kernel in refstrat/workloads.h, its limit kernel (or
- * rs_lim_unsupported) in refstrat/limit.h, and its sizing in src/core.c. */
+ * strategy's kernel row (refstrat/registry.h), the limit rows (refstrat/limit.h), the runner's
+ * sizing and set-up (src/core.c) and the table refstrat.workloads() reads (rs_workload_at() in
+ * refstrat/core.h). Arguments after W reach every W unchanged: the registry passes a copy's tag
+ * and operations through them.
+ *   kernel  names two macros beside the kernel in refstrat/workloads.h: kernel(OPS, t, tag,
+ *           RS_W_<NAME>), the body of one kernel copy, and kernel##_PRELUDE(tag, OPS), what one
+ *           copy needs defined first (fib's recursive function; empty for most).
+ *   limit   the same pair for the hand-written kernel in refstrat/limit.h, with A (0 plain,
+ *           1 atomic) for OPS; or RS_NONE: refstrat.limit() refuses the workload.
+ *   twin    the name of its Python twin in refstrat/_bench_twins.py (the bench's --real rows),
+ *           or RS_NONE: --real leaves the workload out.
+ * The runner's part is four functions beside the kernel, by name, as a scheme's hooks are:
+ *   rs_w_<name>_setup_objects(p)        objects that exist before the run, shared by every worker
+ *   rs_w_<name>_pool_need(p, worker, floor)  objects one worker may hold live at once (floor: the
+ *                                       least an explicit arena_size must give it)
+ *   rs_w_<name>_marks(r, idx)           RS_LAYERS flags of setup object idx
+ *   rs_w_<name>_prepare(r)              the workload's state before the workers start (0, or -1
+ *                                       when memory is short); freed by rs_run_destroy
+ * Adding a workload: its kernel, kernel macros and those four functions in refstrat/workloads.h,
+ * its limit kernel in refstrat/limit.h (or RS_NONE), and one line here. */
 #define RS_WORKLOADS(W, ...)                                                                       \
-    W(fib, FIB, RS_KERNEL_FIB,                                                                     \
+    W(fib, FIB, RS_KERNEL_FIB, RS_LIMIT_FIB, fib,                                                  \
       "fib(n) recursively on every thread, with the refcount operations CPython 3.6 performs "    \
       "per call on the function, globals, builtins, code, bools, small ints and fresh objects",   \
       "Hastings' Gilectomy benchmark (PyCon 2016); CPython 3.6 Python/ceval.c", __VA_ARGS__)      \
-    W(private, PRIVATE, RS_KERNEL_LOOP,                                                            \
+    W(private, PRIVATE, RS_KERNEL_LOOP, RS_LIMIT_LOOP, private,                                    \
       "each thread touches only objects it allocated (plus churn: frees and reallocations)",      \
       "the common case biased refcounting optimises for (Choi et al., PACT 2018)", __VA_ARGS__)   \
-    W(shared, SHARED, RS_KERNEL_LOOP,                                                              \
+    W(shared, SHARED, RS_KERNEL_LOOP, RS_LIMIT_LOOP, shared,                                       \
       "every thread hammers a small set of shared objects: the worst case for atomic",            \
       "cache-line ping-pong, Hastings (PyCon 2016)", __VA_ARGS__)                                 \
-    W(mixed, MIXED, RS_KERNEL_LOOP,                                                                \
+    W(mixed, MIXED, RS_KERNEL_LOOP, RS_LIMIT_LOOP, mixed,                                          \
       "a tunable fraction of operations hit shared objects, chosen with a Zipf skew",             \
       "Zipf-skewed sharing of hot objects", __VA_ARGS__)                                          \
-    W(handoff, HANDOFF, RS_KERNEL_HANDOFF,                                                         \
+    W(handoff, HANDOFF, RS_KERNEL_HANDOFF, RS_LIMIT_HANDOFF, handoff,                              \
       "producers allocate objects and pass them to the next thread, which releases them: "        \
       "every free is cross-thread",                                                                \
       "the hard case for biased (merge queues) and buffered (commit thread) counting", __VA_ARGS__) \
-    W(trace, TRACE, RS_KERNEL_TRACE,                                                               \
+    W(trace, TRACE, RS_KERNEL_TRACE, RS_NONE, RS_NONE,                                             \
       "replays explicit per-thread operation lists given from Python (refstrat.Trace)",           \
       "refstrat.testing's fuzzer", __VA_ARGS__)                                                  \
-    W(fib314, FIB314, RS_KERNEL_FIB314,                                                            \
+    W(fib314, FIB314, RS_KERNEL_FIB314, RS_LIMIT_FIB314, RS_NONE,                                  \
       "fib(n) with CPython 3.14t's operations: borrowed loads, stack references to the frame's "  \
       "objects, deferred function and code objects",                                              \
       "CPython 3.14 Python/bytecodes.c (LOAD_FAST_BORROW), InternalDocs/stackrefs.md", __VA_ARGS__)
+
+/* RS_NONE in a limit or twin column: the workload has none. RS_IS_NONE(x) is 1 when x is that
+ * token and 0 for any other identifier (the probe's paste only names a macro for RS_NONE). */
+#define RS_NONE_PROBE_RS_NONE ~, 1
+#define RS_PICK_SECOND_(a, b, ...) b
+#define RS_IS_NONE_(...) RS_PICK_SECOND_(__VA_ARGS__, 0, ~)
+#define RS_IS_NONE(x) RS_IS_NONE_(RS_NONE_PROBE_##x)
+#define RS_CAT_(a, b) a##b
+#define RS_CAT(a, b) RS_CAT_(a, b)
 
 #define RS_W_ENUM_(name, NAME, ...) RS_W_##NAME,
 enum rs_workload { RS_WORKLOADS(RS_W_ENUM_) RS_W_COUNT };
@@ -77,6 +100,8 @@ typedef struct rs_workload_info {
     const char *name;
     const char *summary;
     const char *reference;
+    int has_limit;           /* a hand-written limit kernel (refstrat/limit.h) */
+    const char *twin;        /* its Python twin's name (refstrat/_bench_twins.py), or NULL */
 } rs_workload_info;
 
 /* PUSH, POP and KILL are the vocabulary's push, pop and kill (see rs_ops); SEND publishes first. */

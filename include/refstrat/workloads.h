@@ -31,7 +31,9 @@
 #ifndef REFSTRAT_WORKLOADS_H
 #define REFSTRAT_WORKLOADS_H
 
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include "refstrat/runtime.h"
 #include "refstrat/layers.h"
 
@@ -347,6 +349,60 @@ RS_INLINE int rs_k_loop(const rs_ops S, rs_thread *t, int kind)
     return rc;
 }
 
+/* The registry's names for the loop workloads' kernel (refstrat/runtime.h's `kernel` column). */
+#define RS_KERNEL_LOOP(OPS, t, tag, kind) rs_k_loop(OPS, t, kind)
+#define RS_KERNEL_LOOP_PRELUDE(tag, OPS)
+
+/* private: no setup objects, each worker holds its own objects (+2: churn's new before its kill). */
+static inline uint32_t rs_w_private_setup_objects(const rs_params *p) { (void)p; return 0; }
+static inline uint64_t rs_w_private_pool_need(const rs_params *p, uint32_t worker, int floor)
+{
+    (void)worker, (void)floor;
+    return (uint64_t)p->objects + 2;
+}
+static inline uint32_t rs_w_private_marks(const rs_run *r, uint32_t idx) { (void)r, (void)idx; return 0; }
+static inline int rs_w_private_prepare(rs_run *r) { (void)r; return 0; }
+
+/* shared: every operation on the shared objects, which the sharded layer shards; no private ones. */
+static inline uint32_t rs_w_shared_setup_objects(const rs_params *p) { return p->shared_objects; }
+static inline uint64_t rs_w_shared_pool_need(const rs_params *p, uint32_t worker, int floor)
+{
+    (void)p, (void)worker, (void)floor;
+    return 1;
+}
+static inline uint32_t rs_w_shared_marks(const rs_run *r, uint32_t idx) { (void)r, (void)idx; return RS_F_SHARDED; }
+static inline int rs_w_shared_prepare(rs_run *r) { (void)r; return 0; }
+
+/* mixed: shared's objects and private's, and the table that draws a shared one with a Zipf skew. */
+static inline uint32_t rs_w_mixed_setup_objects(const rs_params *p) { return p->shared_objects; }
+static inline uint64_t rs_w_mixed_pool_need(const rs_params *p, uint32_t worker, int floor)
+{
+    return rs_w_private_pool_need(p, worker, floor);
+}
+static inline uint32_t rs_w_mixed_marks(const rs_run *r, uint32_t idx) { return rs_w_shared_marks(r, idx); }
+static inline int rs_w_mixed_prepare(rs_run *r)
+{
+    uint32_t n = r->nshared;
+    double *cdf = (double *)malloc(sizeof(double) * n);
+    r->zipf_table = (uint16_t *)malloc(sizeof(uint16_t) * RS_ZIPF_TABLE);
+    if (!cdf || !r->zipf_table) {
+        free(cdf);
+        return -1;
+    }
+    double sum = 0;
+    for (uint32_t k = 0; k < n; k++)
+        cdf[k] = (sum += 1.0 / pow((double)(k + 1), r->p.zipf));
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < RS_ZIPF_TABLE; i++) {
+        double u = (i + 0.5) / RS_ZIPF_TABLE * sum;
+        while (k + 1 < n && cdf[k] < u)
+            k++;
+        r->zipf_table[i] = (uint16_t)k;
+    }
+    free(cdf);
+    return 0;
+}
+
 RS_INLINE int rs_ring_push(rs_ring *q, rs_handle h)
 {
     uint32_t tail = rs_pr_load_relaxed(&q->tail);
@@ -452,6 +508,26 @@ RS_INLINE int rs_k_handoff(const rs_ops S, rs_thread *t)
     }
     t->ops = n;
     return rc;
+}
+
+#define RS_KERNEL_HANDOFF(OPS, t, tag, kind) rs_k_handoff(OPS, t)
+#define RS_KERNEL_HANDOFF_PRELUDE(tag, OPS)
+
+/* handoff: a full ring of objects in flight out of each worker, and as many coming in. */
+static inline uint32_t rs_w_handoff_setup_objects(const rs_params *p) { (void)p; return 0; }
+static inline uint64_t rs_w_handoff_pool_need(const rs_params *p, uint32_t worker, int floor)
+{
+    (void)p, (void)worker, (void)floor;
+    return 2 * RS_RING + 2;
+}
+static inline uint32_t rs_w_handoff_marks(const rs_run *r, uint32_t idx) { (void)r, (void)idx; return 0; }
+static inline int rs_w_handoff_prepare(rs_run *r)
+{
+    r->rings = (rs_ring *)rs_aligned_alloc(sizeof(rs_ring) * r->p.threads);
+    if (!r->rings)
+        return -1;
+    memset(r->rings, 0, sizeof(rs_ring) * r->p.threads);
+    return 0;
 }
 
 /* fib: the Gilectomy's benchmark, fib(n) computed recursively, performing per call the reference
@@ -689,6 +765,34 @@ RS_INLINE int rs_k_fib(const rs_ops S, rs_thread *t, rs_fib_fn rec)
     return res.o ? 0 : -1;
 }
 
+#define RS_KERNEL_FIB(OPS, t, tag, kind) rs_k_fib(OPS, t, rs_fibrec_##tag)
+#define RS_KERNEL_FIB_PRELUDE(tag, OPS)                                                            \
+    static rs_fibret rs_fibrec_##tag(rs_thread *t, rs_fibctx *c, uint32_t n, rs_handle arg,        \
+                                     rs_handle parent)                                             \
+    {                                                                                              \
+        return rs_fib_body(OPS, t, c, n, arg, parent, rs_fibrec_##tag);                            \
+    }
+
+/* fib: the module's singletons and small ints exist before the run; each worker's recursion holds
+ * a frame per level and a fresh int per return. */
+static inline uint32_t rs_w_fib_setup_objects(const rs_params *p) { (void)p; return RS_FIB_NSETUP; }
+static inline uint64_t rs_w_fib_pool_need(const rs_params *p, uint32_t worker, int floor)
+{
+    (void)worker, (void)floor;
+    return 2 * (uint64_t)p->fib_n + 8;
+}
+/* 3.14t moved functions, code and module dicts from immortal to deferred (and gave code and the
+ * dicts unique ids, refstrat/sharded.h); literals and singletons stay immortal. */
+static inline uint32_t rs_w_fib_marks(const rs_run *r, uint32_t idx)
+{
+    if (idx == RS_FIB_FUNC)
+        return r->layers & RS_F_DEFERRED ? RS_F_DEFERRED : RS_F_IMMORTAL;
+    if (idx == RS_FIB_CODE || idx == RS_FIB_GLOBALS || idx == RS_FIB_BUILTINS)
+        return RS_F_SHARDED | (r->layers & RS_F_DEFERRED ? RS_F_DEFERRED : RS_F_IMMORTAL);
+    return RS_F_IMMORTAL;
+}
+static inline int rs_w_fib_prepare(rs_run *r) { (void)r; return 0; }
+
 /* fib314: the same fib(n) with the operations CPython 3.14's ceval (free-threaded build) performs
  * per call, where the evaluation stack holds _PyStackRefs: a stack reference to a deferred object
  * (the function, its code) or an immortal one changes no count, a borrowed one (LOAD_FAST_BORROW)
@@ -817,6 +921,23 @@ RS_INLINE int rs_k_fib314(const rs_ops S, rs_thread *t, rs_fib_fn rec)
     return res.o ? 0 : -1;
 }
 
+#define RS_KERNEL_FIB314(OPS, t, tag, kind) rs_k_fib314(OPS, t, rs_fib314rec_##tag)
+#define RS_KERNEL_FIB314_PRELUDE(tag, OPS)                                                         \
+    static rs_fibret rs_fib314rec_##tag(rs_thread *t, rs_fibctx *c, uint32_t n, rs_handle arg,     \
+                                        rs_handle parent)                                          \
+    {                                                                                              \
+        return rs_fib314_body(OPS, t, c, n, arg, parent, rs_fib314rec_##tag);                      \
+    }
+
+/* fib314: fib's objects and marks. */
+static inline uint32_t rs_w_fib314_setup_objects(const rs_params *p) { return rs_w_fib_setup_objects(p); }
+static inline uint64_t rs_w_fib314_pool_need(const rs_params *p, uint32_t worker, int floor)
+{
+    return rs_w_fib_pool_need(p, worker, floor);
+}
+static inline uint32_t rs_w_fib314_marks(const rs_run *r, uint32_t idx) { return rs_w_fib_marks(r, idx); }
+static inline int rs_w_fib314_prepare(rs_run *r) { return rs_w_fib_prepare(r); }
+
 /* trace: replay this worker's operation list; see rs_trace. `jitter` inserts deterministic spins
  * and yields between operations so that one program is run under many interleavings. */
 RS_INLINE int rs_k_trace(const rs_ops S, rs_thread *t)
@@ -889,6 +1010,40 @@ RS_INLINE int rs_k_trace(const rs_ops S, rs_thread *t)
         S.safepoint(t);
     }
     t->ops = n;
+    return 0;
+}
+
+#define RS_KERNEL_TRACE(OPS, t, tag, kind) rs_k_trace(OPS, t)
+#define RS_KERNEL_TRACE_PRELUDE(tag, OPS)
+
+/* trace: its shared objects, and room for every object the worker creates unless the caller
+ * sizes the arena (floor): then it reuses the slots other threads free, and waits for them when
+ * it holds its whole pool (a systematic check's tight pools, refstrat.model.Program.pool). */
+static inline uint32_t rs_w_trace_setup_objects(const rs_params *p) { return p->trace ? p->trace->nshared : 0; }
+static inline uint64_t rs_w_trace_pool_need(const rs_params *p, uint32_t worker, int floor)
+{
+    if (floor)
+        return 1;
+    uint64_t news = 0;
+    for (uint64_t k = p->trace->begin[worker]; k < p->trace->begin[worker + 1]; k++)
+        news += p->trace->ops[k].kind == RS_T_NEW;
+    return news ? news : 1;
+}
+static inline uint32_t rs_w_trace_marks(const rs_run *r, uint32_t idx)
+{
+    const rs_trace *tr = r->p.trace;
+    return (tr->immortal[idx] ? RS_F_IMMORTAL : 0) | (tr->layers ? tr->layers[idx] & RS_COLLECTED : 0);
+}
+/* Freed by rs_run_destroy, which leaves the caller's trace as it was given. */
+static inline int rs_w_trace_prepare(rs_run *r)
+{
+    rs_trace *tr = r->p.trace;
+    tr->handles = (rs_handle *)calloc(tr->nobjects ? tr->nobjects : 1, sizeof(rs_handle));
+    tr->mailbox = (uint32_t *)calloc((size_t)r->p.threads * (tr->nobjects ? tr->nobjects : 1), sizeof(uint32_t));
+    if (!tr->handles || !tr->mailbox)
+        return -1;
+    for (uint32_t i = 0; i < tr->nshared; i++)
+        tr->handles[i] = r->shared[i];
     return 0;
 }
 
