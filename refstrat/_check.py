@@ -218,7 +218,8 @@ class Exploration:
 
 def _cut(ex: Exploration, out: Outcome) -> bool:
     """Whether run ``out`` ends the exploration ``ex``: a failure, or a run cut by the step bound
-    (every schedule that extends it is as long, and its verdict says nothing about the scheme)."""
+    (its verdict says nothing about the scheme, and the search's next schedules would branch off
+    its thousands of decisions, most of them as long)."""
     if out.problems:
         ex.failure = out
     elif out.verdict == "step bound":
