@@ -32,6 +32,18 @@ CHECK_TICK = 3
 CHECK_LOG_SIZE = 16
 DEFAULT_MAX_STEPS = 20_000
 
+#: What a run cut by ``max_steps`` means: the scheduler cannot tell a livelock from a legal run
+#: longer than the bound (or one that an unfair schedule drags out), so it is a limit of the
+#: check, never reported as a bug.
+BOUND_REACHED = "bound reached, not a bug"
+
+#: The largest ``max_steps``: the run logs every step (about 64 bytes each in C, more once in
+#: Python), so 2**24 steps is about a GiB already.
+MAX_STEPS = 2**24
+
+#: The largest PCT depth: src/check.c draws at most 64 priority change points (depth - 1).
+PCT_MAX_DEPTH = 65
+
 _OPS = ("load", "store", "faa", "xchg", "cas", "cas_strong", "fence", "mutex_lock", "mutex_unlock",
         "cond_wait", "cond_timedwait", "cond_signal", "cond_broadcast", "spin", "yield", "nap",
         "start", "timeout", "drain")
@@ -124,9 +136,6 @@ def run_checked(strategy: str, program: Program, expected: Expectation, *, choic
     problems = compare(expected, result) if verdict == "done" else []
     if verdict == "deadlock":
         problems.append("DEADLOCK: no thread can run, no wait can time out, no store is buffered")
-    elif verdict == "step bound":
-        problems.append(f"step bound: the run did not finish in {max_steps} scheduling points "
-                        "(a livelock, or a thread starved by the schedule)")
     out = Outcome(verdict, problems, tuple(d[1] for d in raw["decisions"]), raw["decisions"],
                   nsteps=raw["nsteps"], nthreads=raw["nthreads"], seconds=raw["seconds"], trace=raw["trace"],
                   end_race=raw["end_race"])
@@ -204,6 +213,20 @@ class Exploration:
     steps: int = 0       # scheduling points over all runs
     complete: bool = True
     failure: Outcome | None = None
+    bound_reached: bool = False  # a run hit max_steps; the exploration stopped there
+
+
+def _cut(ex: Exploration, out: Outcome) -> bool:
+    """Whether run ``out`` ends the exploration ``ex``: a failure, or a run cut by the step bound
+    (its verdict says nothing about the scheme, and the search's next schedules would branch off
+    its thousands of decisions, most of them as long)."""
+    if out.problems:
+        ex.failure = out
+    elif out.verdict == "step bound":
+        ex.bound_reached, ex.complete = True, False
+    else:
+        return False
+    return True
 
 
 def explore_exhaustive(run: Callable[..., Outcome], bound: int, max_schedules: int, *,
@@ -230,8 +253,7 @@ def explore_exhaustive(run: Callable[..., Outcome], bound: int, max_schedules: i
         ex.schedules += 1
         ex.steps += out.nsteps
         ex.pruned += out.verdict == "pruned"
-        if out.problems:
-            ex.failure = out
+        if _cut(ex, out):
             return ex
         nxt = search.successor(out)
         if nxt is None:
@@ -242,22 +264,25 @@ def explore_exhaustive(run: Callable[..., Outcome], bound: int, max_schedules: i
         prefix, adds = nxt
 
 
-def explore_pct(run: Callable[..., Outcome], runs: int, depth: int, seed: int) -> Exploration:
+def explore_pct(run: Callable[..., Outcome], runs: int, depth: int, seed: int,
+                max_schedules: int | None = None) -> Exploration:
     """PCT (Burckhardt et al., ASPLOS 2010): ``runs`` seeded runs with random thread priorities
-    and ``depth - 1`` priority change points among k steps, k estimated from a first run."""
+    and ``depth - 1`` priority change points among k steps, k estimated from a first run; at
+    most ``max_schedules`` runs in all, the first one included."""
     ex = Exploration()
     first = run(())
     ex.schedules += 1
-    if first.problems:
-        ex.failure = first
+    if _cut(ex, first):
         return ex
     k = max(1, first.nsteps)
     rng = random.Random(seed)
     for _ in range(runs):
+        if max_schedules is not None and ex.schedules >= max_schedules:
+            ex.complete = False
+            break
         out = run((), pct=(rng.getrandbits(63), depth, k))
         ex.schedules += 1
-        if out.problems:
-            ex.failure = out
+        if _cut(ex, out):
             return ex
     return ex
 

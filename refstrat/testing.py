@@ -43,12 +43,14 @@ from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from . import _api
 from . import _check as _chk
 from . import _corpus
 from ._api import knobs as _knobs
+from ._core import RunError
 from .model import Expectation, Program, ProgramError, expect
 from .results import KnobInfo
-from .trace import MAX_THREADS
+from .trace import MAX_OPS, MAX_THREADS
 
 __all__ = [
     "Program",
@@ -58,6 +60,7 @@ __all__ = [
     "Case",
     "Failure",
     "CheckFailed",
+    "BoundReached",
     "Report",
     "programs",
     "cases",
@@ -348,6 +351,13 @@ class CheckFailed(AssertionError):
         self.failure = failure
 
 
+class BoundReached(RunError):
+    """Raised by :func:`replay` when the checked run it replays reaches ``max_steps``: a limit of
+    the check, not a bug (a livelock and a run longer than the bound look alike there; a larger
+    ``max_steps`` looks further).  :func:`check` never raises it: it counts such programs in
+    :attr:`Report.bound_reached`."""
+
+
 def _immortal_active(strategy: str, immortal: bool) -> bool:
     """Whether a run honours immortality: asked for, or the strategy's own (``immortal``, or a
     plugin registered with immortality always on)."""
@@ -436,20 +446,28 @@ def replay(strategy: str | Failure, program: Program | None = None, *, jitter: i
 
     With ``choices`` (a checked failure's schedule) the program runs under the check build's
     scheduler with ``memory`` ("sc" or "tso"): the run, its log included, is identical every
-    time, so one repeat reproduces it."""
+    time, so one repeat reproduces it; a run that reaches ``max_steps`` raises
+    :class:`BoundReached` (a limit of the check, not a bug)."""
     if isinstance(strategy, Failure):
         f = strategy
         strategy, program, jitter, immortal = f.strategy, f.program, f.jitter, f.immortal
         tick, log_size, choices, memory = f.tick, f.log_size, f.choices, f.memory
+    strategy = _api._check_strategy(strategy)
     if program is None:
         raise TypeError("replay needs a program (or a Failure)")
+    _check_program(program)
+    repeats = _int_arg("repeats", repeats, 1)
+    max_steps = _int_arg("max_steps", max_steps, 1, _chk.MAX_STEPS)
+    tick = None if tick is None else _api._check_int("tick", tick)
+    log_size = None if log_size is None else _api._check_int("log_size", log_size)
     exp = expect(program, immortal_active=_immortal_active(strategy, immortal))
     if choices is not None:
-        _check_memory(memory)
+        choices = _check_choices(choices)
+        memory = _check_memory(memory)
         _check_flavour(strategy)
         tick = _chk.CHECK_TICK if tick is None else tick
         log_size = _chk.CHECK_LOG_SIZE if log_size is None else log_size
-        f = _checked_failure(strategy, program, exp, tuple(choices), memory, immortal, tick, log_size,
+        f = _checked_failure(strategy, program, exp, choices, memory, immortal, tick, log_size,
                              max_steps, "replay")
         if f is not None:
             raise CheckFailed(f)
@@ -603,19 +621,36 @@ class Report:
     schedules: int = 0           # checked runs (one schedule each)
     pruned: int = 0              # of those, runs the sleep sets stopped early (reduction)
     complete: bool = True        # exhaustive: every schedule within the bound was run
+    #: Programs whose exploration stopped at a run cut by ``max_steps`` (pct, exhaustive) and
+    #: random runs cut so: a limit of the check, not a failure.
+    bound_reached: int = 0
+    max_steps: int = _chk.DEFAULT_MAX_STEPS
 
     @property
     def ok(self) -> bool:
+        """No run disagreed with the model (runs cut by the step bound included: not a bug)."""
         return self.failure is None
+
+    @property
+    def verdict(self) -> str:
+        """``"FAILED"``, ``"bound reached, not a bug"`` (no failure, but some exploration stopped
+        at the step bound) or ``"ok"``."""
+        if self.failure is not None:
+            return "FAILED"
+        return _chk.BOUND_REACHED if self.bound_reached else "ok"
 
     def summary(self) -> str:
         if self.schedule is not None:
-            s = (f"{self.strategy}: {'ok' if self.ok else 'FAILED'} -- {self.schedule} ({self.memory}), "
+            cut = "" if self.complete or self.bound_reached else " (cut at max_schedules)"
+            s = (f"{self.strategy}: {self.verdict} -- {self.schedule} ({self.memory}), "
                  f"{self.schedules} schedule(s) ({self.pruned} pruned) over {self.examples} program(s) "
-                 f"at {self.threads} thread(s){'' if self.complete else ' (cut at max_schedules)'}, "
-                 f"{self.seconds:.1f} s")
+                 f"at {self.threads} thread(s){cut}, {self.seconds:.1f} s")
+            if self.bound_reached:
+                s += (f"\n  {self.bound_reached} program(s) stopped at a run of max_steps={self.max_steps} "
+                      "scheduling points: a limit of the check, not a bug (a livelock and a longer legal "
+                      "run look alike there); a larger max_steps looks further")
             return s + ("\n" + self.failure.describe() if self.failure is not None else "")
-        s = (f"{self.strategy}: {'ok' if self.ok else 'FAILED'} -- {self.examples} Hypothesis "
+        s = (f"{self.strategy}: {self.verdict} -- {self.examples} Hypothesis "
              f"examples at {self.threads} thread(s)")
         if self.stress is not None:
             s += (f", stress {self.stress.ops:,} refcount ops "
@@ -679,9 +714,33 @@ def check(
     immortal object.  On failure raises :class:`CheckFailed` (or returns the report, if
     ``raise_on_failure`` is false) carrying the smallest failing program seen -- after
     Hypothesis shrinking -- with the jitter seed that :func:`replay` needs.
+
+    Every numeric argument is judged by its plain value (``operator.index``: an int subclass
+    whose comparisons lie cannot slip past a bound); a bad one raises ``TypeError`` (not an int)
+    or ``ValueError`` naming its bounds.  ``max_schedules`` is a hard cap on the pct and
+    exhaustive runs counted in ``report.schedules``, the corpus's passes included.  A checked
+    run cut by ``max_steps`` is no failure: that program's exploration stops there and
+    ``report.bound_reached`` counts it (``report.verdict`` says ``"bound reached, not a bug"``).
     """
+    strategy = _api._check_strategy(strategy)
+    if program is not None:
+        _check_program(program)
     if not isinstance(threads, st.SearchStrategy):
         threads = _check_threads(threads)
+    if max_examples is not None:
+        max_examples = _int_arg("max_examples", max_examples, 1)
+    if stress_sizes is not None:
+        n = threads if isinstance(threads, int) else 2
+        stress_sizes = [_int_arg("stress_sizes entry", v, 1, MAX_OPS // n) for v in stress_sizes]
+    preemption_bound = _int_arg("preemption_bound", preemption_bound, 0)
+    max_schedules = _int_arg("max_schedules", max_schedules, 1)
+    pct_runs = _int_arg("pct_runs", pct_runs, 0)
+    pct_depth = _int_arg("pct_depth", pct_depth, 1, _chk.PCT_MAX_DEPTH)
+    seed = _int_arg("seed", seed, 0, 2**64 - 1)
+    max_steps = _int_arg("max_steps", max_steps, 1, _chk.MAX_STEPS)
+    max_ops = _int_arg("max_ops", max_ops, 0)
+    if schedule is not None:
+        schedule = _api._check_name("schedule", schedule)
     if schedule not in (None, "timing"):
         return _check_scheduled(strategy, program, schedule, memory, threads, immortal, max_examples,
                                 hypothesis_settings, raise_on_failure, preemption_bound, max_schedules,
@@ -798,9 +857,26 @@ def minimize(failure: Failure, *, budget: int = 400) -> Failure:
 
 # --------------------------------------------------------------------------- checked runs
 
-def _check_memory(memory: object) -> None:
+def _check_memory(memory: object) -> str:
+    memory = _api._check_name("memory", memory)
     if memory not in _chk.MEMORIES:
         raise ValueError(f"unknown memory model {memory!r}; valid: {', '.join(_chk.MEMORIES)}")
+    return memory
+
+
+def _check_program(program: object) -> None:
+    """A program is a :class:`Program`: a bare list of per-thread operation lists cannot say which
+    ids are shared, immortal, deferred or sharded, so it is refused rather than guessed at."""
+    if not isinstance(program, Program):
+        raise TypeError(f"program must be a refstrat.testing.Program, got {type(program).__name__}; "
+                        "wrap per-thread operation lists as Program(threads=(...), shared=...)")
+
+
+def _check_choices(choices: object) -> tuple[int, ...]:
+    """A choice sequence as the scheduler reads it: plain ints in [0, 2**32 - 1] (an array("I"))."""
+    if isinstance(choices, (str, bytes)) or not isinstance(choices, Iterable):
+        raise TypeError(f"choices must be a sequence of ints, got {type(choices).__name__}")
+    return tuple(_int_arg("each choice", c, 0, 2**32 - 1) for c in choices)
 
 
 def _check_flavour(strategy: str) -> None:
@@ -813,18 +889,29 @@ def _check_flavour(strategy: str) -> None:
                          "refstrat.testing.build_plugin (both objects), or use schedule=None")
 
 
-def _nonneg(name: str, value: object, low: int = 0) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    return value
+def _int_arg(name: str, value: object, low: int, high: int | None = None) -> int:
+    """The plain value of an integer argument (refstrat._api._as_int: a subclass's comparisons
+    may lie, its value may not), within [low, high]; beyond a C field's width it is a ValueError
+    naming the bound, never an OverflowError from the conversion."""
+    v = _api._as_int(name, value)
+    if v < low or (high is not None and v > high):
+        bounds = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be an int {bounds}, got {v}")
+    return v
 
 
 def _checked_failure(strategy: str, program: Program, exp: Expectation, choices: tuple[int, ...],
                      memory: str, immortal: bool, tick: int, log_size: int, max_steps: int,
                      source: str) -> Failure | None:
-    """Run one schedule with its log; a Failure carrying the printed schedule, or None."""
+    """Run one schedule with its log; a Failure carrying the printed schedule, or None.  Raises
+    :class:`BoundReached` for a run cut by ``max_steps`` (only a replay meets one here: an
+    exploration passes on failures alone)."""
     out = _chk.run_checked(strategy, program, exp, choices=choices, memory=memory, immortal=immortal,
                            tick=tick, log_size=log_size, max_steps=max_steps, want_log=True)
+    if out.verdict == "step bound":
+        raise BoundReached(f"{strategy}: {_chk.BOUND_REACHED}: the replayed run did not finish in "
+                           f"{max_steps} scheduling points (a livelock and a longer legal run look "
+                           "alike there); a larger max_steps looks further")
     if not out.problems:
         return None
     taken = list(choices)
@@ -843,18 +930,11 @@ def _check_scheduled(strategy: str, program: Program | None, schedule: str, memo
     if schedule not in _chk.SCHEDULES:
         raise ValueError(f"unknown schedule {schedule!r}; valid: None, 'timing', "
                          + ", ".join(repr(x) for x in _chk.SCHEDULES))
-    _check_memory(memory)
+    memory = _check_memory(memory)
     _check_flavour(strategy)
-    _nonneg("preemption_bound", bound)
-    _nonneg("max_schedules", max_schedules, 1)
-    _nonneg("pct_runs", pct_runs)
-    _nonneg("pct_depth", pct_depth, 1)
-    _nonneg("max_steps", max_steps, 1)
-    _nonneg("max_ops", max_ops)
-    _nonneg("seed", seed)
     reduction = _check_reduction(reduction, memory)
     report = Report(strategy, threads if isinstance(threads, int) else repr(threads),
-                    schedule=schedule, memory=memory)
+                    schedule=schedule, memory=memory, max_steps=max_steps)
     t0 = time.perf_counter()
     act = _immortal_active(strategy, immortal)
     last = _chk.Exploration()  # how the latest explore() call ended (the corpus reads it)
@@ -868,24 +948,33 @@ def _check_scheduled(strategy: str, program: Program | None, schedule: str, memo
         return run
 
     def explore(prog: Program, tick: int = _chk.CHECK_TICK, log_size: int = _chk.CHECK_LOG_SIZE,
-                cap: int | None = None, extra: int = 0) -> Failure | None:
+                cap: int | None = None, extra: int = 0, waits_ok: bool = False) -> Failure | None:
         """pct / exhaustive on one program; the failure with a shrunk, printed schedule.
         ``extra``: preemptions beyond ``preemption_bound`` (the corpus's deepening); such a run
-        does not count against the report's completeness."""
+        does not count against the report's completeness.  ``waits_ok``: a corpus program that
+        a correct scheme may never finish (_pool_waits), whose step bound is no limit reached."""
+        left = max_schedules - report.schedules
+        if left <= 0:
+            # The budget is spent: every later program counts as not explored, so the cap holds
+            # whatever the corpus's passes or Hypothesis ask for.
+            report.complete = False
+            last.complete, last.schedules, last.steps, last.bound_reached = False, 0, 0, False
+            return None
         exp = expect(prog, immortal_active=act)
         run = runner(prog, exp, tick, log_size)
         report.examples += 1
         if schedule == "pct":
-            ex = _chk.explore_pct(run, pct_runs, pct_depth, seed)
+            ex = _chk.explore_pct(run, pct_runs, pct_depth, seed, left)
         else:
-            left = max_schedules - report.schedules
             ex = _chk.explore_exhaustive(run, bound + extra, left if cap is None else min(cap, left),
                                          reduction=reduction)
         report.schedules += ex.schedules
         report.pruned += ex.pruned
+        report.bound_reached += ex.bound_reached and not waits_ok
         if not extra:
             report.complete &= ex.complete
         last.complete, last.schedules, last.steps = ex.complete, ex.schedules, ex.steps
+        last.bound_reached = ex.bound_reached
         if ex.failure is None:
             return None
         choices = _chk.shrink_choices(run, ex.failure.choices)
@@ -916,6 +1005,7 @@ def _check_scheduled(strategy: str, program: Program | None, schedule: str, memo
 def _check_reduction(reduction: str | None, memory: str) -> str:
     if reduction is None:
         return "dpor" if memory == "sc" else "none"
+    reduction = _api._check_name("reduction", reduction)
     if reduction not in _chk.REDUCTIONS:
         raise ValueError(f"unknown reduction {reduction!r}; valid: None, "
                          + ", ".join(repr(x) for x in _chk.REDUCTIONS))
@@ -939,34 +1029,45 @@ def _explore_corpus(explore: Any, last: _chk.Exploration) -> Failure | None:
     reaches.  Pass 3 explores every program whose exploration completed at the bound but not
     one preemption deeper, one preemption deeper, with ``_corpus.DEEPER_SCHEDULES``, again the
     shortest runs first: a reviewer's tick between another worker's add and its zero test, after
-    a hand-off, takes three preemptions."""
+    a hand-off, takes three preemptions.
+
+    A run cut by the step bound ends its program at every knob setting (they run as long), and
+    all three passes together stay within ``max_schedules`` (explore() runs nothing once it is
+    spent)."""
     cut: list[tuple[float, int, _corpus.Litmus, int, int]] = []  # (steps per run, order, ...)
     shallow: list[tuple[float, int, _corpus.Litmus, int, int]] = []  # complete at the bound only
     for litmus in _corpus.CORPUS:
         cap = litmus.schedules or _corpus.SCHEDULES_PER_PROGRAM
+        waits_ok = litmus.program.pool is not None
         for tick, log_size in _corpus.KNOBS:
-            failure = explore(litmus.program, tick, log_size, cap)
-            if failure is None and last.complete and last.schedules < cap:
-                per_run = last.steps / last.schedules
-                failure = explore(litmus.program, tick, log_size, cap - last.schedules, extra=1)
-                if failure is None and not last.complete:
-                    shallow.append((per_run, len(shallow), litmus, tick, log_size))
-            elif failure is None and not last.complete:
-                cut.append((last.steps / last.schedules, len(cut), litmus, tick, log_size))
-            elif failure is None:
-                shallow.append((last.steps / last.schedules, len(shallow), litmus, tick, log_size))
-            if _pool_waits(litmus, failure):
+            failure = explore(litmus.program, tick, log_size, cap, waits_ok=waits_ok)
+            if not last.schedules:
+                return None  # max_schedules is spent
+            if failure is None and not last.bound_reached:
+                if last.complete and last.schedules < cap:
+                    per_run = last.steps / last.schedules
+                    failure = explore(litmus.program, tick, log_size, cap - last.schedules, extra=1,
+                                      waits_ok=waits_ok)
+                    if failure is None and not last.complete and not last.bound_reached:
+                        shallow.append((per_run, len(shallow), litmus, tick, log_size))
+                elif not last.complete:
+                    cut.append((last.steps / last.schedules, len(cut), litmus, tick, log_size))
+                else:
+                    shallow.append((last.steps / last.schedules, len(shallow), litmus, tick, log_size))
+            if last.bound_reached or _pool_waits(litmus, failure):
                 break
             if failure is not None:
                 return failure
     for _, _, litmus, tick, log_size in sorted(cut):
-        failure = explore(litmus.program, tick, log_size, _corpus.DEEP_SCHEDULES)
+        failure = explore(litmus.program, tick, log_size, _corpus.DEEP_SCHEDULES,
+                          waits_ok=litmus.program.pool is not None)
         if failure is None and last.complete:
             shallow.append((last.steps / last.schedules, len(shallow), litmus, tick, log_size))
         if failure is not None and not _pool_waits(litmus, failure):
             return failure
     for _, _, litmus, tick, log_size in sorted(shallow):
-        failure = explore(litmus.program, tick, log_size, _corpus.DEEPER_SCHEDULES, extra=1)
+        failure = explore(litmus.program, tick, log_size, _corpus.DEEPER_SCHEDULES, extra=1,
+                          waits_ok=litmus.program.pool is not None)
         if failure is not None and not _pool_waits(litmus, failure):
             return failure
     return None
@@ -974,9 +1075,10 @@ def _explore_corpus(explore: Any, last: _chk.Exploration) -> Failure | None:
 
 def _pool_waits(litmus: _corpus.Litmus, failure: Failure | None) -> bool:
     """A tight-pool program only waited: a scheme that frees later than the pool needs (coalesced,
-    percpu: at quiesce) parks for good or spins through the step bound; not a bug."""
+    percpu: at quiesce) parks for good (or spins through the step bound, which explore() already
+    takes for no failure); not a bug."""
     return failure is not None and litmus.program.pool is not None and all(
-        p.startswith(("DEADLOCK", "step bound")) for p in failure.problems)
+        p.startswith("DEADLOCK") for p in failure.problems)
 
 
 def _hyp_settings(base: settings | None, max_examples: int | None) -> settings:
@@ -1008,7 +1110,9 @@ def _smallest_failure(body: Any, failures: list[Failure]) -> Failure | None:
     one (fewest operations, then fewest choices), or None when every example passed."""
     try:
         body()
-    except CheckFailed:
+    except (CheckFailed, Flaky):
+        # Flaky: a failing example that passed when Hypothesis ran it again, as one does once
+        # max_schedules is spent (explore() then runs nothing); the failure stands as recorded.
         if not failures:
             raise
     return min(failures, key=lambda f: (len(f.program), len(f.choices or ()))) if failures else None
@@ -1032,6 +1136,7 @@ def _fuzz_schedules(strategy: str, program: Program | None, threads: int | st.Se
         exp = expect(prog, immortal_active=act)
         out = _chk.run_checked(strategy, prog, exp, choices=choices, memory=memory, immortal=immortal,
                                max_steps=max_steps)
+        report.bound_reached += out.verdict == "step bound"
         if out.problems:
             f = _checked_failure(strategy, prog, exp, out.choices, memory, immortal, _chk.CHECK_TICK,
                                  _chk.CHECK_LOG_SIZE, max_steps, "hypothesis")

@@ -991,6 +991,12 @@ static int chk_cond(pthread_cond_t *c, pthread_mutex_t *m, int op, const char *f
         chk_unlock(i, x);
     me->state = op == RS_CHK_TIMEDWAIT ? ST_TIMED : ST_COND;
     me->may_time_out = 0;
+    /* PCT: a waiter gives way, as a spinner does (chk_pause). Keeping its priority, two timed
+     * waiters outrank the runnable thread they wait for: each one's timeout lets the other time
+     * out (chk_progress), so they alternate forever and starve it (issue 31: gil's holder, empty
+     * programs of 3-4 threads), a schedule no fair scheduler makes, since a timeout takes time. */
+    if (G.cfg->mode == RS_CHECK_PCT)
+        me->prio = G.low--;
     me->wait_on = c;
     me->wait_seq = G.waits++;
     me->timed_out = 0;

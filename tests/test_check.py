@@ -183,7 +183,7 @@ def test_deadlock_is_reported_with_its_schedule(tmp_path: Path) -> None:
 
 def test_step_bound_ends_a_schedule_without_a_hang() -> None:
     # gil: a waiter whose timed wait keeps timing out still lets the holder run (a timeout
-    # needs progress by another thread), so a run ends; a tiny step bound cuts it instead.
-    r = check("gil", PROGRAMS[0], schedule="exhaustive", preemption_bound=0, max_steps=10,
-              raise_on_failure=False)
-    assert r.failure is not None and "step bound" in r.failure.problems[0]
+    # needs progress by another thread), so a run ends; a tiny step bound cuts it instead, which
+    # is a limit of the check, not a failure (issue 31).
+    r = check("gil", PROGRAMS[0], schedule="exhaustive", preemption_bound=0, max_steps=10)
+    assert r.ok and r.bound_reached == 1 and r.verdict == "bound reached, not a bug", r.summary()
