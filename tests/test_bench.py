@@ -352,6 +352,21 @@ def test_calibrate_times_the_model_on_runs_as_long_as_a_value(monkeypatch: pytes
     assert max(cpu for _, cpu in runs) < 0.05 * 1.618 * 1.5  # no run much longer than a value needs
 
 
+def test_the_chart_gives_each_group_of_rows_its_own_panel() -> None:
+    """Issue 26, item 9: the default matrix's 16 rows in panels of at most chart.MAX_LINES."""
+    from refstrat.bench import chart
+
+    rows = [s.name for s in refstrat.strategies()] + ["biased+immortal", *bench.REFERENCE_ROWS]
+    report = bench.Report(machine=hardware.machine_info(), hw_status="", baseline="gil", workloads=["fib"],
+                          threads=[1], fib_n=1, ops=1, work=0, settings="",
+                          results=[_cell("model", "fib", row, 1, 1.0) for row in rows] + [_cell("real", "fib", "py", 1, 1.0)])
+    panels = chart.groups(report, "fib")
+    assert [g.title for g in panels][-3:] == ["CPython's layers", "speed of light and limits", "real interpreters"]
+    assert sorted(row for g in panels if not g.real for row in g.rows) == sorted(rows)
+    assert all(len(g.rows) <= chart.MAX_LINES for g in panels)
+    assert {"cpython314t", "biased+immortal", "immortal"} <= set(panels[-3].rows)
+
+
 def test_an_unsettled_cell_is_flagged_in_its_row() -> None:
     from types import SimpleNamespace
 

@@ -311,7 +311,7 @@ def forward(cmd: list[str], args: argparse.Namespace) -> None:
         cmd.append("--real")
 
 
-def check_main_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+def validate_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Checks that only matter where results are written (not in workers). Returns only when
     every file, interpreter and cell of the matrix is usable; else exits through parser.error."""
     # pyperf options that change what a value means or who writes the file: our /cpu companions
@@ -321,11 +321,11 @@ def check_main_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -
         if used:
             parser.error(f"pyperf option {opt} is not supported by refstrat.bench; use --output FILE.json "
                          "and `python -m pyperf compare_to A.json B.json`, or --python PATH for interpreters")
-    _check_files(parser, args)
+    _validate_files(parser, args)
     if not (math.isfinite(args.min_time) and args.min_time > 0):
         parser.error(f"--min-time must be a positive number of seconds, got {args.min_time}")
     if args.affinity is not None:
-        _check_affinity(parser, args.affinity)
+        _validate_affinity(parser, args.affinity)
     if not 1 <= args.python_timeout <= 86400:
         parser.error(f"--python-timeout must be in [1, 86400] seconds, got {args.python_timeout}")
     if args.plot:
@@ -350,7 +350,7 @@ def check_main_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -
                 parser.error(f"workload {w!r} with {t} threads: {exc}")
 
 
-def _check_files(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+def _validate_files(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """--output, --plot and --compare-to: three different files, the first two writable with the
     right suffix, the last a pyperf JSON file sharing a cell with this matrix."""
     named = [(opt, path) for opt, path in (("--output", args.bench_output), ("--plot", args.plot),
@@ -435,7 +435,7 @@ def _unwritable(path: str, *, may_exist: bool) -> Optional[str]:
     return None
 
 
-def _check_affinity(parser: argparse.ArgumentParser, text: str) -> None:
+def _validate_affinity(parser: argparse.ArgumentParser, text: str) -> None:
     """pyperf's --affinity CPU list: well formed, and only CPUs this process may run on."""
     from pyperf._cpu_utils import parse_cpu_list
 

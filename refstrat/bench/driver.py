@@ -99,7 +99,7 @@ def _benchmark(args: argparse.Namespace, task: int, cell: Cell,
 def plan_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Plan:
     """Check the options, size the work, probe and calibrate against the --python interpreters,
     and lay out the cells; the report's skeleton says what was decided and why."""
-    cli.check_main_args(parser, args)
+    cli.validate_args(parser, args)
     print("sizing the work per value ...", file=sys.stderr, flush=True)
     auto_size = args.fib_n is None and args.ops is None
     work_note = sizing.resolve_work(args)

@@ -34,6 +34,7 @@ class Progress:
             pass
 
     def begin(self, label: str) -> None:
+        """Show that the next benchmark, ``label``, is under way."""
         if self._rich is not None:
             self._rich.update(self._task, description=label)
         elif self._tqdm is not None:
@@ -42,6 +43,7 @@ class Progress:
             print(f"[{self.done + 1:>3}/{self.total}] {label} ...", file=sys.stderr, flush=True)
 
     def end(self) -> None:
+        """Count the benchmark begun last as done."""
         self.done += 1
         if self._rich is not None:
             self._rich.advance(self._task)
@@ -49,6 +51,7 @@ class Progress:
             self._tqdm.update(1)
 
     def close(self) -> None:
+        """Stop the bar and say how many benchmarks took how long."""
         if self._rich is not None:
             self._rich.stop()
         elif self._tqdm is not None:
