@@ -9,7 +9,7 @@ pinned (T=1: CPU 0; T=2: CPUs 0 and 1, every line holding both threads' counts, 
 rows' shared lines), each value the threads' CPU time over about --seconds of work, a cell
 measured as the bench measures one (PROCESSES worker processes back to back, each one warm-up
 and VALUES values) and judged by the bench's own criteria
-(`refstrat._bench_stability.instability`). Whatever it flags is the machine's, not the
+(`refstrat.bench.stability.instability`). Whatever it flags is the machine's, not the
 instrument's: the floor under the bench's unstable-cell count on this machine. Each cell's line
 gives its processes' medians: a cell that is tight within each process but apart between them
 shows a state that changes between processes, not noise within a run. At T=2 each value is
@@ -26,7 +26,7 @@ import subprocess
 import tempfile
 import time
 
-from refstrat._bench_stability import instability, snapshot
+from refstrat.bench.stability import instability, snapshot
 
 # argv: iterations per thread and value, values (after one warm-up), threads (1 or 2). Prints, per
 # value, the threads' CPU seconds and the ns of one line transfer measured just before (0 at T=1).

@@ -13,7 +13,7 @@ import sys
 import pyperf
 
 import refstrat
-from refstrat import _bench_hw, _bench_report
+from refstrat.bench import chart, hardware
 from refstrat.bench import Cell, CellResult, Report
 
 
@@ -67,7 +67,7 @@ def load_report(path: str | pyperf.BenchmarkSuite) -> Report:
         results.append(CellResult(Cell(kind, workload, row, int(t[1:])), wall.median(), 0.0, cpu.median(), 0.0,
                                   ops, len(wall.get_values())))
     first = suite.get_benchmarks()[0].get_metadata()
-    machine = _bench_hw.MachineInfo(cpu_model=str(first.get("cpu_model_name", "?")),
+    machine = hardware.MachineInfo(cpu_model=str(first.get("cpu_model_name", "?")),
                                     logical_cpus=int(first.get("cpu_count", 0) or 0),
                                     usable_cpus=int(first.get("cpu_count", 0) or 0),
                                     platform=str(first.get("platform", "?")), python="", gil="")
@@ -80,5 +80,5 @@ def load_report(path: str | pyperf.BenchmarkSuite) -> Report:
 if __name__ == "__main__":
     if len(sys.argv) != 3:
         sys.exit("usage: python bench/replot.py RESULT.json OUT.png")
-    _bench_report.plot(load_report(sys.argv[1]), sys.argv[2])
+    chart.plot(load_report(sys.argv[1]), sys.argv[2])
     print(f"charts: {sys.argv[2]}")

@@ -15,7 +15,7 @@ import math
 import pyperf
 from replot import load_report, merge
 
-from refstrat import _bench_report
+from refstrat.bench import report as text
 
 
 def tables(suite: pyperf.BenchmarkSuite) -> list[str]:
@@ -28,17 +28,17 @@ def tables(suite: pyperf.BenchmarkSuite) -> list[str]:
         cell = {(r.cell.row, r.cell.threads): r for r in model if r.cell.workload == w}
         for title, value in (("CPU ns/op", lambda r, b: r.ns_per_op),
                              (f"CPU per op / {report.baseline}'s at the same T",
-                              lambda r, b: _bench_report.per_op_ratio(r, b) if b else None)):
+                              lambda r, b: text.per_op_ratio(r, b) if b else None)):
             body = []
             for row in rows:
                 line = [row]
                 for t in ts:
                     r = cell.get((row, t))
                     v = value(r, cell.get((report.baseline, t))) if r else None
-                    line.append("-" if v is None or math.isnan(v) else _bench_report._fmt(v, 3))
+                    line.append("-" if v is None or math.isnan(v) else text.fmt(v, 3))
                 body.append(line)
             out += ["", f"== {w}: {title} =="]
-            out += _bench_report._table(["strategy"] + [f"T={t}" for t in ts], body, set(range(1, len(ts) + 1)))
+            out += text.table(["strategy"] + [f"T={t}" for t in ts], body, set(range(1, len(ts) + 1)))
     return out
 
 

@@ -19,7 +19,9 @@ refstrat = pytest.importorskip("refstrat")
 if not hasattr(refstrat, "run"):  # pragma: no cover - core not built yet
     pytest.skip("refstrat core not built", allow_module_level=True)
 
-from refstrat import _bench_hw, _bench_report, _bench_twins, bench  # noqa: E402
+from refstrat import bench  # noqa: E402
+from refstrat.bench import callgrind, cli, hardware, interpreters, measure, twins  # noqa: E402
+from refstrat.bench import report as bench_report  # noqa: E402
 
 # One worker process, one value, no warm-up, one loop: each cell costs one process spawn.
 TINY = ["--fib-n", "8", "-p", "1", "-n", "1", "-w", "0", "-l", "1"]
@@ -149,7 +151,7 @@ def test_fast_mode_and_other_workload() -> None:
 
 
 def test_oversubscription_is_reported() -> None:
-    t = _bench_hw.machine_info().usable_cpus + 1
+    t = hardware.machine_info().usable_cpus + 1
     proc = run_bench("--strategies", "gil", "--threads", str(t), *TINY)
     assert proc.returncode == 0, proc.stderr
     assert "OVERSUBSCRIBED" in proc.stdout
@@ -174,13 +176,13 @@ def test_real_python_and_calibrate(tmp_path: Path) -> None:
 
 def test_twins_count_operations_as_the_model_does() -> None:
     for n in (1, 2, 7, 13, 14, 18):  # 14: the first fib whose sum is a fresh int (> 256)
-        assert _bench_twins.fib_ops(n) == refstrat.run("gil", "fib", 1, fib_n=n).ops
-    assert [_bench_twins.fib_calls(n) for n in range(6)] == [1, 1, 3, 5, 9, 15]
+        assert twins.fib_ops(n) == refstrat.run("gil", "fib", 1, fib_n=n).ops
+    assert [twins.fib_calls(n) for n in range(6)] == [1, 1, 3, 5, 9, 15]
     import random
     for w in ("private", "shared", "mixed"):
-        seq, private = _bench_twins._loop_seq(w, random.Random(3))
+        seq, private = twins._loop_seq(w, random.Random(3))
         assert bool(private) == (w != "shared")
-        assert _bench_twins._loop(seq, private, 5000) == _bench_twins.ops_per_thread(w, 0, 5000)
+        assert twins._loop(seq, private, 5000) == twins.ops_per_thread(w, 0, 5000)
     # handoff: every object produced is consumed, on the next thread, whatever T.
     import collections
     import threading
@@ -190,20 +192,20 @@ def test_twins_count_operations_as_the_model_does() -> None:
         counts = [0] * threads
 
         def work(i: int) -> None:
-            counts[i] = _bench_twins._handoff(rings[i], rings[i - 1], flags, i, 700)
+            counts[i] = twins._handoff(rings[i], rings[i - 1], flags, i, 700)
 
         pool = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
         for t in pool:
             t.start()
         for t in pool:
             t.join(60)
-        assert counts == [_bench_twins.ops_per_thread("handoff", 0, 3500)] * threads
+        assert counts == [twins.ops_per_thread("handoff", 0, 3500)] * threads
         assert not any(rings)
 
 
 def test_every_twin_runs() -> None:
-    for w in _bench_twins.WORKLOADS:
-        wall, cpu = _bench_twins.run_threads(w, 2, loops=1, fib_n=5, ops=3000)
+    for w in twins.WORKLOADS:
+        wall, cpu = twins.run_threads(w, 2, loops=1, fib_n=5, ops=3000)
         assert wall > 0 and cpu >= 0
 
 
@@ -212,7 +214,7 @@ def _cell(kind: str, w: str, row: str, t: int, cpu: float, ft: bool = False) -> 
 
 
 def test_fidelity_divides_out_the_interpreter_speed() -> None:
-    report = bench.Report(machine=_bench_hw.machine_info(), hw_status="", baseline="gil",
+    report = bench.Report(machine=hardware.machine_info(), hw_status="", baseline="gil",
                           workloads=["private", "shared"], threads=[1, 2], fib_n=1, ops=1, work=0, settings="",
                           reference_label="ref")
     model = {("private", 1): (1.0, 1.1), ("private", 2): (2.0, 2.2), ("shared", 1): (1.0, 2.0),
@@ -223,7 +225,7 @@ def test_fidelity_divides_out_the_interpreter_speed() -> None:
         report.results += [_cell("model", w, "gil", t, gil), _cell("model", w, "biased+immortal", t, ft)]
     for (w, t), (ref, ft) in real.items():
         report.results += [_cell("real", w, "ref", t, ref), _cell("real", w, "ft", t, ft, ft=True)]
-    rows = {(f.workload, f.threads): f for f in _bench_report.fidelity(report)}
+    rows = {(f.workload, f.threads): f for f in bench_report.fidelity(report)}
     assert set(rows) == set(model)
     speed = 2.2 / 1.1  # measured / predicted on private T=1
     assert all(f.speed == pytest.approx(speed) and f.model_row == "biased+immortal" for f in rows.values())
@@ -231,18 +233,18 @@ def test_fidelity_divides_out_the_interpreter_speed() -> None:
     assert rows["private", 2].error == pytest.approx(0.0)
     assert rows["shared", 1].error == pytest.approx(2.0 / (4.0 / speed) - 1)  # +0%
     assert rows["shared", 2].error == pytest.approx(4.0 / (5.0 / speed) - 1)  # +60%
-    [summary] = _bench_report.fidelity_summary(list(rows.values()))
+    [summary] = bench_report.fidelity_summary(list(rows.values()))
     assert summary.startswith("fidelity of biased+immortal for ft")
     assert "worst +60% (shared T=2)" in summary and "2 of 3 cells within 25%" in summary
 
 
 def test_helpers() -> None:
-    assert bench._threads_type("1, 2,2,4") == [1, 2, 4]
-    assert bench._work_by_type("fib=12,private=3") == {"fib": 12, "private": 3}
+    assert cli._threads_type("1, 2,2,4") == [1, 2, 4]
+    assert cli._assignments_type("fib=12,private=3") == {"fib": 12, "private": 3}
     # Counters are unsupported on most VMs: the probe must answer, never raise.
-    status = _bench_hw.probe_status()
+    status = hardware.probe_status()
     assert status.startswith("unsupported") or status.startswith("readable")
-    info = json.loads(json.dumps(_bench_twins.interpreter_info()))
+    info = json.loads(json.dumps(twins.interpreter_info()))
     assert info["implementation"] == sys.implementation.name
 
 
@@ -254,27 +256,44 @@ def test_limit_rows_explain_columns_and_stability_notes() -> None:
                    "work per value: one run, as given", "timed runs: the unchecked kernel copy",
                    "slow %", "side KiB cfg/peak", "free delay p99 ns", "hot objects (fib, T=2"):
         assert needle in text, needle
-    biased = [line for line in text.splitlines() if line.split()[:2] in (["biased", "1"], ["biased", "2"])]
+    # The explain columns sit in a table of their own under the timings, which they would push
+    # past a terminal's width.
+    detail = text[text.index("from the explain flavour's checked run"):]
+    biased = [line for line in detail.splitlines() if line.split()[:2] in (["biased", "1"], ["biased", "2"])]
     assert len(biased) == 2 and all("%" in line for line in biased)
+    assert max(len(line) for line in text.splitlines()) <= bench_report.WIDTH
+
+
+def test_a_row_keeps_to_the_width_and_its_details_go_to_numbered_notes() -> None:
+    """Issue 26, item 9: short flags in the row, the details under the table, one number per
+    distinct detail; flags that do not fit continue on the next line, in their column."""
+    notes = bench_report.Notes()
+    long = "x" * 80
+    flags = [bench_report.Flag("UNSAFE", "lost updates 7 (checked run)"), bench_report.Flag("UNSTABLE", "wall"),
+             bench_report.Flag("BUSY", "others used 80% of a CPU")]
+    rows = [[long, "1", notes.flags(flags)], [long, "2", notes.flags(flags[1:2])]]
+    lines = bench_report.table(["strategy", "T", "flags"], rows, {1})
+    assert max(len(line) for line in lines) <= bench_report.WIDTH
+    assert lines[2].endswith("UNSAFE¹") and "UNSTABLE²" in lines[3] and lines[-1].endswith("UNSTABLE²")
+    assert notes.lines() == ["¹ UNSAFE: lost updates 7 (checked run)", "² UNSTABLE: wall",
+                             "³ BUSY: others used 80% of a CPU"]
 
 
 def test_callgrind_counts_instructions_per_op(monkeypatch: pytest.MonkeyPatch) -> None:
-    from refstrat import _bench_callgrind
-
-    if _bench_callgrind.status():
-        pytest.skip(_bench_callgrind.status())
-    limit = _bench_callgrind.instructions_per_op("limit", "fib", {"fib_n": 10})
-    model = _bench_callgrind.instructions_per_op("speed_of_light", "fib", {"fib_n": 10})
+    if callgrind.status():
+        pytest.skip(callgrind.status())
+    limit = callgrind.instructions_per_op("limit", "fib", {"fib_n": 10})
+    model = callgrind.instructions_per_op("speed_of_light", "fib", {"fib_n": 10})
     assert 1 < limit < model < 100  # the hand-written kernel does the same operations with less
     # A burst's timed copy compiles to the limit's loop (rs_burst's compiler barrier): 1.01x here,
     # 1.25x without the barrier, where GCC split every increment into a load, an add and a store.
-    private = [_bench_callgrind.instructions_per_op(row, "private", {"ops": 100_000})
+    private = [callgrind.instructions_per_op(row, "private", {"ops": 100_000})
                for row in ("speed_of_light", "limit")]
     assert private[0] < 1.10 * private[1], private
-    monkeypatch.setattr(_bench_callgrind.shutil, "which", lambda name: None)
-    assert _bench_callgrind.status().startswith("unsupported: valgrind is not installed")
+    monkeypatch.setattr(callgrind.shutil, "which", lambda name: None)
+    assert callgrind.status().startswith("unsupported: valgrind is not installed")
     with pytest.raises(RuntimeError, match="valgrind is not installed"):
-        _bench_callgrind.instructions_per_op("limit", "fib", {})
+        callgrind.instructions_per_op("limit", "fib", {})
 
 
 def test_size_cells_gives_a_slow_cell_a_smaller_problem(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -290,7 +309,7 @@ def test_size_cells_gives_a_slow_cell_a_smaller_problem(monkeypatch: pytest.Monk
         calls = 1.618 ** kw["fib_n"]
         return SimpleNamespace(cpu_seconds=calls * per_call[row], ops=27 * calls)
 
-    monkeypatch.setattr(bench, "_model_once", fake)
+    monkeypatch.setattr(measure, "model_once", fake)
     args = argparse.Namespace(fib_n=36, ops=200_000, work=0, work_by={}, size_by={}, unsettled={}, pin=True)
     cells = [bench.Cell("model", "fib", row, 1) for row in per_call]
     bench.size_cells(args, cells)
@@ -303,7 +322,7 @@ def test_size_cells_gives_a_slow_cell_a_smaller_problem(monkeypatch: pytest.Monk
     # CPU per operation is what the report divides, so a smaller problem changes no ratio.
     base = SimpleNamespace(cpu=2.0, ops=1000)
     small = SimpleNamespace(cpu=0.5, ops=125)
-    assert _bench_report.per_op_ratio(small, base) == pytest.approx(2.0)
+    assert bench_report.per_op_ratio(small, base) == pytest.approx(2.0)
 
 
 def test_calibrate_times_the_model_on_runs_as_long_as_a_value(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -323,8 +342,8 @@ def test_calibrate_times_the_model_on_runs_as_long_as_a_value(monkeypatch: pytes
         return SimpleNamespace(cpu_seconds=calls * 27 * per_op, ops=27 * calls)
 
     twin = {"workloads": {"fib": {"1": {"values": [(0.55, 0.55)] * 5, "ops_per_thread": 50_000_000}}}}
-    monkeypatch.setattr(bench, "_model_once", fake)
-    monkeypatch.setattr(bench, "_twins_subprocess", lambda *a, **k: twin)
+    monkeypatch.setattr(measure, "model_once", fake)
+    monkeypatch.setattr(interpreters, "twins_subprocess", lambda *a, **k: twin)
     cal = bench.calibrate("gil", "fib", "python3", 20, 0, True)
     assert cal.model_ns_per_op_at_zero == pytest.approx(1.0)  # the steady cost, not fib(20)'s 2.0
     assert cal.work == pytest.approx(100, abs=3)  # (11 ns/op - 1) / 0.1 ns per spin
@@ -333,15 +352,30 @@ def test_calibrate_times_the_model_on_runs_as_long_as_a_value(monkeypatch: pytes
     assert max(cpu for _, cpu in runs) < 0.05 * 1.618 * 1.5  # no run much longer than a value needs
 
 
+def test_the_chart_gives_each_group_of_rows_its_own_panel() -> None:
+    """Issue 26, item 9: the default matrix's 16 rows in panels of at most chart.MAX_LINES."""
+    from refstrat.bench import chart
+
+    rows = [s.name for s in refstrat.strategies()] + ["biased+immortal", *bench.REFERENCE_ROWS]
+    report = bench.Report(machine=hardware.machine_info(), hw_status="", baseline="gil", workloads=["fib"],
+                          threads=[1], fib_n=1, ops=1, work=0, settings="",
+                          results=[_cell("model", "fib", row, 1, 1.0) for row in rows] + [_cell("real", "fib", "py", 1, 1.0)])
+    panels = chart.groups(report, "fib")
+    assert [g.title for g in panels][-3:] == ["CPython's layers", "speed of light and limits", "real interpreters"]
+    assert sorted(row for g in panels if not g.real for row in g.rows) == sorted(rows)
+    assert all(len(g.rows) <= chart.MAX_LINES for g in panels)
+    assert {"cpython314t", "biased+immortal", "immortal"} <= set(panels[-3].rows)
+
+
 def test_an_unsettled_cell_is_flagged_in_its_row() -> None:
     from types import SimpleNamespace
 
     r = bench.CellResult(bench.Cell("model", "fib", "buffered", 2), 1.0, 0.0, 2.0, 0.0, 1000, 3,
                          unsettled="cost per operation not shown settled: ...")
     report = SimpleNamespace(machine=SimpleNamespace(usable_cpus=2), baseline="gil")
-    assert "UNSETTLED: cost per operation not shown settled: ..." in _bench_report._row_notes(r, report, 2)
+    assert "UNSETTLED: cost per operation not shown settled: ..." in [f.text for f in bench_report.row_flags(r, report, 2)]
     r.unsettled = ""
-    assert not any(n.startswith("UNSETTLED") for n in _bench_report._row_notes(r, report, 2))
+    assert not any(n.startswith("UNSETTLED") for n in [f.text for f in bench_report.row_flags(r, report, 2)])
 
 
 def test_a_helper_thread_with_no_cpu_of_its_own_is_flagged(tmp_path: Path) -> None:
@@ -355,21 +389,21 @@ def test_a_helper_thread_with_no_cpu_of_its_own_is_flagged(tmp_path: Path) -> No
     kwargs = {"ops": 4000, "pin": True}
     for task, row in enumerate(("buffered", "atomic")):
         bench.time_model(1, task, row, "private", 2, kwargs, str(tmp_path))
-    entries = [bench._read_sidecar(str(tmp_path), task) for task in (0, 1)]
+    entries = [measure.read_sidecar(str(tmp_path), task) for task in (0, 1)]
     assert [e[0][0]["helpers"] for e in entries] == [1, 0]
 
     def one(name: str, value: float) -> pyperf.Benchmark:
         return pyperf.Benchmark([pyperf.Run([value, value], metadata={"name": name}, collect_metadata=False)])
 
-    cell = bench._result_from(bench.Cell("model", "private", "buffered", 2), one("w", 1.0), one("c", 2.0), entries[0])
+    cell = measure.result_from(bench.Cell("model", "private", "buffered", 2), one("w", 1.0), one("c", 2.0), entries[0])
     assert cell.helpers == 1
     report = SimpleNamespace(machine=SimpleNamespace(usable_cpus=2), baseline="gil")
-    flag = "helper on the workers' CPUs"
+    flag = "HELPER"
     for threads, helpers, flagged in ((2, 1, True), (1, 1, False), (2, 0, False), (3, 1, False)):
         r = bench.CellResult(bench.Cell("model", "private", "buffered", threads), 1.0, 0.0, 2.0, 0.0, 1000, 3,
                              helpers=helpers)
-        assert (flag in _bench_report._row_notes(r, report, threads)) is flagged, (threads, helpers)
-        assert _bench_report.helper_on_worker_cpus(r, 2) is flagged
+        assert any(f.word == flag for f in bench_report.row_flags(r, report, threads)) is flagged, (threads, helpers)
+        assert bench_report.helper_on_worker_cpus(r, 2) is flagged
 
 
 def test_size_cells_keeps_no_size_too_short_for_the_steady_state(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -384,7 +418,7 @@ def test_size_cells_keeps_no_size_too_short_for_the_steady_state(monkeypatch: py
         per_call = 3e-6 if kw["fib_n"] <= 22 else 20e-6  # cheap up to fib(22)
         return SimpleNamespace(cpu_seconds=calls * per_call, ops=27 * calls)
 
-    monkeypatch.setattr(bench, "_model_once", fake)
+    monkeypatch.setattr(measure, "model_once", fake)
     args = argparse.Namespace(fib_n=36, ops=200_000, work=0, work_by={}, size_by={}, unsettled={}, pin=True)
     bench.size_cells(args, [bench.Cell("model", "fib", "buffered", 1)])
     n = args.size_by["fib/buffered/T1"]

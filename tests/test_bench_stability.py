@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from typing import Callable
 
-from refstrat import _bench_stability as st
+from refstrat.bench import stability as st
 
 
 def test_fib_depth_grows_until_a_run_covers_the_target() -> None:

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 import refstrat
-from refstrat import _api, _bench_twins, _core, bench
+from refstrat import _api, _core, bench
+from refstrat.bench import cli, measure, twins
 
 KNOBS = refstrat.knobs()
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,9 +98,9 @@ def test_bench_forwards_knobs_to_its_workers() -> None:
     args = bench.build_parser().parse_args(["--tick", "64", "--switch-interval", "0.001"])
     args.sidecar, args.ops, args.fib_n = "/tmp/x", 10, 10
     cmd: list[str] = []
-    bench._forward(cmd, args)
+    cli.forward(cmd, args)
     assert "--tick=64" in cmd and "--switch-interval=0.001" in cmd
-    assert bench._run_kwargs("fib", 10, 0, 10, True, bench.knob_settings(args))["tick"] == 64
+    assert measure.run_kwargs("fib", 10, 0, 10, True, bench.knob_settings(args))["tick"] == 64
 
 
 def test_workloads_come_from_the_core() -> None:
@@ -115,7 +116,7 @@ def test_workloads_come_from_the_core() -> None:
 def test_every_benchable_workload_has_a_real_twin() -> None:
     names = [w.name for w in refstrat.workloads()
              if w.name not in bench.UNBENCHABLE_WORKLOADS and w.name not in bench.NO_TWIN_WORKLOADS]
-    assert list(_bench_twins.WORKLOADS) == names
+    assert list(twins.WORKLOADS) == names
 
 
 def test_get_include_holds_the_headers() -> None:

@@ -1,6 +1,6 @@
 """Results that hold still: enough work per value, an idle-machine check and confidence intervals.
 
-Used by ``refstrat.bench``; kept apart so that bench.py stays about running cells.
+Used by ``refstrat.bench``'s sizing and measuring modules.
 """
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ This file is imported by ``refstrat.bench`` (rows for the running interpreter) a
 a script by *other* interpreters (``--python PATH``), which have neither refstrat nor pyperf: it
 uses only the standard library and syntax Python 3.6 accepts.
 
-Script protocol: ``PYTHON -I _bench_twins.py SPEC`` with SPEC a JSON object (keys: workloads,
+Script protocol: ``PYTHON -I twins.py SPEC`` with SPEC a JSON object (keys: workloads,
 threads, values, warmups, min_time, fib_n, ops) prints one JSON object: interpreter facts plus,
 per workload and thread count, the loop count, the operations per thread and a list of
 ``[wall_seconds, cpu_seconds]`` per value (both per single run, i.e. divided by loops).

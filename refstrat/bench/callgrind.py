@@ -8,7 +8,7 @@ barrier, whose wait lasts as long as the machine's load makes it). The same bina
 figure on any idle or busy machine. Cache misses, lock prefixes and contention cost
 nothing extra here, so the figure ranks code paths, not schemes under load.
 
-    python -m refstrat._bench_callgrind ROW WORKLOAD [run options as JSON]
+    python -m refstrat.bench.callgrind ROW WORKLOAD [run options as JSON]
 
 runs one cell in this interpreter (what valgrind executes); :func:`instructions_per_op` drives it.
 """
@@ -66,7 +66,7 @@ def instructions_per_op(row: str, workload: str, options: dict[str, Any], timeou
         raise RuntimeError(why)
     with tempfile.TemporaryDirectory(prefix="refstrat-callgrind-") as out_dir:
         cmd = ["valgrind", "--tool=callgrind", "--toggle-collect=rs_worker_run", "--separate-threads=yes",
-               f"--callgrind-out-file={out_dir}/callgrind.out", sys.executable, "-m", "refstrat._bench_callgrind",
+               f"--callgrind-out-file={out_dir}/callgrind.out", sys.executable, "-m", "refstrat.bench.callgrind",
                row, workload, json.dumps(options)]
         # In the temporary folder: `-m` puts the working directory first on sys.path, and the child
         # must import the refstrat this process runs, not a source tree the user stands in.
