@@ -25,7 +25,8 @@
  * (refstrat/pr.h): in the check flavour each one is a scheduling point. */
 RS_INLINE void rs_sole_owner_incref(rs_thread *t, rs_obj *o)
 {
-    RS_STAT(t, slow); /* the explain flavour's "slow path" counter; nothing in a timed copy */
+    (void)t;          /* used only by RS_STAT, which is empty outside the explain flavour */
+    RS_STAT(t, slow); /* the explain flavour's "slow path" counter */
     rs_pr_faa_relaxed(&o->rc, 1);
 }
 
