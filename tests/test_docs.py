@@ -13,6 +13,7 @@ import re
 import shlex
 import subprocess
 import sysconfig
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -33,8 +34,10 @@ def test_pages_exist() -> None:
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_examples_run(page: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_examples_run(page: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                      tmp_path: Path) -> None:
     monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the pages' temporary files land here
     failed, attempted = doctest.testfile(str(page), module_relative=False, optionflags=FLAGS,
                                          encoding="utf-8")
     report = capsys.readouterr().out
