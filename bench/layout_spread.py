@@ -4,7 +4,7 @@
                                   [--rows gil,...,limit]
 
 On the 2-CPU VM's AMD host one and the same kernel's time moves by up to about 15 % with where the
-linker puts it (bench/session10-before-after.txt): a ratio between two kernels of one build is
+linker puts it (bench/history/session10-before-after.txt): a ratio between two kernels of one build is
 partly a draw of the layout, and a change to unrelated code draws again. This script compiles
 the extension's sources once, as setup.py does (refstrat/_core.c, which any pip build of this tree
 generates, must exist), links them PLACEMENTS times with 0, STEP, 2 x STEP ... bytes of padding

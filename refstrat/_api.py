@@ -73,6 +73,24 @@ def get_include() -> str:
     raise FileNotFoundError(f"refstrat's C headers are neither in {here}/include nor beside the package")
 
 
+def load_plugin(path: str | os.PathLike[str]) -> list[str]:
+    """Load a strategy plugin, a shared library built against :func:`get_include`'s headers
+    (include/refstrat/plugin.h; :func:`refstrat.testing.build_plugin` builds one), and return the
+    names of the strategies it defines, in its table's order.
+
+    From then on each name is valid wherever a strategy is: :func:`run`, :class:`Arena` and
+    :func:`refstrat.testing.check` (with ``schedule=`` only when the library holds the check
+    flavour, as ``build_plugin`` makes it). Plugin strategies are never listed by
+    :func:`strategies`. A library stays loaded until the process ends; loading the same library
+    again registers nothing and returns the same names.
+
+    Refused, with nothing registered: a strategy named like a built-in, an already loaded one or
+    a reserved row (``speed_of_light``, ``limit``, ``limit+atomic``) is a ValueError; so is a path
+    holding NUL. A library that cannot be loaded, or whose ABI version or struct sizes differ from
+    this core's, is an OSError."""
+    return list(_core.load_plugin(path))
+
+
 def _choices(values) -> str:
     return ", ".join(values)
 
@@ -290,12 +308,13 @@ def run(strategy: str, workload: str = "private", threads: int = 1, *, check: bo
     Options (keyword only): ops (per thread), fib_n, work (spin iterations of other work per fib
     call, or after every operation of the other workloads; not for trace), objects, shared_objects,
     shared_fraction, zipf, immortal, deferred and sharded (the per-object layers, on any strategy
-    but gil and buffered: include/refstrat/layers.h), layout ("packed" or "padded"), arena_size,
+    but gil, buffered and percpu, which take immortal only: ``StrategyInfo.refuses`` says so,
+    include/refstrat/layers.h), layout ("packed" or "padded"), arena_size,
     pin, seed, trace and jitter (trace workload), depth, and every scheme knob of :func:`knobs`
     (switch_interval for gil, tick for coalesced, log_size for buffered, collect_interval for
     deferred and sharded, ...). Invalid values raise ValueError/TypeError naming the valid choices
     (the value checked is the converted one the C core receives, which checks it again; the bounds
-    are in README's "Bounds and errors" and refstrat.knobs()); names holding NUL are a ValueError. A run that
+    are in the documentation's "Bounds and errors" page and refstrat.knobs()); names holding NUL are a ValueError. A run that
     cannot complete raises a :class:`refstrat.RunError` (``ArenaExhaustedError`` when a pool
     stays empty, ``StalledError`` when a worker waits too long) or MemoryError.
     A signal handler that raises while the run is going (Ctrl-C's KeyboardInterrupt) stops it

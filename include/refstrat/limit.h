@@ -16,7 +16,7 @@
  * flavour's lost updates show there); its kernels never open the slots they take, so the arena's
  * scan is skipped. Objects come from the thread's pool before the kernel starts its work, so
  * allocation is a pop and a free is a push.
- * Sources: the hand-written C fib of issue 10; CPython Include/refcount.h (Py_INCREF/Py_DECREF).
+ * Sources: a hand-written C fib at the hardware limit (docs/decisions.md); CPython Include/refcount.h
  *
  * Synchronization table:
  *   rc of setup objects     every worker     plain: racy by design; atomic: rs_pr_faa/add_fetch

@@ -29,7 +29,7 @@
  * which makes the push ABA-safe, and moves it onto the local stack.
  *
  * Synchronization table (which calls may race with which):
- *   rs_alloc(pool p)       only the thread owning p            races with rs_free() of p's objects
+ *   rs_pool_take(pool p)   only the thread owning p            races with rs_free() of p's objects
  *   rs_free(o)             any thread (the scheme decides)     races with rs_free(o) (double free)
  *   rs_handle_ok(h)        any thread                          races with rs_obj_free()/rs_obj_open()
  */
