@@ -646,7 +646,7 @@ void rs_run_destroy(rs_run *r)
 /* ---- execution ------------------------------------------------------------------------------- */
 
 /* A worker's part of the run, from the barrier's release to its last flush: its own function (never
- * inlined) because refstrat/_bench_callgrind.py counts the instructions inside it, and the barrier's
+ * inlined) because refstrat/bench/callgrind.py counts the instructions inside it, and the barrier's
  * wait, whose length depends on the machine's load, must stay out of that count. */
 static RS_NOINLINE void rs_worker_run(rs_thread *t, rs_kernel_fn kernel)
 {

@@ -49,8 +49,7 @@ PROGRAMS = [
 #: than round-robin at a wait each count one), per scheme, to keep this file within its CI budget.
 BOUNDS: dict[str, int] = {"coalesced": 1, "biased": 1, "buffered": 1, "cpython314t": 1}
 DEFAULT_BOUND = 2
-CORRECT = ["locked", "gil", "atomic", "immortal", "coalesced", "biased", "buffered", "percpu", "signed",
-           "deferred", "sharded", "cpython314t"]
+CORRECT = [s.name for s in refstrat.strategies() if s.thread_safe]
 
 
 @pytest.mark.parametrize("memory", ["sc", "tso"])

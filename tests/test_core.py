@@ -8,10 +8,12 @@ import pytest
 import refstrat
 from refstrat import Trace, TraceError
 
+import registry_source  # noqa: E402  (tests/registry_source.py)
+
 STRATEGIES = [s.name for s in refstrat.strategies()]
 THREAD_SAFE = [s.name for s in refstrat.strategies() if s.thread_safe]
 LOOP_WORKLOADS = [w.name for w in refstrat.workloads() if w.name != "trace"]  # generated kernels
-IMMORTAL_ALWAYS = {"immortal", "cpython314t"}  # strategies whose registry entry forces immortality
+IMMORTAL_ALWAYS = {s.name for s in refstrat.strategies() if "immortal" in s.layers}  # the registry forces it
 SMALL = dict(ops=20_000, fib_n=12, objects=256, shared_objects=8, switch_interval=0.0005, tick=256,
              log_size=64)
 
@@ -140,10 +142,8 @@ def test_pinning_is_reported() -> None:
 
 
 def test_listings() -> None:
-    assert STRATEGIES == ["nonatomic", "locked", "gil", "atomic", "immortal", "buffered", "coalesced", "biased",
-                          "percpu", "signed", "deferred", "sharded", "cpython314t"]
-    assert [w.name for w in refstrat.workloads()] == ["fib", "private", "shared", "mixed", "handoff", "trace",
-                                                      "fib314"]
+    assert STRATEGIES == registry_source.strategies()  # in the registry's order
+    assert [w.name for w in refstrat.workloads()] == registry_source.workloads()
     for item in refstrat.strategies() + refstrat.workloads():
         assert item.summary and item.reference
 
@@ -475,13 +475,13 @@ def test_percpu_refuses_counters_beyond_its_memory_bound() -> None:
 
 # ---- issue 8: CPython 3.14t's layers (deferred, sharded) and fib314 ----------------------------
 
-LAYERED = ["deferred", "sharded", "cpython314t"]
+LAYERED = [s.name for s in refstrat.strategies() if {"deferred", "sharded"} & set(s.layers)]
 REFUSING = [s.name for s in refstrat.strategies() if s.refuses]
 COMPOSABLE = [s for s in THREAD_SAFE if s not in REFUSING]
 
 
 def test_the_schemes_that_refuse_collections_say_so_as_data() -> None:
-    assert REFUSING == ["gil", "buffered", "percpu"]
+    assert REFUSING == registry_source.refusing_collections() != []
     for s in refstrat.strategies():
         assert s.refuses == (("deferred", "sharded") if s.name in REFUSING else ())
     assert {s.name: s.layers for s in refstrat.strategies()}["cpython314t"] == ("immortal", "deferred",
@@ -546,7 +546,7 @@ def test_deferred_object_outlives_its_heap_count_while_on_a_stack() -> None:
 @pytest.mark.parametrize("threads", [1, 2, 4])
 @pytest.mark.parametrize("strategy", LAYERED)
 def test_frequent_collections_stop_the_world_safely(strategy: str, threads: int) -> None:
-    for workload in ("fib314", "fib", "shared", "mixed", "handoff", "private"):
+    for workload in LOOP_WORKLOADS:
         r = refstrat.run(strategy, workload, threads, collect_interval=1, **SMALL)
         assert_clean(r)
 

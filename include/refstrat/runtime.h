@@ -46,7 +46,7 @@
  *           copy needs defined first (fib's recursive function; empty for most).
  *   limit   the same pair for the hand-written kernel in refstrat/limit.h, with A (0 plain,
  *           1 atomic) for OPS; or RS_NONE: refstrat.limit() refuses the workload.
- *   twin    the name of its Python twin in refstrat/_bench_twins.py (the bench's --real rows),
+ *   twin    the name of its Python twin in refstrat/bench/twins.py (the bench's --real rows),
  *           or RS_NONE: --real leaves the workload out.
  * The runner's part is four functions beside the kernel, by name, as a scheme's hooks are:
  *   rs_w_<name>_setup_objects(p)        objects that exist before the run, shared by every worker
@@ -101,7 +101,7 @@ typedef struct rs_workload_info {
     const char *summary;
     const char *reference;
     int has_limit;           /* a hand-written limit kernel (refstrat/limit.h) */
-    const char *twin;        /* its Python twin's name (refstrat/_bench_twins.py), or NULL */
+    const char *twin;        /* its Python twin's name (refstrat/bench/twins.py), or NULL */
 } rs_workload_info;
 
 /* PUSH, POP and KILL are the vocabulary's push, pop and kill (see rs_ops); SEND publishes first. */

@@ -10,12 +10,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+import refstrat
+from refstrat import _core
 from refstrat.bench.hardware import MachineInfo
 
-SOL = "speed_of_light"
-LIMIT = "limit"
-LIMIT_ATOMIC = "limit+atomic"
-REFERENCE_ROWS = (SOL, LIMIT, LIMIT_ATOMIC)  # rows that are not strategies: never checked
+#: Rows that are not strategies, never checked: the core's one list of reserved rows.
+REFERENCE_ROWS = tuple(_core.reserved_rows())
+SOL, LIMIT, LIMIT_ATOMIC = REFERENCE_ROWS
 IMMORTAL_SUFFIX = "+immortal"  # row "<strategy>+immortal" = run(strategy, immortal=True)
 #: The per-object layers a row may add to a strategy, in the order a row names them:
 #: "biased+immortal+deferred+sharded" = run("biased", immortal=True, deferred=True, sharded=True)
@@ -24,7 +25,8 @@ LAYER_NAMES = ("immortal", "deferred", "sharded")
 FREE_THREADED_ROW = "biased+immortal"  # the model row that stands for CPython 3.13t's scheme
 FIB_WORKLOADS = ("fib", "fib314")  # sized by fib_n; every other workload by ops per thread
 UNBENCHABLE_WORKLOADS = ("trace",)  # needs a refstrat.Trace object, which a CLI cannot express
-NO_TWIN_WORKLOADS = ("fib314",)  # no Python twin: a real 3.14 runs fib's twin with this mix itself
+#: No Python twin in the registry (fib314: a real 3.14 runs fib's twin with this mix itself).
+NO_TWIN_WORKLOADS = tuple(w.name for w in refstrat.workloads() if w.twin is None)
 
 
 @dataclass(frozen=True)
