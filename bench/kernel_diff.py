@@ -1,3 +1,16 @@
+"""Compare two compiled objects function by function, as the core's shape changes must leave
+every timed kernel's instructions as they were.
+
+    python bench/kernel_diff.py OLD.o NEW.o [REGEX [FUNCTION]]
+
+Each function's disassembly (objdump -d -r) is normalised: jump and call targets by symbol, and
+RIP-relative offsets, local constant labels (.LC<n>) and section offsets dropped, since they move
+with any change elsewhere in the object. Prints how many functions both objects define, those
+whose instructions differ (matching REGEX), those only one defines, and with FUNCTION a unified
+diff of that function. Compile both with setup.py's flags, e.g.
+    gcc -std=gnu11 -O2 -fno-strict-aliasing -Wall -Wno-unused-function -pthread -Iinclude \
+        -I"$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])')" -c src/core.c
+"""
 import subprocess, re, sys
 def funcs(obj):
     out = subprocess.run(["objdump", "-d", "--no-show-raw-insn", "-r", obj], capture_output=True, text=True).stdout

@@ -119,6 +119,18 @@ def _plain_int(value: object) -> int | None:
     return None
 
 
+def _id_set(given: frozenset, bound: int, message: str) -> list[int]:
+    """The plain value of each id in ``given``, each in [0, bound), or a TraceError: ``message``
+    with the offending id as given."""
+    ids = []
+    for raw in given:
+        i = _plain_int(raw)
+        if i is None or not 0 <= i < bound:
+            raise TraceError(message.format(repr(raw)))
+        ids.append(i)
+    return ids
+
+
 def _validate(trace: Trace) -> tuple[tuple, list[int]]:
     """Cost: linear in the number of operations plus the highest object id (per-id arrays)."""
     shared = _plain_int(trace.shared)
@@ -127,19 +139,12 @@ def _validate(trace: Trace) -> tuple[tuple, list[int]]:
     nthreads = len(trace.threads)
     if nthreads < 1:
         raise TraceError("a trace needs at least one thread")
-    immortal_ids = [_plain_int(i) for i in trace.immortal]
-    for i, given in zip(immortal_ids, trace.immortal):
-        if i is None or not 0 <= i < shared:
-            raise TraceError(f"immortal object {given!r} is not a shared object id (0 <= id < {shared})")
-    sharded_ids = [_plain_int(i) for i in trace.sharded]
-    for i, given in zip(sharded_ids, trace.sharded):
-        if i is None or not 0 <= i < shared:
-            raise TraceError(f"sharded object {given!r} is not a shared object id (0 <= id < {shared}): "
-                             "unique ids are given at setup")
-    deferred_ids = [_plain_int(i) for i in trace.deferred]
-    for i, given in zip(deferred_ids, trace.deferred):
-        if i is None or not 0 <= i < MAX_OBJECTS:
-            raise TraceError(f"deferred object {given!r} is not an object id in [0, {MAX_OBJECTS})")
+    shared_id = f"a shared object id (0 <= id < {shared})"
+    immortal_ids = _id_set(trace.immortal, shared, f"immortal object {{}} is not {shared_id}")
+    sharded_ids = _id_set(trace.sharded, shared,
+                          f"sharded object {{}} is not {shared_id}: unique ids are given at setup")
+    deferred_ids = _id_set(trace.deferred, MAX_OBJECTS,
+                           f"deferred object {{}} is not an object id in [0, {MAX_OBJECTS})")
     total = sum(len(ops) for ops in trace.threads)
     if total > MAX_OPS:
         raise TraceError(f"a trace may hold at most {MAX_OPS} operations, got {total}")
@@ -199,10 +204,10 @@ def _validate(trace: Trace) -> tuple[tuple, list[int]]:
     waiting: dict[tuple[int, int], int] = {}
     while ready:
         t = ready.pop()
-        ops, held = threads[t], holdings[t]
-        while pos[t] < len(ops):
+        mine, held = threads[t], holdings[t]
+        while pos[t] < len(mine):
             k = pos[t]
-            name, obj, dst = ops[k]
+            name, obj, dst = mine[k]
             where = f"thread {t}, op {k} {trace.threads[t][k]!r}"
             if name == "recv":
                 if mailbox.get((t, obj), 0) == 0:
@@ -262,8 +267,8 @@ def _validate(trace: Trace) -> tuple[tuple, list[int]]:
         layers[i] |= SHARDED
     flat = array("I")
     begin = array("Q", [0])
-    for ops in threads:
-        for name, obj, dst in ops:
+    for mine in threads:
+        for name, obj, dst in mine:
             flat.extend((OPS[name], obj, dst))
         begin.append(len(flat) // 3)
     return (nobjects, shared, bytes(immortal), flat, begin, bytes(layers)), final
