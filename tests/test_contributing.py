@@ -18,6 +18,11 @@ ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "docs" / "contributing.md"
 
 
+def _fresh_tree() -> None:
+    if (ROOT / "include" / "refstrat" / "casloop.h").exists():
+        pytest.skip("the worked example is applied to this tree already (a scratch copy's run)")
+
+
 def _c_blocks() -> list[str]:
     text = GUIDE.read_text()
     section = text[text.index("## Worked example"):]
@@ -53,6 +58,7 @@ def apply_worked_example(root: Path) -> list[str]:
 
 
 def test_the_guide_names_the_files_the_example_touches(tmp_path: Path) -> None:
+    _fresh_tree()
     shutil.copytree(ROOT / "include", tmp_path / "include")
     touched = apply_worked_example(tmp_path)
     section = GUIDE.read_text().split("## Worked example")[1]
@@ -65,6 +71,7 @@ def test_the_guide_names_the_files_the_example_touches(tmp_path: Path) -> None:
 def test_the_worked_example_compiles_into_the_core(tmp_path: Path, unit: str, flags: list[str]) -> None:
     """Compiled as setup.py compiles the core (syntax and types; the full build and suite run on
     a copy of the repository: see the module docstring)."""
+    _fresh_tree()
     shutil.copytree(ROOT / "include", tmp_path / "include")
     apply_worked_example(tmp_path)
     cc = (sysconfig.get_config_var("CC") or "cc").split()[0]

@@ -109,12 +109,32 @@ def _int_range(lo: int, hi: int, what: str) -> Callable[[str], int]:
     return parse
 
 
-def _core_names() -> tuple[list[str], list[str]]:
-    """Strategy and workload names from the installed core (the single source of truth)."""
+def _core_names(plugins: Sequence[str] = ()) -> tuple[list[str], list[str]]:
+    """Strategy and workload names from the installed core (the single source of truth), the
+    strategies of the ``plugins`` libraries after the built-ins (they are loaded here)."""
     refstrat = _import_refstrat()
     strategies = [s.name for s in refstrat.strategies()]
+    for path in plugins:
+        strategies += [name for name in load_plugin(path) if name not in strategies]
     workloads = [w.name for w in refstrat.workloads()]
     return strategies, workloads
+
+
+def load_plugin(path: str) -> list[str]:
+    """refstrat.load_plugin, or an exit with its reason: a bad --plugin ends the bench before any
+    measurement, in the main process and in every worker alike."""
+    try:
+        return _import_refstrat().load_plugin(path)
+    except (OSError, ValueError) as exc:
+        sys.exit(f"python -m refstrat.bench: error: --plugin {path}: {exc}")
+
+
+def plugin_paths(argv: Sequence[str]) -> list[str]:
+    """The --plugin paths of a command line, read before the parser is built: the parser's
+    strategy choices include the plugins' strategies."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--plugin", action="append", default=[])
+    return [os.path.abspath(p) for p in pre.parse_known_args(list(argv))[0].plugin]
 
 
 def _import_refstrat() -> Any:
@@ -155,9 +175,11 @@ def number(value: float) -> str:
     return str(value) if isinstance(value, int) else f"{value:g}"
 
 
-def build_parser(runner_parser: Optional[argparse.ArgumentParser] = None) -> argparse.ArgumentParser:
-    """Our options, added after pyperf's (conflict_handler="resolve" lets ours win on clashes)."""
-    strategies, workloads = _core_names()
+def build_parser(runner_parser: Optional[argparse.ArgumentParser] = None,
+                 plugins: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """Our options, added after pyperf's (conflict_handler="resolve" lets ours win on clashes).
+    ``plugins``: libraries to load first, whose strategies become valid choices."""
+    strategies, workloads = _core_names(plugins)
     p = runner_parser or argparse.ArgumentParser(conflict_handler="resolve")
     p.prog = "python -m refstrat.bench"
     p.description = (
@@ -225,6 +247,9 @@ def _add_run_options(g: Any, strategies: list[str]) -> None:
     g.add_argument("--baseline", choices=strategies, default=DEFAULT_BASELINE, metavar="STRATEGY",
                    help="strategy the CPU-time ratio is relative to (default: gil, the talk's GIL build); "
                         f"one of: {', '.join(strategies)}")
+    g.add_argument("--plugin", action="append", default=[], metavar="PATH",
+                   help="a strategy plugin (refstrat.load_plugin) whose strategies join the valid "
+                        "--strategies and the default matrix; repeatable; workers load it too")
     g.add_argument("--no-pin", dest="pin", action="store_false",
                    help="do not pin worker threads to CPUs")
     g.add_argument("-p", "--processes", "--repeat", dest="processes",
@@ -283,8 +308,10 @@ def parse(argv: Optional[Sequence[str]]) -> tuple[Any, argparse.ArgumentParser, 
     parser = argparse.ArgumentParser(conflict_handler="resolve")
     runner = pyperf.Runner(processes=DEFAULT_PROCESSES, values=DEFAULT_VALUES, _argparser=parser,
                            program_args=("-m", "refstrat.bench"), add_cmdline_args=forward)
-    build_parser(parser)
-    args = runner.parse_args(list(argv) if argv is not None else None)
+    argv = list(argv) if argv is not None else sys.argv[1:]
+    build_parser(parser, plugin_paths(argv))
+    args = runner.parse_args(argv)
+    args.plugin = plugin_paths(argv)  # absolute, so that workers started elsewhere find them
     args.unsettled = {}  # cell name -> why its size may be short of its steady state (size_cells)
     if args.real_pythons or args.calibrate:
         args.real = True
@@ -305,6 +332,7 @@ def forward(cmd: list[str], args: argparse.Namespace) -> None:
     if args.size_by:
         cmd.append("--size-by=" + ",".join(f"{c}={n}" for c, n in args.size_by.items()))
     cmd.extend(f"{knob_flags(name)[0]}={value!r}" for name, value in measure.knob_settings(args).items())
+    cmd.extend(f"--plugin={path}" for path in args.plugin)
     if not args.pin:
         cmd.append("--no-pin")
     if args.real:
