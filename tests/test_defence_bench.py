@@ -234,3 +234,23 @@ def test_fuzz_bad_paths_and_pythons_are_refused_cleanly(arena: Path, case: tuple
     message = refused(argv, arena)
     assert fault in message or (fault == "--output" and "same file" in message), (argv, message)
     assert _snapshot(arena) == before, argv
+
+
+def test_a_plugin_that_cannot_load_ends_the_bench_before_measuring(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    proc = run_bench("--plugin", str(tmp_path / "missing.so"), "--output", str(out), *TINY)
+    assert proc.returncode != 0 and "--plugin" in proc.stderr and "cannot load plugin" in proc.stderr
+    assert "Traceback" not in proc.stderr and not out.exists()
+
+
+def test_a_plugin_strategy_is_valid_only_once_loaded(tmp_path: Path) -> None:
+    """Without --plugin the name is unknown; with it the strategy joins the valid choices (the
+    docs' plugin page runs the whole bench on one)."""
+    from refstrat.testing import build_plugin
+
+    lib = build_plugin([str(Path(__file__).resolve().parents[1] / "docs" / "examples" / "my_scheme.c")],
+                       str(tmp_path / "my_scheme.so"))
+    assert "unknown strategy 'sole_owner'" in run_bench("--strategies", "sole_owner", *TINY).stderr
+    proc = run_bench("--plugin", lib, "--strategies", "gil,sole_owner", "--threads", "1", *TINY)
+    assert proc.returncode == 0, proc.stderr
+    assert any(line.startswith("sole_owner ") for line in proc.stdout.splitlines())
