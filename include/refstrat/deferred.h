@@ -83,27 +83,30 @@ RS_INLINE void rs_deferred_push(rs_thread *t, rs_deferred_stack *s, rs_obj *o)
         rs_deferred_push_grow(t, s, o);
 }
 
-static RS_NOINLINE void rs_deferred_pop_search(rs_deferred_stack *s, rs_obj *o);
+static RS_NOINLINE uint32_t rs_deferred_pop_search(rs_deferred_stack *s, rs_obj *o);
 
 /* Drop the topmost entry for o: the top itself in every kernel, inline; a trace may pop out of
- * order, which searches. */
-RS_INLINE void rs_deferred_pop(rs_deferred_stack *s, rs_obj *o)
+ * order, which searches. Returns the entries the search read (explain's pop_reads). */
+RS_INLINE uint32_t rs_deferred_pop(rs_deferred_stack *s, rs_obj *o)
 {
-    if (RS_LIKELY(s->n && s->obj[s->n - 1] == o))
+    if (RS_LIKELY(s->n && s->obj[s->n - 1] == o)) {
         s->n--;
-    else
-        rs_deferred_pop_search(s, o);
+        return 0;
+    }
+    return rs_deferred_pop_search(s, o);
 }
 
-static RS_NOINLINE void rs_deferred_pop_search(rs_deferred_stack *s, rs_obj *o)
+static RS_NOINLINE uint32_t rs_deferred_pop_search(rs_deferred_stack *s, rs_obj *o)
 {
     for (uint32_t k = s->n; k-- > 0;)
         if (s->obj[k] == o) {
+            uint32_t reads = s->n - k;
             for (; k + 1 < s->n; k++)
                 s->obj[k] = s->obj[k + 1];
             s->n--;
-            return;
+            return reads;
         }
+    return s->n;
 }
 
 static inline void rs_deferred_track(rs_thread *t, rs_deferred_list *l, rs_handle h)
@@ -115,13 +118,16 @@ static inline void rs_deferred_track(rs_thread *t, rs_deferred_list *l, rs_handl
     l->h[l->n++] = h;
 }
 
-/* Whether any of the n stacks holds o. */
-static inline int rs_deferred_rooted(rs_deferred_stack *const *stacks, uint32_t n, const rs_obj *o)
+/* Whether any of the n stacks holds o; *reads counts the entries it compared (explain). */
+static inline int rs_deferred_rooted(rs_deferred_stack *const *stacks, uint32_t n, const rs_obj *o,
+                                     uint64_t *reads)
 {
     for (uint32_t i = 0; i < n; i++)
-        for (uint32_t k = 0; k < stacks[i]->n; k++)
+        for (uint32_t k = 0; k < stacks[i]->n; k++) {
+            ++*reads;
             if (stacks[i]->obj[k] == o)
                 return 1;
+        }
     return 0;
 }
 
@@ -134,6 +140,7 @@ static inline void rs_deferred_sweep(rs_thread *self, rs_deferred_list *l,
 {
     rs_run *r = self->run;
     uint32_t keep = 0;
+    uint64_t reads = l->n;
     for (uint32_t i = 0; i < l->n; i++) {
         rs_handle h = l->h[i];
         if (!rs_handle_ok(&r->arena, h))
@@ -141,13 +148,14 @@ static inline void rs_deferred_sweep(rs_thread *self, rs_deferred_list *l,
         /* aux != 0: the scheme still has a say (coalesced's pending review reads the object
          * later); the next collection, or quiesce after the scheme's own, frees it. */
         if (count(r, h.o) == 0 && rs_pr_load_relaxed(&h.o->aux) == 0 &&
-            !rs_deferred_rooted(stacks, nstacks, h.o)) {
+            !rs_deferred_rooted(stacks, nstacks, h.o, &reads)) {
             rs_free_now(self, h.o);
             continue;
         }
         l->h[keep++] = h;
     }
     l->n = keep;
+    RS_STAT_ADD(self, sweep_reads, reads);
 }
 
 /* The standalone strategy: atomic counting with the deferred layer always on (its registry entry

@@ -75,10 +75,12 @@ RS_INLINE int rs_layer_op(rs_thread *t, rs_obj *o, uint32_t hit, int up, int sta
 {
     rs_layer_thread *l = t->layer;
     if ((hit & RS_F_DEFERRED) && stackref) {
-        if (up)
+        if (up) {
             rs_deferred_push(t, &l->stack, o);
-        else
-            rs_deferred_pop(&l->stack, o);
+        } else {
+            uint32_t reads = rs_deferred_pop(&l->stack, o);
+            RS_STAT_ADD(t, pop_reads, reads);
+        }
         return 1;
     }
     if (hit & RS_F_SHARDED) {
@@ -110,6 +112,7 @@ static inline void rs_layers_collect(rs_thread *self)
         if (l->slots.count && rs_pr_load_relaxed(&l->online))
             rs_sharded_merge(&l->slots, L->byid, L->nids);
     }
+    RS_STAT(self, sweeps);
     for (uint32_t i = 0; i < r->nthreads; i++)
         rs_deferred_sweep(self, &r->threads[i].layer->own, stacks, r->nthreads, rs_layers_count);
 }
