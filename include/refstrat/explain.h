@@ -42,8 +42,8 @@
     X(lock_waits, "gil: waits for the lock (a timed wait on its condition variable)")              \
     X(collections, "deferred, sharded layers: stop-the-world collections, quiesce's included")      \
     X(parks, "deferred, sharded layers: a worker parked for another's collection")                 \
-    X(sweeps, "deferred layer: collections that swept the tracked objects")                        \
-    X(sweep_reads, "deferred layer: stack entries, recorded pops and tracked objects sweeps read")  \
+    X(sweeps, "deferred layer: collections that swept (the others owed too few safepoints)")       \
+    X(sweep_reads, "deferred layer: stack entries, recorded pops and tracked objects sweeps read") \
     X(pop_reads, "deferred layer: stack entries read by pops of an entry below the top")
 
 #define RS_STAT_MEMBER(name, doc) uint64_t name;
