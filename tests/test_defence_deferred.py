@@ -102,20 +102,27 @@ def test_out_of_order_pops_cost_a_bounded_search(strategy: str) -> None:
     assert two["pop_reads"] <= 16 * 4_000, two
 
 
-def test_an_object_is_freed_once_its_last_out_of_order_pop_is_collected() -> None:
+@pytest.mark.parametrize("threads", [1, 2])
+def test_an_object_is_freed_once_its_last_out_of_order_pop_is_collected(threads: int) -> None:
     # The pops below the search's reach are recorded and cancelled by the collector: counts and
-    # frees must come out exactly as with in-order pops, on every scheme that takes the layer.
+    # frees must come out exactly as with in-order pops, on every scheme that takes the layer,
+    # with every thread's record settled by whichever worker collects.
     n = 200
-    ops = [("new", i) for i in range(n)] + [("push", i) for i in range(n)]
-    ops += [("push", 0), ("inc", 0)]   # object 0 twice on the stack, and a heap reference
-    ops += [("pop", i) for i in range(n)] + [("dec", i) for i in range(1, n)]
-    ops += [("pop", 0), ("dec", 0), ("dec", 0)]
-    trace = Trace([ops], deferred=range(n))
+
+    def ops(base: int) -> list[tuple]:
+        ids = range(base, base + n)
+        out = [("new", i) for i in ids] + [("push", i) for i in ids]
+        out += [("push", base), ("inc", base)]  # object base twice on the stack, and on the heap
+        out += [("pop", i) for i in ids] + [("dec", i) for i in ids[1:]]
+        return out + [("pop", base), ("dec", base), ("dec", base)]
+
+    trace = Trace([ops(t * n) for t in range(threads)], deferred=range(threads * n))
     for strategy in ("deferred", "atomic", "biased", "coalesced", "sharded", "cpython314t"):
         for interval in (1, 3, 16384):
             extra = {} if strategy in ("deferred", "cpython314t") else dict(deferred=True)
-            r = refstrat.run(strategy, "trace", 1, trace=trace, collect_interval=interval, **extra)
-            assert r.ok and r.frees == r.allocs == n, (strategy, interval)
+            r = refstrat.run(strategy, "trace", threads, trace=trace, collect_interval=interval,
+                             **extra)
+            assert r.ok and r.frees == r.allocs == threads * n, (strategy, interval)
 
 
 def test_a_hundred_thousand_deferred_objects_finish_promptly() -> None:
