@@ -41,7 +41,10 @@
     X(lock_acquisitions, "locked, gil: lock acquisitions")                                         \
     X(lock_waits, "gil: waits for the lock (a timed wait on its condition variable)")              \
     X(collections, "deferred, sharded layers: stop-the-world collections, quiesce's included")      \
-    X(parks, "deferred, sharded layers: a worker parked for another's collection")
+    X(parks, "deferred, sharded layers: a worker parked for another's collection")                 \
+    X(sweeps, "deferred layer: collections that swept (the others owed too few safepoints)")       \
+    X(sweep_reads, "deferred layer: stack entries, recorded pops and tracked objects sweeps read") \
+    X(pop_reads, "deferred layer: stack entries read by pops of an entry below the top")
 
 #define RS_STAT_MEMBER(name, doc) uint64_t name;
 
@@ -68,6 +71,7 @@ typedef struct rs_explain_run {
 #ifdef RS_EXPLAIN
 
 #define RS_STAT(t, field) ((void)((t)->stats->field++))
+#define RS_STAT_ADD(t, field, k) ((void)((t)->stats->field += (k)))
 
 RS_INLINE uint64_t rs_explain_ns(void)
 {
@@ -137,6 +141,7 @@ static inline void rs_explain_free(rs_explain_run *x, rs_stats *st, uint32_t idx
 #else
 
 #define RS_STAT(t, field) ((void)0)
+#define RS_STAT_ADD(t, field, k) ((void)(k)) /* k: a local kept for the stat alone */
 #define RS_EXPLAIN_OP(t, idx, delta) ((void)0)
 #define RS_EXPLAIN_NEW(t, idx) ((void)0)
 #define RS_EXPLAIN_FREE(t, o) ((void)0)

@@ -16,8 +16,9 @@
  * another parks from its wait loop, so nobody waits on a parked thread). Each worker flushes its
  * scheme before it parks (biased drains its queue, coalesced flushes its table), so the scheme's
  * count is exact or too high (a biased decrement queued since) at the stop, never too low. The
- * collector then merges every worker's sharded slots, sweeps the deferred candidates, and ends the
- * stop (even generation) and releases the right. Workers enter and leave holding the right, so the
+ * collector then merges every worker's sharded slots, sweeps the deferred candidates (once enough
+ * safepoints have passed to pay for it: RS_SWEEP_FLOOR), and ends the stop (even generation) and
+ * releases the right. Workers enter and leave holding the right, so the
  * online set is fixed during a collection; a leaver merges its slots then. Quiesce runs a last
  * collection on the main thread, after every worker has left.
  * Cost: the stop, the scan and the resume are paid by the workers (parked time is wall time, the
@@ -33,6 +34,7 @@
 #ifndef REFSTRAT_LAYERS_H
 #define REFSTRAT_LAYERS_H
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "refstrat/runtime.h"
@@ -48,12 +50,19 @@ typedef struct rs_layer_thread {
     rs_deferred_stack stack;     /* deferred objects' stack references */
     rs_deferred_list own;        /* private deferred objects this worker created */
     rs_sharded_slots slots;      /* sharded objects' per-thread counts (NULL: layer off) */
+    rs_deferred_stack popped;    /* pops of entries out of a pop's reach (refstrat/deferred.h),
+                                  * after the hot fields: only a trace's out-of-order pop uses it */
     char pad_[RS_CACHELINE];
     /* atomic: the owner stores, the collector loads */
     uint32_t parked;             /* the stop generation this worker is parked for, 0 = running */
     int online;                  /* entered and not left; changed only holding busy */
     char pad2_[RS_CACHELINE - sizeof(uint32_t) - sizeof(int)];
 } RS_ALIGNED rs_layer_thread;
+
+static inline rs_deferred_stack *rs_deferred_popped(rs_deferred_stack *s)
+{
+    return &((rs_layer_thread *)((char *)s - offsetof(rs_layer_thread, stack)))->popped;
+}
 
 typedef struct rs_layer_run {
     uint32_t busy;               /* atomic: the collection right (a collector, an enter, a leave);
@@ -66,6 +75,10 @@ typedef struct rs_layer_run {
     /* written before the start barrier, read-only after */
     rs_obj **byid;               /* sharded: unique id -> object */
     uint32_t nids;
+    /* the holder of busy only (a collector; quiesce after every worker has left) */
+    rs_deferred_roots roots;     /* the sweep's table of stack entries */
+    uint64_t owed;               /* safepoints since the last sweep, as the collections report
+                                  * them (saturating) */
 } RS_ALIGNED rs_layer_run;
 
 /* A layer's hit: 1 when a layer took the operation, 0 when the scheme does it. Inline: for the
@@ -75,10 +88,12 @@ RS_INLINE int rs_layer_op(rs_thread *t, rs_obj *o, uint32_t hit, int up, int sta
 {
     rs_layer_thread *l = t->layer;
     if ((hit & RS_F_DEFERRED) && stackref) {
-        if (up)
+        if (up) {
             rs_deferred_push(t, &l->stack, o);
-        else
-            rs_deferred_pop(&l->stack, o);
+        } else {
+            uint32_t reads = rs_deferred_pop(&l->stack, o);
+            RS_STAT_ADD(t, pop_reads, reads);
+        }
         return 1;
     }
     if (hit & RS_F_SHARDED) {
@@ -97,21 +112,64 @@ static inline int64_t rs_layers_count(rs_run *r, rs_obj *o)
     return c;
 }
 
-/* With every other online worker parked (or after all have left): merge, then sweep. */
-static inline void rs_layers_collect(rs_thread *self)
+/* A sweep reads every tracked object, stack entry and recorded pop (its size), whatever changed
+ * since the last one, so sweeping at every collection costs size x collections: quadratic in
+ * the operations when the size grows with them, as a trace's objects and stack entries do. A
+ * collection therefore sweeps only once the safepoints owed since the last sweep cover a quarter
+ * of its size beyond a floor (CPython's free-threaded GC likewise collects only once the young
+ * objects exceed a quarter of the long-lived ones, gc_should_collect, "to avoid quadratic
+ * behavior"): a sweep's size is then at most 4 per safepoint owed plus the floor, and the
+ * sweeps' reads (at most 3 per unit of size) linear in the operations. Below the floor every
+ * collection sweeps, as before: a small run (every systematic check's) frees at the same
+ * collections, with the same primitives in the same order. Quiesce always sweeps. */
+#define RS_SWEEP_FLOOR 256
+
+/* With every other online worker parked (or after all have left): merge, then sweep. `owed`:
+ * the safepoints this collection stands for (UINT64_MAX at quiesce: sweep). */
+static inline void rs_layers_collect(rs_thread *self, uint64_t owed)
 {
     rs_run *r = self->run;
     RS_STAT(self, collections);
     rs_layer_run *L = r->layer;
-    rs_deferred_stack *stacks[r->nthreads];
+    uint64_t size = 0, tracked = 0, pops = 0;
     for (uint32_t i = 0; i < r->nthreads; i++) {
         rs_layer_thread *l = r->threads[i].layer;
-        stacks[i] = &l->stack;
         if (l->slots.count && rs_pr_load_relaxed(&l->online))
             rs_sharded_merge(&l->slots, L->byid, L->nids);
+        tracked += l->own.n;
+        pops += l->popped.n;
+        size += l->stack.n;
     }
-    for (uint32_t i = 0; i < r->nthreads; i++)
-        rs_deferred_sweep(self, &r->threads[i].layer->own, stacks, r->nthreads, rs_layers_count);
+    size += tracked + pops;
+    L->owed = owed > UINT64_MAX - L->owed ? UINT64_MAX : L->owed + owed;
+    if (size > RS_SWEEP_FLOOR && (size - RS_SWEEP_FLOOR) / 4 > L->owed)
+        return;
+    L->owed = 0;
+    RS_STAT(self, sweeps);
+    if (!tracked && !pops)
+        return; /* nothing to free, nothing to cancel: the stacks need no reading */
+    rs_deferred_roots *R = &L->roots;
+    if (rs_deferred_roots_reserve(R, size) != 0) {
+        rs_run_fail(r, RS_ERR_NOMEM, "deferred: out of memory for the collector's table of roots");
+        return; /* nothing freed: a failed run keeps its objects */
+    }
+    uint64_t reads = 0;
+    for (uint32_t i = 0; i < r->nthreads; i++) {
+        rs_layer_thread *l = r->threads[i].layer;
+        reads += rs_deferred_settle(R, &l->stack, &l->popped);
+    }
+    if (tracked) {
+        for (uint32_t i = 0; i < r->nthreads; i++) {
+            rs_deferred_stack *s = &r->threads[i].layer->stack;
+            for (uint32_t k = 0; k < s->n; k++)
+                rs_deferred_roots_add(R, s->obj[k]);
+            reads += s->n;
+        }
+        for (uint32_t i = 0; i < r->nthreads; i++)
+            reads += rs_deferred_sweep(self, &r->threads[i].layer->own, R, rs_layers_count);
+        rs_deferred_roots_clear(R);
+    }
+    RS_STAT_ADD(self, sweep_reads, reads);
 }
 
 /* Take the collection right; while a collection holds it, park for it (t is online). */
@@ -184,7 +242,7 @@ static RS_NOINLINE void rs_layers_stop_and_collect(rs_thread *t)
             rs_pr_yield();
         }
     }
-    rs_layers_collect(t);
+    rs_layers_collect(t, r->p.collect_interval);
     rs_pr_store_release(&L->stop, g + 1);
     rs_layers_give(L);
 }
@@ -240,7 +298,7 @@ static inline void rs_layers_leave(rs_thread *t)
 static inline void rs_layers_quiesce(rs_run *r)
 {
     if (r->layer)
-        rs_layers_collect(&r->threads[r->nthreads]);
+        rs_layers_collect(&r->threads[r->nthreads], UINT64_MAX);
 }
 
 /* A trace's new object: mark and track it when the trace marks it deferred. */
@@ -258,14 +316,17 @@ static inline void rs_layers_fini(rs_run *r)
         rs_layer_thread *l = r->threads[i].layer;
         if (l) {
             free(l->stack.obj);
+            free(l->popped.obj);
             free(l->own.h);
             free(l->slots.count);
             free(l);
         }
         r->threads[i].layer = NULL;
     }
-    if (r->layer)
+    if (r->layer) {
         free(r->layer->byid);
+        rs_deferred_roots_fini(&r->layer->roots);
+    }
     free(r->layer);
     r->layer = NULL;
 }
