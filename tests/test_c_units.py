@@ -4,7 +4,8 @@ The graph is derived from the objects: an edge A -> B for every symbol that A's 
 undefined and B's object defines (calls and data alike, e.g. check_table.c's kernels reading
 check.c's rs_chk_api_ptr). The objects come from build/objects-*/ when the build (setup.py's
 build_ext_parallel) left one whose digest matches today's sources and headers; otherwise each unit
-is compiled here at -O0 (a few seconds). `python tests/test_c_units.py` prints the graph.
+is compiled here at -O0 (about a minute for the three units that instantiate kernels).
+`python tests/test_c_units.py` prints the graph.
 """
 import glob
 import hashlib
