@@ -108,9 +108,12 @@ if os.environ.get("REFSTRAT_NATIVE") == "1":
 
 core = Extension(
     "refstrat._core",
-    sources=["src/core.c", "src/explain.c", "refstrat/_core.pyx", "src/check.c"],  # longest first
+    # longest compile first: the units that instantiate kernel copies (src/internal.h says who calls whom)
+    sources=["src/registry.c", "src/explain.c", "src/check_table.c", "refstrat/_core.pyx", "src/runner.c",
+             "src/check.c", "src/plugins.c", "src/check_races.c", "src/step.c"],
     include_dirs=["include"],
-    depends=[os.path.join("include", "refstrat", f) for f in os.listdir(os.path.join("include", "refstrat"))],
+    depends=[os.path.join("include", "refstrat", f) for f in os.listdir(os.path.join("include", "refstrat"))]
+    + sorted(glob.glob(os.path.join("src", "*.h"))),
     extra_compile_args=compile_args,
     extra_link_args=link_args,
     libraries=["m", "dl"],

@@ -8,7 +8,7 @@ linker puts it (bench/history/session10-before-after.txt): a ratio between two k
 partly a draw of the layout, and a change to unrelated code draws again. This script compiles
 the extension's sources once, as setup.py does (refstrat/_core.c, which any pip build of this tree
 generates, must exist), links them PLACEMENTS times with 0, STEP, 2 x STEP ... bytes of padding
-before the kernels' translation unit (src/core.c, the first object), and times every row on fib
+before the kernels' translation unit (src/registry.c, the first object), and times every row on fib
 at T=1 in each placement, the placements interleaved round by round. It prints each row's median
 per placement, then the targets of issue 10 as the median over placements of each placement's
 ratio (paired within one pass), with their range: figures that no longer depend on one layout.
@@ -27,7 +27,8 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SOURCES = ("src/core.c", "src/explain.c", "refstrat/_core.c", "src/check.c")  # setup.py's order
+SOURCES = ("src/registry.c", "src/explain.c", "src/check_table.c", "refstrat/_core.c", "src/runner.c",
+           "src/check.c", "src/plugins.c", "src/check_races.c", "src/step.c")  # setup.py's order
 OWN_FLAGS = ["-std=gnu11", "-O2", "-fno-strict-aliasing"]  # setup.py's compile_args, after Python's
 ROWS = "gil,nonatomic,speed_of_light,atomic,limit+atomic,limit"
 
@@ -68,7 +69,7 @@ def compile_objects(tmp: str) -> list[str]:
 
 
 def link(tmp: str, objs: list[str], pad: int) -> str:
-    """A package folder whose extension has `pad` bytes of code before src/core.c's."""
+    """A package folder whose extension has `pad` bytes of code before src/registry.c's."""
     home = os.path.join(tmp, f"pad{pad}")
     shutil.copytree(os.path.join(ROOT, "refstrat"), os.path.join(home, "refstrat"),
                     ignore=shutil.ignore_patterns("*.so", "_core.c", "__pycache__"))
@@ -95,7 +96,7 @@ def ratio(by: dict[str, list[float]], num: str, den: str) -> float:
 
 
 def report(rows: list[str], pads: list[int], got: dict[int, dict[str, list[float]]]) -> None:
-    print("median CPU ns/op per placement (padding in bytes before src/core.c's code):")
+    print("median CPU ns/op per placement (padding in bytes before src/registry.c's code):")
     print(f"  {'row':16}" + "".join(f"{p:>8}" for p in pads) + "   median  spread")
     for row in rows:
         med = [statistics.median(got[p][row]) for p in pads]

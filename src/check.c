@@ -1,5 +1,10 @@
-/* The check build: every scheme and kernel compiled a second time with RS_CHECK_BUILD, so that each
- * rs_pr_* primitive is a call into the deterministic scheduler below, and the scheduler itself.
+/* The check build's deterministic scheduler: the implementation of every rs_pr_* primitive of the
+ * check build (the rs_chk_api table), and the check runner, rs_check_execute(). The schemes and
+ * kernels compiled a second time with RS_CHECK_BUILD, whose primitives call in here through
+ * rs_chk_api_ptr, are src/check_table.c; a plugin's check object gets the same table from the
+ * plugin loader (src/plugins.c, through rs_check_api()). Called by the binding
+ * (refstrat/_core.pyx: rs_check_execute, rs_check_free) and by those kernels. Calls the runner
+ * (src/runner.c: rs_run_finish) and the race detection (src/check_races.c); neither calls back.
  *
  * Threads. The workers (and a scheme's helper threads, made with rs_pr_thread_create) are real OS
  * threads, pinned to one core, and exactly one of them runs at a time: the others wait on their own
@@ -41,11 +46,12 @@
  * primitive, and a run that would step a sleeping thread ends (verdict PRUNED). Races: with
  * cfg->races each logged step carries the latest earlier step of another thread it does not
  * commute with and is not ordered after (vector clocks over the non-commuting pairs), and when the
- * last worker finishes each thread still able to run gets the race of an unknown next step.
+ * last worker finishes each thread still able to run gets the race of an unknown next step
+ * (src/check_races.c).
  * Who touches what: all of it only under the baton (the scheduled part is one thread at a time).
  */
 #define _GNU_SOURCE
-#define RS_CHECK_BUILD 1 /* also keeps only the checked trace kernels (refstrat/registry.h) */
+#define RS_CHECK_BUILD 1 /* runtime.h's helpers (rs_run_fail) as the check build's kernels see them */
 #include <errno.h>
 #include <linux/futex.h>
 #include <sched.h>
@@ -57,19 +63,8 @@
 #include <unistd.h>
 
 #include "refstrat/core.h"
-#include "refstrat/registry.h"
+#include "check_internal.h"
 
-RS_DEFINE_STRATEGY_TABLE(RS_STRATEGIES, rs_check_builtins)
-
-const rs_strategy *rs_check_builtin(const char *name)
-{
-    for (size_t i = 0; i < sizeof rs_check_builtins / sizeof rs_check_builtins[0]; i++)
-        if (!strcmp(rs_check_builtins[i].name, name))
-            return &rs_check_builtins[i];
-    return NULL;
-}
-
-#define RS_CHK_MAX_THREADS 64
 #define RS_CHK_BUF 64        /* store-buffer entries per thread (a full buffer drains its oldest) */
 #define RS_CHK_MAX_MUTEX 256
 
@@ -110,28 +105,6 @@ typedef struct chk_thread {
     rs_thread *worker;
 } chk_thread;
 
-/* How steps depend on each other (chk_dep_class): the sleep sets and the race detection. */
-enum { DEP_NONE, DEP_READ, DEP_WRITE, DEP_WAIT, DEP_ALL, DEP_CLASSES };
-
-/* Race detection (cfg->races): vector clocks over the order of non-commuting steps. */
-typedef struct chk_block {
-    uint64_t key;                      /* address >> 3 */
-    int32_t w[RS_CHK_MAX_THREADS];     /* thread -> its latest write to the block (step), -1 */
-    int32_t r[RS_CHK_MAX_THREADS];     /* thread -> its latest read */
-} chk_block;
-
-typedef struct chk_races {
-    uint32_t clk[RS_CHK_MAX_THREADS][RS_CHK_MAX_THREADS]; /* thread -> its vector clock */
-    uint32_t *ev;                      /* step -> its thread's clock after it [RS_CHK_MAX_THREADS] */
-    uint64_t ev_cap;                   /* steps ev has room for */
-    int32_t last[DEP_CLASSES][RS_CHK_MAX_THREADS]; /* dependence class -> thread -> its latest step */
-    chk_block *blk;
-    uint32_t nblk, blk_cap;
-    uint32_t *hash;                    /* open addressing: block index + 1, 0 empty */
-    uint32_t hash_cap;
-    int failed;                        /* out of memory: no more races reported */
-} chk_races;
-
 typedef struct chk_mutex {
     const void *addr;
     int owner;                /* thread index, -1: free */
@@ -160,8 +133,6 @@ static struct {
     uint32_t done;            /* futex: the main thread may go on */
     uint64_t sleep;           /* sleep sets: the sleeping threads (bit = index) */
     uint64_t ndec;            /* decisions so far: the index into cfg->sleep_add */
-    chk_races races;          /* cfg->races */
-    int32_t end_race[RS_CHK_MAX_THREADS]; /* chk_race_end: a thread's race at the end, -1 */
     pthread_mutex_t free_lock;/* guards mutex[] in MODE_FREE */
 } G = {.free_lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -370,27 +341,6 @@ static uint32_t chk_choose(const chk_opt *opt, uint32_t n)
 
 /* ---- sleep sets (SC only) ---------------------------------------------------------------------- */
 
-/* How a pending primitive can interact with another thread's. A step is the primitive plus the
- * thread's own code up to its next primitive, which touches only memory that no other thread
- * touches without a primitive in between (the primitives carry every shared access). */
-static int chk_dep_class(int op)
-{
-    switch (op) {
-    case RS_CHK_LOAD:
-        return DEP_READ;
-    case RS_CHK_STORE: case RS_CHK_FAA: case RS_CHK_XCHG: case RS_CHK_CAS: case RS_CHK_CAS_STRONG:
-    case RS_CHK_LOCK: case RS_CHK_UNLOCK: /* a mutex: a write of its address */
-        return DEP_WRITE;
-    case RS_CHK_FENCE: /* SC: no store buffer to drain */
-    case RS_CHK_START:
-        return DEP_NONE;
-    case RS_CHK_SPIN: case RS_CHK_YIELD: /* parks unless another thread wrote: reads every write */
-        return DEP_WAIT;
-    default: /* condition waits and wake-ups, naps and timeouts (any step lets a wait time out) */
-        return DEP_ALL;
-    }
-}
-
 /* Whether the pending primitives of a and b may not commute. */
 static int chk_dependent(const chk_thread *a, const chk_thread *b)
 {
@@ -446,186 +396,15 @@ static int chk_sleep_step(const chk_opt *o)
     return 1;
 }
 
-/* ---- races (partial-order reduction, cfg->races) ------------------------------------------------ */
-
-static uint32_t chk_slot(uint64_t key, uint32_t cap)
-{
-    return (uint32_t)((key * 0x9E3779B97F4A7C15ULL) >> 32) & (cap - 1);
-}
-
-static chk_block *chk_block_find(uint64_t key)
-{
-    chk_races *R = &G.races;
-    if (!R->hash_cap)
-        return NULL;
-    for (uint32_t i = chk_slot(key, R->hash_cap); R->hash[i]; i = (i + 1) & (R->hash_cap - 1))
-        if (R->blk[R->hash[i] - 1].key == key)
-            return &R->blk[R->hash[i] - 1];
-    return NULL;
-}
-
-/* The block's entry, made if new; NULL when memory runs out. */
-static chk_block *chk_block_of(uint64_t key)
-{
-    chk_races *R = &G.races;
-    chk_block *b = chk_block_find(key);
-    if (b)
-        return b;
-    if (2 * (R->nblk + 1) > R->hash_cap) {
-        uint32_t cap = R->hash_cap ? 2 * R->hash_cap : 256;
-        uint32_t *h = (uint32_t *)calloc(cap, sizeof *h);
-        if (!h)
-            return NULL;
-        for (uint32_t k = 0; k < R->nblk; k++) {
-            uint32_t i = chk_slot(R->blk[k].key, cap);
-            while (h[i])
-                i = (i + 1) & (cap - 1);
-            h[i] = k + 1;
-        }
-        free(R->hash);
-        R->hash = h;
-        R->hash_cap = cap;
-    }
-    if (R->nblk == R->blk_cap) {
-        uint32_t cap = R->blk_cap ? 2 * R->blk_cap : 64;
-        chk_block *nb = (chk_block *)realloc(R->blk, cap * sizeof *nb);
-        if (!nb)
-            return NULL;
-        R->blk = nb;
-        R->blk_cap = cap;
-    }
-    b = &R->blk[R->nblk++];
-    b->key = key;
-    memset(b->w, 0xff, sizeof b->w);
-    memset(b->r, 0xff, sizeof b->r);
-    uint32_t i = chk_slot(key, R->hash_cap);
-    while (R->hash[i])
-        i = (i + 1) & (R->hash_cap - 1);
-    R->hash[i] = R->nblk;
-    return b;
-}
-
-static int32_t chk_max32(int32_t a, int32_t b) { return a > b ? a : b; }
-
-/* The latest step of thread p that does not commute with a step of class cls on the blocks
- * k0..k1, or -1. Earlier steps of p are ordered before it, so the latest one is enough. */
-static int32_t chk_latest_dependent(uint32_t p, int cls, uint64_t k0, uint64_t k1)
-{
-    const chk_races *R = &G.races;
-    int32_t c = R->last[DEP_ALL][p];
-    if (cls == DEP_ALL)
-        return chk_max32(c, chk_max32(R->last[DEP_READ][p], chk_max32(R->last[DEP_WRITE][p],
-                                                                        R->last[DEP_WAIT][p])));
-    if (cls == DEP_WAIT)
-        return chk_max32(c, R->last[DEP_WRITE][p]);
-    if (cls == DEP_WRITE)
-        c = chk_max32(c, R->last[DEP_WAIT][p]);
-    for (uint64_t k = k0; k <= k1; k++) {
-        const chk_block *b = chk_block_find(k);
-        if (b)
-            c = chk_max32(c, cls == DEP_WRITE ? chk_max32(b->w[p], b->r[p]) : b->w[p]);
-    }
-    return c;
-}
-
-/* The race of a step of thread q with class cls on k0..k1, the clock of q joined with every
- * step it does not commute with (no join when `probe`: a step that is not taken). */
-static int32_t chk_race_of(int q, int cls, uint64_t k0, uint64_t k1, int probe)
-{
-    chk_races *R = &G.races;
-    uint32_t *cq = R->clk[q], tmp[RS_CHK_MAX_THREADS];
-    if (probe) {
-        memcpy(tmp, cq, sizeof tmp);
-        cq = tmp;
-    }
-    int32_t race = -1;
-    for (uint32_t p = 0; p < G.n; p++) {
-        if ((int)p == q)
-            continue;
-        int32_t c = chk_latest_dependent(p, cls, k0, k1);
-        if (c < 0)
-            continue;
-        const uint32_t *ce = &R->ev[(uint64_t)c * RS_CHK_MAX_THREADS];
-        if (ce[p] <= cq[p])
-            continue; /* ordered before q's step */
-        race = chk_max32(race, c);
-        for (uint32_t t = 0; t < G.n; t++)
-            if (ce[t] > cq[t])
-                cq[t] = ce[t];
-    }
-    return race;
-}
-
-/* Step G.steps (logged at s) of thread q performs op on addr: its race, and the clocks. */
-static void chk_race_step(rs_check_step *s, int q, int op, const void *addr, uint32_t size)
-{
-    chk_races *R = &G.races;
-    uint64_t j = G.steps;
-    s->race = -1;
-    if (!G.cfg->races || R->failed)
-        return;
-    if (j >= R->ev_cap || j > INT32_MAX) {
-        uint64_t cap = R->ev_cap ? 2 * R->ev_cap : 1024;
-        uint32_t *ev = j > INT32_MAX ? NULL
-                                     : (uint32_t *)realloc(R->ev, cap * RS_CHK_MAX_THREADS * sizeof *ev);
-        if (!ev) {
-            R->failed = 1;
-            return;
-        }
-        R->ev = ev;
-        R->ev_cap = cap;
-    }
-    R->clk[q][q]++;
-    int cls = chk_dep_class(op);
-    if (cls != DEP_NONE) {
-        uint64_t k0 = (uintptr_t)addr >> 3, k1 = ((uintptr_t)addr + (size ? size : 1) - 1) >> 3;
-        s->race = chk_race_of(q, cls, k0, k1, 0);
-        R->last[cls][q] = (int32_t)j;
-        for (uint64_t k = k0; (cls == DEP_READ || cls == DEP_WRITE) && k <= k1; k++) {
-            chk_block *b = chk_block_of(k);
-            if (!b) {
-                R->failed = 1;
-                break;
-            }
-            (cls == DEP_WRITE ? b->w : b->r)[q] = (int32_t)j;
-        }
-    }
-    memcpy(&R->ev[j * RS_CHK_MAX_THREADS], R->clk[q], sizeof R->clk[q]);
-}
-
-/* The last worker finished: each thread that could still run gets the race of its next step,
- * which is unknown (a helper's loop goes on), so taken as commuting with nothing. */
-static void chk_race_end(void)
-{
-    for (uint32_t q = 0; q < RS_CHK_MAX_THREADS; q++)
-        G.end_race[q] = -1;
-    if (!G.cfg->races || G.races.failed)
-        return;
-    for (uint32_t q = 0; q < G.n; q++)
-        if (G.t[q]->state == ST_RUN)
-            G.end_race[q] = chk_race_of((int)q, DEP_ALL, 0, 0, 1);
-}
-
-static void chk_races_reset(void)
-{
-    chk_races *R = &G.races;
-    memset(R->clk, 0, sizeof R->clk);
-    memset(R->last, 0xff, sizeof R->last);
-    if (R->hash)
-        memset(R->hash, 0, R->hash_cap * sizeof *R->hash);
-    R->nblk = 0;
-    R->failed = 0;
-    for (uint32_t q = 0; q < RS_CHK_MAX_THREADS; q++)
-        G.end_race[q] = -1;
-}
+/* ---- races (partial-order reduction, cfg->races: src/check_races.c) ---------------------------- */
 
 /* Races of the step just logged (if the log holds it). */
 static void chk_race_logged(int q, int op, const void *addr, uint32_t size)
 {
     if (G.steps < G.log_cap)
-        chk_race_step(&G.log[G.steps], q, op, addr, size);
+        chk_race_step(&G.log[G.steps], G.steps, q, op, addr, size, G.n);
     else
-        G.races.failed = 1;
+        chk_races_fail();
 }
 
 static void chk_abort(int verdict);
@@ -711,7 +490,11 @@ static void chk_abort(int verdict)
 /* Every worker has finished: make every buffered store visible and let helpers run free. */
 static void chk_finish_workers(void)
 {
-    chk_race_end();
+    uint64_t running = 0;
+    for (uint32_t q = 0; q < G.n; q++)
+        if (G.t[q]->state == ST_RUN)
+            running |= 1ULL << q;
+    chk_race_end(G.n, running);
     for (uint32_t i = 0; i < G.n; i++)
         chk_drain_all((int)i);
     __atomic_store_n(&G.mode, MODE_FREE, __ATOMIC_RELEASE);
@@ -1199,7 +982,7 @@ static void chk_reset(const rs_check_cfg *cfg, rs_run *r)
     G.done = 0;
     G.sleep = 0;
     G.ndec = 0;
-    chk_races_reset();
+    chk_races_reset(cfg->races);
     G.mode = MODE_IDLE;
     if (cfg->mode == RS_CHECK_PCT)
         chk_pct_setup(cfg);
@@ -1297,8 +1080,8 @@ int rs_check_execute(rs_run *r, const rs_check_cfg *cfg, rs_check_out *out)
     out->nthreads = G.n;
     out->seconds = rs_now() - t0;
     for (uint32_t q = 0; q < RS_CHK_MAX_THREADS; q++)
-        out->end_race[q] = G.verdict == RS_CHECK_DONE ? G.end_race[q] : -1;
-    if (cfg->races && G.races.failed && !err) /* a race missing would hide schedules */
+        out->end_race[q] = G.verdict == RS_CHECK_DONE ? chk_race_end_of(q) : -1;
+    if (cfg->races && chk_races_failed() && !err) /* a race missing would hide schedules */
         err = chk_refuse(r, RS_ERR_NOMEM, "out of memory for the race detection");
     G.log = NULL;
     chk_reset(cfg, NULL);

@@ -1,6 +1,6 @@
 /* The explain flavour: every built-in strategy instantiated once more with RS_EXPLAIN defined, so
  * that RS_STAT() and the shadow-count hooks of refstrat/explain.h are compiled in here and only
- * here. The runner (src/core.c) drives these entries like any other; timed runs never see them.
+ * here. The runner (src/runner.c) drives these entries like any other; timed runs never see them.
  * This file also turns a finished explain run into an rs_explain_result. */
 #define RS_EXPLAIN 1
 #define RS_CHECKED_COPIES_ONLY 1 /* an explain run is a checked run (rs_run_build refuses others) */

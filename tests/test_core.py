@@ -412,7 +412,7 @@ def test_limit_alone_reports_nothing_wrong(workload: str) -> None:
 
 
 def test_limit_refuses_what_it_cannot_run() -> None:
-    with pytest.raises(ValueError, match="limit has no trace workload; valid choices: fib, private"):
+    with pytest.raises(ValueError, match="limit has no .trace. workload; valid choices: fib, private"):
         refstrat.limit("trace", 1)
     with pytest.raises(TypeError, match="atomic must be a bool"):
         refstrat.limit("fib", 1, atomic="yes")

@@ -1,4 +1,5 @@
-/* refstrat/core.h: the C entry points the Cython driver calls (implemented in src/core.c).
+/* refstrat/core.h: the C entry points the Cython driver calls, implemented in src/registry.c,
+ * plugins.c, runner.c, step.c, explain.c and the check build's check.c and check_table.c.
  *
  * Every function validates what it is given and reports errors through its return value and an
  * error buffer; none of them aborts the process. rs_run_execute() may be called without the GIL.
@@ -98,7 +99,7 @@ int rs_run_create(const rs_strategy *s, const rs_params *p, rs_run **out, char *
 int rs_run_execute(rs_run *r); /* RS_OK, or the run's rs_err with r->errmsg set */
 void rs_run_finish(rs_run *r); /* after the workers: quiesce, then the final checks */
 
-/* ---- the check build (src/check.c): one thread at a time, at every rs_pr_* primitive ---- */
+/* ---- the check build (src/check.c, check_table.c): one thread at a time, at every rs_pr_* primitive ---- */
 
 enum rs_check_mode { RS_CHECK_SEQ = 0, RS_CHECK_PCT = 1 };
 /* PRUNED: a sleep-set run reached a step of a sleeping thread (cfg->sleep_add), so every

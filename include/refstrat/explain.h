@@ -1,7 +1,7 @@
 /* refstrat/explain.h: the explain flavour's counters, compiled only where RS_EXPLAIN is defined.
  *
  * src/explain.c defines RS_EXPLAIN before including refstrat/registry.h and instantiates its own
- * table of every built-in strategy; src/core.c does not, so the timed kernels contain none of
+ * table of every built-in strategy; src/registry.c does not, so the timed kernels contain none of
  * this: RS_STAT() and the rs_explain_* hooks below expand to nothing there. A run asks for the
  * flavour with rs_params.explain (it is always a checked, untimed run).
  *

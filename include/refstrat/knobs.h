@@ -51,7 +51,7 @@ typedef struct rs_knob {
     double def_r, low_r, high_r;
 } rs_knob;
 
-/* One rs_knob initialiser per knob; expand it where rs_params is complete (src/core.c). */
+/* One rs_knob initialiser per knob; expand it where rs_params is complete (src/registry.c). */
 #define RS_KNOB_ROW(name, strategy, kind, def, low, high, doc)                                     \
     {#name, strategy, doc, RS_KNOB_##kind, offsetof(rs_params, name),                              \
      (uint64_t)(def), (uint64_t)(low), (uint64_t)(high), (double)(def), (double)(low), (double)(high)},

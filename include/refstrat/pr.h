@@ -43,7 +43,7 @@
  * is what a hand-written __atomic_* would give. Type-generic (macros over __atomic builtins), as
  * ck_pr's per-type functions are, so that one name serves every field width.
  *
- * In the check build (RS_CHECK_BUILD defined before any refstrat header: src/check.c, and the
+ * In the check build (RS_CHECK_BUILD defined before any refstrat header: src/check_table.c, and the
  * second object of every plugin) each primitive is instead a call into the deterministic
  * scheduler (refstrat/check.h), with its address, width, value, memory order and source line:
  * one scheduling point per primitive. Same names, same headers, so the checked code is the code

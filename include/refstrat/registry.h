@@ -80,11 +80,11 @@
                     rs_##name##_layered_wait, rs_##name##_obj_init, RS_UNPAREN_ vocab, 1, (chk)})
 
 /* Which copies a translation unit instantiates; the rest are NULL rows, which the runner refuses.
- * Each kernel copy costs compile time, not speed. src/core.c and a plugin's normal flavour keep
+ * Each kernel copy costs compile time, not speed. src/registry.c and a plugin's normal flavour keep
  * every copy. A flavour that only ever runs checked copies (the explain flavour) defines
  * RS_CHECKED_COPIES_ONLY first, and one that runs fewer workloads (a test build of plugins)
  * defines RS_KEEP_WORKLOAD(w) first, true for each enum rs_workload it keeps. A check build
- * (RS_CHECK_BUILD: src/check.c and a plugin's check flavour) does both by itself, for
+ * (RS_CHECK_BUILD: src/check_table.c and a plugin's check flavour) does both by itself, for
  * rs_check_execute runs the checked trace kernel only. */
 #ifdef RS_CHECK_BUILD
 #ifndef RS_CHECKED_COPIES_ONLY

@@ -1,7 +1,7 @@
 /* refstrat/runtime.h: runs, worker threads and the strategy interface.
  *
  * A run is one arena, one strategy and T worker threads executing one workload kernel. The runner
- * (src/core.c) owns the life cycle:
+ * (src/runner.c) owns the life cycle:
  *
  *   init(run)                  main thread, before any worker exists: per-run and per-thread state
  *   obj_init(t0, o)            main thread acting as worker 0: setup objects
@@ -38,7 +38,7 @@
  *     W(name, NAME, kernel, limit, twin, summary, reference, ...)
  * Everything that lists workloads is generated from here: the enum (RS_W_<NAME>), every
  * strategy's kernel row (refstrat/registry.h), the limit rows (refstrat/limit.h), the runner's
- * sizing and set-up (src/core.c) and the table refstrat.workloads() reads (rs_workload_at() in
+ * sizing and set-up (src/runner.c) and the table refstrat.workloads() reads (rs_workload_at() in
  * refstrat/core.h). Arguments after W reach every W unchanged: the registry passes a copy's tag
  * and operations through them.
  *   kernel  names two macros beside the kernel in refstrat/workloads.h: kernel(OPS, t, tag,

@@ -1,8 +1,12 @@
-/* The runner: arena and pools, workload setup, worker threads, quiesce and the final checks,
- * the stepping API and the plugin loader. Strategy- and workload-specific code lives in the
- * headers; this file only drives it through the table in refstrat/registry.h. */
+/* The runner: sizing and the validation of rs_params, run creation (arena, pools, threads, the
+ * workload's setup objects), execution (worker threads, the start barrier, quiesce and the final
+ * checks), running in the background, and the run's result. Strategy- and workload-specific code
+ * lives in the headers; this file only drives it through the strategy's row and the workloads'
+ * rs_w_<name>_* functions. Called by the binding (refstrat/_core.pyx, through refstrat/core.h),
+ * by the stepping API (src/step.c: rs_run_alloc, rs_run_destroy) and by the check build's
+ * scheduler (src/check.c: rs_run_finish). Calls src/registry.c (workload rows, the limit rows, the layers' last collection)
+ * and src/explain.c (rs_explain_is); neither calls back. */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -13,42 +17,8 @@
 #include <unistd.h>
 
 #include "refstrat/core.h"
-#include "refstrat/limit.h"
-#include "refstrat/plugin.h"
 #include "refstrat/pr.h"
-
-RS_DEFINE_STRATEGY_TABLE(RS_STRATEGIES, rs_builtins)
-
-/* The speed-of-light copy: nonatomic counts with no use-after-free checks, the hardware limit of
- * the same operations. Not a strategy: never listed, only reached through rs_reserved_row(). */
-RS_DEFINE_KERNELS(sol, RS_OPS(nonatomic, RS_VOCAB_DEFAULT, 0, 0))
-static const rs_strategy rs_sol = {
-    "speed_of_light", "plain increments with no checks: the hardware limit of the same operations",
-    "a plain C loop", 0, 0,
-    rs_nonatomic_init, rs_nonatomic_fini, rs_nonatomic_obj_init, rs_nonatomic_enter,
-    rs_nonatomic_leave, rs_nonatomic_start, rs_nonatomic_quiesce, rs_nonatomic_flush,
-    rs_nonatomic_count, rs_nonatomic_incref_fn, rs_nonatomic_decref_fn,
-    {{RS_KERNEL_ROW(sol), RS_KERNEL_ROW(sol)}, {RS_KERNEL_ROW(sol), RS_KERNEL_ROW(sol)}}};
-
-/* The limit rows: hand-written kernels (refstrat/limit.h), plain and atomic. Not strategies either;
- * reached through rs_reserved_row(). The hooks are nonatomic's no-ops. */
-RS_DEFINE_LIMIT(plain, 0)
-RS_DEFINE_LIMIT(atomic, 1)
-#define RS_LIMIT_ENTRY(label, summary, tag)                                                        \
-    {label, summary, "a hand-written C kernel per workload", 0, 0,                                 \
-     rs_nonatomic_init, rs_nonatomic_fini, rs_nonatomic_obj_init, rs_nonatomic_enter,              \
-     rs_nonatomic_leave, rs_nonatomic_start, rs_nonatomic_quiesce, rs_nonatomic_flush,             \
-     rs_nonatomic_count, rs_nonatomic_incref_fn, rs_nonatomic_decref_fn,                           \
-     {{RS_LIMIT_ROW(tag), RS_LIMIT_ROW(tag)}, {RS_LIMIT_ROW(tag), RS_LIMIT_ROW(tag)}}}
-static const rs_strategy rs_limits[2] = {
-    RS_LIMIT_ENTRY("limit", "plain increments through plain pointers: the hardware limit", plain),
-    RS_LIMIT_ENTRY("limit+atomic", "lock-prefixed increments through plain pointers", atomic)};
-
-static const rs_knob rs_knobs[] = {RS_KNOBS(RS_KNOB_ROW)};
-
-#define RS_WORKLOAD_ROW_(name, NAME, kernel, limit, twin, summary, reference, ...)                \
-    {#name, summary, reference, !RS_IS_NONE(limit), RS_IS_NONE(twin) ? NULL : #twin},
-static const rs_workload_info rs_workloads[] = {RS_WORKLOADS(RS_WORKLOAD_ROW_)};
+#include "internal.h"
 
 /* The runner's part of each workload: the four rs_w_<name>_* functions of refstrat/workloads.h. */
 typedef struct rs_workload_runner {
@@ -60,178 +30,6 @@ typedef struct rs_workload_runner {
 #define RS_WORKLOAD_RUNNER_(name, ...)                                                             \
     {rs_w_##name##_setup_objects, rs_w_##name##_pool_need, rs_w_##name##_marks, rs_w_##name##_prepare},
 static const rs_workload_runner rs_runners[] = {RS_WORKLOADS(RS_WORKLOAD_RUNNER_)};
-
-int rs_knob_count(void) { return (int)(sizeof rs_knobs / sizeof rs_knobs[0]); }
-const rs_knob *rs_knob_at(int i) { return i >= 0 && i < rs_knob_count() ? &rs_knobs[i] : NULL; }
-int rs_workload_count(void) { return RS_W_COUNT; }
-const rs_workload_info *rs_workload_at(int i) { return i >= 0 && i < RS_W_COUNT ? &rs_workloads[i] : NULL; }
-
-/* Through the offset, so that a binding can set knobs it only knows by name. memcpy: the
- * field's type is the one RS_KNOB_FIELD gave it, uint64_t or double. */
-void rs_knob_set(rs_params *p, const rs_knob *k, uint64_t u, double r)
-{
-    if (k->kind == RS_KNOB_REAL)
-        memcpy((char *)p + k->offset, &r, sizeof r);
-    else
-        memcpy((char *)p + k->offset, &u, sizeof u);
-}
-
-void rs_knob_defaults(rs_params *p)
-{
-    for (int i = 0; i < rs_knob_count(); i++)
-        rs_knob_set(p, &rs_knobs[i], rs_knobs[i].def_u, rs_knobs[i].def_r);
-}
-
-#define RS_MAX_PLUGIN_STRATEGIES 256
-static const rs_strategy *rs_plugins[RS_MAX_PLUGIN_STRATEGIES];
-static const rs_strategy *rs_plugin_checks[RS_MAX_PLUGIN_STRATEGIES]; /* [i]: rs_plugins[i]'s check
-                                                                          flavour, or NULL */
-static int rs_nplugins;
-static pthread_mutex_t rs_plugin_lock = PTHREAD_MUTEX_INITIALIZER;
-
-int rs_builtin_count(void) { return (int)(sizeof rs_builtins / sizeof rs_builtins[0]); }
-const rs_strategy *rs_builtin(int i) { return i >= 0 && i < rs_builtin_count() ? &rs_builtins[i] : NULL; }
-/* The one list of rows that are not strategies: a plugin may not take their names, and a binding
- * reaches them by name through rs_reserved_row() alone. */
-static const rs_strategy *const rs_reserved[] = {&rs_sol, &rs_limits[0], &rs_limits[1]};
-
-int rs_reserved_count(void) { return (int)(sizeof rs_reserved / sizeof rs_reserved[0]); }
-
-const rs_strategy *rs_reserved_row(const char *name)
-{
-    for (int i = 0; i < rs_reserved_count(); i++)
-        if (name && !strcmp(rs_reserved[i]->name, name))
-            return rs_reserved[i];
-    return NULL;
-}
-
-const rs_strategy *rs_reserved_at(int i) { return i >= 0 && i < rs_reserved_count() ? rs_reserved[i] : NULL; }
-
-const rs_strategy *rs_find_strategy(const char *name)
-{
-    for (int i = 0; i < rs_builtin_count(); i++)
-        if (!strcmp(rs_builtins[i].name, name))
-            return &rs_builtins[i];
-    const rs_strategy *found = NULL;
-    rs_pr_mutex_lock(&rs_plugin_lock);
-    for (int i = 0; i < rs_nplugins && !found; i++)
-        if (!strcmp(rs_plugins[i]->name, name))
-            found = rs_plugins[i];
-    rs_pr_mutex_unlock(&rs_plugin_lock);
-    return found;
-}
-
-/* Whether name is taken by a built-in, a reserved row or a registered plugin strategy. Caller
- * holds rs_plugin_lock. */
-static int rs_name_taken(const char *name)
-{
-    if (rs_reserved_row(name))
-        return 1;
-    for (int i = 0; i < rs_builtin_count(); i++)
-        if (!strcmp(rs_builtins[i].name, name))
-            return 1;
-    for (int i = 0; i < rs_nplugins; i++)
-        if (!strcmp(rs_plugins[i]->name, name))
-            return 1;
-    return 0;
-}
-
-/* Under rs_plugin_lock: register p's strategies (with chk, their check-build flavours, or NULL),
- * or none of them (returns an rs_err). A table
- * registered already (dlopen hands back the same library for the same file) is not added again
- * and *again is set. */
-static int rs_plugin_register(const rs_plugin *p, const rs_plugin *chk, const char *path, int *again,
-                              char *err, size_t errlen)
-{
-    *again = 0;
-    for (int i = 0; i < rs_nplugins; i++)
-        if (rs_plugins[i] == &p->strategies[0]) {
-            *again = 1;
-            return RS_OK;
-        }
-    if (p->count > (uint32_t)(RS_MAX_PLUGIN_STRATEGIES - rs_nplugins)) {
-        snprintf(err, errlen, "too many plugin strategies (at most %d)", RS_MAX_PLUGIN_STRATEGIES);
-        return RS_ERR_CONFIG;
-    }
-    for (uint32_t i = 0; i < p->count; i++) {
-        const char *name = p->strategies[i].name;
-        int clash = !name || !name[0] || rs_name_taken(name);
-        for (uint32_t j = 0; j < i && !clash; j++)
-            clash = !strcmp(p->strategies[j].name, name);
-        if (clash) {
-            snprintf(err, errlen, "plugin %s: strategy name %s%s%s is empty or already taken (built-in, "
-                     "speed_of_light, limit, limit+atomic or another plugin)", path, name ? "'" : "", name ? name : "NULL",
-                     name ? "'" : "");
-            return RS_ERR_CONFIG;
-        }
-    }
-    for (uint32_t i = 0; i < p->count; i++) {
-        rs_plugin_checks[rs_nplugins] = chk ? &chk->strategies[i] : NULL;
-        rs_plugins[rs_nplugins++] = &p->strategies[i];
-    }
-    return RS_OK;
-}
-
-const rs_strategy *rs_find_check_strategy(const char *name)
-{
-    const rs_strategy *found = rs_check_builtin(name);
-    rs_pr_mutex_lock(&rs_plugin_lock);
-    for (int i = 0; i < rs_nplugins && !found; i++)
-        if (!strcmp(rs_plugins[i]->name, name))
-            found = rs_plugin_checks[i];
-    rs_pr_mutex_unlock(&rs_plugin_lock);
-    return found;
-}
-
-/* A plugin's check table, after the same ABI checks as its normal one; NULL when it has none. */
-static const rs_plugin *rs_plugin_check_table(void *h, const rs_plugin *p)
-{
-    const rs_plugin_check *c = (const rs_plugin_check *)dlsym(h, RS_PLUGIN_CHECK_SYMBOL);
-    if (!c || c->plugin.abi != p->abi || c->plugin.count != p->count ||
-        c->plugin.sizeof_run != p->sizeof_run || c->api_version != RS_CHK_API_VERSION)
-        return NULL;
-    *c->api = rs_check_api();
-    return &c->plugin;
-}
-
-int rs_plugin_load(const char *path, const rs_strategy **first, char *err, size_t errlen)
-{
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        snprintf(err, errlen, "cannot load plugin %s: %s", path, dlerror());
-        return -RS_ERR_PLUGIN;
-    }
-    const rs_plugin *p = (const rs_plugin *)dlsym(h, RS_PLUGIN_SYMBOL);
-    if (!p) {
-        snprintf(err, errlen, "%s defines no %s (build it with RS_DEFINE_PLUGIN)", path, RS_PLUGIN_SYMBOL);
-        dlclose(h);
-        return -RS_ERR_PLUGIN;
-    }
-    if (p->abi != RS_ABI_VERSION || p->sizeof_obj != sizeof(rs_obj) ||
-        p->sizeof_thread != sizeof(rs_thread) || p->sizeof_run != sizeof(rs_run) ||
-        p->sizeof_strategy != sizeof(rs_strategy) || p->sizeof_params != sizeof(rs_params)) {
-        snprintf(err, errlen, "plugin %s was built against other refstrat headers (ABI %u, core %u)",
-                 path, p->abi, RS_ABI_VERSION);
-        dlclose(h);
-        return -RS_ERR_PLUGIN;
-    }
-    if (p->count == 0 || !p->strategies) {
-        snprintf(err, errlen, "plugin %s defines no strategy", path);
-        dlclose(h);
-        return -RS_ERR_PLUGIN;
-    }
-    int again;
-    rs_pr_mutex_lock(&rs_plugin_lock);
-    int rc = rs_plugin_register(p, rs_plugin_check_table(h, p), path, &again, err, errlen);
-    rs_pr_mutex_unlock(&rs_plugin_lock);
-    if (rc != RS_OK || again)
-        dlclose(h); /* a reload drops the reference this dlopen took; the first one keeps it loaded */
-    if (rc != RS_OK)
-        return -rc;
-    /* Never closed once registered: the entries point into the library. */
-    *first = p->strategies;
-    return (int)p->count;
-}
 
 /* ---- sizing ---------------------------------------------------------------------------------- */
 
@@ -431,10 +229,9 @@ static void rs_explain_free_state(rs_run *r)
     }
 }
 
-/* A run with its arena and threads; NULL with *code and err set when memory is short (the arena
- * is refused up front when it would not fit in 3/4 of the machine's memory: RS_ERR_CONFIG). */
-static rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t capacity, uint32_t nsetup,
-                            int *code, char *err, size_t errlen)
+/* A run with its arena and threads (src/internal.h). */
+rs_run *rs_run_alloc(const rs_strategy *s, const rs_params *p, uint64_t capacity, uint32_t nsetup,
+                     int *code, char *err, size_t errlen)
 {
     *code = RS_ERR_NOMEM;
     rs_run *r = (rs_run *)calloc(1, sizeof(rs_run));
@@ -740,7 +537,7 @@ static void rs_check_results(rs_run *r)
         if (tr)
             tr->final_counts[id] = count;
     }
-    if (tr || r->strategy == &rs_limits[0] || r->strategy == &rs_limits[1])
+    if (tr || rs_limit_row_is(r->strategy))
         return; /* a limit's kernels keep the slots they take to themselves (refstrat/limit.h) */
     for (uint32_t i = 0; i < a->npools; i++) {
         if (!r->p.checked) { /* no generations on pool objects: read the free stacks */
@@ -787,7 +584,7 @@ void rs_run_finish(rs_run *r)
 {
     double qcpu = rs_thread_cpu();
     r->strategy->quiesce(r);
-    rs_layers_quiesce(r);
+    rs_layers_quiesce_run(r);
     r->helper_cpu_seconds += rs_thread_cpu() - qcpu;
     if (!r->error)
         rs_check_results(r);
@@ -882,141 +679,3 @@ void rs_run_result(const rs_run *r, rs_result *out)
     out->helper_threads = r->helper_threads;
 }
 
-/* ---- stepping -------------------------------------------------------------------------------- */
-
-int rs_step_create(const rs_strategy *s, uint32_t capacity, int immortal, int padded, rs_run **out,
-                   char *err, size_t errlen)
-{
-    rs_params p;
-    memset(&p, 0, sizeof p);
-    p.workload = RS_W_PRIVATE;
-    p.threads = 1;
-    p.padded = padded != 0;
-    p.immortal = immortal != 0;
-    p.seed = 1;
-    rs_knob_defaults(&p);
-    /* Short epochs and logs: a stepping arena is small, and its tests expect deferred frees to
-     * land within a few flushes. */
-    p.tick = 64;
-    p.log_size = 64;
-    p.collect_interval = 64;
-    *out = NULL;
-    p.checked = 1;
-    if (capacity < 1 || capacity >= RS_NIL) {
-        snprintf(err, errlen, "capacity must be in [1, %u], got %u", RS_NIL - 1, capacity);
-        return RS_ERR_CONFIG;
-    }
-    int code;
-    rs_run *r = rs_run_alloc(s, &p, capacity, 0, &code, err, errlen);
-    if (!r)
-        return code;
-    r->stepping = 1;
-    s->enter(&r->threads[0]);
-    *out = r;
-    return RS_OK;
-}
-
-int rs_step_new(rs_run *r, int setup, int immortal, rs_handle *out)
-{
-    rs_thread *t = &r->threads[0];
-    rs_obj *o = rs_pool_take(&r->arena, t->pool);
-    /* Deferred schemes free on flush (coalesced needs a few epoch ticks). */
-    for (int tries = 0; !o && tries < 8; tries++) {
-        r->strategy->flush(t);
-        o = rs_pool_take(&r->arena, t->pool);
-    }
-    if (!o)
-        return RS_ERR_ARENA;
-    uint32_t flags = setup ? RS_F_SETUP | (immortal ? RS_F_IMMORTAL : 0) : 0;
-    *out = rs_obj_open(&r->arena, o, flags, setup ? RS_NIL : 0, 1);
-    r->strategy->obj_init(t, o);
-    t->c.allocs++;
-    return RS_OK;
-}
-
-/* A handle from the caller names a slot of the arena and a generation that slot has reached
- * with an allocation (odd, not above the slot's): one rs_step_new() issued it. Whether it is
- * still live is a separate question (rs_handle_ok). Generations wrap after 2^31 reuses of one
- * slot; before that a handle is never issued twice. */
-static int rs_step_handle_check(const rs_run *r, rs_handle h)
-{
-    if (h.idx >= r->arena.capacity || !rs_gen_live(h.gen))
-        return RS_ERR_HANDLE;
-    /* Relaxed: the stepping run has one thread, the caller; the field is atomic during runs. */
-    uint32_t now = rs_pr_load_relaxed(&rs_obj_at(&r->arena, h.idx)->gen);
-    return h.gen <= now ? RS_OK : RS_ERR_HANDLE;
-}
-
-static int rs_step_op(rs_run *r, rs_handle h, int inc, int *performed)
-{
-    rs_thread *t = &r->threads[0];
-    int rc = rs_step_handle_check(r, h);
-    *performed = 0;
-    if (rc != RS_OK)
-        return rc;
-    h.o = rs_obj_at(&r->arena, h.idx); /* Python's handles carry (idx, gen) only */
-    if (!rs_handle_ok(&r->arena, h)) {
-        t->c.use_after_free++;
-        return RS_OK;
-    }
-    rs_obj *o = h.o;
-    if (!(o->flags & r->layers & RS_F_IMMORTAL)) {
-        if (inc)
-            r->strategy->incref(t, o);
-        else
-            r->strategy->decref(t, o);
-    }
-    t->ops++;
-    *performed = 1;
-    return RS_OK;
-}
-
-int rs_step_inc(rs_run *r, rs_handle h, int *performed) { return rs_step_op(r, h, 1, performed); }
-int rs_step_dec(rs_run *r, rs_handle h, int *performed) { return rs_step_op(r, h, 0, performed); }
-void rs_step_flush(rs_run *r) { r->strategy->flush(&r->threads[0]); }
-
-void rs_step_quiesce(rs_run *r)
-{
-    rs_thread *t = &r->threads[0];
-    r->strategy->leave(t);
-    r->strategy->quiesce(r);
-    r->strategy->enter(t);
-}
-
-int rs_step_live(rs_run *r, rs_handle h, int *live)
-{
-    int rc = rs_step_handle_check(r, h);
-    if (rc == RS_OK)
-        h.o = rs_obj_at(&r->arena, h.idx); /* Python's handles carry (idx, gen) only */
-    *live = rc == RS_OK && rs_handle_ok(&r->arena, h);
-    return rc;
-}
-
-int rs_step_count(rs_run *r, rs_handle h, int64_t *count)
-{
-    int live, rc = rs_step_live(r, h, &live);
-    if (rc != RS_OK || !live)
-        return RS_ERR_HANDLE;
-    *count = r->strategy->count(r, rs_obj_at(&r->arena, h.idx));
-    return RS_OK;
-}
-
-void rs_step_counters(rs_run *r, rs_counters *out)
-{
-    memset(out, 0, sizeof *out);
-    for (uint32_t i = 0; i <= r->nthreads; i++) {
-        out->allocs += r->threads[i].c.allocs;
-        out->frees += r->threads[i].c.frees;
-        out->double_frees += r->threads[i].c.double_frees;
-        out->use_after_free += r->threads[i].c.use_after_free;
-    }
-}
-
-void rs_step_destroy(rs_run *r)
-{
-    if (!r)
-        return;
-    r->strategy->leave(&r->threads[0]);
-    r->strategy->quiesce(r);
-    rs_run_destroy(r);
-}
