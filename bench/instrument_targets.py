@@ -11,7 +11,7 @@ is the median CPU ns/op (every value covers >= 50 ms of CPU at the defaults). Pr
   3. atomic / gil against limit+atomic / limit        (target: within 20%)
   4. gil / nonatomic                                  (target: within 5%)
   5. --calibrate's work figure                        (target: > 0)
-  6. zero cost of the explain flavour: src/core.c (the timed kernels' translation unit) compiled
+  6. zero cost of the explain flavour: src/registry.c (the timed kernels' translation unit) compiled
      from this tree and from a copy with every RS_STAT / RS_EXPLAIN_* line deleted, disassembled
      and compared instruction by instruction
 
@@ -94,7 +94,7 @@ INSTRUMENTATION = re.compile(r"^\s*(if \(.*\) )?(RS_STAT|RS_EXPLAIN_OP|RS_EXPLAI
 def _disassemble(source_dir: str, out_dir: str, tag: str) -> dict[str, list[str]]:
     """core.c's functions, as instruction lists with constants and branch targets masked."""
     obj = os.path.join(out_dir, f"{tag}.o")
-    subprocess.run(["gcc", *CFLAGS, "src/core.c", "-o", obj], cwd=source_dir, check=True)
+    subprocess.run(["gcc", *CFLAGS, "src/registry.c", "-o", obj], cwd=source_dir, check=True)
     text = subprocess.run(["objdump", "-d", "--no-show-raw-insn", obj], capture_output=True, text=True,
                           check=True).stdout
     funcs: dict[str, list[str]] = {}
@@ -112,7 +112,7 @@ def _disassemble(source_dir: str, out_dir: str, tag: str) -> dict[str, list[str]
 
 
 def zero_cost_target() -> None:
-    """The timed translation unit (src/core.c) compiled from this tree and from a copy with every
+    """The timed translation unit (src/registry.c) compiled from this tree and from a copy with every
     RS_STAT / RS_EXPLAIN_* line deleted, i.e. as if the explain flavour did not exist."""
     with tempfile.TemporaryDirectory(prefix="refstrat-zero-cost-") as tmp:
         bare = os.path.join(tmp, "bare")
@@ -133,7 +133,7 @@ def zero_cost_target() -> None:
     kernels = [f for f in after if TIMED_KERNEL.match(f"0 <{f}>:")]
     differ = sorted(f for f in set(before) | set(after) if before.get(f) != after.get(f))
     insns = sum(len(v) for v in after.values())
-    print(f"zero cost of the explain flavour: src/core.c compiled with the instrumentation lines and "
+    print(f"zero cost of the explain flavour: src/registry.c compiled with the instrumentation lines and "
           f"without them ({deleted} lines deleted): {len(after)} functions ({len(kernels)} timed kernels, "
           f"{insns} instructions), {len(after) - len(differ)} identical instruction for instruction")
     for f in differ:

@@ -9,7 +9,7 @@ with any change elsewhere in the object. Prints how many functions both objects 
 whose instructions differ (matching REGEX), those only one defines, and with FUNCTION a unified
 diff of that function. Compile both with setup.py's flags, e.g.
     gcc -std=gnu11 -O2 -fno-strict-aliasing -Wall -Wno-unused-function -pthread -Iinclude \
-        -I"$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])')" -c src/core.c
+        -I"$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])')" -c src/registry.c
 """
 import subprocess, re, sys
 def funcs(obj):

@@ -348,8 +348,9 @@ def limit(workload: str = "private", threads: int = 1, *, atomic: bool = False,
     is "limit" or "limit+atomic" and its counters prove nothing (``checked`` is False): the
     plain flavour loses updates on shared objects by design."""
     _check_bool("atomic", atomic)
+    workload = _check_name("workload", workload)
     with_limit = [w.name for w in _WORKLOADS.values() if w.has_limit]
-    if workload not in with_limit:
+    if workload in _WORKLOADS and workload not in with_limit:  # an unknown one: run's error
         raise ValueError(f"limit has no {workload!r} workload; valid choices: {_choices(with_limit)}")
     return _execute("limit+atomic" if atomic else "limit", workload, threads, options,
                     timed="limit", check=False)
