@@ -19,7 +19,7 @@ from refstrat.testing.programs import DEFAULT_LOG_SIZE, DEFAULT_TICK, immortal_a
 from refstrat.testing.sched.driver import check_scheduled, scheduled_failure
 from refstrat.testing.sched.runner import DEFAULT_MAX_STEPS, MAX_STEPS, SCHED_LOG_SIZE, SCHED_TICK
 from refstrat.testing.stress import stress
-from refstrat.testing.timing import fuzz, run_once
+from refstrat.testing.timing import fuzz_cases, run_once
 
 
 def check(
@@ -120,7 +120,8 @@ def _check_timing(strategy: str, program: Program | None, cfg: CheckConfig) -> R
             if report.failure:
                 break
     else:
-        report.failure = fuzz(strategy, cfg.threads, cfg.immortal, cfg.max_examples, cfg.hypothesis_settings, report)
+        report.failure = fuzz_cases(strategy, threads=cfg.threads, immortal=cfg.immortal, max_examples=cfg.max_examples,
+                                    base=cfg.hypothesis_settings, report=report)
         if report.failure is None and cfg.stress_sizes is not None:
             n = cfg.threads if isinstance(cfg.threads, int) else 2
             report.stress = stress(strategy, n, sizes=cfg.stress_sizes, immortal=cfg.immortal)

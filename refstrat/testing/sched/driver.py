@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from types import SimpleNamespace
 from typing import Callable, Sequence
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from refstrat.model import Expectation, Program, expect
 from refstrat.testing.args import require_sched_flavour, validate_memory, validate_reduction
 from refstrat.testing.config import CheckConfig
-from refstrat.testing.failures import BoundReached, CheckFailed, Failure, Report, hyp_settings, smallest_failure
+from refstrat.testing.failures import BoundReached, CheckFailed, Failure, Report, smallest_failure
+from refstrat.testing.failures import hyp_settings as _hyp_settings  # the name the tests' text calls
 from refstrat.testing.programs import immortal_active, programs
 from refstrat.testing.sched.corpus import explore_corpus
 from refstrat.testing.sched.explore import Exploration, explore_exhaustive, explore_pct, shrink_choices
@@ -37,17 +39,24 @@ def check_scheduled(strategy: str, program: Program | None, cfg: CheckConfig) ->
     explore = _Explorer(strategy, cfg, report)
     if program is not None:
         report.threads = program.nthreads
-        report.failure = (fuzz_schedules(strategy, program, cfg, report) if cfg.schedule == "random"
+        report.failure = (_fuzz_schedules(strategy, program, cfg, report) if cfg.schedule == "random"
                           else explore(program))
     elif cfg.schedule == "random":
-        report.failure = fuzz_schedules(strategy, None, cfg, report)
+        report.failure = _fuzz_schedules(strategy, None, cfg, report)
     else:
         if cfg.schedule == "exhaustive":
             report.failure = explore_corpus(explore, explore.last)
         if report.failure is None:
-            report.failure = _for_programs(explore, cfg)
+            report.failure = _for_programs(explore, threads=cfg.threads, max_examples=cfg.max_examples,
+                                           base=cfg.hypothesis_settings, max_ops=cfg.max_ops)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _fuzz_schedules(strategy: str, program: Program | None, cfg: CheckConfig, report: Report) -> Failure | None:
+    return fuzz_schedules(strategy, program, threads=cfg.threads, memory=cfg.memory, immortal=cfg.immortal,
+                          max_examples=cfg.max_examples, base=cfg.hypothesis_settings, report=report,
+                          max_steps=cfg.max_steps, max_ops=cfg.max_ops)
 
 
 class _Explorer:
@@ -106,12 +115,17 @@ class _Explorer:
                                  source=cfg.schedule or "")
 
 
-def _for_programs(explore: Callable[[Program], Failure | None], cfg: CheckConfig) -> Failure | None:
+def _for_programs(explore: Callable[[Program], Failure | None], *, threads: int | st.SearchStrategy[int],
+                  max_examples: int | None, base: settings | None, max_ops: int) -> Failure | None:
     """Run ``explore`` on Hypothesis-drawn small programs; the smallest failure."""
     failures: list[Failure] = []
+    # Under derandomize (the test profiles) Hypothesis seeds a test from its source text, its
+    # decorators included (hypothesis.internal.reflection.function_digest), so the test below keeps,
+    # word for word, the text it had when refstrat.testing was one module, and the names here are
+    # what that text calls: the same text draws the same examples, finds the same failures.
 
-    @hyp_settings(cfg.hypothesis_settings, cfg.max_examples)
-    @given(prog=programs(cfg.threads, max_steps=cfg.max_ops, release_all=None))
+    @_hyp_settings(base, max_examples)
+    @given(prog=programs(threads, max_steps=max_ops, release_all=None))
     def body(prog: Program) -> None:
         f = explore(prog)
         if f is not None:
@@ -121,27 +135,38 @@ def _for_programs(explore: Callable[[Program], Failure | None], cfg: CheckConfig
     return smallest_failure(body, failures)
 
 
-def fuzz_schedules(strategy: str, program: Program | None, cfg: CheckConfig, report: Report) -> Failure | None:
+def fuzz_schedules(strategy: str, program: Program | None, *, threads: int | st.SearchStrategy[int], memory: str,
+                   immortal: bool, max_examples: int | None, base: settings | None, report: Report, max_steps: int,
+                   max_ops: int) -> Failure | None:
     """Hypothesis draws the program (unless given) and the choice sequence; a failure shrinks
     to a short program and a short schedule (few preemptions) and replays exactly."""
-    act = immortal_active(strategy, cfg.immortal)
+    act = immortal_active(strategy, immortal)
     failures: list[Failure] = []
-    progs = st.just(program) if program is not None else programs(cfg.threads, max_steps=cfg.max_ops,
+    progs = st.just(program) if program is not None else programs(threads, max_steps=max_ops,
                                                                    release_all=None)
+    # Under derandomize (the test profiles) Hypothesis seeds a test from its source text, its
+    # decorators included (hypothesis.internal.reflection.function_digest), so the test below keeps,
+    # word for word, the text it had when refstrat.testing was one module, and the names here are
+    # what that text calls: the same text draws the same examples, finds the same failures.
+    _chk = SimpleNamespace(run_checked=run_scheduled, CHECK_TICK=SCHED_TICK, CHECK_LOG_SIZE=SCHED_LOG_SIZE)
 
-    @hyp_settings(cfg.hypothesis_settings, cfg.max_examples)
+    def _checked_failure(strategy: str, prog: Program, exp: Expectation, choices: Sequence[int], memory: str,
+                         immortal: bool, tick: int, log_size: int, max_steps: int, source: str) -> Failure | None:
+        return scheduled_failure(strategy, prog, exp, choices, memory=memory, immortal=immortal, tick=tick,
+                                 log_size=log_size, max_steps=max_steps, source=source)
+
+    @_hyp_settings(base, max_examples)
     @given(prog=progs, choices=st.lists(st.integers(0, 3), max_size=200))
     def body(prog: Program, choices: list[int]) -> None:
         report.examples += 1
         report.schedules += 1
         exp = expect(prog, immortal_active=act)
-        out = run_scheduled(strategy, prog, exp, choices=choices, memory=cfg.memory, immortal=cfg.immortal,
-                            max_steps=cfg.max_steps)
+        out = _chk.run_checked(strategy, prog, exp, choices=choices, memory=memory, immortal=immortal,
+                               max_steps=max_steps)
         report.bound_reached += out.verdict == "step bound"
         if out.problems:
-            f = scheduled_failure(strategy, prog, exp, out.choices, memory=cfg.memory, immortal=cfg.immortal,
-                                  tick=SCHED_TICK, log_size=SCHED_LOG_SIZE, max_steps=cfg.max_steps,
-                                  source="hypothesis")
+            f = _checked_failure(strategy, prog, exp, out.choices, memory, immortal, _chk.CHECK_TICK,
+                                 _chk.CHECK_LOG_SIZE, max_steps, "hypothesis")
             if f is not None:
                 failures.append(f)
                 raise CheckFailed(f)
