@@ -54,6 +54,7 @@ def check_scheduled(strategy: str, program: Program | None, cfg: CheckConfig) ->
 
 
 def _fuzz_schedules(strategy: str, program: Program | None, cfg: CheckConfig, report: Report) -> Failure | None:
+    """:func:`fuzz_schedules` with ``cfg``'s settings."""
     return fuzz_schedules(strategy, program, threads=cfg.threads, memory=cfg.memory, immortal=cfg.immortal,
                           max_examples=cfg.max_examples, base=cfg.hypothesis_settings, report=report,
                           max_steps=cfg.max_steps, max_ops=cfg.max_ops)
