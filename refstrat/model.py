@@ -213,6 +213,14 @@ def expect(program: Program, *, immortal_active: bool = True) -> Expectation:
     ``MAX_OBJECTS``. Cost: linear in the operations times the threads that wait on a recv,
     plus one list entry per id up to the highest.
     """
+    _validate_bounds(program)
+    _validate_ops(program)
+    created, hold, mail, last = _run_round_robin(program)
+    return _expectation(program, immortal_active, created, hold, mail, last)
+
+
+def _validate_bounds(program: Program) -> None:
+    """The bounds of ``refstrat.Trace``, checked before any operation is read."""
     n = program.nthreads
     if not 1 <= n <= MAX_THREADS:
         raise ProgramError(f"a program needs 1 to {MAX_THREADS} threads, got {n}")
@@ -234,7 +242,11 @@ def expect(program: Program, *, immortal_active: bool = True) -> Expectation:
         if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < MAX_OBJECTS:
             raise ProgramError(f"deferred id {i!r} is not an object id")
 
-    # Static checks first: they do not need a schedule.
+
+def _validate_ops(program: Program) -> None:
+    """What needs no schedule: each operation's shape, news and kills at most once per id, sends
+    to existing threads, deferred ids that exist."""
+    n, shared = program.nthreads, program.shared
     creator: dict[int, tuple[int, int]] = {}
     killer: dict[int, tuple[int, int]] = {}
     for t, ops in enumerate(program.threads):
@@ -269,6 +281,11 @@ def expect(program: Program, *, immortal_active: bool = True) -> Expectation:
         if i >= shared and i not in creator:
             raise ProgramError(f"deferred id {i} is neither shared nor created by a new")
 
+
+def _run_round_robin(program: Program) -> tuple[set[int], list[Counter], list[Counter], dict[int, dict[int, int]]]:
+    """The ids created, what each thread holds and has in its mailbox at the end, and each id's
+    last use per thread, from one round-robin run that raises on the first misuse."""
+    n, shared = program.nthreads, program.shared
     # Dynamic check: run the threads round-robin, each as far as it can go.  Mailboxes are
     # counting (a send never blocks, a recv blocks only while its count is zero), so the
     # threads form a confluent system: if this schedule finishes, every schedule does, and
@@ -333,6 +350,13 @@ def expect(program: Program, *, immortal_active: bool = True) -> Expectation:
                 # refstrat.Trace rejects this too: such a reference could never be released.
                 raise ProgramError(f"{c} reference(s) to object {oid} sent to thread {t} are never received")
 
+    return created, hold, mail, last
+
+
+def _expectation(program: Program, immortal_active: bool, created: set[int], hold: list[Counter],
+                 mail: list[Counter], last: dict[int, dict[int, int]]) -> Expectation:
+    """The final counts and frees that the run's end state implies, immortality applied."""
+    shared = program.shared
     immortal = frozenset(program.immortal) if immortal_active else frozenset()
     # Ids nobody allocates never exist (None: freed-or-absent); shared ids keep their permanent
     # setup reference. Only the ids the program uses need a look, so this is linear in it.
