@@ -10,7 +10,7 @@ included.  A benchmark, not a test:
 """
 import time
 
-from refstrat import _check
+from refstrat.testing import sched
 from refstrat.model import Program, expect
 
 #: The corpus's "a hand-off keeping a reference, then work, then the last drop".
@@ -27,16 +27,16 @@ def main() -> None:
             for memory in ("sc", "tso"):
                 best = 0.0
                 for _ in range(3):
-                    out = _check.run_checked(strategy, prog, exp, memory=memory, choices=choices,
-                                             max_steps=10**8)
+                    out = sched.run_scheduled(strategy, prog, exp, memory=memory, choices=choices,
+                                              max_steps=10**8)
                     assert not out.problems, out.problems
                     best = max(best, out.nsteps / out.seconds)
                 print(f"{switches:18s} {strategy:10s} {memory}: {out.nsteps:,} points, "
                       f"{best:,.0f} points/s (best of 3)")
             best = 0.0
             for _ in range(3):
-                out = _check.run_checked(strategy, prog, exp, choices=choices, max_steps=10**8,
-                                         sleep_add=[], want_trace=True)
+                out = sched.run_scheduled(strategy, prog, exp, choices=choices, max_steps=10**8,
+                                          sleep_add=[], want_trace=True)
                 assert not out.problems, out.problems
                 best = max(best, out.nsteps / out.seconds)
             print(f"{switches:18s} {strategy:10s} sc, races + sleep sets: {out.nsteps:,} points, "
@@ -47,12 +47,12 @@ def main() -> None:
 def explorations() -> None:
     exp = expect(HAND_OFF)
     for strategy in ("atomic", "biased", "buffered"):
-        for reduction in _check.REDUCTIONS:
+        for reduction in sched.REDUCTIONS:
             def run(choices, pct=None, sleep_add=None, want_trace=False):
-                return _check.run_checked(strategy, HAND_OFF, exp, choices=choices, sleep_add=sleep_add,
-                                          want_trace=want_trace)
+                return sched.run_scheduled(strategy, HAND_OFF, exp, choices=choices, sleep_add=sleep_add,
+                                           want_trace=want_trace)
             t0 = time.perf_counter()
-            ex = _check.explore_exhaustive(run, 2, 10**6, reduction=reduction)
+            ex = sched.explore_exhaustive(run, 2, 10**6, reduction=reduction)
             dt = time.perf_counter() - t0
             assert ex.failure is None and ex.complete
             print(f"explore hand-off   {strategy:10s} {reduction:5s}: {ex.schedules:,} schedules "

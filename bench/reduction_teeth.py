@@ -11,9 +11,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from refstrat import _check, _core
+from refstrat import _core
 from refstrat.model import expect
-from refstrat.testing import build_plugin
+from refstrat.testing import build_plugin, sched
 
 BROKEN = Path(__file__).resolve().parents[1] / "tests" / "broken"
 VARIANTS = ("broken_buffered_ack_first", "broken_coalesced_mark_late")
@@ -33,14 +33,14 @@ def main() -> None:
         _core.load_plugin(str(so))
     for name in VARIANTS:
         prog = catalog.CATALOG[name].program
-        tick = catalog.KNOBS.get(name, {}).get("tick", _check.CHECK_TICK)
+        tick = catalog.KNOBS.get(name, {}).get("tick", sched.SCHED_TICK)
         exp = expect(prog)
-        for reduction in _check.REDUCTIONS:
+        for reduction in sched.REDUCTIONS:
             def run(choices, pct=None, sleep_add=None, want_trace=False):
-                return _check.run_checked(name, prog, exp, choices=choices, tick=tick, sleep_add=sleep_add,
-                                          want_trace=want_trace)
+                return sched.run_scheduled(name, prog, exp, choices=choices, tick=tick, sleep_add=sleep_add,
+                                           want_trace=want_trace)
             t0 = time.perf_counter()
-            ex = _check.explore_exhaustive(run, 3, args.cap, reduction=reduction)
+            ex = sched.explore_exhaustive(run, 3, args.cap, reduction=reduction)
             dt = time.perf_counter() - t0
             verdict = "CAUGHT " + "; ".join(ex.failure.problems) if ex.failure else (
                 "not caught, complete" if ex.complete else "not caught, cut at the cap")

@@ -101,7 +101,7 @@ def _typename(value: object) -> str:
     return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
 
 
-def _check_name(what: str, value: object) -> str:
+def _validate_name(what: str, value: object) -> str:
     """``value`` as a plain str; a NUL inside would cut it short in C, so it is refused."""
     if not isinstance(value, str):
         raise TypeError(f"{what} must be a str, got {_typename(value)}")
@@ -111,8 +111,8 @@ def _check_name(what: str, value: object) -> str:
     return value
 
 
-def _check_strategy(strategy: object) -> str:
-    strategy = _check_name("strategy", strategy)
+def _validate_strategy(strategy: object) -> str:
+    strategy = _validate_name("strategy", strategy)
     if _core.find_strategy(strategy) is None:
         names = [s.name for s in strategies()]
         raise ValueError(f"unknown strategy {strategy!r}; valid choices: {_choices(names)}")
@@ -141,7 +141,7 @@ def _shown(value: int | float) -> str:
     return str(value)
 
 
-def _check_int(name: str, value: object, ranges: dict[str, tuple[int, int]] | None = None) -> int:
+def _validate_int(name: str, value: object, ranges: dict[str, tuple[int, int]] | None = None) -> int:
     """The converted value of an integer option, checked against its range."""
     value = _as_int(name, value)
     low, high = (ranges or _INT_RANGES)[name]
@@ -150,7 +150,7 @@ def _check_int(name: str, value: object, ranges: dict[str, tuple[int, int]] | No
     return value
 
 
-def _check_float(name: str, value: object) -> float:
+def _validate_float(name: str, value: object) -> float:
     """The converted value of a real option (an int, or a float whose subclass may lie)."""
     low, high = _FLOAT_RANGES[name]
     if isinstance(value, int) and not isinstance(value, bool):
@@ -167,7 +167,7 @@ def _check_float(name: str, value: object) -> float:
     return value
 
 
-def _check_bool(name: str, value: object) -> bool:
+def _validate_bool(name: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be a bool, got {_typename(value)}")
     return value
@@ -177,20 +177,20 @@ def _config(workload: object, threads: object, options: dict[str, Any]) -> tuple
     unknown = set(options) - set(_DEFAULTS)
     if unknown:
         raise TypeError(f"unknown option(s) {', '.join(sorted(unknown))}; valid: {_choices(sorted(_DEFAULTS))}")
-    workload = _check_name("workload", workload)
+    workload = _validate_name("workload", workload)
     if workload not in _WORKLOADS:
         raise ValueError(f"unknown workload {workload!r}; valid choices: {_choices(_WORKLOADS)}")
     cfg = dict(_DEFAULTS, **options)
     cfg["workload"] = workload
-    cfg["threads"] = _check_int("threads", threads)
+    cfg["threads"] = _validate_int("threads", threads)
     for name in _INT_RANGES:
         if name != "threads" and (name != "arena_size" or cfg[name] is not None):
-            cfg[name] = _check_int(name, cfg[name])
+            cfg[name] = _validate_int(name, cfg[name])
     for name in _FLOAT_RANGES:
-        cfg[name] = _check_float(name, cfg[name])
+        cfg[name] = _validate_float(name, cfg[name])
     for name in ("immortal", "deferred", "sharded", "pin"):
-        _check_bool(name, cfg[name])
-    cfg["layout"] = _check_name("layout", cfg["layout"])
+        _validate_bool(name, cfg[name])
+    cfg["layout"] = _validate_name("layout", cfg["layout"])
     if cfg["layout"] not in LAYOUTS:
         raise ValueError(f"unknown layout {cfg['layout']!r}; valid choices: {_choices(LAYOUTS)}")
     trace = cfg.pop("trace")
@@ -321,11 +321,11 @@ def run(strategy: str, workload: str = "private", threads: int = 1, *, check: bo
     within about 20 ms plus a worker's next abort check; the exception propagates once every
     thread has been joined.
     """
-    _check_bool("check", check)
-    _check_bool("explain", explain)
+    _validate_bool("check", check)
+    _validate_bool("explain", explain)
     if explain and not check and workload != "trace":
         raise ValueError("explain=True needs the checked run; drop check=False")
-    return _execute(_check_strategy(strategy), workload, threads, options,
+    return _execute(_validate_strategy(strategy), workload, threads, options,
                     timed="checked" if workload == "trace" else "unchecked", check=check, explain=explain)
 
 
@@ -333,7 +333,7 @@ def speed_of_light(workload: str = "private", threads: int = 1, **options: Any) 
     """The same operations as :func:`run` with plain increments and no checks: the hardware limit.
 
     Exact only where no object is shared between threads; its counters are not checked."""
-    if _check_name("workload", workload) == "trace":
+    if _validate_name("workload", workload) == "trace":
         raise ValueError("speed_of_light has no trace workload")
     return _execute("speed_of_light", workload, threads, options, check=False)
 
@@ -347,8 +347,8 @@ def limit(workload: str = "private", threads: int = 1, *, atomic: bool = False,
     of :func:`run`; ``immortal`` and the scheme knobs change nothing. The result's ``strategy``
     is "limit" or "limit+atomic" and its counters prove nothing (``checked`` is False): the
     plain flavour loses updates on shared objects by design."""
-    _check_bool("atomic", atomic)
-    workload = _check_name("workload", workload)
+    _validate_bool("atomic", atomic)
+    workload = _validate_name("workload", workload)
     with_limit = [w.name for w in _WORKLOADS.values() if w.has_limit]
     if workload in _WORKLOADS and workload not in with_limit:  # an unknown one: run's error
         raise ValueError(f"limit has no {workload!r} workload; valid choices: {_choices(with_limit)}")
@@ -380,13 +380,13 @@ class Arena:
 
     def __init__(self, strategy: str, capacity: int = 1024, *, immortal: bool = False,
                  layout: str = "packed") -> None:
-        strategy = _check_strategy(strategy)
+        strategy = _validate_strategy(strategy)
         capacity = _as_int("capacity", capacity)
         if not 1 <= capacity <= 2**32 - 2:
             raise ValueError(f"capacity must be in [1, {2**32 - 2}], got {capacity}")
         if not isinstance(immortal, bool):
             raise TypeError("immortal must be a bool")
-        layout = _check_name("layout", layout)
+        layout = _validate_name("layout", layout)
         if layout not in LAYOUTS:
             raise ValueError(f"unknown layout {layout!r}; valid choices: {_choices(LAYOUTS)}")
         self.strategy = strategy

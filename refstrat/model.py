@@ -11,6 +11,9 @@ interleaving the threads actually ran in, the exact final count of every object 
 which objects must have been freed; for an invalid program it names the thread and the
 position in that thread's program order where the program would release a reference it
 does not hold (the point where a use after free would occur) or would deadlock.
+:func:`compare` names every way a run's result differs from that :class:`Expectation`; it lives
+here, beside what it compares with, so that the checker (``refstrat.testing``) and the scheduler's
+runs (``refstrat.testing.sched``) both depend on the model and the model on neither.
 
 Why the result does not depend on the interleaving: every operation changes the count by
 a fixed amount (new, inc and push +1; dec, pop and kill -1; send/recv 0), so the final count is
@@ -38,6 +41,7 @@ __all__ = [
     "ProgramError",
     "Expectation",
     "expect",
+    "compare",
     "IMMORTAL_COUNT",
 ]
 
@@ -209,6 +213,14 @@ def expect(program: Program, *, immortal_active: bool = True) -> Expectation:
     ``MAX_OBJECTS``. Cost: linear in the operations times the threads that wait on a recv,
     plus one list entry per id up to the highest.
     """
+    _validate_bounds(program)
+    _validate_ops(program)
+    created, hold, mail, last = _run_round_robin(program)
+    return _expectation(program, immortal_active, created, hold, mail, last)
+
+
+def _validate_bounds(program: Program) -> None:
+    """The bounds of ``refstrat.Trace``, checked before any operation is read."""
     n = program.nthreads
     if not 1 <= n <= MAX_THREADS:
         raise ProgramError(f"a program needs 1 to {MAX_THREADS} threads, got {n}")
@@ -230,7 +242,11 @@ def expect(program: Program, *, immortal_active: bool = True) -> Expectation:
         if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < MAX_OBJECTS:
             raise ProgramError(f"deferred id {i!r} is not an object id")
 
-    # Static checks first: they do not need a schedule.
+
+def _validate_ops(program: Program) -> None:
+    """What needs no schedule: each operation's shape, news and kills at most once per id, sends
+    to existing threads, deferred ids that exist."""
+    n, shared = program.nthreads, program.shared
     creator: dict[int, tuple[int, int]] = {}
     killer: dict[int, tuple[int, int]] = {}
     for t, ops in enumerate(program.threads):
@@ -265,6 +281,11 @@ def expect(program: Program, *, immortal_active: bool = True) -> Expectation:
         if i >= shared and i not in creator:
             raise ProgramError(f"deferred id {i} is neither shared nor created by a new")
 
+
+def _run_round_robin(program: Program) -> tuple[set[int], list[Counter], list[Counter], dict[int, dict[int, int]]]:
+    """The ids created, what each thread holds and has in its mailbox at the end, and each id's
+    last use per thread, from one round-robin run that raises on the first misuse."""
+    n, shared = program.nthreads, program.shared
     # Dynamic check: run the threads round-robin, each as far as it can go.  Mailboxes are
     # counting (a send never blocks, a recv blocks only while its count is zero), so the
     # threads form a confluent system: if this schedule finishes, every schedule does, and
@@ -329,6 +350,13 @@ def expect(program: Program, *, immortal_active: bool = True) -> Expectation:
                 # refstrat.Trace rejects this too: such a reference could never be released.
                 raise ProgramError(f"{c} reference(s) to object {oid} sent to thread {t} are never received")
 
+    return created, hold, mail, last
+
+
+def _expectation(program: Program, immortal_active: bool, created: set[int], hold: list[Counter],
+                 mail: list[Counter], last: dict[int, dict[int, int]]) -> Expectation:
+    """The final counts and frees that the run's end state implies, immortality applied."""
+    shared = program.shared
     immortal = frozenset(program.immortal) if immortal_active else frozenset()
     # Ids nobody allocates never exist (None: freed-or-absent); shared ids keep their permanent
     # setup reference. Only the ids the program uses need a look, so this is linear in it.
@@ -372,3 +400,43 @@ def sequential_counts(program: Program, order: Iterable[int]) -> list[Counter]:
             counts[op[1]] -= 1
         history.append(Counter(counts))
     return history
+
+
+def compare(expected: Expectation, result: Any) -> list[str]:
+    """Every way ``result`` (a trace ``RunResult``) differs from what the model requires:
+    operations on freed objects, double frees, leaks after quiesce, premature frees, wrong
+    final counts (lost updates) and touched immortal objects.  Empty means correct."""
+    problems: list[str] = []
+    if result.use_after_free:
+        first = getattr(result, "first_use_after_free", None) or ()
+        where = ", ".join(f"T{t} op {k}" for t, k in enumerate(first) if k is not None)
+        problems.append(f"{result.use_after_free} operation(s) on a freed object (use after free"
+                        + (f"; first at {where} in program order)" if where else ")"))
+    if result.double_frees:
+        problems.append(f"{result.double_frees} double free(s)")
+    if result.leaks:
+        problems.append(f"{result.leaks} leak(s) after quiesce (count 0 but not freed)")
+    if getattr(result, "lost_updates", 0):
+        problems.append(f"{result.lost_updates} lost update(s) reported by the arena")
+    if getattr(result, "premature_frees", 0):
+        problems.append(f"{result.premature_frees} premature free(s) reported by the arena")
+    got = result.final_counts
+    if got is None:
+        return problems + ["the run returned no final counts"]
+    for oid, want in enumerate(expected.final_counts):
+        have = got[oid] if oid < len(got) else None
+        if oid in expected.immortal:
+            if have != want:
+                problems.append(f"immortal object {oid} was touched: count {have}, must stay {want}")
+        elif want is None and have is not None:
+            problems.append(f"object {oid} must be freed after quiesce but has count {have} (leak)")
+        elif want is not None and have is None:
+            uses = ", ".join(f"T{t}#{k}" for t, k in expected.last_use.get(oid, ()))
+            problems.append(f"object {oid} was freed but must have count {want} "
+                            f"(freed while referenced; last uses {uses})")
+        elif want != have:
+            problems.append(f"object {oid} has final count {have}, model says {want} "
+                            f"({'lost increments' if have < want else 'lost decrements'})")
+    if len(got) > len(expected.final_counts):
+        problems.append(f"run reported {len(got)} objects, program has {len(expected.final_counts)}")
+    return problems

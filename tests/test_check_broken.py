@@ -1,6 +1,6 @@
 """The systematic scheduler's teeth: the DEFAULT program-less exhaustive check (the built-in
-corpus of refstrat._corpus, then Hypothesis-drawn programs) must catch every broken variant in
-tests/broken/ with a shrunk schedule that replays, and must pass every correct scheme.
+corpus of refstrat.testing.sched.corpus, then Hypothesis-drawn programs) must catch every broken
+variant in tests/broken/ with a shrunk schedule that replays, and must pass every correct scheme.
 
 Nothing here uses a variant's own program from tests/broken/catalog.py: the exploration is
 the generic one a user gets from ``check(name, schedule="exhaustive")``.

@@ -12,9 +12,9 @@ from typing import Iterable
 import pytest
 
 refstrat = pytest.importorskip("refstrat")
-from refstrat import _check, _core  # noqa: E402
+from refstrat import _core  # noqa: E402
 from refstrat.model import expect  # noqa: E402
-from refstrat.testing import check  # noqa: E402
+from refstrat.testing import check, sched  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_check import PROGRAMS  # noqa: E402
@@ -116,7 +116,7 @@ def test_scheduler_races_match_the_oracle(scheme: str) -> None:
     for prog in PROGRAMS[:4]:
         exp = expect(prog)
         for choices in _schedules(prog):
-            out = _check.run_checked(scheme, prog, exp, choices=choices, want_trace=True)
+            out = sched.run_scheduled(scheme, prog, exp, choices=choices, want_trace=True)
             assert out.verdict == "done" and not out.problems
             got = sorted([(st[8], st[0]) for st in out.trace if st[8] >= 0] + out.end_race)
             want = sorted(oracle_races(out.trace, [q for _, q in out.end_race]))
@@ -129,7 +129,7 @@ def test_a_helper_that_never_ran_still_races() -> None:
     """buffered's commit thread never runs in the default schedule of a short program (the
     workers finish first): its unknown next step is reported as a race at the end."""
     prog = PROGRAMS[1]
-    out = _check.run_checked("buffered", prog, expect(prog), want_trace=True)
+    out = sched.run_scheduled("buffered", prog, expect(prog), want_trace=True)
     helpers = {q for _, q in out.end_race}
     assert helpers and all(q >= prog.nthreads for q in helpers)
 
@@ -139,7 +139,7 @@ def test_reductions_agree_and_only_prune(scheme: str) -> None:
     bound = 1 if scheme in ("biased", "buffered", "coalesced") else 2
     for prog in PROGRAMS[:3]:
         counts = {}
-        for reduction in _check.REDUCTIONS:
+        for reduction in sched.REDUCTIONS:
             r = check(scheme, prog, schedule="exhaustive", preemption_bound=bound, reduction=reduction,
                       max_schedules=50_000)
             assert r.ok and r.complete
@@ -152,11 +152,11 @@ def test_a_sleeping_thread_prunes_the_run() -> None:
     """T0 explored first from the start decision, T1 chosen: T0's start commutes with every step,
     so T0 sleeps to the end and the run stops where T0 would run."""
     prog = PROGRAMS[0]
-    out = _check.run_checked("atomic", prog, expect(prog), choices=[1], sleep_add=[1], want_log=True)
+    out = sched.run_scheduled("atomic", prog, expect(prog), choices=[1], sleep_add=[1], want_log=True)
     assert out.verdict == "pruned" and out.problems == []
     assert out.steps[0].thread == 1 and out.steps[-1].thread == 0
     assert all(s.thread == 1 for s in out.steps[1:-1])
-    free = _check.run_checked("atomic", prog, expect(prog), choices=[1])
+    free = sched.run_scheduled("atomic", prog, expect(prog), choices=[1])
     assert free.verdict == "done" and free.nsteps > out.nsteps
 
 
@@ -173,7 +173,7 @@ def test_core_refuses_reduction_under_tso(kw: dict) -> None:
     """The C core validates its own configuration: sleep sets and races model SC only."""
     prog = PROGRAMS[0]
     with pytest.raises(ValueError, match="SC memory"):
-        _check.run_checked("atomic", prog, expect(prog), memory="tso", **kw)
+        sched.run_scheduled("atomic", prog, expect(prog), memory="tso", **kw)
 
 
 def test_coalesced_review_cannot_end_inside_a_flush(broken_plugin: list[str]) -> None:
@@ -186,9 +186,9 @@ def test_coalesced_review_cannot_end_inside_a_flush(broken_plugin: list[str]) ->
     exp = expect(prog)
     for scheme, tick in [("coalesced", t) for t in (3, 5, 8)] + [(name, CATALOG.KNOBS[name]["tick"])]:
         def run(choices, pct=None, sleep_add=None, want_trace=False, scheme=scheme, tick=tick):
-            return _check.run_checked(scheme, prog, exp, choices=choices, tick=tick, sleep_add=sleep_add,
-                                      want_trace=want_trace)
-        ex = _check.explore_exhaustive(run, 3, 50_000, reduction="dpor")
+            return sched.run_scheduled(scheme, prog, exp, choices=choices, tick=tick, sleep_add=sleep_add,
+                                       want_trace=want_trace)
+        ex = sched.explore_exhaustive(run, 3, 50_000, reduction="dpor")
         print(scheme, "tick", tick, ex.schedules, "schedules")
         if scheme == name:
             assert ex.failure is not None and any("double free" in p for p in ex.failure.problems)

@@ -1,6 +1,5 @@
-"""Systematic interleaving checks: one program run under the check build's deterministic
-scheduler (src/check.c), and the three ways of exploring schedules that
-:func:`refstrat.testing.check` offers (``schedule="random" | "pct" | "exhaustive"``).
+"""One program run under the check build's deterministic scheduler (src/check.c), compared
+with the model, and its schedule as printed; the constants every exploration shares.
 
 A schedule is a *choice sequence*: at every scheduling point with several options the
 scheduler takes option ``choice % options`` (0 = the running thread goes on), and 0 once the
@@ -11,25 +10,23 @@ produced them (Hypothesis, PCT or the exhaustive search).
 from __future__ import annotations
 
 import functools
-import random
 from array import array
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Callable, Sequence
+from typing import Sequence
 
-from . import _search
-from .model import Expectation, Program
-from .trace import run_arrays
+from refstrat.model import Expectation, Program, compare
+from refstrat.trace import run_arrays
 
 SCHEDULES = ("random", "pct", "exhaustive")
 MEMORIES = ("sc", "tso")
 VERDICTS = ("done", "deadlock", "step bound", "pruned")
 REDUCTIONS = ("none", "sleep", "dpor")
 
-#: Knobs of a checked run: small, so that epochs (coalesced) and log rotations and commit
+#: Knobs of a scheduled run: small, so that epochs (coalesced) and log rotations and commit
 #: rounds (buffered) happen inside a short program rather than only at quiesce.
-CHECK_TICK = 3
-CHECK_LOG_SIZE = 16
+SCHED_TICK = 3
+SCHED_LOG_SIZE = 16
 DEFAULT_MAX_STEPS = 20_000
 
 #: What a run cut by ``max_steps`` means: the scheduler cannot tell a livelock from a legal run
@@ -89,7 +86,7 @@ def _source(path: str, line: int) -> str:
 
 @dataclass
 class Outcome:
-    """One checked run: the verdict, every disagreement with the model, the choices taken."""
+    """One scheduled run: the verdict, every disagreement with the model, the choices taken."""
 
     verdict: str
     problems: list[str]
@@ -106,9 +103,9 @@ class Outcome:
     end_race: list[tuple[int, int]] = field(default_factory=list)
 
 
-def run_checked(strategy: str, program: Program, expected: Expectation, *, choices: Sequence[int] = (),
-                memory: str = "sc", immortal: bool = False, tick: int = CHECK_TICK,
-                log_size: int = CHECK_LOG_SIZE, max_steps: int = DEFAULT_MAX_STEPS,
+def run_scheduled(strategy: str, program: Program, expected: Expectation, *, choices: Sequence[int] = (),
+                memory: str = "sc", immortal: bool = False, tick: int = SCHED_TICK,
+                log_size: int = SCHED_LOG_SIZE, max_steps: int = DEFAULT_MAX_STEPS,
                 pct: tuple[int, int, int] | None = None, want_log: bool = False,
                 sleep_add: Sequence[int] | None = None, want_trace: bool = False) -> Outcome:
     """Run ``program`` once under the scheduler and compare with ``expected``.
@@ -118,8 +115,7 @@ def run_checked(strategy: str, program: Program, expected: Expectation, *, choic
     that reaches a step of a sleeping thread stops with verdict ``"pruned"`` and no problems.
     ``want_trace`` fills ``Outcome.trace`` (what partial-order reduction reads).
     Deterministic: the same arguments give the same outcome, log included."""
-    from . import _core
-    from .testing import compare
+    from refstrat import _core
 
     cfg, compiled = _prepared(program, immortal, tick, log_size)
     compiled = run_arrays(compiled, [0 if c is None else c for c in expected.final_counts])
@@ -148,9 +144,9 @@ def run_checked(strategy: str, program: Program, expected: Expectation, *, choic
 
 @functools.lru_cache(maxsize=8)
 def _prepared(program: Program, immortal: bool, tick: int, log_size: int) -> tuple[dict, tuple]:
-    """The validated configuration and compiled trace of a checked run: an exploration runs one
+    """The validated configuration and compiled trace of a scheduled run: an exploration runs one
     program thousands of times."""
-    from . import _api
+    from refstrat import _api
 
     cfg, trace = _api._config("trace", program.nthreads,
                               dict(trace=program.to_trace(), immortal=immortal, tick=tick,
@@ -202,111 +198,3 @@ def format_schedule(out: Outcome, workers: int, limit: int = 400) -> str:
             text += f"   <-- {out.marks[i]}"
         lines.append(text)
     return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------- exploration
-
-@dataclass
-class Exploration:
-    schedules: int = 0   # runs, the pruned ones included
-    pruned: int = 0      # runs the sleep sets stopped early
-    steps: int = 0       # scheduling points over all runs
-    complete: bool = True
-    failure: Outcome | None = None
-    bound_reached: bool = False  # a run hit max_steps; the exploration stopped there
-
-
-def _cut(ex: Exploration, out: Outcome) -> bool:
-    """Whether run ``out`` ends the exploration ``ex``: a failure, or a run cut by the step bound
-    (its verdict says nothing about the scheme, and the search's next schedules would branch off
-    its thousands of decisions, most of them as long)."""
-    if out.problems:
-        ex.failure = out
-    elif out.verdict == "step bound":
-        ex.bound_reached, ex.complete = True, False
-    else:
-        return False
-    return True
-
-
-def explore_exhaustive(run: Callable[..., Outcome], bound: int, max_schedules: int, *,
-                       reduction: str = "none") -> Exploration:
-    """Every schedule with at most ``bound`` preemptions (CHESS), by depth-first search
-    (refstrat._search): rerun with the prefix of the last schedule up to its deepest decision
-    that has an option still to try within the bound, that option taken, and choice 0 after it.
-
-    ``reduction`` (one of ``REDUCTIONS``; the reductions are SC only): ``"sleep"``, sleep sets
-    (Godefroid 1996): the threads of the options already explored from a decision sleep below
-    it until a step that does not commute with their pending primitive runs; a sleeping
-    thread's option is not tried, and a run that reaches a step of a sleeping thread stops.
-    ``"dpor"``: sleep sets, and an option is tried only where a run shows a race that it
-    reverses (refstrat._dpor).  Without a bound neither skips a distinct outcome; with one, a
-    schedule whose explored equivalents all need more preemptions than the bound is skipped."""
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"unknown reduction {reduction!r}; valid: {', '.join(map(repr, REDUCTIONS))}")
-    ex = Exploration()
-    search = _search.Search(bound, reduction)
-    prefix: list[int] = []
-    adds: list[int] | None = None if reduction == "none" else []
-    while True:
-        out = run(prefix, sleep_add=adds, want_trace=reduction == "dpor")
-        ex.schedules += 1
-        ex.steps += out.nsteps
-        ex.pruned += out.verdict == "pruned"
-        if _cut(ex, out):
-            return ex
-        nxt = search.successor(out)
-        if nxt is None:
-            return ex
-        if ex.schedules >= max_schedules:
-            ex.complete = False
-            return ex
-        prefix, adds = nxt
-
-
-def explore_pct(run: Callable[..., Outcome], runs: int, depth: int, seed: int,
-                max_schedules: int | None = None) -> Exploration:
-    """PCT (Burckhardt et al., ASPLOS 2010): ``runs`` seeded runs with random thread priorities
-    and ``depth - 1`` priority change points among k steps, k estimated from a first run; at
-    most ``max_schedules`` runs in all, the first one included."""
-    ex = Exploration()
-    first = run(())
-    ex.schedules += 1
-    if _cut(ex, first):
-        return ex
-    k = max(1, first.nsteps)
-    rng = random.Random(seed)
-    for _ in range(runs):
-        if max_schedules is not None and ex.schedules >= max_schedules:
-            ex.complete = False
-            break
-        out = run((), pct=(rng.getrandbits(63), depth, k))
-        ex.schedules += 1
-        if _cut(ex, out):
-            return ex
-    return ex
-
-
-def shrink_choices(run: Callable[[Sequence[int]], Outcome], choices: Sequence[int]) -> tuple[int, ...]:
-    """Make a failing choice sequence shorter and closer to zeros while it still fails: drop the
-    trailing zeros, then try zeroing and deleting single choices (fewer preemptions)."""
-    cur = list(choices)
-    while cur and cur[-1] == 0:
-        cur.pop()
-    changed, budget = True, 300
-    while changed and budget > 0:
-        changed = False
-        for i in range(len(cur) - 1, -1, -1):
-            for cand in (cur[:i] + cur[i + 1:], cur[:i] + [0] + cur[i + 1:]):
-                if cand == cur or budget <= 0:
-                    continue
-                budget -= 1
-                if run(cand).problems:
-                    cur = cand
-                    while cur and cur[-1] == 0:
-                        cur.pop()
-                    changed = True
-                    break
-            if changed:
-                break
-    return tuple(cur)

@@ -1,6 +1,6 @@
 """Dynamic partial-order reduction for the exhaustive exploration (SC only).
 
-Without it the depth-first search (refstrat._search) tries every option at every decision.  Most
+Without it the depth-first search (refstrat.testing.sched.search) tries every option at every decision.  Most
 of those runs only reorder steps that commute: two loads, or accesses to different addresses,
 give the same state in either order.  This module names the options that the search must try: an
 option only where a run shows a race (Flanagan and Godefroid, "Dynamic partial-order reduction for

@@ -6,13 +6,18 @@ Hypothesis-drawn programs rarely contain the racing shapes (two last drops at on
 hand-off followed by safepoints, a reference sent back), so the exhaustive search runs each
 of these first, at a few knob settings: a short epoch or log (``tick``, ``log_size``) makes
 the rotations and commit rounds of deferred schemes happen inside a short program.
+:func:`explore_corpus` explores them in three passes of growing depth.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
 
-from .model import Program
+from refstrat.model import Program
+from refstrat.testing.sched.explore import Exploration
+
+F = TypeVar("F")  # what explore() returns for a failure (refstrat.testing.Failure)
 
 #: (tick, log_size) settings each corpus program is explored at: the check build's default,
 #: the shortest epoch, and a longer epoch (deltas held across several safepoints); the log is
@@ -113,3 +118,69 @@ CORPUS: tuple[Litmus, ...] = (
            Program(threads=((("new", 0), ("push", 0), ("send", 0, 1), ("pop", 0)),
                             (("recv", 0), ("dec", 0))), deferred=(0,))),
 )
+
+
+def explore_corpus(explore: Callable[..., F | None], last: Exploration) -> F | None:
+    """The first phase of a program-less exhaustive check: the built-in litmus programs
+    (:data:`CORPUS`) at each of their knob settings, in a fixed order (so the same
+    scheme always gets the same verdict), in three passes; the first failure.
+
+    Pass 1 gives each program ``SCHEDULES_PER_PROGRAM`` schedules (or its own cap); a
+    program whose exploration completes within that deepens by one preemption with what is
+    left of it.  Pass 2 explores every program that pass 1 cut off again, with
+    ``DEEP_SCHEDULES``, the programs with the shortest runs first (the most schedules
+    for the budget; the runs' lengths are deterministic, so is the order): the bugs that need a
+    helper thread's round at a chosen point sit deep in a schedule, past what the first pass
+    reaches.  Pass 3 explores every program whose exploration completed at the bound but not
+    one preemption deeper, one preemption deeper, with ``DEEPER_SCHEDULES``, again the
+    shortest runs first: a reviewer's tick between another worker's add and its zero test, after
+    a hand-off, takes three preemptions.
+
+    A run cut by the step bound ends its program at every knob setting (they run as long), and
+    all three passes together stay within ``max_schedules`` (explore() runs nothing once it is
+    spent)."""
+    cut: list[tuple[float, int, Litmus, int, int]] = []  # (steps per run, order, ...)
+    shallow: list[tuple[float, int, Litmus, int, int]] = []  # complete at the bound only
+    for litmus in CORPUS:
+        cap = litmus.schedules or SCHEDULES_PER_PROGRAM
+        waits_ok = litmus.program.pool is not None
+        for tick, log_size in KNOBS:
+            failure = explore(litmus.program, tick, log_size, cap, waits_ok=waits_ok)
+            if not last.schedules:
+                return None  # max_schedules is spent
+            if failure is None and not last.bound_reached:
+                if last.complete and last.schedules < cap:
+                    per_run = last.steps / last.schedules
+                    failure = explore(litmus.program, tick, log_size, cap - last.schedules, extra=1,
+                                      waits_ok=waits_ok)
+                    if failure is None and not last.complete and not last.bound_reached:
+                        shallow.append((per_run, len(shallow), litmus, tick, log_size))
+                elif not last.complete:
+                    cut.append((last.steps / last.schedules, len(cut), litmus, tick, log_size))
+                else:
+                    shallow.append((last.steps / last.schedules, len(shallow), litmus, tick, log_size))
+            if last.bound_reached or pool_waits(litmus, failure):
+                break
+            if failure is not None:
+                return failure
+    for _, _, litmus, tick, log_size in sorted(cut):
+        failure = explore(litmus.program, tick, log_size, DEEP_SCHEDULES,
+                          waits_ok=litmus.program.pool is not None)
+        if failure is None and last.complete:
+            shallow.append((last.steps / last.schedules, len(shallow), litmus, tick, log_size))
+        if failure is not None and not pool_waits(litmus, failure):
+            return failure
+    for _, _, litmus, tick, log_size in sorted(shallow):
+        failure = explore(litmus.program, tick, log_size, DEEPER_SCHEDULES, extra=1,
+                          waits_ok=litmus.program.pool is not None)
+        if failure is not None and not pool_waits(litmus, failure):
+            return failure
+    return None
+
+
+def pool_waits(litmus: Litmus, failure: Any) -> bool:
+    """A tight-pool program only waited: a scheme that frees later than the pool needs (coalesced,
+    percpu: at quiesce) parks for good (or spins through the step bound, which explore() already
+    takes for no failure); not a bug."""
+    return failure is not None and litmus.program.pool is not None and all(
+        p.startswith("DEADLOCK") for p in failure.problems)

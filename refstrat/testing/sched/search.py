@@ -1,13 +1,13 @@
 """The depth-first search of the exhaustive exploration
-(:func:`refstrat._check.explore_exhaustive`), one search for every reduction.
+(:func:`refstrat.testing.sched.explore.explore_exhaustive`), one search for every reduction.
 
 The search keeps the decisions of the last run's path, each with the options it has run and the
 options it must try.  The next run takes the deepest decision with an option still to try within
 the preemption bound, its smallest such option, and choice 0 after it (CHESS); so a decision runs
 its options in increasing order, and the choices of a run before that decision replay its prefix.
 Without partial-order reduction (``"none"``, ``"sleep"``) a decision must try every option; with
-it (``"dpor"``) only those that refstrat._dpor names: the run's own choice, the timeouts, and the
-options that reverse a race of some run through the decision.  A sleeping thread's option is never
+it (``"dpor"``) only those that :mod:`refstrat.testing.sched.dpor` names: the run's own choice,
+the timeouts, and the options that reverse a race of some run through the decision.  A sleeping thread's option is never
 tried: the sleep sets (src/check.c) show that it repeats a run already made.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _dpor
+from refstrat.testing.sched import dpor as _dpor
 
 
 def _cost(choice: int) -> int:
@@ -43,7 +43,7 @@ class _Node:
 
 class Search:
     """The depth-first search within ``bound`` preemptions under ``reduction`` (one of
-    ``refstrat._check.REDUCTIONS``): given each run, in order (with ``want_trace`` under
+    ``refstrat.testing.sched.runner.REDUCTIONS``): given each run, in order (with ``want_trace`` under
     ``"dpor"``), the choices of the next run and the sleep sets' additions (None under
     ``"none"``), or None when every decision has tried all it must."""
 
