@@ -6,12 +6,12 @@ Build options, as environment variables read at build time:
                                         LD_PRELOAD when importing it into an uninstrumented Python.
   REFSTRAT_NATIVE=1                     add -march=native (off by default: wheels must run anywhere).
 """
+
 import glob
 import hashlib
 import os
 import shutil
 import sysconfig
-
 from concurrent.futures import ThreadPoolExecutor
 
 from Cython.Build import cythonize
@@ -34,6 +34,7 @@ class build_py_with_headers(build_py):
         for header in glob.glob(os.path.join("include", "refstrat", "*.h")):
             shutil.copy2(header, dest)
 
+
 class build_ext_parallel(build_ext):
     """Compile an extension's C files side by side, one compiler per CPU, and keep the objects in
     build/objects-KEY (KEY: a hash of the compiler, its flags and the interpreter's ABI), where a
@@ -53,8 +54,11 @@ class build_ext_parallel(build_ext):
             objects = self.compiler.object_filenames(sources, output_dir=cache)
             headers = b"".join(_read(d) for d in sorted(ext.depends))
             digests = [hashlib.sha256(_read(src) + headers).hexdigest() for src in sources]
-            stale = [(src, obj, d) for src, obj, d in zip(sources, objects, digests)
-                     if not os.path.exists(obj) or _read(obj + ".digest", b"").decode() != d]
+            stale = [
+                (src, obj, d)
+                for src, obj, d in zip(sources, objects, digests)
+                if not os.path.exists(obj) or _read(obj + ".digest", b"").decode() != d
+            ]
 
             def build(job):  # into this build's own folder, then into the cache whole (an
                 src, obj, digest = job  # interrupted compile leaves nothing there to reuse)
@@ -109,8 +113,17 @@ if os.environ.get("REFSTRAT_NATIVE") == "1":
 core = Extension(
     "refstrat._core",
     # longest compile first: the units that instantiate kernel copies (src/internal.h says who calls whom)
-    sources=["src/registry.c", "src/explain.c", "src/check_table.c", "refstrat/_core.pyx", "src/runner.c",
-             "src/check.c", "src/plugins.c", "src/check_races.c", "src/step.c"],
+    sources=[
+        "src/registry.c",
+        "src/explain.c",
+        "src/check_table.c",
+        "refstrat/_core.pyx",
+        "src/runner.c",
+        "src/check.c",
+        "src/plugins.c",
+        "src/check_races.c",
+        "src/step.c",
+    ],
     include_dirs=["include"],
     depends=[os.path.join("include", "refstrat", f) for f in os.listdir(os.path.join("include", "refstrat"))]
     + sorted(glob.glob(os.path.join("src", "*.h"))),
@@ -119,5 +132,7 @@ core = Extension(
     libraries=["m", "dl"],
 )
 
-setup(cmdclass={"build_py": build_py_with_headers, "build_ext": build_ext_parallel},
-      ext_modules=cythonize([core], language_level=3, compiler_directives={"freethreading_compatible": True}))
+setup(
+    cmdclass={"build_py": build_py_with_headers, "build_ext": build_ext_parallel},
+    ext_modules=cythonize([core], language_level=3, compiler_directives={"freethreading_compatible": True}),
+)

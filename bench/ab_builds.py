@@ -15,6 +15,7 @@ through include/refstrat/pr.h moved no figure. --rows takes the bench's row name
 ("<strategy>+layer...", speed_of_light, limit, limit+atomic); the default is every strategy and
 speed_of_light on private, shared and fib.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,13 @@ print(json.dumps(out))
 
 def one_pass(python: str, ops: int, fib_n: int, rows: str, workloads: str) -> dict[str, float]:
     # Run from / so that neither checkout's source tree shadows the other's editable install.
-    done = subprocess.run([python, "-c", _PASS, str(ops), str(fib_n), rows, workloads],
-                          capture_output=True, text=True, check=True, cwd="/")
+    done = subprocess.run(
+        [python, "-c", _PASS, str(ops), str(fib_n), rows, workloads],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd="/",
+    )
     return json.loads(done.stdout)
 
 
@@ -83,10 +89,11 @@ def main() -> None:
         paired = sorted(b / a for a, b in zip(a_runs, b_runs))
         q1, ratio, q3 = statistics.quantiles(paired, n=4) if len(paired) > 1 else paired * 3
         ratios.append(ratio)
-        print(f"{cell:36}{statistics.median(a_runs):10.2f}{statistics.median(b_runs):10.2f}"
-              f"{ratio:8.2f}  {q1:.2f}-{q3:.2f}")
-    print(f"B/A over all cells: median {statistics.median(ratios):.3f}, "
-          f"min {min(ratios):.2f}, max {max(ratios):.2f}")
+        print(
+            f"{cell:36}{statistics.median(a_runs):10.2f}{statistics.median(b_runs):10.2f}"
+            f"{ratio:8.2f}  {q1:.2f}-{q3:.2f}"
+        )
+    print(f"B/A over all cells: median {statistics.median(ratios):.3f}, min {min(ratios):.2f}, max {max(ratios):.2f}")
 
 
 if __name__ == "__main__":

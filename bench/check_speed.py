@@ -8,14 +8,17 @@ included.  A benchmark, not a test:
 
     nice -n 10 .venv/bin/python bench/check_speed.py
 """
+
 import time
 
-from refstrat.testing import sched
 from refstrat.model import Program, expect
+from refstrat.testing import sched
 
 #: The corpus's "a hand-off keeping a reference, then work, then the last drop".
-HAND_OFF = Program(threads=((("new", 1), ("inc", 1), ("send", 1, 1), ("inc", 0), ("dec", 0), ("dec", 1)),
-                            (("recv", 1), ("dec", 1))), shared=1)
+HAND_OFF = Program(
+    threads=((("new", 1), ("inc", 1), ("send", 1, 1), ("inc", 0), ("dec", 0), ("dec", 1)), (("recv", 1), ("dec", 1))),
+    shared=1,
+)
 
 
 def main() -> None:
@@ -27,20 +30,23 @@ def main() -> None:
             for memory in ("sc", "tso"):
                 best = 0.0
                 for _ in range(3):
-                    out = sched.run_scheduled(strategy, prog, exp, memory=memory, choices=choices,
-                                              max_steps=10**8)
+                    out = sched.run_scheduled(strategy, prog, exp, memory=memory, choices=choices, max_steps=10**8)
                     assert not out.problems, out.problems
                     best = max(best, out.nsteps / out.seconds)
-                print(f"{switches:18s} {strategy:10s} {memory}: {out.nsteps:,} points, "
-                      f"{best:,.0f} points/s (best of 3)")
+                print(
+                    f"{switches:18s} {strategy:10s} {memory}: {out.nsteps:,} points, {best:,.0f} points/s (best of 3)"
+                )
             best = 0.0
             for _ in range(3):
-                out = sched.run_scheduled(strategy, prog, exp, choices=choices, max_steps=10**8,
-                                          sleep_add=[], want_trace=True)
+                out = sched.run_scheduled(
+                    strategy, prog, exp, choices=choices, max_steps=10**8, sleep_add=[], want_trace=True
+                )
                 assert not out.problems, out.problems
                 best = max(best, out.nsteps / out.seconds)
-            print(f"{switches:18s} {strategy:10s} sc, races + sleep sets: {out.nsteps:,} points, "
-                  f"{best:,.0f} points/s (best of 3)")
+            print(
+                f"{switches:18s} {strategy:10s} sc, races + sleep sets: {out.nsteps:,} points, "
+                f"{best:,.0f} points/s (best of 3)"
+            )
     explorations()
 
 
@@ -48,16 +54,21 @@ def explorations() -> None:
     exp = expect(HAND_OFF)
     for strategy in ("atomic", "biased", "buffered"):
         for reduction in sched.REDUCTIONS:
+
             def run(choices, pct=None, sleep_add=None, want_trace=False):
-                return sched.run_scheduled(strategy, HAND_OFF, exp, choices=choices, sleep_add=sleep_add,
-                                           want_trace=want_trace)
+                return sched.run_scheduled(
+                    strategy, HAND_OFF, exp, choices=choices, sleep_add=sleep_add, want_trace=want_trace
+                )
+
             t0 = time.perf_counter()
             ex = sched.explore_exhaustive(run, 2, 10**6, reduction=reduction)
             dt = time.perf_counter() - t0
             assert ex.failure is None and ex.complete
-            print(f"explore hand-off   {strategy:10s} {reduction:5s}: {ex.schedules:,} schedules "
-                  f"({ex.pruned:,} pruned), {ex.steps:,} points, {dt:.2f} s, {ex.schedules / dt:,.0f} "
-                  f"schedules/s, {ex.steps / dt:,.0f} points/s")
+            print(
+                f"explore hand-off   {strategy:10s} {reduction:5s}: {ex.schedules:,} schedules "
+                f"({ex.pruned:,} pruned), {ex.steps:,} points, {dt:.2f} s, {ex.schedules / dt:,.0f} "
+                f"schedules/s, {ex.steps / dt:,.0f} points/s"
+            )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ is the median CPU ns/op (every value covers >= 50 ms of CPU at the defaults). Pr
 
 A benchmark, not a test: it never fails the build, it reports. Run it on an idle machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from typing import Callable, Optional
 
 import refstrat
 
@@ -55,7 +55,10 @@ def timed_targets(repeat: int, opts: dict) -> None:
     for _ in range(repeat):
         for key in samples:
             samples[key].append(run_row(*key, opts).ns_per_op)
-    med: Callable[[str, str], float] = lambda r, w: statistics.median(samples[(r, w)])
+
+    def med(r: str, w: str) -> float:
+        return statistics.median(samples[(r, w)])
+
     print(f"median CPU ns/op of {repeat} interleaved T=1 runs; fib_n={opts['fib_n']}, ops={opts['ops']}")
     print(f"  {'row':16}" + "".join(f"{w:>12}" for w in WORKLOADS))
     for r in ROWS:
@@ -81,8 +84,10 @@ def calibrate_target(fib_n: int) -> None:
     from refstrat import bench
 
     cal = bench.calibrate("gil", "fib", sys.executable, fib_n, 0, True)
-    print(f"calibration: Python {cal.real_ns_per_op:.2f} ns/op; model gil {cal.model_ns_per_op_at_zero:.2f} "
-          f"ns/op at work=0 -> {cal.model_ns_per_op:.2f} at work={cal.work} {cal.note}")
+    print(
+        f"calibration: Python {cal.real_ns_per_op:.2f} ns/op; model gil {cal.model_ns_per_op_at_zero:.2f} "
+        f"ns/op at work=0 -> {cal.model_ns_per_op:.2f} at work={cal.work} {cal.note}"
+    )
     verdict("--calibrate work (spin iterations per call)", cal.work, cal.work > 0, "> 0")
     share = cal.model_ns_per_op_at_zero / cal.real_ns_per_op
     print(f"  refcounting's share of a modelled call at T=1: {share:.0%} (model at work=0 / Python)")
@@ -95,10 +100,11 @@ def _disassemble(source_dir: str, out_dir: str, tag: str) -> dict[str, list[str]
     """core.c's functions, as instruction lists with constants and branch targets masked."""
     obj = os.path.join(out_dir, f"{tag}.o")
     subprocess.run(["gcc", *CFLAGS, "src/registry.c", "-o", obj], cwd=source_dir, check=True)
-    text = subprocess.run(["objdump", "-d", "--no-show-raw-insn", obj], capture_output=True, text=True,
-                          check=True).stdout
+    text = subprocess.run(
+        ["objdump", "-d", "--no-show-raw-insn", obj], capture_output=True, text=True, check=True
+    ).stdout
     funcs: dict[str, list[str]] = {}
-    current: Optional[list[str]] = None
+    current: list[str] | None = None
     for line in text.splitlines():
         m = re.match(r"^[0-9a-f]+ <([^>]+)>:$", line)
         if m:
@@ -133,9 +139,11 @@ def zero_cost_target() -> None:
     kernels = [f for f in after if TIMED_KERNEL.match(f"0 <{f}>:")]
     differ = sorted(f for f in set(before) | set(after) if before.get(f) != after.get(f))
     insns = sum(len(v) for v in after.values())
-    print(f"zero cost of the explain flavour: src/registry.c compiled with the instrumentation lines and "
-          f"without them ({deleted} lines deleted): {len(after)} functions ({len(kernels)} timed kernels, "
-          f"{insns} instructions), {len(after) - len(differ)} identical instruction for instruction")
+    print(
+        f"zero cost of the explain flavour: src/registry.c compiled with the instrumentation lines and "
+        f"without them ({deleted} lines deleted): {len(after)} functions ({len(kernels)} timed kernels, "
+        f"{insns} instructions), {len(after) - len(differ)} identical instruction for instruction"
+    )
     for f in differ:
         print(f"  differs: {f} ({len(before.get(f, []))} -> {len(after.get(f, []))} instructions)")
     verdict("functions changed by the explain flavour", len(differ), not differ and bool(kernels), "0")

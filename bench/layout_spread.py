@@ -13,6 +13,7 @@ at T=1 in each placement, the placements interleaved round by round. It prints e
 per placement, then the targets of issue 10 as the median over placements of each placement's
 ratio (paired within one pass), with their range: figures that no longer depend on one layout.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,17 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SOURCES = ("src/registry.c", "src/explain.c", "src/check_table.c", "refstrat/_core.c", "src/runner.c",
-           "src/check.c", "src/plugins.c", "src/check_races.c", "src/step.c")  # setup.py's order
+SOURCES = (
+    "src/registry.c",
+    "src/explain.c",
+    "src/check_table.c",
+    "refstrat/_core.c",
+    "src/runner.c",
+    "src/check.c",
+    "src/plugins.c",
+    "src/check_races.c",
+    "src/step.c",
+)  # setup.py's order
 OWN_FLAGS = ["-std=gnu11", "-O2", "-fno-strict-aliasing"]  # setup.py's compile_args, after Python's
 ROWS = "gil,nonatomic,speed_of_light,atomic,limit+atomic,limit"
 
@@ -60,8 +70,7 @@ def compile_objects(tmp: str) -> list[str]:
 
     def one(src: str) -> str:
         obj = os.path.join(tmp, os.path.basename(src) + ".o")
-        subprocess.run([cc, *flags, *inc, "-c", os.path.join(ROOT, src), "-o", obj], check=True,
-                       capture_output=True)
+        subprocess.run([cc, *flags, *inc, "-c", os.path.join(ROOT, src), "-o", obj], check=True, capture_output=True)
         return obj
 
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
@@ -71,11 +80,14 @@ def compile_objects(tmp: str) -> list[str]:
 def link(tmp: str, objs: list[str], pad: int) -> str:
     """A package folder whose extension has `pad` bytes of code before src/registry.c's."""
     home = os.path.join(tmp, f"pad{pad}")
-    shutil.copytree(os.path.join(ROOT, "refstrat"), os.path.join(home, "refstrat"),
-                    ignore=shutil.ignore_patterns("*.so", "_core.c", "__pycache__"))
+    shutil.copytree(
+        os.path.join(ROOT, "refstrat"),
+        os.path.join(home, "refstrat"),
+        ignore=shutil.ignore_patterns("*.so", "_core.c", "__pycache__"),
+    )
     asm = os.path.join(home, "pad.s")
     with open(asm, "w", encoding="utf-8") as f:
-        f.write(f".text\n.skip {pad}, 0x90\n.section .note.GNU-stack,\"\",@progbits\n")
+        f.write(f'.text\n.skip {pad}, 0x90\n.section .note.GNU-stack,"",@progbits\n')
     cc = os.environ.get("CC", "gcc")
     subprocess.run([cc, "-c", asm, "-o", asm + ".o"], check=True, capture_output=True)  # .skip 0 warns
     ext = os.path.join(home, "refstrat", "_core" + sysconfig.get_config_var("EXT_SUFFIX"))
@@ -85,8 +97,14 @@ def link(tmp: str, objs: list[str], pad: int) -> str:
 
 def one_pass(home: str, rows: str, args: argparse.Namespace) -> dict[str, float]:
     env = dict(os.environ, PYTHONPATH=home)
-    done = subprocess.run([sys.executable, "-c", _PASS, rows, "fib", str(args.fib_n)],
-                          env=env, cwd="/", capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _PASS, rows, "fib", str(args.fib_n)],
+        env=env,
+        cwd="/",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(done.stdout)
 
 
@@ -101,20 +119,22 @@ def report(rows: list[str], pads: list[int], got: dict[int, dict[str, list[float
     for row in rows:
         med = [statistics.median(got[p][row]) for p in pads]
         spread = max(med) / min(med) - 1
-        print(f"  {row:16}" + "".join(f"{m:8.3f}" for m in med)
-              + f"  {statistics.median(med):7.3f}  {spread:6.1%}")
-    targets = [("speed_of_light", "limit", "<= 1.10"), ("gil", "limit", "<= 1.25"),
-               ("gil", "nonatomic", "within 5 %")]
+        print(f"  {row:16}" + "".join(f"{m:8.3f}" for m in med) + f"  {statistics.median(med):7.3f}  {spread:6.1%}")
+    targets = [("speed_of_light", "limit", "<= 1.10"), ("gil", "limit", "<= 1.25"), ("gil", "nonatomic", "within 5 %")]
     print("targets, the median over placements of each placement's paired ratio [range]:")
     for num, den, goal in targets:
         if num in rows and den in rows:
             per = [ratio(got[p], num, den) for p in pads]
-            print(f"  {num + ' / ' + den:28} {statistics.median(per):6.3f}  [{min(per):.3f}-{max(per):.3f}]"
-                  f"  (target {goal})")
+            print(
+                f"  {num + ' / ' + den:28} {statistics.median(per):6.3f}  [{min(per):.3f}-{max(per):.3f}]"
+                f"  (target {goal})"
+            )
     if all(r in rows for r in ("atomic", "gil", "limit+atomic", "limit")):
         per = [ratio(got[p], "atomic", "gil") / ratio(got[p], "limit+atomic", "limit") for p in pads]
-        print(f"  {'atomic ratio / hardware':28} {statistics.median(per):6.3f}  [{min(per):.3f}-{max(per):.3f}]"
-              "  (target within 20 %)")
+        print(
+            f"  {'atomic ratio / hardware':28} {statistics.median(per):6.3f}  [{min(per):.3f}-{max(per):.3f}]"
+            "  (target within 20 %)"
+        )
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ preceded by a probe (the line moved between the two CPUs 4000 times, not timed a
 CPU): its ns per transfer, per cell as a range and over the run as a correlation with the values,
 shows how much of the spread is the cost of a line transfer between the two CPUs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -148,9 +149,11 @@ def values(exe: str, iters: int, n: int, threads: int) -> list[tuple[float, floa
 
 def cell_line(c: int, runs: list[list[tuple[float, float]]], why: str, threads: int) -> str:
     vals = [v for run in runs for v, _ in run]
-    line = (f"cell {c + 1:2d}: median {statistics.median(vals) * 1e3:7.2f} ms  min {min(vals) * 1e3:7.2f}  "
-            f"max {max(vals) * 1e3:7.2f}  sd {statistics.stdev(vals) / statistics.mean(vals):5.1%}  "
-            f"per process {' '.join(f'{statistics.median(v for v, _ in r) * 1e3:.1f}' for r in runs)}")
+    line = (
+        f"cell {c + 1:2d}: median {statistics.median(vals) * 1e3:7.2f} ms  min {min(vals) * 1e3:7.2f}  "
+        f"max {max(vals) * 1e3:7.2f}  sd {statistics.stdev(vals) / statistics.mean(vals):5.1%}  "
+        f"per process {' '.join(f'{statistics.median(v for v, _ in r) * 1e3:.1f}' for r in runs)}"
+    )
     if threads == 2:
         ns = [t for run in runs for _, t in run]
         line += f"  transfer {min(ns):.0f}-{max(ns):.0f} ns"
@@ -163,8 +166,13 @@ def main() -> None:
     ap.add_argument("--processes", type=int, default=4)
     ap.add_argument("--values", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=0.05, help="CPU seconds per value")
-    ap.add_argument("--threads", type=int, choices=(1, 2), default=1,
-                    help="2: two threads pinned to CPUs 0 and 1, their counts on shared lines")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="2: two threads pinned to CPUs 0 and 1, their counts on shared lines",
+    )
     a = ap.parse_args()
     if a.cells < 1 or a.processes < 1 or not 1 <= a.values <= 63 or a.processes * a.values < 2 or a.seconds <= 0:
         ap.error("--cells, --processes >= 1, --values 1..63, at least two values per cell, --seconds > 0")
@@ -173,9 +181,11 @@ def main() -> None:
         probe = statistics.median(v for v, _ in values(exe, 10_000_000, 5, a.threads))
         iters = int(10_000_000 * a.seconds * 1.2 / probe)
         before = snapshot()
-        print(f"noise floor: {a.cells} cells of {a.processes} processes x {a.values} values "
-              f"(+1 warm-up), {iters} iterations per value (~{a.seconds * 1.2 * 1e3:.0f} ms of CPU), "
-              f"{a.threads} thread(s) pinned to CPU 0" + (" and 1, sharing lines" if a.threads == 2 else ""))
+        print(
+            f"noise floor: {a.cells} cells of {a.processes} processes x {a.values} values "
+            f"(+1 warm-up), {iters} iterations per value (~{a.seconds * 1.2 * 1e3:.0f} ms of CPU), "
+            f"{a.threads} thread(s) pinned to CPU 0" + (" and 1, sharing lines" if a.threads == 2 else "")
+        )
         flagged, every = [], []
         for c in range(a.cells):
             runs = [values(exe, iters, a.values, a.threads) for _ in range(a.processes)]
@@ -186,18 +196,24 @@ def main() -> None:
         after = snapshot()
     if before and after:
         span = after.when - before.when
-        print(f"machine over the run: load {before.load1:.2f} -> {after.load1:.2f}, others' CPU "
-              f"{max(0.0, (after.busy - before.busy) - (after.own - before.own)) / span:.2f} CPUs, "
-              f"steal {(after.steal - before.steal) / span:.3f} CPUs")
+        print(
+            f"machine over the run: load {before.load1:.2f} -> {after.load1:.2f}, others' CPU "
+            f"{max(0.0, (after.busy - before.busy) - (after.own - before.own)) / span:.2f} CPUs, "
+            f"steal {(after.steal - before.steal) / span:.3f} CPUs"
+        )
     if a.threads == 2:
         try:
             r = f"{statistics.correlation([v for v, _ in every], [t for _, t in every]):.2f}"
         except statistics.StatisticsError as exc:  # fewer than two values, or a constant column
             r = f"none ({exc})"
-        print(f"correlation of a value's CPU time with the line transfer measured just before it, over all "
-              f"{len(every)} values: {r}")
-    print(f"{len(flagged)} of {a.cells} cells unstable by the bench's criteria "
-          f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})")
+        print(
+            f"correlation of a value's CPU time with the line transfer measured just before it, over all "
+            f"{len(every)} values: {r}"
+        )
+    print(
+        f"{len(flagged)} of {a.cells} cells unstable by the bench's criteria "
+        f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})"
+    )
 
 
 if __name__ == "__main__":

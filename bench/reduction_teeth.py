@@ -5,6 +5,7 @@ not a test:
 
     .venv/bin/python bench/reduction_teeth.py [--cap 150000]
 """
+
 import argparse
 import sys
 import tempfile
@@ -28,24 +29,33 @@ def main() -> None:
 
     keep = "-DRS_KEEP_WORKLOAD(w)=((w)==RS_W_TRACE||(w)==RS_W_PRIVATE||(w)==RS_W_HANDOFF)"
     with tempfile.TemporaryDirectory() as tmp:
-        so = build_plugin([BROKEN / "broken.c"], Path(tmp) / "refstrat_broken.so", include_dirs=[BROKEN],
-                          extra_args=("-O2", keep))
+        so = build_plugin(
+            [BROKEN / "broken.c"], Path(tmp) / "refstrat_broken.so", include_dirs=[BROKEN], extra_args=("-O2", keep)
+        )
         _core.load_plugin(str(so))
     for name in VARIANTS:
         prog = catalog.CATALOG[name].program
         tick = catalog.KNOBS.get(name, {}).get("tick", sched.SCHED_TICK)
         exp = expect(prog)
         for reduction in sched.REDUCTIONS:
+
             def run(choices, pct=None, sleep_add=None, want_trace=False):
-                return sched.run_scheduled(name, prog, exp, choices=choices, tick=tick, sleep_add=sleep_add,
-                                           want_trace=want_trace)
+                return sched.run_scheduled(
+                    name, prog, exp, choices=choices, tick=tick, sleep_add=sleep_add, want_trace=want_trace
+                )
+
             t0 = time.perf_counter()
             ex = sched.explore_exhaustive(run, 3, args.cap, reduction=reduction)
             dt = time.perf_counter() - t0
-            verdict = "CAUGHT " + "; ".join(ex.failure.problems) if ex.failure else (
-                "not caught, complete" if ex.complete else "not caught, cut at the cap")
-            print(f"{name:28s} tick {tick} bound 3 {reduction:5s}: {ex.schedules:,} schedules, {dt:.1f} s, "
-                  f"{verdict}", flush=True)
+            verdict = (
+                "CAUGHT " + "; ".join(ex.failure.problems)
+                if ex.failure
+                else ("not caught, complete" if ex.complete else "not caught, cut at the cap")
+            )
+            print(
+                f"{name:28s} tick {tick} bound 3 {reduction:5s}: {ex.schedules:,} schedules, {dt:.1f} s, {verdict}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ Usage: python bench/replot.py bench/default.json bench/default.png
 The pyperf JSON holds everything the charts need: cell names (workload/row/T<n>/wall|cpu), medians,
 and the refstrat_* and cpu metadata that refstrat.bench records.
 """
+
 from __future__ import annotations
 
 import functools
@@ -13,11 +14,10 @@ import sys
 import pyperf
 
 import refstrat
-from refstrat.bench import chart, hardware
-from refstrat.bench import Cell, CellResult, Report
+from refstrat.bench import Cell, CellResult, Report, chart, hardware
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def ops_per_thread(workload: str, fib_n: int, ops: int) -> int:
     """The operations one thread of a model cell performed: a cell's size is in its metadata, its
     operation count is not, and the bench's ratios are per operation (cells are sized on their
@@ -45,14 +45,12 @@ def load_report(path: str | pyperf.BenchmarkSuite) -> Report:
     results: list[CellResult] = []
     workloads: list[str] = []
     threads: list[int] = []
-    md: dict[str, object] = {}
     ref = ""
     for name, wall in walls.items():
         cpu = suite.get_benchmark(name + "/cpu")
         head, row, t = name.split("/")
         kind = "real" if head.startswith("real-") else "model"
-        workload = head[len("real-"):] if kind == "real" else head
-        md = wall.get_metadata()
+        workload = head[len("real-") :] if kind == "real" else head
         if kind == "real" and not ref:
             ref = row  # the running interpreter's rows come first
         if workload not in workloads and kind == "model":
@@ -62,19 +60,42 @@ def load_report(path: str | pyperf.BenchmarkSuite) -> Report:
         cell_md = wall.get_metadata()
         ops = 0
         if kind == "model" and "refstrat_fib_n" in cell_md:  # older files: no size, no ratios
-            ops = int(t[1:]) * ops_per_thread(workload, int(str(cell_md["refstrat_fib_n"])),
-                                              int(str(cell_md["refstrat_ops_per_thread"])))
-        results.append(CellResult(Cell(kind, workload, row, int(t[1:])), wall.median(), 0.0, cpu.median(), 0.0,
-                                  ops, len(wall.get_values())))
+            ops = int(t[1:]) * ops_per_thread(
+                workload, int(str(cell_md["refstrat_fib_n"])), int(str(cell_md["refstrat_ops_per_thread"]))
+            )
+        results.append(
+            CellResult(
+                Cell(kind, workload, row, int(t[1:])),
+                wall.median(),
+                0.0,
+                cpu.median(),
+                0.0,
+                ops,
+                len(wall.get_values()),
+            )
+        )
     first = suite.get_benchmarks()[0].get_metadata()
-    machine = hardware.MachineInfo(cpu_model=str(first.get("cpu_model_name", "?")),
-                                    logical_cpus=int(first.get("cpu_count", 0) or 0),
-                                    usable_cpus=int(first.get("cpu_count", 0) or 0),
-                                    platform=str(first.get("platform", "?")), python="", gil="")
-    return Report(machine=machine, hw_status="", baseline=str(first.get("refstrat_baseline", "gil")),
-                  workloads=workloads, threads=sorted(threads), fib_n=int(str(first.get("refstrat_fib_n", 0))),
-                  ops=int(str(first.get("refstrat_ops_per_thread", 0))), work=int(str(first.get("refstrat_work", 0))),
-                  settings="", results=results, reference_label=ref)
+    machine = hardware.MachineInfo(
+        cpu_model=str(first.get("cpu_model_name", "?")),
+        logical_cpus=int(first.get("cpu_count", 0) or 0),
+        usable_cpus=int(first.get("cpu_count", 0) or 0),
+        platform=str(first.get("platform", "?")),
+        python="",
+        gil="",
+    )
+    return Report(
+        machine=machine,
+        hw_status="",
+        baseline=str(first.get("refstrat_baseline", "gil")),
+        workloads=workloads,
+        threads=sorted(threads),
+        fib_n=int(str(first.get("refstrat_fib_n", 0))),
+        ops=int(str(first.get("refstrat_ops_per_thread", 0))),
+        work=int(str(first.get("refstrat_work", 0))),
+        settings="",
+        results=results,
+        reference_label=ref,
+    )
 
 
 if __name__ == "__main__":

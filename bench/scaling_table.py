@@ -7,6 +7,7 @@ For each workload, two tables with one row per strategy and one column per threa
 per operation (all threads' CPU time over all their operations), and the same over the baseline's
 at the same thread count (the talk's "how many times slower"). Read from the JSON, not re-measured.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,9 +27,10 @@ def tables(suite: pyperf.BenchmarkSuite) -> list[str]:
         rows = list(dict.fromkeys(r.cell.row for r in model if r.cell.workload == w))
         ts = sorted({r.cell.threads for r in model if r.cell.workload == w})
         cell = {(r.cell.row, r.cell.threads): r for r in model if r.cell.workload == w}
-        for title, value in (("CPU ns/op", lambda r, b: r.ns_per_op),
-                             (f"CPU per op / {report.baseline}'s at the same T",
-                              lambda r, b: text.per_op_ratio(r, b) if b else None)):
+        for title, value in (
+            ("CPU ns/op", lambda r, b: r.ns_per_op),
+            (f"CPU per op / {report.baseline}'s at the same T", lambda r, b: text.per_op_ratio(r, b) if b else None),
+        ):
             body = []
             for row in rows:
                 line = [row]

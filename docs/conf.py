@@ -2,6 +2,7 @@
 
 Build: ``python -m sphinx -W -b html docs build/docs`` (the ``docs`` extra installs Sphinx,
 MyST and furo; refstrat itself must be importable, built in place or installed)."""
+
 import os
 import sys
 

@@ -1,21 +1,50 @@
 """refstrat: reference-counting strategies for multithreaded runtimes, raced on real cores.
 
-    >>> import refstrat
-    >>> print(" ".join(s.name for s in refstrat.strategies()))
-    nonatomic locked gil atomic immortal buffered coalesced biased percpu signed deferred sharded cpython314t
-    >>> r = refstrat.run("biased", "fib", threads=2, fib_n=18)
-    >>> r.ok
-    True
+>>> import refstrat
+>>> print(" ".join(s.name for s in refstrat.strategies()))
+nonatomic locked gil atomic immortal buffered coalesced biased percpu signed deferred sharded cpython314t
+>>> r = refstrat.run("biased", "fib", threads=2, fib_n=18)
+>>> r.ok
+True
 """
-from refstrat._api import (Arena, ArenaFullError, get_include, knobs, limit, load_plugin, run, speed_of_light,
-                           strategies, workloads)
+
+from refstrat._api import (
+    Arena,
+    ArenaFullError,
+    get_include,
+    knobs,
+    limit,
+    load_plugin,
+    run,
+    speed_of_light,
+    strategies,
+    workloads,
+)
 from refstrat._core import ArenaExhaustedError, RunError, StalledError
 from refstrat.results import Explain, HotObject, KnobInfo, RunResult, StrategyInfo, WorkloadInfo
 from refstrat.trace import Trace, TraceError
 
 __all__ = [
-    "Arena", "ArenaExhaustedError", "ArenaFullError", "Explain", "HotObject", "KnobInfo", "RunError",
-    "RunResult", "StalledError", "StrategyInfo", "Trace", "TraceError", "WorkloadInfo",
-    "get_include", "knobs", "limit", "load_plugin", "run", "speed_of_light", "strategies", "workloads",
+    "Arena",
+    "ArenaExhaustedError",
+    "ArenaFullError",
+    "Explain",
+    "HotObject",
+    "KnobInfo",
+    "RunError",
+    "RunResult",
+    "StalledError",
+    "StrategyInfo",
+    "Trace",
+    "TraceError",
+    "WorkloadInfo",
+    "get_include",
+    "knobs",
+    "limit",
+    "load_plugin",
+    "run",
+    "speed_of_light",
+    "strategies",
+    "workloads",
 ]
 __version__ = "0.1.0"

@@ -1,10 +1,12 @@
 """refstrat's public functions: list strategies and workloads, run them, step an arena."""
+
 from __future__ import annotations
 
 import math
 import operator
 import os
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 try:
@@ -13,9 +15,11 @@ except ImportError as exc:  # the source tree without its built extension, ahead
     import os.path
 
     raise ImportError(
-        "refstrat's native core is not built in " + os.path.dirname(os.path.abspath(__file__))
+        "refstrat's native core is not built in "
+        + os.path.dirname(os.path.abspath(__file__))
         + ": build it in place with `pip install -e .`, or run from outside the source tree "
-        "so that the installed package is imported") from exc
+        "so that the installed package is imported"
+    ) from exc
 from refstrat.results import Explain, HotObject, KnobInfo, RunResult, StrategyInfo, WorkloadInfo
 from refstrat.trace import Trace, run_arrays
 
@@ -28,9 +32,24 @@ _KNOBS: dict[str, KnobInfo] = {k["name"]: KnobInfo(**k) for k in _core.knobs()}
 LAYOUTS = ("packed", "padded")
 
 _DEFAULTS: dict[str, Any] = dict(
-    ops=200_000, fib_n=20, work=0, objects=1024, shared_objects=16, shared_fraction=0.1, zipf=1.0,
-    immortal=False, deferred=False, sharded=False, layout="packed", arena_size=None, pin=True, seed=1,
-    trace=None, jitter=0, depth=16, **{k.name: k.default for k in _KNOBS.values()},
+    ops=200_000,
+    fib_n=20,
+    work=0,
+    objects=1024,
+    shared_objects=16,
+    shared_fraction=0.1,
+    zipf=1.0,
+    immortal=False,
+    deferred=False,
+    sharded=False,
+    layout="packed",
+    arena_size=None,
+    pin=True,
+    seed=1,
+    trace=None,
+    jitter=0,
+    depth=16,
+    **{k.name: k.default for k in _KNOBS.values()},
 )
 
 # name -> (low, high), inclusive: the C core's own bounds (include/refstrat/core.h and knobs.h),
@@ -41,8 +60,10 @@ _FLOAT_RANGES: dict[str, tuple[float, float]] = _core.FLOAT_RANGES
 
 def strategies() -> list[StrategyInfo]:
     """Every compiled-in strategy, in registry order (test-only plugins are never listed)."""
-    return [StrategyInfo(r["name"], r["summary"], r["reference"], r["thread_safe"], r["layers"],
-                         r["refuses"]) for r in _core.builtin_strategies()]
+    return [
+        StrategyInfo(r["name"], r["summary"], r["reference"], r["thread_safe"], r["layers"], r["refuses"])
+        for r in _core.builtin_strategies()
+    ]
 
 
 def workloads() -> list[WorkloadInfo]:
@@ -91,7 +112,7 @@ def load_plugin(path: str | os.PathLike[str]) -> list[str]:
     return list(_core.load_plugin(path))
 
 
-def _choices(values) -> str:
+def _choices(values: Iterable[str]) -> str:
     return ", ".join(values)
 
 
@@ -209,8 +230,9 @@ def _config(workload: object, threads: object, options: dict[str, Any]) -> tuple
     return cfg, trace
 
 
-def _raw_run(strategy: str, cfg: dict[str, Any], checked: bool, compiled: Any = None,
-             explain: bool = False) -> dict[str, Any]:
+def _raw_run(
+    strategy: str, cfg: dict[str, Any], checked: bool, compiled: Any = None, explain: bool = False
+) -> dict[str, Any]:
     return _core.execute(strategy, dict(cfg, checked=int(checked), explain=int(explain)), compiled)
 
 
@@ -229,20 +251,38 @@ def _slot_label(workload: str, idx: int, nsetup: int) -> str:
 
 def _explain_from(workload: str, raw: dict[str, Any]) -> Explain:
     cross = raw["cross_ops"]
-    hot = tuple(HotObject(_slot_label(workload, idx, raw["nsetup"]), n, n / cross if cross else 0.0)
-                for idx, n in raw["hot"])
+    hot = tuple(
+        HotObject(_slot_label(workload, idx, raw["nsetup"]), n, n / cross if cross else 0.0) for idx, n in raw["hot"]
+    )
     ops = raw["ops"]
     return Explain(
-        ops=ops, slow_fraction=raw["events"]["slow"] / ops if ops else 0.0, events=dict(raw["events"]),
-        header_bytes=raw["header_bytes"], side_bytes=raw["side_bytes"],
-        side_bytes_peak=raw["side_bytes_peak"], frees_measured=raw["frees_measured"],
-        delay_ops=raw["delay_ops"], delay_ns=raw["delay_ns"], dead_peak=raw["dead_peak"],
-        early_frees=raw["early_frees"], delay_dropped=raw["delay_dropped"], cross_thread_ops=cross,
-        hot=hot)
+        ops=ops,
+        slow_fraction=raw["events"]["slow"] / ops if ops else 0.0,
+        events=dict(raw["events"]),
+        header_bytes=raw["header_bytes"],
+        side_bytes=raw["side_bytes"],
+        side_bytes_peak=raw["side_bytes_peak"],
+        frees_measured=raw["frees_measured"],
+        delay_ops=raw["delay_ops"],
+        delay_ns=raw["delay_ns"],
+        dead_peak=raw["dead_peak"],
+        early_frees=raw["early_frees"],
+        delay_dropped=raw["delay_dropped"],
+        cross_thread_ops=cross,
+        hot=hot,
+    )
 
 
-def _execute(strategy: str, workload: str, threads: int, options: dict[str, Any], *,
-             timed: str = "unchecked", check: bool = True, explain: bool = False) -> RunResult:
+def _execute(
+    strategy: str,
+    workload: str,
+    threads: int,
+    options: dict[str, Any],
+    *,
+    timed: str = "unchecked",
+    check: bool = True,
+    explain: bool = False,
+) -> RunResult:
     """One configuration: the timed run on the ``timed`` copy, then (``check``) the checked run.
 
     ``timed``: "unchecked" (a strategy, speed_of_light), "limit" (the limit rows) or "checked"
@@ -265,26 +305,46 @@ def _execute(strategy: str, workload: str, threads: int, options: dict[str, Any]
         counters = _raw_run(strategy, cfg, True, explain=explain)
     pinned = raw["pinned"]
     return RunResult(
-        strategy=strategy, workload=cfg["workload"], threads=cfg["threads"], immortal=raw["immortal"],
-        layout=cfg["layout"], ops=raw["ops"], ops_per_thread=raw["ops_per_thread"],
-        wall_seconds=raw["wall_seconds"], cpu_seconds=raw["cpu_seconds"],
-        worker_cpu_seconds=raw["worker_cpu_seconds"], helper_cpu_seconds=raw["helper_cpu_seconds"],
+        strategy=strategy,
+        workload=cfg["workload"],
+        threads=cfg["threads"],
+        immortal=raw["immortal"],
+        layout=cfg["layout"],
+        ops=raw["ops"],
+        ops_per_thread=raw["ops_per_thread"],
+        wall_seconds=raw["wall_seconds"],
+        cpu_seconds=raw["cpu_seconds"],
+        worker_cpu_seconds=raw["worker_cpu_seconds"],
+        helper_cpu_seconds=raw["helper_cpu_seconds"],
         helper_threads=raw["helper_threads"],
-        allocs=counters["allocs"], frees=counters["frees"], double_frees=counters["double_frees"],
-        use_after_free=counters["use_after_free"], leaks=counters["leaks"],
-        lost_updates=counters["lost_updates"], premature_frees=counters["premature_frees"],
-        pinned=pinned, cpus=raw["cpus"] if pinned else None,
+        allocs=counters["allocs"],
+        frees=counters["frees"],
+        double_frees=counters["double_frees"],
+        use_after_free=counters["use_after_free"],
+        leaks=counters["leaks"],
+        lost_updates=counters["lost_updates"],
+        premature_frees=counters["premature_frees"],
+        pinned=pinned,
+        cpus=raw["cpus"] if pinned else None,
         final_counts=None if final is None else tuple(None if c < 0 else c for c in final),
         first_use_after_free=raw["first_use_after_free"] if trace is not None else None,
-        timed=timed, checked=counters is not raw or timed == "checked",
+        timed=timed,
+        checked=counters is not raw or timed == "checked",
         check_wall_seconds=counters["wall_seconds"] if counters is not raw else None,
         explain=_explain_from(workload, counters["explain"]) if explain else None,
         layers=raw["layers"],
     )
 
 
-def run(strategy: str, workload: str = "private", threads: int = 1, *, check: bool = True,
-        explain: bool = False, **options: Any) -> RunResult:
+def run(
+    strategy: str,
+    workload: str = "private",
+    threads: int = 1,
+    *,
+    check: bool = True,
+    explain: bool = False,
+    **options: Any,
+) -> RunResult:
     """Run ``workload`` on ``threads`` OS threads under ``strategy`` and check the outcome.
 
     The workers run the kernel in C with the GIL released, start together from a barrier, and
@@ -314,7 +374,8 @@ def run(strategy: str, workload: str = "private", threads: int = 1, *, check: bo
     (switch_interval for gil, tick for coalesced, log_size for buffered, collect_interval for
     deferred and sharded, ...). Invalid values raise ValueError/TypeError naming the valid choices
     (the value checked is the converted one the C core receives, which checks it again; the bounds
-    are in the documentation's "Bounds and errors" page and refstrat.knobs()); names holding NUL are a ValueError. A run that
+    are in the documentation's "Bounds and errors" page and refstrat.knobs()); names holding NUL
+    are a ValueError. A run that
     cannot complete raises a :class:`refstrat.RunError` (``ArenaExhaustedError`` when a pool
     stays empty, ``StalledError`` when a worker waits too long) or MemoryError.
     A signal handler that raises while the run is going (Ctrl-C's KeyboardInterrupt) stops it
@@ -325,8 +386,15 @@ def run(strategy: str, workload: str = "private", threads: int = 1, *, check: bo
     _validate_bool("explain", explain)
     if explain and not check and workload != "trace":
         raise ValueError("explain=True needs the checked run; drop check=False")
-    return _execute(_validate_strategy(strategy), workload, threads, options,
-                    timed="checked" if workload == "trace" else "unchecked", check=check, explain=explain)
+    return _execute(
+        _validate_strategy(strategy),
+        workload,
+        threads,
+        options,
+        timed="checked" if workload == "trace" else "unchecked",
+        check=check,
+        explain=explain,
+    )
 
 
 def speed_of_light(workload: str = "private", threads: int = 1, **options: Any) -> RunResult:
@@ -338,8 +406,7 @@ def speed_of_light(workload: str = "private", threads: int = 1, **options: Any) 
     return _execute("speed_of_light", workload, threads, options, check=False)
 
 
-def limit(workload: str = "private", threads: int = 1, *, atomic: bool = False,
-          **options: Any) -> RunResult:
+def limit(workload: str = "private", threads: int = 1, *, atomic: bool = False, **options: Any) -> RunResult:
     """The hardware limit of ``workload``: a hand-written C kernel doing the same count changes.
 
     Plain pointers to plain counts (``atomic=True``: lock-prefixed increments and decrements),
@@ -352,8 +419,7 @@ def limit(workload: str = "private", threads: int = 1, *, atomic: bool = False,
     with_limit = [w.name for w in _WORKLOADS.values() if w.has_limit]
     if workload in _WORKLOADS and workload not in with_limit:  # an unknown one: run's error
         raise ValueError(f"limit has no {workload!r} workload; valid choices: {_choices(with_limit)}")
-    return _execute("limit+atomic" if atomic else "limit", workload, threads, options,
-                    timed="limit", check=False)
+    return _execute("limit+atomic" if atomic else "limit", workload, threads, options, timed="limit", check=False)
 
 
 class ArenaFullError(RuntimeError):
@@ -378,8 +444,7 @@ class Arena:
     after one slot has been reused 2**31 times. An id no ``alloc`` returned is an IndexError.
     """
 
-    def __init__(self, strategy: str, capacity: int = 1024, *, immortal: bool = False,
-                 layout: str = "packed") -> None:
+    def __init__(self, strategy: str, capacity: int = 1024, *, immortal: bool = False, layout: str = "packed") -> None:
         strategy = _validate_strategy(strategy)
         capacity = _as_int("capacity", capacity)
         if not 1 <= capacity <= 2**32 - 2:

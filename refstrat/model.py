@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import operator
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from .trace import MAX_OBJECTS, MAX_OPS, MAX_THREADS
 
@@ -93,8 +94,9 @@ class Program:
         # Normalise to hashable, canonical tuples of plain values so equal programs compare
         # equal, the repr is stable whatever sequences the caller passed, and an int or str
         # subclass whose comparisons lie cannot steer the model.
-        object.__setattr__(self, "threads", tuple(tuple(tuple(_plain(x) for x in op) for op in t)
-                                                  for t in self.threads))
+        object.__setattr__(
+            self, "threads", tuple(tuple(tuple(_plain(x) for x in op) for op in t) for t in self.threads)
+        )
         object.__setattr__(self, "shared", _plain(self.shared))
         object.__setattr__(self, "immortal", tuple(sorted(set(_plain(i) for i in self.immortal))))
         object.__setattr__(self, "pool", None if self.pool is None else _plain(self.pool))
@@ -121,10 +123,9 @@ class Program:
 
     def refcount_ops(self) -> int:
         """Number of operations that count as operations (new, inc, dec, push, pop, kill)."""
-        return sum(1 for t in self.threads for op in t
-                   if op[0] in ("new", "inc", "dec", "push", "pop", "kill"))
+        return sum(1 for t in self.threads for op in t if op[0] in ("new", "inc", "dec", "push", "pop", "kill"))
 
-    def compact(self) -> "Program":
+    def compact(self) -> Program:
         """The same program with private ids renumbered ``shared, shared + 1, ...`` in the
         order the threads create them (thread 0 first), so no id is left unused."""
         mapping: dict[int, int] = {}
@@ -136,24 +137,31 @@ class Program:
         def ren(op: Op) -> Op:
             return (op[0], mapping.get(op[1], op[1])) + tuple(op[2:])
 
-        return Program(threads=tuple(tuple(ren(op) for op in ops) for ops in self.threads),
-                       shared=self.shared, immortal=self.immortal,
-                       deferred=tuple(mapping.get(i, i) for i in self.deferred), sharded=self.sharded,
-                       pool=self.pool)
+        return Program(
+            threads=tuple(tuple(ren(op) for op in ops) for ops in self.threads),
+            shared=self.shared,
+            immortal=self.immortal,
+            deferred=tuple(mapping.get(i, i) for i in self.deferred),
+            sharded=self.sharded,
+            pool=self.pool,
+        )
 
     def to_trace(self) -> Any:
         """The ``refstrat.Trace`` for this program (imports the compiled core)."""
         import refstrat
 
-        return refstrat.Trace(self.threads, shared=self.shared, immortal=self.immortal,
-                              deferred=self.deferred, sharded=self.sharded)
+        return refstrat.Trace(
+            self.threads, shared=self.shared, immortal=self.immortal, deferred=self.deferred, sharded=self.sharded
+        )
 
     def pretty(self) -> str:
         """Human-readable listing, one line per thread."""
-        lines = [f"shared={self.shared} immortal={list(self.immortal)}"
-                 + (f" deferred={list(self.deferred)}" if self.deferred else "")
-                 + (f" sharded={list(self.sharded)}" if self.sharded else "")
-                 + ("" if self.pool is None else f" pool={self.pool}")]
+        lines = [
+            f"shared={self.shared} immortal={list(self.immortal)}"
+            + (f" deferred={list(self.deferred)}" if self.deferred else "")
+            + (f" sharded={list(self.sharded)}" if self.sharded else "")
+            + ("" if self.pool is None else f" pool={self.pool}")
+        ]
         for t, ops in enumerate(self.threads):
             body = " ".join(_fmt(op) for op in ops) or "(nothing)"
             lines.append(f"  T{t}: {body}")
@@ -266,11 +274,15 @@ def _validate_ops(program: Program) -> None:
                 creator[oid] = (t, k)
             if op[0] == "kill":
                 if oid < shared:
-                    raise ProgramError(f"kill({oid}): shared objects are never killed (their setup "
-                                       "reference is released at quiesce)", t, k)
+                    raise ProgramError(
+                        f"kill({oid}): shared objects are never killed (their setup reference is released at quiesce)",
+                        t,
+                        k,
+                    )
                 if oid in killer:
-                    raise ProgramError(f"kill({oid}) twice (first in thread {killer[oid][0]}, op "
-                                       f"{killer[oid][1]})", t, k)
+                    raise ProgramError(
+                        f"kill({oid}) twice (first in thread {killer[oid][0]}, op {killer[oid][1]})", t, k
+                    )
                 killer[oid] = (t, k)
             if op[0] == "send":
                 dst = op[2]
@@ -290,9 +302,9 @@ def _run_round_robin(program: Program) -> tuple[set[int], list[Counter], list[Co
     # counting (a send never blocks, a recv blocks only while its count is zero), so the
     # threads form a confluent system: if this schedule finishes, every schedule does, and
     # if it gets stuck, some schedule of the real run deadlocks too.
-    hold = [Counter() for _ in range(n)]
-    stack = [Counter() for _ in range(n)]  # stack references: pushes not yet popped
-    mail = [Counter() for _ in range(n)]
+    hold: list[Counter[int]] = [Counter() for _ in range(n)]
+    stack: list[Counter[int]] = [Counter() for _ in range(n)]  # stack references: pushes not yet popped
+    mail: list[Counter[int]] = [Counter() for _ in range(n)]
     created: set[int] = set()
     pc = [0] * n
     last: dict[int, dict[int, int]] = {}
@@ -326,7 +338,10 @@ def _run_round_robin(program: Program) -> tuple[set[int], list[Counter], list[Co
                     if hold[t][oid] == 0:
                         raise ProgramError(
                             f"{kind}({oid}) releases a reference this thread does not hold "
-                            "(use after free / over-release)", t, k)
+                            "(use after free / over-release)",
+                            t,
+                            k,
+                        )
                     hold[t][oid] -= 1
                     if kind == "send":
                         mail[op[2]][oid] += 1
@@ -342,8 +357,10 @@ def _run_round_robin(program: Program) -> tuple[set[int], list[Counter], list[Co
     for t in range(n):
         left = sorted(oid for oid, c in stack[t].items() if c)
         if left:
-            raise ProgramError(f"thread {t} ends holding stack references to object {left[0]} "
-                               "(every push must be popped by its thread)")
+            raise ProgramError(
+                f"thread {t} ends holding stack references to object {left[0]} "
+                "(every push must be popped by its thread)"
+            )
     for t in range(n):
         for oid, c in sorted(mail[t].items()):
             if c:
@@ -353,8 +370,14 @@ def _run_round_robin(program: Program) -> tuple[set[int], list[Counter], list[Co
     return created, hold, mail, last
 
 
-def _expectation(program: Program, immortal_active: bool, created: set[int], hold: list[Counter],
-                 mail: list[Counter], last: dict[int, dict[int, int]]) -> Expectation:
+def _expectation(
+    program: Program,
+    immortal_active: bool,
+    created: set[int],
+    hold: list[Counter],
+    mail: list[Counter],
+    last: dict[int, dict[int, int]],
+) -> Expectation:
     """The final counts and frees that the run's end state implies, immortality applied."""
     shared = program.shared
     immortal = frozenset(program.immortal) if immortal_active else frozenset()
@@ -362,7 +385,7 @@ def _expectation(program: Program, immortal_active: bool, created: set[int], hol
     # setup reference. Only the ids the program uses need a look, so this is linear in it.
     finals: list[int | None] = [None] * program.objects
     finals[:shared] = [1] * shared
-    held = Counter()
+    held: Counter[int] = Counter()
     for c in hold + mail:
         held.update(c)
     freed: set[int] = set()
@@ -410,8 +433,10 @@ def compare(expected: Expectation, result: Any) -> list[str]:
     if result.use_after_free:
         first = getattr(result, "first_use_after_free", None) or ()
         where = ", ".join(f"T{t} op {k}" for t, k in enumerate(first) if k is not None)
-        problems.append(f"{result.use_after_free} operation(s) on a freed object (use after free"
-                        + (f"; first at {where} in program order)" if where else ")"))
+        problems.append(
+            f"{result.use_after_free} operation(s) on a freed object (use after free"
+            + (f"; first at {where} in program order)" if where else ")")
+        )
     if result.double_frees:
         problems.append(f"{result.double_frees} double free(s)")
     if result.leaks:
@@ -432,11 +457,14 @@ def compare(expected: Expectation, result: Any) -> list[str]:
             problems.append(f"object {oid} must be freed after quiesce but has count {have} (leak)")
         elif want is not None and have is None:
             uses = ", ".join(f"T{t}#{k}" for t, k in expected.last_use.get(oid, ()))
-            problems.append(f"object {oid} was freed but must have count {want} "
-                            f"(freed while referenced; last uses {uses})")
-        elif want != have:
-            problems.append(f"object {oid} has final count {have}, model says {want} "
-                            f"({'lost increments' if have < want else 'lost decrements'})")
+            problems.append(
+                f"object {oid} was freed but must have count {want} (freed while referenced; last uses {uses})"
+            )
+        elif want is not None and have is not None and want != have:
+            problems.append(
+                f"object {oid} has final count {have}, model says {want} "
+                f"({'lost increments' if have < want else 'lost decrements'})"
+            )
     if len(got) > len(expected.final_counts):
         problems.append(f"run reported {len(got)} objects, program has {len(expected.final_counts)}")
     return problems

@@ -1,4 +1,5 @@
 """Result and description types returned by refstrat's API."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ class StrategyInfo:
     summary: str
     reference: str
     thread_safe: bool
-    layers: tuple[str, ...] = ()   # the per-object layers always on ("immortal", "deferred", "sharded")
+    layers: tuple[str, ...] = ()  # the per-object layers always on ("immortal", "deferred", "sharded")
     refuses: tuple[str, ...] = ()  # the layers run() refuses for it (a ValueError)
 
 
@@ -118,8 +119,7 @@ class RunResult:
     def ok(self) -> bool:
         """No double free, no use after free, no leak, no lost update, no premature free (a use
         after free is only seen when ``checked``)."""
-        return not (self.double_frees or self.use_after_free or self.leaks or self.lost_updates
-                    or self.premature_frees)
+        return not (self.double_frees or self.use_after_free or self.leaks or self.lost_updates or self.premature_frees)
 
 
 @dataclass(frozen=True)

@@ -6,19 +6,21 @@ operations, so validity can be checked thread by thread. It must also be free of
 ``recv`` whose ``send`` can never happen); that is checked by running the mailboxes to a fixed
 point. Validation happens in Python before any thread starts.
 """
+
 from __future__ import annotations
 
 import operator
 from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Any
 
 OPS = {"new": 0, "inc": 1, "dec": 2, "send": 3, "recv": 4, "push": 5, "pop": 6, "kill": 7}  # RS_T_*
 _ARITY = {"new": 2, "inc": 2, "dec": 2, "send": 3, "recv": 2, "push": 2, "pop": 2, "kill": 2}
 DEFERRED, SHARDED = 4, 8  # the core's RS_F_DEFERRED and RS_F_SHARDED header flags
 MAX_OBJECTS = 1 << 24  # ids in [0, MAX_OBJECTS): the C core's RS_MAX_TRACE_OBJECTS
-MAX_OPS = 1 << 26      # operations, all threads together: RS_MAX_TRACE_OPS
-MAX_THREADS = 1024     # RS_MAX_THREADS (tests/test_defence.py checks all three against the core)
+MAX_OPS = 1 << 26  # operations, all threads together: RS_MAX_TRACE_OPS
+MAX_THREADS = 1024  # RS_MAX_THREADS (tests/test_defence.py checks all three against the core)
 
 
 class TraceError(ValueError):
@@ -47,19 +49,27 @@ class Trace:
     interchangeable, so the holder may be any thread the creator's reference was passed to.
     """
 
-    threads: tuple[tuple[tuple, ...], ...]
+    threads: tuple[tuple[tuple[Any, ...], ...], ...]
     shared: int = 0
     immortal: frozenset[int] = field(default_factory=frozenset)
     deferred: frozenset[int] = field(default_factory=frozenset)
     sharded: frozenset[int] = field(default_factory=frozenset)
 
-    def __init__(self, threads: Sequence[Sequence[Sequence]], shared: int = 0,
-                 immortal: Iterable[int] = (), deferred: Iterable[int] = (),
-                 sharded: Iterable[int] = ()) -> None:
+    def __init__(
+        self,
+        threads: Sequence[Sequence[Sequence[Any]]],
+        shared: int = 0,
+        immortal: Iterable[int] = (),
+        deferred: Iterable[int] = (),
+        sharded: Iterable[int] = (),
+    ) -> None:
         if isinstance(threads, (str, bytes)) or not isinstance(threads, Sequence):
             raise TypeError("threads must be a sequence of per-thread operation lists")
-        object.__setattr__(self, "threads", tuple(tuple(tuple(op) if isinstance(op, (list, tuple)) else op
-                                                        for op in ops) for ops in threads))
+        object.__setattr__(
+            self,
+            "threads",
+            tuple(tuple(tuple(op) if isinstance(op, (list, tuple)) else op for op in ops) for ops in threads),
+        )
         object.__setattr__(self, "shared", shared)
         object.__setattr__(self, "immortal", _iterable_ids("immortal", immortal))
         object.__setattr__(self, "deferred", _iterable_ids("deferred", deferred))
@@ -82,11 +92,11 @@ class Trace:
         honours immortality keep exactly 1 instead."""
         return list(self._validated()[1])
 
-    def compile(self) -> tuple:
+    def compile(self) -> tuple[Any, ...]:
         """The flat form the native runner takes (validates first)."""
         return self._validated()[0]
 
-    def _validated(self) -> tuple[tuple, list[int]]:
+    def _validated(self) -> tuple[tuple[Any, ...], list[int]]:
         cached = self.__dict__.get("_validation")
         if cached is None:
             cached = _validate(self)
@@ -94,18 +104,20 @@ class Trace:
         return cached
 
 
-def run_arrays(compiled: tuple, expected: Sequence[int]) -> tuple:
+def run_arrays(compiled: tuple[Any, ...], expected: Sequence[int]) -> tuple[Any, ...]:
     """``compiled`` with the two arrays the native runner adds to it: the expected final counts
     and room for the final ones. The object count is judged again, so that a compiled form
     tampered with after validation gets a TraceError, not an allocation of its claimed size."""
     nobjects = compiled[0]
     if type(nobjects) is not int or not 0 <= nobjects <= MAX_OBJECTS or len(expected) != nobjects:
-        raise TraceError(f"a compiled trace must hold at most {MAX_OBJECTS} objects and one expected "
-                         f"count each; got {nobjects!r} objects and {len(expected)} counts")
+        raise TraceError(
+            f"a compiled trace must hold at most {MAX_OBJECTS} objects and one expected "
+            f"count each; got {nobjects!r} objects and {len(expected)} counts"
+        )
     return compiled + (array("q", expected), array("q", bytes(8 * nobjects)))
 
 
-def _iterable_ids(what: str, ids: object) -> frozenset:
+def _iterable_ids(what: str, ids: object) -> frozenset[Any]:
     """``ids`` as a frozenset, or a TypeError naming ``what`` (None or a bare int is no set)."""
     if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
         raise TypeError(f"{what} must be an iterable of object ids, got {type(ids).__name__}")
@@ -119,7 +131,7 @@ def _plain_int(value: object) -> int | None:
     return None
 
 
-def _id_set(given: frozenset, bound: int, message: str) -> list[int]:
+def _id_set(given: frozenset[Any], bound: int, message: str) -> list[int]:
     """The plain value of each id in ``given``, each in [0, bound), or a TraceError: ``message``
     with the offending id as given."""
     ids = []
@@ -131,7 +143,7 @@ def _id_set(given: frozenset, bound: int, message: str) -> list[int]:
     return ids
 
 
-def _validate(trace: Trace) -> tuple[tuple, list[int]]:
+def _validate(trace: Trace) -> tuple[tuple[Any, ...], list[int]]:
     """Cost: linear in the number of operations plus the highest object id (per-id arrays)."""
     shared = _plain_int(trace.shared)
     if shared is None or not 0 <= shared <= MAX_OBJECTS:
@@ -141,10 +153,12 @@ def _validate(trace: Trace) -> tuple[tuple, list[int]]:
         raise TraceError("a trace needs at least one thread")
     shared_id = f"a shared object id (0 <= id < {shared})"
     immortal_ids = _id_set(trace.immortal, shared, f"immortal object {{}} is not {shared_id}")
-    sharded_ids = _id_set(trace.sharded, shared,
-                          f"sharded object {{}} is not {shared_id}: unique ids are given at setup")
-    deferred_ids = _id_set(trace.deferred, MAX_OBJECTS,
-                           f"deferred object {{}} is not an object id in [0, {MAX_OBJECTS})")
+    sharded_ids = _id_set(
+        trace.sharded, shared, f"sharded object {{}} is not {shared_id}: unique ids are given at setup"
+    )
+    deferred_ids = _id_set(
+        trace.deferred, MAX_OBJECTS, f"deferred object {{}} is not an object id in [0, {MAX_OBJECTS})"
+    )
     total = sum(len(ops) for ops in trace.threads)
     if total > MAX_OPS:
         raise TraceError(f"a trace may hold at most {MAX_OPS} operations, got {total}")
@@ -155,7 +169,7 @@ def _validate(trace: Trace) -> tuple[tuple, list[int]]:
     killed: dict[int, tuple[int, int]] = {}
     used: set[int] = set()
     nobjects = shared
-    threads: list[list[tuple]] = []
+    threads: list[list[tuple[Any, ...]]] = []
     for t, ops in enumerate(trace.threads):
         threads.append(plain := [])
         for k, op in enumerate(ops):
@@ -179,8 +193,10 @@ def _validate(trace: Trace) -> tuple[tuple, list[int]]:
                 created[obj] = (t, k)
             elif name == "kill":
                 if obj < shared:
-                    raise TraceError(f"{where}: object {obj} is a shared object: only private objects "
-                                     "are killed (setup objects are killed at quiesce)")
+                    raise TraceError(
+                        f"{where}: object {obj} is a shared object: only private objects "
+                        "are killed (setup objects are killed at quiesce)"
+                    )
                 if obj in killed:
                     kt, kk = killed[obj]
                     raise TraceError(f"{where}: object {obj} is already killed by thread {kt}, op {kk}")
@@ -230,21 +246,26 @@ def _validate(trace: Trace) -> tuple[tuple, list[int]]:
                 stacks[t][obj] -= 1
             else:  # dec, kill, send
                 if held.get(obj, 0) == 0:
-                    raise TraceError(f"{where}: thread {t} holds no reference to object {obj} to "
-                                     f"{'send' if name == 'send' else 'release'}")
+                    raise TraceError(
+                        f"{where}: thread {t} holds no reference to object {obj} to "
+                        f"{'send' if name == 'send' else 'release'}"
+                    )
                 held[obj] -= 1
                 if name == "send":
                     mailbox[(dst, obj)] = mailbox.get((dst, obj), 0) + 1
                     if waiting.pop((dst, obj), None) is not None:
                         ready.append(dst)
             pos[t] += 1
-    stuck = [f"thread {t} at op {pos[t]} {trace.threads[t][pos[t]]!r}"
-             for t in range(nthreads) if pos[t] < len(threads[t])]
+    stuck = [
+        f"thread {t} at op {pos[t]} {trace.threads[t][pos[t]]!r}" for t in range(nthreads) if pos[t] < len(threads[t])
+    ]
     for t, stack in enumerate(stacks):
         left = sorted(obj for obj, n in stack.items() if n)
         if left and not stuck:
-            raise TraceError(f"thread {t} ends holding stack references to object {left[0]} "
-                             "(every push must be popped by its thread)")
+            raise TraceError(
+                f"thread {t} ends holding stack references to object {left[0]} "
+                "(every push must be popped by its thread)"
+            )
     if stuck:
         raise TraceError("the trace can deadlock: no matching send for " + "; ".join(stuck))
     unclaimed = {key: n for key, n in mailbox.items() if n}

@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from hypothesis import HealthCheck, settings
 
 _common = dict(
@@ -52,6 +51,10 @@ def broken_plugin(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     # Only the workloads the broken-variant tests run (trace, private, handoff): a third of the
     # compile time of every kernel copy.
     keep = "-DRS_KEEP_WORKLOAD(w)=((w)==RS_W_TRACE||(w)==RS_W_PRIVATE||(w)==RS_W_HANDOFF)"
-    out = build_plugin([broken / "broken.c"], tmp_path_factory.mktemp("broken") / "refstrat_broken.so",
-                       include_dirs=[broken], extra_args=("-O2", keep))
+    out = build_plugin(
+        [broken / "broken.c"],
+        tmp_path_factory.mktemp("broken") / "refstrat_broken.so",
+        include_dirs=[broken],
+        extra_args=("-O2", keep),
+    )
     return list(_core.load_plugin(str(out)))

@@ -1,7 +1,7 @@
 """Values whose comparisons and conversions lie, for the issue 11 tests: source text, because the
 tests define them inside child interpreters (and exec it here for in-process calls)."""
 
-SOURCE = '''
+SOURCE = """
 class EvilInt(int):
     __lt__ = __le__ = __gt__ = __ge__ = __eq__ = __ne__ = lambda self, other: True
     __hash__ = int.__hash__
@@ -19,4 +19,4 @@ class EvilFloat(float):
 
     def __float__(self):
         return 0.005
-'''
+"""

@@ -2,6 +2,7 @@
 compare the bindings against, instead of a list kept by hand. A test that needs every scheme,
 workload or knob takes it from here or from the API, never from a literal
 (tests/test_registry.py fails when such a literal creeps back)."""
+
 from __future__ import annotations
 
 import re
@@ -30,8 +31,7 @@ def strategies() -> list[str]:
 
 def refusing_collections() -> list[str]:
     """The schemes whose entry carries RS_S_NO_COLLECTED, in registry order."""
-    return [name for name, text in _rows("registry.h", "RS_STRATEGIES", "RS_X").items()
-            if "RS_S_NO_COLLECTED" in text]
+    return [name for name, text in _rows("registry.h", "RS_STRATEGIES", "RS_X").items() if "RS_S_NO_COLLECTED" in text]
 
 
 def workloads() -> list[str]:

@@ -3,6 +3,7 @@
 Each CLI test runs the real command in a subprocess, because pyperf re-executes the program as
 worker processes and owns the process's argument parsing (one Runner per process).
 """
+
 from __future__ import annotations
 
 import json
@@ -35,23 +36,32 @@ BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"  # the recorded res
 
 
 def run_bench(*args: str, timeout: float = 300, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "refstrat.bench", *args], capture_output=True,
-                          text=True, timeout=timeout, env=dict(os.environ), cwd=cwd or CHILD_CWD)
+    return subprocess.run(
+        [sys.executable, "-m", "refstrat.bench", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ),
+        cwd=cwd or CHILD_CWD,
+    )
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--strategies", "bogus"], "unknown strategy 'bogus'"),
-    (["--strategies", "atomic,nope"], "unknown strategy 'nope'"),
-    (["--strategies", "immortal+immortal"], "unknown strategy 'immortal+immortal'"),
-    (["--workloads", "nope"], "unknown workload 'nope'"),
-    (["--workloads", "trace"], "cannot be run from the CLI"),
-    (["--threads", "0"], "invalid thread count '0'"),
-    (["--threads", "1,x"], "invalid thread count 'x'"),
-    (["--fib-n", "-3"], "--fib-n"),
-    (["--ops", "zero"], "--ops"),
-    (["--baseline", "nope"], "invalid choice"),
-    (["--repeat", "0"], "--repeat"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--strategies", "bogus"], "unknown strategy 'bogus'"),
+        (["--strategies", "atomic,nope"], "unknown strategy 'nope'"),
+        (["--strategies", "immortal+immortal"], "unknown strategy 'immortal+immortal'"),
+        (["--workloads", "nope"], "unknown workload 'nope'"),
+        (["--workloads", "trace"], "cannot be run from the CLI"),
+        (["--threads", "0"], "invalid thread count '0'"),
+        (["--threads", "1,x"], "invalid thread count 'x'"),
+        (["--fib-n", "-3"], "--fib-n"),
+        (["--ops", "zero"], "--ops"),
+        (["--baseline", "nope"], "invalid choice"),
+        (["--repeat", "0"], "--repeat"),
+    ],
+)
 def test_bad_options_are_argparse_errors(args: list[str], needle: str) -> None:
     proc = run_bench(*args)
     assert proc.returncode == 2, proc.stderr
@@ -87,8 +97,14 @@ def test_plot_without_matplotlib_says_how_to_get_it(tmp_path: Path) -> None:
     # A module named matplotlib that fails to import stands for an interpreter without it.
     (tmp_path / "matplotlib.py").write_text("raise ImportError('no matplotlib here')\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
-    proc = subprocess.run([sys.executable, "-m", "refstrat.bench", "--plot", str(tmp_path / "x.png"), *TINY],
-                          capture_output=True, text=True, timeout=120, env=env, cwd=CHILD_CWD)
+    proc = subprocess.run(
+        [sys.executable, "-m", "refstrat.bench", "--plot", str(tmp_path / "x.png"), *TINY],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=CHILD_CWD,
+    )
     assert proc.returncode == 2, proc.stderr
     assert "pip install 'refstrat[plot]'" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -101,8 +117,18 @@ def test_matrix_json_plot_and_compare_to(tmp_path: Path) -> None:
     proc = run_bench(*common, "--output", str(a), *plot)
     assert proc.returncode == 0, proc.stderr + proc.stdout
     text = proc.stdout
-    for needle in ("== fib", "CPU x gil", "x SoL", "speed_of_light", "hardware counters:",
-                   "threads pinned:", "CPU:", "wall ms", "ns/op", "baseline"):
+    for needle in (
+        "== fib",
+        "CPU x gil",
+        "x SoL",
+        "speed_of_light",
+        "hardware counters:",
+        "threads pinned:",
+        "CPU:",
+        "wall ms",
+        "ns/op",
+        "baseline",
+    ):
         assert needle in text, needle
     if plot:
         assert png.stat().st_size > 10_000
@@ -119,22 +145,34 @@ def test_matrix_json_plot_and_compare_to(tmp_path: Path) -> None:
 
     proc = run_bench(*common, "--output", str(b))
     assert proc.returncode == 0, proc.stderr
-    cmp = subprocess.run([sys.executable, "-m", "pyperf", "compare_to", str(a), str(b), "--table"],
-                         capture_output=True, text=True, timeout=60)
+    cmp = subprocess.run(
+        [sys.executable, "-m", "pyperf", "compare_to", str(a), str(b), "--table"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert cmp.returncode == 0, cmp.stderr
     assert "fib/atomic/T2/cpu" in cmp.stdout
-    stats = subprocess.run([sys.executable, "-m", "pyperf", "stats", str(a)],
-                           capture_output=True, text=True, timeout=60)
+    stats = subprocess.run(
+        [sys.executable, "-m", "pyperf", "stats", str(a)], capture_output=True, text=True, timeout=60
+    )
     assert stats.returncode == 0, stats.stderr
 
     # The recorded results' scripts read such files: merged (the same cells: their runs pooled),
     # every cell has its per-operation figures, though the JSON holds no operation counts.
     merged = tmp_path / "merged.json"
-    table = subprocess.run([sys.executable, str(BENCH_DIR / "scaling_table.py"), str(a), str(b),
-                            "--merged", str(merged)], capture_output=True, text=True, timeout=120)
+    table = subprocess.run(
+        [sys.executable, str(BENCH_DIR / "scaling_table.py"), str(a), str(b), "--merged", str(merged)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert table.returncode == 0, table.stderr
-    rows = {line.split()[0]: line.split()[1:] for line in table.stdout.splitlines()
-            if line.split() and line.split()[0] in ("gil", "atomic")}
+    rows = {
+        line.split()[0]: line.split()[1:]
+        for line in table.stdout.splitlines()
+        if line.split() and line.split()[0] in ("gil", "atomic")
+    }
     assert rows["gil"] == ["1.00", "1.00"]  # the last table: CPU per op over gil's, T = 1 and 2
     assert all(float(x) > 0 for x in rows["atomic"])
     pooled = pyperf.BenchmarkSuite.load(str(merged)).get_benchmark("fib/atomic/T2/cpu")
@@ -142,8 +180,21 @@ def test_matrix_json_plot_and_compare_to(tmp_path: Path) -> None:
 
 
 def test_fast_mode_and_other_workload() -> None:
-    proc = run_bench("--fast", "--strategies", "biased", "--workloads", "private", "--ops", "2000",
-                     "--threads", "1", "--min-time", "0.002", "-w", "0")
+    proc = run_bench(
+        "--fast",
+        "--strategies",
+        "biased",
+        "--workloads",
+        "private",
+        "--ops",
+        "2000",
+        "--threads",
+        "1",
+        "--min-time",
+        "0.002",
+        "-w",
+        "0",
+    )
     assert proc.returncode == 0, proc.stderr + proc.stdout
     assert "== private" in proc.stdout
     assert "--fast" in proc.stdout
@@ -160,14 +211,28 @@ def test_oversubscription_is_reported() -> None:
 
 def test_real_python_and_calibrate(tmp_path: Path) -> None:
     out = tmp_path / "real.json"
-    proc = run_bench("--strategies", "gil,biased", "--workloads", "fib,handoff", "--ops", "20000",
-                     "--threads", "1", "--calibrate", "--python", sys.executable, "--output", str(out), *TINY)
+    proc = run_bench(
+        "--strategies",
+        "gil,biased",
+        "--workloads",
+        "fib,handoff",
+        "--ops",
+        "20000",
+        "--threads",
+        "1",
+        "--calibrate",
+        "--python",
+        sys.executable,
+        "--output",
+        str(out),
+        *TINY,
+    )
     assert proc.returncode == 0, proc.stderr + proc.stdout
     text = proc.stdout
     assert "== real" in text and "model vs reality" in text and "calibrated work per workload" in text
     assert "predicted" in text and "measured" in text and "fidelity" in text
     assert "'biased+immortal' added" in text  # the model row of free-threaded builds
-    table = text[text.index("calibrated work per workload"):]
+    table = text[text.index("calibrated work per workload") :]
     assert "fib " in table and "handoff " in table
     names = pyperf.BenchmarkSuite.load(str(out)).get_benchmark_names()
     for w in ("fib", "handoff"):  # self and --python, wall + cpu
@@ -179,6 +244,7 @@ def test_twins_count_operations_as_the_model_does() -> None:
         assert twins.fib_ops(n) == refstrat.run("gil", "fib", 1, fib_n=n).ops
     assert [twins.fib_calls(n) for n in range(6)] == [1, 1, 3, 5, 9, 15]
     import random
+
     for w in ("private", "shared", "mixed"):
         seq, private = twins._loop_seq(w, random.Random(3))
         assert bool(private) == (w != "shared")
@@ -186,6 +252,7 @@ def test_twins_count_operations_as_the_model_does() -> None:
     # handoff: every object produced is consumed, on the next thread, whatever T.
     import collections
     import threading
+
     for threads in (1, 2, 3):
         rings = [collections.deque() for _ in range(threads)]
         flags = [False] * threads
@@ -214,13 +281,30 @@ def _cell(kind: str, w: str, row: str, t: int, cpu: float, ft: bool = False) -> 
 
 
 def test_fidelity_divides_out_the_interpreter_speed() -> None:
-    report = bench.Report(machine=hardware.machine_info(), hw_status="", baseline="gil",
-                          workloads=["private", "shared"], threads=[1, 2], fib_n=1, ops=1, work=0, settings="",
-                          reference_label="ref")
-    model = {("private", 1): (1.0, 1.1), ("private", 2): (2.0, 2.2), ("shared", 1): (1.0, 2.0),
-             ("shared", 2): (2.0, 8.0)}
-    real = {("private", 1): (10.0, 22.0), ("private", 2): (20.0, 44.0), ("shared", 1): (10.0, 40.0),
-            ("shared", 2): (20.0, 100.0)}
+    report = bench.Report(
+        machine=hardware.machine_info(),
+        hw_status="",
+        baseline="gil",
+        workloads=["private", "shared"],
+        threads=[1, 2],
+        fib_n=1,
+        ops=1,
+        work=0,
+        settings="",
+        reference_label="ref",
+    )
+    model = {
+        ("private", 1): (1.0, 1.1),
+        ("private", 2): (2.0, 2.2),
+        ("shared", 1): (1.0, 2.0),
+        ("shared", 2): (2.0, 8.0),
+    }
+    real = {
+        ("private", 1): (10.0, 22.0),
+        ("private", 2): (20.0, 44.0),
+        ("shared", 1): (10.0, 40.0),
+        ("shared", 2): (20.0, 100.0),
+    }
     for (w, t), (gil, ft) in model.items():
         report.results += [_cell("model", w, "gil", t, gil), _cell("model", w, "biased+immortal", t, ft)]
     for (w, t), (ref, ft) in real.items():
@@ -252,13 +336,22 @@ def test_limit_rows_explain_columns_and_stability_notes() -> None:
     proc = run_bench("--strategies", "biased", "--threads", "1,2", "--explain", *TINY)
     assert proc.returncode == 0, proc.stderr + proc.stdout
     text = proc.stdout
-    for needle in ("limit+atomic", "hand-written C, hardware limit", "x limit", "CPU ±95%",
-                   "work per value: one run, as given", "timed runs: the unchecked kernel copy",
-                   "slow %", "side KiB cfg/peak", "free delay p99 ns", "hot objects (fib, T=2"):
+    for needle in (
+        "limit+atomic",
+        "hand-written C, hardware limit",
+        "x limit",
+        "CPU ±95%",
+        "work per value: one run, as given",
+        "timed runs: the unchecked kernel copy",
+        "slow %",
+        "side KiB cfg/peak",
+        "free delay p99 ns",
+        "hot objects (fib, T=2",
+    ):
         assert needle in text, needle
     # The explain columns sit in a table of their own under the timings, which they would push
     # past a terminal's width.
-    detail = text[text.index("from the explain flavour's checked run"):]
+    detail = text[text.index("from the explain flavour's checked run") :]
     biased = [line for line in detail.splitlines() if line.split()[:2] in (["biased", "1"], ["biased", "2"])]
     assert len(biased) == 2 and all("%" in line for line in biased)
     assert max(len(line) for line in text.splitlines()) <= bench_report.WIDTH
@@ -269,14 +362,20 @@ def test_a_row_keeps_to_the_width_and_its_details_go_to_numbered_notes() -> None
     distinct detail; flags that do not fit continue on the next line, in their column."""
     notes = bench_report.Notes()
     long = "x" * 80
-    flags = [bench_report.Flag("UNSAFE", "lost updates 7 (checked run)"), bench_report.Flag("UNSTABLE", "wall"),
-             bench_report.Flag("BUSY", "others used 80% of a CPU")]
+    flags = [
+        bench_report.Flag("UNSAFE", "lost updates 7 (checked run)"),
+        bench_report.Flag("UNSTABLE", "wall"),
+        bench_report.Flag("BUSY", "others used 80% of a CPU"),
+    ]
     rows = [[long, "1", notes.flags(flags)], [long, "2", notes.flags(flags[1:2])]]
     lines = bench_report.table(["strategy", "T", "flags"], rows, {1})
     assert max(len(line) for line in lines) <= bench_report.WIDTH
     assert lines[2].endswith("UNSAFE¹") and "UNSTABLE²" in lines[3] and lines[-1].endswith("UNSTABLE²")
-    assert notes.lines() == ["¹ UNSAFE: lost updates 7 (checked run)", "² UNSTABLE: wall",
-                             "³ BUSY: others used 80% of a CPU"]
+    assert notes.lines() == [
+        "¹ UNSAFE: lost updates 7 (checked run)",
+        "² UNSTABLE: wall",
+        "³ BUSY: others used 80% of a CPU",
+    ]
 
 
 def test_callgrind_counts_instructions_per_op(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -287,8 +386,7 @@ def test_callgrind_counts_instructions_per_op(monkeypatch: pytest.MonkeyPatch) -
     assert 1 < limit < model < 100  # the hand-written kernel does the same operations with less
     # A burst's timed copy compiles to the limit's loop (rs_burst's compiler barrier): 1.01x here,
     # 1.25x without the barrier, where GCC split every increment into a load, an add and a store.
-    private = [callgrind.instructions_per_op(row, "private", {"ops": 100_000})
-               for row in ("speed_of_light", "limit")]
+    private = [callgrind.instructions_per_op(row, "private", {"ops": 100_000}) for row in ("speed_of_light", "limit")]
     assert private[0] < 1.10 * private[1], private
     monkeypatch.setattr(callgrind.shutil, "which", lambda name: None)
     assert callgrind.status().startswith("unsupported: valgrind is not installed")
@@ -316,7 +414,7 @@ def test_size_cells_gives_a_slow_cell_a_smaller_problem(monkeypatch: pytest.Monk
     assert "fib/gil/T1" not in args.size_by  # the baseline's own size
     n = args.size_by["fib/locked/T1"]
     assert bench.DEFAULT_FIB_N <= n < 36
-    assert 1.618 ** n * per_call["locked"] >= 0.05 > 1.618 ** (n - 1) * per_call["locked"]
+    assert 1.618**n * per_call["locked"] >= 0.05 > 1.618 ** (n - 1) * per_call["locked"]
     assert args.size_by["fib/limit/T1"] == bench.DEFAULT_FIB_N  # already slow at the floor
     assert bench.cell_size(args, cells[1]) == (n, 200_000)
     # CPU per operation is what the report divides, so a smaller problem changes no ratio.
@@ -357,9 +455,18 @@ def test_the_chart_gives_each_group_of_rows_its_own_panel() -> None:
     from refstrat.bench import chart
 
     rows = [s.name for s in refstrat.strategies()] + ["biased+immortal", *bench.REFERENCE_ROWS]
-    report = bench.Report(machine=hardware.machine_info(), hw_status="", baseline="gil", workloads=["fib"],
-                          threads=[1], fib_n=1, ops=1, work=0, settings="",
-                          results=[_cell("model", "fib", row, 1, 1.0) for row in rows] + [_cell("real", "fib", "py", 1, 1.0)])
+    report = bench.Report(
+        machine=hardware.machine_info(),
+        hw_status="",
+        baseline="gil",
+        workloads=["fib"],
+        threads=[1],
+        fib_n=1,
+        ops=1,
+        work=0,
+        settings="",
+        results=[_cell("model", "fib", row, 1, 1.0) for row in rows] + [_cell("real", "fib", "py", 1, 1.0)],
+    )
     panels = chart.groups(report, "fib")
     assert [g.title for g in panels][-3:] == ["CPython's layers", "speed of light and limits", "real interpreters"]
     assert sorted(row for g in panels if not g.real for row in g.rows) == sorted(rows)
@@ -370,10 +477,20 @@ def test_the_chart_gives_each_group_of_rows_its_own_panel() -> None:
 def test_an_unsettled_cell_is_flagged_in_its_row() -> None:
     from types import SimpleNamespace
 
-    r = bench.CellResult(bench.Cell("model", "fib", "buffered", 2), 1.0, 0.0, 2.0, 0.0, 1000, 3,
-                         unsettled="cost per operation not shown settled: ...")
+    r = bench.CellResult(
+        bench.Cell("model", "fib", "buffered", 2),
+        1.0,
+        0.0,
+        2.0,
+        0.0,
+        1000,
+        3,
+        unsettled="cost per operation not shown settled: ...",
+    )
     report = SimpleNamespace(machine=SimpleNamespace(usable_cpus=2), baseline="gil")
-    assert "UNSETTLED: cost per operation not shown settled: ..." in [f.text for f in bench_report.row_flags(r, report, 2)]
+    assert "UNSETTLED: cost per operation not shown settled: ..." in [
+        f.text for f in bench_report.row_flags(r, report, 2)
+    ]
     r.unsettled = ""
     assert not any(n.startswith("UNSETTLED") for n in [f.text for f in bench_report.row_flags(r, report, 2)])
 
@@ -400,8 +517,9 @@ def test_a_helper_thread_with_no_cpu_of_its_own_is_flagged(tmp_path: Path) -> No
     report = SimpleNamespace(machine=SimpleNamespace(usable_cpus=2), baseline="gil")
     flag = "HELPER"
     for threads, helpers, flagged in ((2, 1, True), (1, 1, False), (2, 0, False), (3, 1, False)):
-        r = bench.CellResult(bench.Cell("model", "private", "buffered", threads), 1.0, 0.0, 2.0, 0.0, 1000, 3,
-                             helpers=helpers)
+        r = bench.CellResult(
+            bench.Cell("model", "private", "buffered", threads), 1.0, 0.0, 2.0, 0.0, 1000, 3, helpers=helpers
+        )
         assert any(f.word == flag for f in bench_report.row_flags(r, report, threads)) is flagged, (threads, helpers)
         assert bench_report.helper_on_worker_cpus(r, 2) is flagged
 
@@ -422,7 +540,7 @@ def test_size_cells_keeps_no_size_too_short_for_the_steady_state(monkeypatch: py
     args = argparse.Namespace(fib_n=36, ops=200_000, work=0, work_by={}, size_by={}, unsettled={}, pin=True)
     bench.size_cells(args, [bench.Cell("model", "fib", "buffered", 1)])
     n = args.size_by["fib/buffered/T1"]
-    assert 1.618 ** 21 * 3e-6 >= 0.05  # by time alone: fib(21)
+    assert 1.618**21 * 3e-6 >= 0.05  # by time alone: fib(21)
     assert 23 <= n < 36
     # fib(25) already costs 3.4 s of CPU: the check goes no further, and the report is told
     assert n == 25 and "not shown settled" in args.unsettled["fib/buffered/T1"]

@@ -1,8 +1,9 @@
 """The bench's stability helpers: work scaling, confidence intervals, the idle-machine flag."""
+
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 from refstrat.bench import stability as st
 
@@ -23,10 +24,10 @@ def test_ops_grow_proportionally() -> None:
 
 def _fib_run(per_op: Callable[[int], float]) -> Callable[[int], tuple[float, float]]:
     """One fib(n) run's (CPU seconds, per operation) at a cost per operation given by n."""
-    return lambda n: (per_op(n) * 27 * 1.618 ** n, per_op(n))
+    return lambda n: (per_op(n) * 27 * 1.618**n, per_op(n))
 
 
-FIB4 = 1.618 ** 4
+FIB4 = 1.618**4
 FIB_GROWTH = lambda n, m: 1.618 ** (m - n)  # noqa: E731
 
 
@@ -47,7 +48,7 @@ def test_a_size_is_kept_only_where_the_cost_per_operation_has_settled() -> None:
     assert st.settled_size(lambda n: (1e-3, next(phase)), 20, 31, nxt, FIB_GROWTH) == (20, "")
     assert st.settled_size(_fib_run(step), 23, 31, nxt, FIB_GROWTH) == (23, "")  # past the step: as sized
     assert st.settled_size(_fib_run(lambda n: 1e-10), 20, 31, nxt, FIB_GROWTH) == (20, "")  # flat: as sized
-    rising = _fib_run(lambda n: 1e-11 * 1.1 ** n)  # never settles: the cap (fib(31) ~0.1 s)
+    rising = _fib_run(lambda n: 1e-11 * 1.1**n)  # never settles: the cap (fib(31) ~0.1 s)
     assert st.settled_size(rising, 20, 31, nxt, FIB_GROWTH) == (31, "")
     assert st.settled_size(_fib_run(lambda n: 1e-9), 31, 31, nxt, FIB_GROWTH) == (31, "")  # at the cap: no probe
     ops_run = lambda o: (o * 1e-9 * (1 + (o > 400_000)), 1e-9 * (1 + (o > 400_000)))  # noqa: E731

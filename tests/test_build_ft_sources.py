@@ -2,6 +2,7 @@
 format (sources.list, sources.list.d/*.list) and deb822 (sources.list.d/*.sources), comments,
 options and disabled stanzas included. Runs the script's two functions on fixture directories
 (RS_APT_ETC); nothing is downloaded."""
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,13 @@ def _functions() -> str:
 
 def _mirrors(etc: Path, **env: str) -> tuple[int, str, str]:
     script = _functions() + 'find_mirrors\necho "$MIRROR"\necho "$SECURITY"\n'
-    proc = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30,
-                          env={"PATH": "/usr/bin:/bin", "RS_APT_ETC": str(etc), **env})
+    proc = subprocess.run(
+        ["sh", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": "/usr/bin:/bin", "RS_APT_ETC": str(etc), **env},
+    )
     lines = proc.stdout.splitlines() + ["", ""]
     return proc.returncode, lines[0], lines[1] if proc.returncode == 0 else proc.stderr
 
@@ -36,19 +42,31 @@ def _etc(tmp_path: Path, files: dict[str, str]) -> Path:
 
 
 def test_one_line_format(tmp_path: Path) -> None:
-    etc = _etc(tmp_path, {"sources.list": (
-        "# deb http://commented.example/debian bookworm main\n"
-        "deb [arch=amd64 signed-by=/k.gpg] http://mirror.example/debian/ bookworm main\n"
-        "deb http://mirror.example/debian-security bookworm-security main  # trailing comment\n")})
+    etc = _etc(
+        tmp_path,
+        {
+            "sources.list": (
+                "# deb http://commented.example/debian bookworm main\n"
+                "deb [arch=amd64 signed-by=/k.gpg] http://mirror.example/debian/ bookworm main\n"
+                "deb http://mirror.example/debian-security bookworm-security main  # trailing comment\n"
+            )
+        },
+    )
     assert _mirrors(etc) == (0, "http://mirror.example/debian", "http://mirror.example/debian-security")
 
 
 def test_deb822_format(tmp_path: Path) -> None:
-    etc = _etc(tmp_path, {"sources.list.d/debian.sources": (
-        "Types: deb\nURIs: http://off.example/debian\nSuites: bookworm\nEnabled: no\n\n"
-        "Types: deb deb-src\n# a comment inside a stanza\nURIs: http://proxy.example:3142/debian\n"
-        "Suites: bookworm bookworm-updates\nComponents: main\n\n"
-        "Types: deb\nURIs: http://proxy.example:3142/debian-security\nSuites: bookworm-security\n")})
+    etc = _etc(
+        tmp_path,
+        {
+            "sources.list.d/debian.sources": (
+                "Types: deb\nURIs: http://off.example/debian\nSuites: bookworm\nEnabled: no\n\n"
+                "Types: deb deb-src\n# a comment inside a stanza\nURIs: http://proxy.example:3142/debian\n"
+                "Suites: bookworm bookworm-updates\nComponents: main\n\n"
+                "Types: deb\nURIs: http://proxy.example:3142/debian-security\nSuites: bookworm-security\n"
+            )
+        },
+    )
     assert _mirrors(etc) == (0, "http://proxy.example:3142/debian", "http://proxy.example:3142/debian-security")
 
 

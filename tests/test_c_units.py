@@ -7,6 +7,7 @@ build_ext_parallel) left one whose digest matches today's sources and headers; o
 is compiled here at -O0 (about a minute for the three units that instantiate kernels).
 `python tests/test_c_units.py` prints the graph.
 """
+
 import glob
 import hashlib
 import os
@@ -54,9 +55,22 @@ def _built_object(unit, headers):
 
 def _compile(unit, outdir):
     obj = os.path.join(outdir, os.path.basename(unit) + ".o")
-    subprocess.run(["gcc", "-std=gnu11", "-O0", "-pthread", "-w", "-I" + os.path.join(ROOT, "include"),
-                    "-I" + sysconfig.get_paths()["include"], "-c", os.path.join(ROOT, unit), "-o", obj],
-                   check=True)
+    subprocess.run(
+        [
+            "gcc",
+            "-std=gnu11",
+            "-O0",
+            "-pthread",
+            "-w",
+            "-I" + os.path.join(ROOT, "include"),
+            "-I" + sysconfig.get_paths()["include"],
+            "-c",
+            os.path.join(ROOT, unit),
+            "-o",
+            obj,
+        ],
+        check=True,
+    )
     return obj
 
 
@@ -111,7 +125,7 @@ def find_cycle(edges):
         stack.append(u)
         for v in sorted(edges[u]):
             if state.get(v) == 1:
-                return stack[stack.index(v):] + [v]
+                return stack[stack.index(v) :] + [v]
             if v not in state:
                 found = visit(v)
                 if found:
@@ -139,8 +153,12 @@ def unit_graph():
 def test_no_circle_among_the_c_units(unit_graph):
     edges, _ = unit_graph
     cycle = find_cycle(edges)
-    assert cycle is None, "a circle among the C units: " + " -> ".join(cycle) + "\n" + "\n".join(
-        f"  {u} -> {v}: {', '.join(edges[u][v][:4])}" for u, v in zip(cycle, cycle[1:]))
+    assert cycle is None, (
+        "a circle among the C units: "
+        + " -> ".join(cycle)
+        + "\n"
+        + "\n".join(f"  {u} -> {v}: {', '.join(edges[u][v][:4])}" for u, v in zip(cycle, cycle[1:]))
+    )
 
 
 def test_each_unit_is_used(unit_graph):

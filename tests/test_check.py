@@ -21,28 +21,59 @@ BROKEN = Path(__file__).resolve().parent / "broken"
 #: object, and a hand-off beside an immortal shared object.
 PROGRAMS = [
     Program(threads=((("inc", 0), ("dec", 0)), (("inc", 0), ("dec", 0))), shared=1),
-    Program(threads=((("new", 1), ("inc", 1), ("send", 1, 1), ("dec", 1)),
-                     (("recv", 1), ("inc", 1), ("dec", 1), ("dec", 1)))),
-    Program(threads=((("new", 1), ("send", 1, 1), ("inc", 0), ("dec", 0)), (("recv", 1), ("dec", 1))),
-            shared=1, immortal=(0,)),
+    Program(
+        threads=(
+            (("new", 1), ("inc", 1), ("send", 1, 1), ("dec", 1)),
+            (("recv", 1), ("inc", 1), ("dec", 1), ("dec", 1)),
+        )
+    ),
+    Program(
+        threads=((("new", 1), ("send", 1, 1), ("inc", 0), ("dec", 0)), (("recv", 1), ("dec", 1))),
+        shared=1,
+        immortal=(0,),
+    ),
     Program(threads=((("inc", 0), ("dec", 0)), (("new", 1), ("dec", 1)), (("inc", 0), ("dec", 0))), shared=1),
     # 2 threads x 6 operations, 3 threads x 4 operations
-    Program(threads=((("new", 1), ("inc", 1), ("send", 1, 1), ("inc", 0), ("dec", 0), ("dec", 1)),
-                     (("recv", 1), ("inc", 0), ("inc", 1), ("dec", 1), ("dec", 0), ("dec", 1))), shared=1),
-    Program(threads=((("new", 1), ("send", 1, 1), ("inc", 0), ("dec", 0)),
-                     (("recv", 1), ("inc", 1), ("send", 1, 2), ("dec", 1)),
-                     (("inc", 0), ("recv", 1), ("dec", 1), ("dec", 0))), shared=1),
+    Program(
+        threads=(
+            (("new", 1), ("inc", 1), ("send", 1, 1), ("inc", 0), ("dec", 0), ("dec", 1)),
+            (("recv", 1), ("inc", 0), ("inc", 1), ("dec", 1), ("dec", 0), ("dec", 1)),
+        ),
+        shared=1,
+    ),
+    Program(
+        threads=(
+            (("new", 1), ("send", 1, 1), ("inc", 0), ("dec", 0)),
+            (("recv", 1), ("inc", 1), ("send", 1, 2), ("dec", 1)),
+            (("inc", 0), ("recv", 1), ("dec", 1), ("dec", 0)),
+        ),
+        shared=1,
+    ),
     # a reference sent back while its sender still holds an unflushed increment
-    Program(threads=((("new", 1), ("send", 1, 1), ("recv", 1), ("dec", 1)),
-                     (("recv", 1), ("inc", 1), ("send", 1, 0), ("dec", 1)))),
+    Program(
+        threads=(
+            (("new", 1), ("send", 1, 1), ("recv", 1), ("dec", 1)),
+            (("recv", 1), ("inc", 1), ("send", 1, 0), ("dec", 1)),
+        )
+    ),
     # the creator kills its object while the receiver is working on it (percpu's grace period)
-    Program(threads=((("new", 1), ("inc", 1), ("send", 1, 1), ("kill", 1)),
-                     (("recv", 1), ("inc", 1), ("dec", 1), ("dec", 1)))),
+    Program(
+        threads=(
+            (("new", 1), ("inc", 1), ("send", 1, 1), ("kill", 1)),
+            (("recv", 1), ("inc", 1), ("dec", 1), ("dec", 1)),
+        )
+    ),
     # issue 8: a deferred object living on stack references after its heap count is zero, handed
     # over meanwhile; a sharded shared object raced by both threads
-    Program(threads=((("new", 1), ("push", 1), ("send", 1, 1), ("pop", 1)),
-                     (("recv", 1), ("push", 1), ("dec", 1), ("inc", 0), ("pop", 1), ("dec", 0))),
-            shared=1, deferred=(1,), sharded=(0,)),
+    Program(
+        threads=(
+            (("new", 1), ("push", 1), ("send", 1, 1), ("pop", 1)),
+            (("recv", 1), ("push", 1), ("dec", 1), ("inc", 0), ("pop", 1), ("dec", 0)),
+        ),
+        shared=1,
+        deferred=(1,),
+        sharded=(0,),
+    ),
 ]
 
 #: Bound on non-default choices per schedule (a preemption, a timeout, a drain, or a pick other
@@ -57,11 +88,18 @@ CORRECT = [s.name for s in refstrat.strategies() if s.thread_safe]
 def test_correct_schemes_pass_bounded_exhaustive(strategy: str, memory: str) -> None:
     """Every schedule within the bound, none skipped (reduction="none")."""
     total = 0
-    for immortal in ([False, True] if strategy not in ("immortal", "cpython314t") else [False]):
+    for immortal in [False, True] if strategy not in ("immortal", "cpython314t") else [False]:
         for prog in PROGRAMS:
-            r = check(strategy, prog, schedule="exhaustive", memory=memory, immortal=immortal,
-                      preemption_bound=BOUNDS.get(strategy, DEFAULT_BOUND), max_schedules=50_000,
-                      reduction="none")
+            r = check(
+                strategy,
+                prog,
+                schedule="exhaustive",
+                memory=memory,
+                immortal=immortal,
+                preemption_bound=BOUNDS.get(strategy, DEFAULT_BOUND),
+                max_schedules=50_000,
+                reduction="none",
+            )
             assert r.ok and r.complete
             total += r.schedules
     print(f"{strategy} {memory}: {total} schedules explored (bound {BOUNDS.get(strategy, DEFAULT_BOUND)})")
@@ -72,10 +110,16 @@ def test_correct_schemes_pass_one_preemption_deeper_under_dpor(strategy: str) ->
     """The schemes held to bound 1 above, one preemption deeper with partial-order reduction
     (the default in SC), in about the same time (buffered's commit thread: too many still)."""
     total = 0
-    for immortal in ([False, True] if strategy != "cpython314t" else [False]):
+    for immortal in [False, True] if strategy != "cpython314t" else [False]:
         for prog in PROGRAMS:
-            r = check(strategy, prog, schedule="exhaustive", immortal=immortal,
-                      preemption_bound=BOUNDS[strategy] + 1, max_schedules=50_000)
+            r = check(
+                strategy,
+                prog,
+                schedule="exhaustive",
+                immortal=immortal,
+                preemption_bound=BOUNDS[strategy] + 1,
+                max_schedules=50_000,
+            )
             assert r.ok and r.complete
             total += r.schedules
     print(f"{strategy} sc: {total} schedules explored (dpor, bound {BOUNDS[strategy] + 1})")
@@ -108,12 +152,15 @@ def test_same_seed_same_verdict_pct() -> None:
     assert x.value.failure.choices == y.value.failure.choices
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(schedule="bogus"), "valid"),
-    (dict(schedule="random", memory="arm"), "valid"),
-    (dict(schedule="exhaustive", preemption_bound=-1), "preemption_bound"),
-    (dict(schedule="pct", pct_depth=0), "pct_depth"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(schedule="bogus"), "valid"),
+        (dict(schedule="random", memory="arm"), "valid"),
+        (dict(schedule="exhaustive", preemption_bound=-1), "preemption_bound"),
+        (dict(schedule="pct", pct_depth=0), "pct_depth"),
+    ],
+)
 def test_bad_input_names_the_choices(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         check("atomic", PROGRAMS[0], **kwargs)
@@ -128,14 +175,31 @@ def test_unknown_strategy_and_missing_check_flavour(tmp_path: Path) -> None:
 
     cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
     src = tmp_path / "one.c"
-    src.write_text('#include "refstrat/plugin.h"\n'
-                   '#define L(RS_X) RS_X(atomic_again_, 1, 0, "x", "tests")\n'
-                   '#define rs_atomic_again__incref rs_atomic_incref\n')
+    src.write_text(
+        '#include "refstrat/plugin.h"\n'
+        '#define L(RS_X) RS_X(atomic_again_, 1, 0, "x", "tests")\n'
+        "#define rs_atomic_again__incref rs_atomic_incref\n"
+    )
     # reuse every hook of atomic under another name
-    hooks = ["decref", "init", "fini", "obj_init", "safepoint", "wait", "enter", "leave", "start",
-             "quiesce", "flush", "count"]
-    src.write_text(src.read_text() + "".join(f"#define rs_atomic_again__{h} rs_atomic_{h}\n" for h in hooks)
-                   + "RS_DEFINE_PLUGIN(L)\n")
+    hooks = [
+        "decref",
+        "init",
+        "fini",
+        "obj_init",
+        "safepoint",
+        "wait",
+        "enter",
+        "leave",
+        "start",
+        "quiesce",
+        "flush",
+        "count",
+    ]
+    src.write_text(
+        src.read_text()
+        + "".join(f"#define rs_atomic_again__{h} rs_atomic_{h}\n" for h in hooks)
+        + "RS_DEFINE_PLUGIN(L)\n"
+    )
     out = tmp_path / "one.so"
     inc = refstrat.get_include()
     subprocess.run([cc, "-O1", "-shared", "-fPIC", "-pthread", f"-I{inc}", str(src), "-o", str(out)], check=True)
@@ -162,8 +226,15 @@ def test_old_broken_variants_are_caught_with_a_shrunk_schedule(broken_plugin: li
     if not _core.has_check_flavour(name):
         pytest.skip("the broken plugin was loaded without its check flavour by another module")
     for prog in PROGRAMS:
-        r = check(name, prog, schedule="exhaustive", immortal=CAUGHT_EXHAUSTIVE[name], preemption_bound=2,
-                  max_schedules=5000, raise_on_failure=False)
+        r = check(
+            name,
+            prog,
+            schedule="exhaustive",
+            immortal=CAUGHT_EXHAUSTIVE[name],
+            preemption_bound=2,
+            max_schedules=5000,
+            raise_on_failure=False,
+        )
         if r.failure is not None:
             assert r.failure.choices is not None and "replay(" in str(r.failure)
             return
@@ -173,8 +244,7 @@ def test_old_broken_variants_are_caught_with_a_shrunk_schedule(broken_plugin: li
 def test_deadlock_is_reported_with_its_schedule(tmp_path: Path) -> None:
     so = build_plugin([BROKEN / "deadlock.c"], tmp_path / "deadlock.so")
     _core.load_plugin(str(so))
-    prog = Program(threads=((("new", 1), ("dec", 1), ("inc", 0), ("dec", 0)), (("inc", 0), ("dec", 0))),
-                   shared=1)
+    prog = Program(threads=((("new", 1), ("dec", 1), ("inc", 0), ("dec", 0)), (("inc", 0), ("dec", 0))), shared=1)
     with pytest.raises(CheckFailed, match="DEADLOCK") as info:
         check("broken_locked_keeps_lock", prog, schedule="exhaustive", preemption_bound=0)
     assert "mutex_lock" in str(info.value) and "replay(" in str(info.value)

@@ -14,9 +14,10 @@ refstrat = pytest.importorskip("refstrat")
 if not hasattr(refstrat, "run"):  # pragma: no cover
     pytest.skip("refstrat core not built", allow_module_level=True)
 
+from test_fuzz_broken import BROKEN_VARIANTS  # noqa: E402
+
 import refstrat.testing  # noqa: E402
 from refstrat.testing import CheckFailed, check  # noqa: E402
-from test_fuzz_broken import BROKEN_VARIANTS  # noqa: E402
 
 #: Hypothesis examples after the corpus: few, the corpus carries the racing shapes.
 EXAMPLES = 5

@@ -3,6 +3,7 @@ and compiled with the core: the guide's files are the only ones it needs, and it
 
 The same functions apply it to a whole copy of the repository, where the full suite must pass
 (python tests/test_contributing.py DEST: see docs/contributing.md)."""
+
 from __future__ import annotations
 
 import re
@@ -25,7 +26,7 @@ def _fresh_tree() -> None:
 
 def _c_blocks() -> list[str]:
     text = GUIDE.read_text()
-    section = text[text.index("## Worked example"):]
+    section = text[text.index("## Worked example") :]
     return re.findall(r"```c\n(.*?)```", section, re.S)
 
 
@@ -43,8 +44,9 @@ def apply_worked_example(root: Path) -> list[str]:
     inc = root / "include" / "refstrat"
     (inc / "casloop.h").write_text(casloop)
     registry = (inc / "registry.h").read_text()
-    registry = registry.replace('#include "refstrat/cpython314t.h"\n',
-                                '#include "refstrat/cpython314t.h"\n#include "refstrat/casloop.h"\n')
+    registry = registry.replace(
+        '#include "refstrat/cpython314t.h"\n', '#include "refstrat/cpython314t.h"\n#include "refstrat/casloop.h"\n'
+    )
     (inc / "registry.h").write_text(_append_to_list(registry, "RS_STRATEGIES", scheme_line))
     workloads = (inc / "workloads.h").read_text()
     cut = workloads.rindex("#endif")
@@ -66,8 +68,7 @@ def test_the_guide_names_the_files_the_example_touches(tmp_path: Path) -> None:
         assert f"`{path}`" in section, path
 
 
-@pytest.mark.parametrize("unit, flags", [("src/registry.c", []), ("src/check_table.c", []),
-                                         ("src/explain.c", [])])
+@pytest.mark.parametrize("unit, flags", [("src/registry.c", []), ("src/check_table.c", []), ("src/explain.c", [])])
 def test_the_worked_example_compiles_into_the_core(tmp_path: Path, unit: str, flags: list[str]) -> None:
     """Compiled as setup.py compiles the core (syntax and types; the full build and suite run on
     a copy of the repository: see the module docstring)."""
@@ -76,8 +77,18 @@ def test_the_worked_example_compiles_into_the_core(tmp_path: Path, unit: str, fl
     apply_worked_example(tmp_path)
     cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
     cc = cc if shutil.which(cc) else "cc"
-    cmd = [cc, "-std=gnu11", "-fsyntax-only", "-Wall", "-Wno-unused-function", "-Werror",
-           f"-I{tmp_path / 'include'}", f"-I{sysconfig.get_paths()['include']}", *flags, str(ROOT / unit)]
+    cmd = [
+        cc,
+        "-std=gnu11",
+        "-fsyntax-only",
+        "-Wall",
+        "-Wno-unused-function",
+        "-Werror",
+        f"-I{tmp_path / 'include'}",
+        f"-I{sysconfig.get_paths()['include']}",
+        *flags,
+        str(ROOT / unit),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "casloop" in (tmp_path / "include/refstrat/registry.h").read_text()

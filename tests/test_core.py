@@ -1,29 +1,39 @@
 """The core: every thread-safe strategy on every workload is exact, and bad input never crashes."""
+
 from __future__ import annotations
 
 import math
 
 import pytest
+import registry_source
 
 import refstrat
 from refstrat import Trace, TraceError
-
-import registry_source  # noqa: E402  (tests/registry_source.py)
 
 STRATEGIES = [s.name for s in refstrat.strategies()]
 THREAD_SAFE = [s.name for s in refstrat.strategies() if s.thread_safe]
 LOOP_WORKLOADS = [w.name for w in refstrat.workloads() if w.name != "trace"]  # generated kernels
 IMMORTAL_ALWAYS = {s.name for s in refstrat.strategies() if "immortal" in s.layers}  # the registry forces it
-SMALL = dict(ops=20_000, fib_n=12, objects=256, shared_objects=8, switch_interval=0.0005, tick=256,
-             log_size=64)
+SMALL = dict(ops=20_000, fib_n=12, objects=256, shared_objects=8, switch_interval=0.0005, tick=256, log_size=64)
 
 # A trace with cross-thread hand-offs, shared and immortal objects, ending with everything released.
 HANDOFF_TRACE = Trace(
     [
-        [("new", 3), ("inc", 3), ("send", 3, 1), ("inc", 0), ("inc", 1), ("dec", 1), ("new", 4),
-         ("send", 4, 1), ("dec", 3), ("recv", 5), ("dec", 5), ("dec", 0)],
-        [("recv", 3), ("inc", 2), ("dec", 3), ("recv", 4), ("inc", 4), ("send", 4, 2), ("dec", 4),
-         ("dec", 2)],
+        [
+            ("new", 3),
+            ("inc", 3),
+            ("send", 3, 1),
+            ("inc", 0),
+            ("inc", 1),
+            ("dec", 1),
+            ("new", 4),
+            ("send", 4, 1),
+            ("dec", 3),
+            ("recv", 5),
+            ("dec", 5),
+            ("dec", 0),
+        ],
+        [("recv", 3), ("inc", 2), ("dec", 3), ("recv", 4), ("inc", 4), ("send", 4, 2), ("dec", 4), ("dec", 2)],
         [("new", 5), ("send", 5, 0), ("recv", 4), ("inc", 0), ("dec", 4), ("dec", 0)],
         [("inc", 2), ("inc", 2), ("dec", 2), ("dec", 2)],
     ],
@@ -55,8 +65,7 @@ def test_thread_safe_strategies_are_exact(strategy: str, workload: str, threads:
 @pytest.mark.parametrize("threads", [1, 2, 4])
 @pytest.mark.parametrize("strategy", THREAD_SAFE)
 def test_thread_safe_strategies_replay_traces_exactly(strategy: str, threads: int) -> None:
-    trace = Trace(HANDOFF_TRACE.threads[:threads] if threads == 4 else _trace_for(threads),
-                  shared=3, immortal={2})
+    trace = Trace(HANDOFF_TRACE.threads[:threads] if threads == 4 else _trace_for(threads), shared=3, immortal={2})
     for jitter in (0, 1, 2):
         r = refstrat.run(strategy, "trace", threads, trace=trace, jitter=jitter)
         assert_clean(r)
@@ -65,10 +74,24 @@ def test_thread_safe_strategies_replay_traces_exactly(strategy: str, threads: in
 
 def _trace_for(threads: int) -> list[list[tuple]]:
     if threads == 1:
-        return [[("new", 3), ("inc", 3), ("send", 3, 0), ("recv", 3), ("dec", 3), ("inc", 0), ("dec", 3),
-                 ("inc", 2), ("dec", 2), ("dec", 0)]]
-    return [[("new", 3), ("inc", 3), ("send", 3, 1), ("inc", 1), ("dec", 3), ("dec", 1)],
-            [("recv", 3), ("inc", 2), ("dec", 3), ("dec", 2)]]
+        return [
+            [
+                ("new", 3),
+                ("inc", 3),
+                ("send", 3, 0),
+                ("recv", 3),
+                ("dec", 3),
+                ("inc", 0),
+                ("dec", 3),
+                ("inc", 2),
+                ("dec", 2),
+                ("dec", 0),
+            ]
+        ]
+    return [
+        [("new", 3), ("inc", 3), ("send", 3, 1), ("inc", 1), ("dec", 3), ("dec", 1)],
+        [("recv", 3), ("inc", 2), ("dec", 3), ("dec", 2)],
+    ]
 
 
 def test_trace_final_counts_follow_what_threads_still_hold() -> None:
@@ -150,42 +173,46 @@ def test_listings() -> None:
 
 # ---- bad input ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    (dict(strategy="nope"), ValueError, "valid choices: nonatomic, locked"),
-    (dict(strategy=3), TypeError, "strategy must be a str"),
-    (dict(workload="nope"), ValueError, "valid choices: fib, private"),
-    (dict(threads=0), ValueError, r"threads must be in \[1, 1024\]"),
-    (dict(threads=-3), ValueError, "threads"),
-    (dict(threads=1025), ValueError, "threads"),
-    (dict(threads=True), TypeError, "threads must be an int"),
-    (dict(threads=2.0), TypeError, "threads must be an int"),
-    (dict(ops=0), ValueError, "ops"),
-    (dict(fib_n=0), ValueError, "fib_n"),
-    (dict(fib_n=41), ValueError, "fib_n"),
-    (dict(objects=0), ValueError, "objects"),
-    (dict(shared_objects=70000), ValueError, "shared_objects"),
-    (dict(shared_fraction=1.5), ValueError, "shared_fraction"),
-    (dict(shared_fraction=math.nan), ValueError, "shared_fraction"),
-    (dict(zipf=-1), ValueError, "zipf"),
-    (dict(switch_interval=0), ValueError, "switch_interval"),
-    (dict(layout="sparse"), ValueError, "valid choices: packed, padded"),
-    (dict(arena_size=10), ValueError, "arena_size 10 is too small: this workload needs at least"),
-    (dict(arena_size=2**40), ValueError, "arena_size"),
-    (dict(arena_size=2**32 - 2), ValueError, "more than 3/4 of this machine's"),
-    (dict(depth=65), ValueError, "depth"),
-    (dict(tick=0), ValueError, "tick"),
-    (dict(log_size=1), ValueError, "log_size"),
-    (dict(seed=-1), ValueError, "seed"),
-    (dict(pin="yes"), TypeError, "pin must be a bool"),
-    (dict(immortal=1), TypeError, "immortal must be a bool"),
-    (dict(frobnicate=1), TypeError, "unknown option"),
-    (dict(jitter=3), ValueError, "only for the trace workload"),
-    (dict(trace=HANDOFF_TRACE), ValueError, "only for the trace workload"),
-    (dict(workload="trace"), TypeError, "needs trace="),
-    (dict(workload="trace", trace=HANDOFF_TRACE, threads=2), ValueError, "the trace has 4 thread"),
-    (dict(workload="trace", trace=HANDOFF_TRACE, threads=4, work=5), ValueError, "not for the trace workload"),
-    (dict(work=10**8 + 1), ValueError, "work"),
-])
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(strategy="nope"), ValueError, "valid choices: nonatomic, locked"),
+        (dict(strategy=3), TypeError, "strategy must be a str"),
+        (dict(workload="nope"), ValueError, "valid choices: fib, private"),
+        (dict(threads=0), ValueError, r"threads must be in \[1, 1024\]"),
+        (dict(threads=-3), ValueError, "threads"),
+        (dict(threads=1025), ValueError, "threads"),
+        (dict(threads=True), TypeError, "threads must be an int"),
+        (dict(threads=2.0), TypeError, "threads must be an int"),
+        (dict(ops=0), ValueError, "ops"),
+        (dict(fib_n=0), ValueError, "fib_n"),
+        (dict(fib_n=41), ValueError, "fib_n"),
+        (dict(objects=0), ValueError, "objects"),
+        (dict(shared_objects=70000), ValueError, "shared_objects"),
+        (dict(shared_fraction=1.5), ValueError, "shared_fraction"),
+        (dict(shared_fraction=math.nan), ValueError, "shared_fraction"),
+        (dict(zipf=-1), ValueError, "zipf"),
+        (dict(switch_interval=0), ValueError, "switch_interval"),
+        (dict(layout="sparse"), ValueError, "valid choices: packed, padded"),
+        (dict(arena_size=10), ValueError, "arena_size 10 is too small: this workload needs at least"),
+        (dict(arena_size=2**40), ValueError, "arena_size"),
+        (dict(arena_size=2**32 - 2), ValueError, "more than 3/4 of this machine's"),
+        (dict(depth=65), ValueError, "depth"),
+        (dict(tick=0), ValueError, "tick"),
+        (dict(log_size=1), ValueError, "log_size"),
+        (dict(seed=-1), ValueError, "seed"),
+        (dict(pin="yes"), TypeError, "pin must be a bool"),
+        (dict(immortal=1), TypeError, "immortal must be a bool"),
+        (dict(frobnicate=1), TypeError, "unknown option"),
+        (dict(jitter=3), ValueError, "only for the trace workload"),
+        (dict(trace=HANDOFF_TRACE), ValueError, "only for the trace workload"),
+        (dict(workload="trace"), TypeError, "needs trace="),
+        (dict(workload="trace", trace=HANDOFF_TRACE, threads=2), ValueError, "the trace has 4 thread"),
+        (dict(workload="trace", trace=HANDOFF_TRACE, threads=4, work=5), ValueError, "not for the trace workload"),
+        (dict(work=10**8 + 1), ValueError, "work"),
+    ],
+)
 def test_run_rejects_bad_arguments(kwargs: dict, exc: type, match: str) -> None:
     args = dict(strategy="atomic", workload="private", threads=1)
     args.update(kwargs)
@@ -193,31 +220,34 @@ def test_run_rejects_bad_arguments(kwargs: dict, exc: type, match: str) -> None:
         refstrat.run(args.pop("strategy"), args.pop("workload"), args.pop("threads"), **args)
 
 
-@pytest.mark.parametrize("threads, shared, immortal, match", [
-    ([[("frob", 1)]], 1, (), "unknown operation; valid: new, inc, dec, send, recv"),
-    ([["inc"]], 1, (), "unknown operation"),
-    ([[("inc",)]], 1, (), "takes 1 argument"),
-    ([[("inc", 0, 1)]], 1, (), "takes 1 argument"),
-    ([[("inc", -1)]], 1, (), "object id must be an int"),
-    ([[("inc", "a")]], 1, (), "object id must be an int"),
-    ([[("dec", 0)]], 1, (), "holds no reference to object 0 to release"),
-    ([[("inc", 1)]], 1, (), "object 1 is used but never created"),
-    ([[("new", 1), ("dec", 1), ("dec", 1)]], 1, (), "holds no reference to object 1"),
-    ([[("new", 0)]], 1, (), "shared objects and exist already"),
-    ([[("new", 1)], [("new", 1)]], 1, (), "already created by thread 0"),
-    ([[("new", 1), ("send", 1, 5)]], 1, (), r"destination must be a thread in \[0, 1\)"),
-    ([[("new", 1), ("send", 1, 0)]], 1, (), "never received"),
-    ([[("new", 1), ("recv", 1)]], 1, (), "can deadlock"),
-    ([[("recv", 1), ("new", 2), ("send", 2, 1)], [("recv", 2), ("new", 1), ("send", 1, 0)]], 0, (), "can deadlock"),
-    ([[("send", 0, 0)]], 1, (), "to send"),
-    ([[]], 1, (5,), "immortal object 5 is not a shared object"),
-    ([], 0, (), "at least one thread"),
-    ([[]], -1, (), "shared must be an int"),
-    ([[("new", 1), ("inc", 1), ("kill", 1), ("kill", 1)]], 0, (), "already killed by thread 0, op 2"),
-    ([[("new", 1), ("dec", 1), ("kill", 1)]], 0, (), "holds no reference to object 1 to release"),
-    ([[("inc", 0), ("kill", 0)]], 1, (), "only private objects are killed"),
-    ([[("kill", 1)]], 1, (), "takes 1 argument|never created"),
-])
+@pytest.mark.parametrize(
+    "threads, shared, immortal, match",
+    [
+        ([[("frob", 1)]], 1, (), "unknown operation; valid: new, inc, dec, send, recv"),
+        ([["inc"]], 1, (), "unknown operation"),
+        ([[("inc",)]], 1, (), "takes 1 argument"),
+        ([[("inc", 0, 1)]], 1, (), "takes 1 argument"),
+        ([[("inc", -1)]], 1, (), "object id must be an int"),
+        ([[("inc", "a")]], 1, (), "object id must be an int"),
+        ([[("dec", 0)]], 1, (), "holds no reference to object 0 to release"),
+        ([[("inc", 1)]], 1, (), "object 1 is used but never created"),
+        ([[("new", 1), ("dec", 1), ("dec", 1)]], 1, (), "holds no reference to object 1"),
+        ([[("new", 0)]], 1, (), "shared objects and exist already"),
+        ([[("new", 1)], [("new", 1)]], 1, (), "already created by thread 0"),
+        ([[("new", 1), ("send", 1, 5)]], 1, (), r"destination must be a thread in \[0, 1\)"),
+        ([[("new", 1), ("send", 1, 0)]], 1, (), "never received"),
+        ([[("new", 1), ("recv", 1)]], 1, (), "can deadlock"),
+        ([[("recv", 1), ("new", 2), ("send", 2, 1)], [("recv", 2), ("new", 1), ("send", 1, 0)]], 0, (), "can deadlock"),
+        ([[("send", 0, 0)]], 1, (), "to send"),
+        ([[]], 1, (5,), "immortal object 5 is not a shared object"),
+        ([], 0, (), "at least one thread"),
+        ([[]], -1, (), "shared must be an int"),
+        ([[("new", 1), ("inc", 1), ("kill", 1), ("kill", 1)]], 0, (), "already killed by thread 0, op 2"),
+        ([[("new", 1), ("dec", 1), ("kill", 1)]], 0, (), "holds no reference to object 1 to release"),
+        ([[("inc", 0), ("kill", 0)]], 1, (), "only private objects are killed"),
+        ([[("kill", 1)]], 1, (), "takes 1 argument|never created"),
+    ],
+)
 def test_malformed_traces_are_rejected_before_running(threads, shared, immortal, match) -> None:
     trace = Trace(threads, shared=shared, immortal=immortal)
     with pytest.raises(TraceError, match=match):
@@ -237,6 +267,7 @@ def test_speed_of_light_has_no_trace() -> None:
 
 def test_plugin_loading_errors_are_exceptions(tmp_path) -> None:
     from refstrat import _core
+
     with pytest.raises(OSError, match="cannot load plugin"):
         _core.load_plugin(str(tmp_path / "missing.so"))
     bogus = tmp_path / "bogus.so"
@@ -246,6 +277,7 @@ def test_plugin_loading_errors_are_exceptions(tmp_path) -> None:
 
 
 # ---- the stepping arena ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_arena_single_thread_semantics(strategy: str) -> None:
@@ -272,8 +304,10 @@ def test_arena_single_thread_semantics(strategy: str) -> None:
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_arena_reuses_freed_slots_and_reports_full(strategy: str) -> None:
     if strategy == "percpu":
-        pytest.skip("percpu frees an object during a run only after its kill, which the stepping "
-                    "Arena does not offer; its un-killed objects are freed at quiesce")
+        pytest.skip(
+            "percpu frees an object during a run only after its kill, which the stepping "
+            "Arena does not offer; its un-killed objects are freed at quiesce"
+        )
     arena = refstrat.Arena(strategy, capacity=4)
     for _ in range(20):
         obj = arena.alloc()
@@ -295,15 +329,18 @@ def test_arena_immortal_objects() -> None:
     assert refstrat.Arena("immortal").immortal and not refstrat.Arena("atomic").immortal
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    (dict(strategy="nope"), ValueError, "valid choices"),
-    (dict(capacity=0), ValueError, "capacity"),
-    (dict(capacity=2**33), ValueError, "capacity"),
-    (dict(capacity=2**32 - 2), ValueError, "more than 3/4 of this machine's"),
-    (dict(capacity="8"), TypeError, "capacity"),
-    (dict(layout="x"), ValueError, "packed, padded"),
-    (dict(immortal="no"), TypeError, "immortal"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(strategy="nope"), ValueError, "valid choices"),
+        (dict(capacity=0), ValueError, "capacity"),
+        (dict(capacity=2**33), ValueError, "capacity"),
+        (dict(capacity=2**32 - 2), ValueError, "more than 3/4 of this machine's"),
+        (dict(capacity="8"), TypeError, "capacity"),
+        (dict(layout="x"), ValueError, "packed, padded"),
+        (dict(immortal="no"), TypeError, "immortal"),
+    ],
+)
 def test_arena_rejects_bad_arguments(kwargs, exc, match) -> None:
     args = dict(strategy="atomic")
     args.update(kwargs)
@@ -337,8 +374,11 @@ def test_native_runner_rechecks_compiled_traces() -> None:
     bad_kind = (2, 1, b"\0", array("I", [0, 1, 0, 9, 1, 0]), array("Q", [0, 2])) + tail
     bad_object = (2, 1, b"\0", array("I", [0, 7, 0, 1, 1, 0]), array("Q", [0, 2])) + tail
     bad_threads = (2, 1, b"\0", array("I", [0, 1, 0]), array("Q", [0, 1, 1])) + tail
-    for compiled, match in ((bad_kind, "out of range"), (bad_object, "out of range"),
-                            (bad_threads, "malformed compiled trace")):
+    for compiled, match in (
+        (bad_kind, "out of range"),
+        (bad_object, "out of range"),
+        (bad_threads, "malformed compiled trace"),
+    ):
         with pytest.raises(ValueError, match=match):
             _core.execute("atomic", cfg, compiled)
 
@@ -438,14 +478,18 @@ def test_the_native_core_refuses_what_would_follow_a_null_handle() -> None:
 # ---- the vocabulary's kill (issue 8) ---------------------------------------------------------------
 
 #: The creator gives up its initial reference while others still hold and use the object.
-KILL_TRACE = [[("new", 3), ("inc", 3), ("send", 3, 1), ("inc", 0), ("kill", 3), ("dec", 0)],
-              [("recv", 3), ("inc", 3), ("inc", 2), ("dec", 3), ("dec", 2), ("dec", 3)]]
+KILL_TRACE = [
+    [("new", 3), ("inc", 3), ("send", 3, 1), ("inc", 0), ("kill", 3), ("dec", 0)],
+    [("recv", 3), ("inc", 3), ("inc", 2), ("dec", 3), ("dec", 2), ("dec", 3)],
+]
 
 
 @pytest.mark.parametrize("strategy", THREAD_SAFE)
 def test_kill_is_the_creators_decref_on_every_scheme(strategy: str) -> None:
-    for threads, ops in ((1, [[("new", 3), ("inc", 3), ("kill", 3), ("dec", 3), ("new", 4), ("kill", 4)]]),
-                         (2, KILL_TRACE)):
+    for threads, ops in (
+        (1, [[("new", 3), ("inc", 3), ("kill", 3), ("dec", 3), ("new", 4), ("kill", 4)]]),
+        (2, KILL_TRACE),
+    ):
         trace = Trace(ops, shared=3, immortal={2})
         for jitter in (0, 1, 2):
             r = refstrat.run(strategy, "trace", threads, trace=trace, jitter=jitter)
@@ -455,6 +499,7 @@ def test_kill_is_the_creators_decref_on_every_scheme(strategy: str) -> None:
 
 def test_the_model_knows_kill() -> None:
     from refstrat.model import Program, ProgramError, expect
+
     exp = expect(Program(threads=tuple(tuple(t) for t in KILL_TRACE), shared=3))
     assert exp.final_counts == (1, 1, 1, None) and exp.refcount_ops == 10
     left = expect(Program(threads=((("new", 0), ("inc", 0), ("kill", 0)),)))
@@ -484,8 +529,7 @@ def test_the_schemes_that_refuse_collections_say_so_as_data() -> None:
     assert REFUSING == registry_source.refusing_collections() != []
     for s in refstrat.strategies():
         assert s.refuses == (("deferred", "sharded") if s.name in REFUSING else ())
-    assert {s.name: s.layers for s in refstrat.strategies()}["cpython314t"] == ("immortal", "deferred",
-                                                                                 "sharded")
+    assert {s.name: s.layers for s in refstrat.strategies()}["cpython314t"] == ("immortal", "deferred", "sharded")
 
 
 @pytest.mark.parametrize("fib_n", [1, 2, 13, 14, 20])
@@ -510,17 +554,24 @@ def test_fib314_frees_as_it_goes(strategy: str) -> None:
     assert_clean(r)
 
 
-@pytest.mark.parametrize("layers", [dict(deferred=True), dict(sharded=True),
-                                    dict(immortal=True, deferred=True, sharded=True)])
+@pytest.mark.parametrize(
+    "layers", [dict(deferred=True), dict(sharded=True), dict(immortal=True, deferred=True, sharded=True)]
+)
 @pytest.mark.parametrize("strategy", COMPOSABLE)
 def test_layers_compose_with_every_scheme(strategy: str, layers: dict) -> None:
     for workload in ("fib", "fib314", "shared", "handoff"):
         r = refstrat.run(strategy, workload, 2, collect_interval=64, **layers, **SMALL)
         assert_clean(r)
         assert set(r.layers) >= {k for k, v in layers.items() if v}
-    trace = Trace([[("new", 3), ("push", 3), ("inc", 0), ("dec", 3), ("pop", 3), ("dec", 0)],
-                   [("push", 1), ("inc", 1), ("pop", 1), ("dec", 1)]],
-                  shared=3, deferred={1, 3}, sharded={0, 2})
+    trace = Trace(
+        [
+            [("new", 3), ("push", 3), ("inc", 0), ("dec", 3), ("pop", 3), ("dec", 0)],
+            [("push", 1), ("inc", 1), ("pop", 1), ("dec", 1)],
+        ],
+        shared=3,
+        deferred={1, 3},
+        sharded={0, 2},
+    )
     r = refstrat.run(strategy, "trace", 2, trace=trace, **layers)
     assert_clean(r)
     assert r.final_counts == (1, 1, 1, None)
@@ -535,8 +586,10 @@ def test_layers_are_refused_where_counts_are_not_exact_at_a_stop(strategy: str) 
 
 def test_deferred_object_outlives_its_heap_count_while_on_a_stack() -> None:
     # Heap count zero at the dec, but the stack still holds it: only the collection frees it.
-    trace = Trace([[("new", 1), ("push", 1), ("dec", 1), ("push", 1), ("inc", 1), ("pop", 1),
-                    ("pop", 1), ("dec", 1)]], deferred={1})
+    trace = Trace(
+        [[("new", 1), ("push", 1), ("dec", 1), ("push", 1), ("inc", 1), ("pop", 1), ("pop", 1), ("dec", 1)]],
+        deferred={1},
+    )
     for strategy in COMPOSABLE + LAYERED:
         r = refstrat.run(strategy, "trace", 1, trace=trace, deferred=strategy not in LAYERED)
         assert_clean(r)
@@ -553,24 +606,28 @@ def test_frequent_collections_stop_the_world_safely(strategy: str, threads: int)
 
 def test_sharded_counts_merge_exactly_at_exit() -> None:
     # Threads end holding sharded references: the merged per-thread counts are the final count.
-    trace = Trace([[("inc", 0), ("inc", 0), ("inc", 1)], [("inc", 0), ("push", 0), ("pop", 0)]],
-                  shared=2, sharded={0, 1})
+    trace = Trace(
+        [[("inc", 0), ("inc", 0), ("inc", 1)], [("inc", 0), ("push", 0), ("pop", 0)]], shared=2, sharded={0, 1}
+    )
     for strategy in ("sharded", "cpython314t", "atomic"):
         r = refstrat.run(strategy, "trace", 2, trace=trace)
         assert_clean(r)
         assert r.final_counts == (4, 2)
 
 
-@pytest.mark.parametrize("trace_kwargs, match", [
-    (dict(threads=[[("pop", 0)]], shared=1), "without a matching push"),
-    (dict(threads=[[("push", 0)], [("pop", 0)]], shared=1), "without a matching push"),
-    (dict(threads=[[("push", 0)]], shared=1), "ends holding stack references"),
-    (dict(threads=[[("push", 1)]], shared=1), "never created"),
-    (dict(threads=[[("new", 1), ("dec", 1), ("push", 1), ("pop", 1)]]), "holds no reference"),
-    (dict(threads=[[("new", 1), ("kill", 1), ("kill", 1)]]), "kill"),
-    (dict(threads=[[("inc", 0)]], shared=1, sharded={1}), "sharded object"),
-    (dict(threads=[[("inc", 0)]], shared=1, deferred={5}), "never created"),
-])
+@pytest.mark.parametrize(
+    "trace_kwargs, match",
+    [
+        (dict(threads=[[("pop", 0)]], shared=1), "without a matching push"),
+        (dict(threads=[[("push", 0)], [("pop", 0)]], shared=1), "without a matching push"),
+        (dict(threads=[[("push", 0)]], shared=1), "ends holding stack references"),
+        (dict(threads=[[("push", 1)]], shared=1), "never created"),
+        (dict(threads=[[("new", 1), ("dec", 1), ("push", 1), ("pop", 1)]]), "holds no reference"),
+        (dict(threads=[[("new", 1), ("kill", 1), ("kill", 1)]]), "kill"),
+        (dict(threads=[[("inc", 0)]], shared=1, sharded={1}), "sharded object"),
+        (dict(threads=[[("inc", 0)]], shared=1, deferred={5}), "never created"),
+    ],
+)
 def test_bad_stack_references_are_value_errors(trace_kwargs: dict, match: str) -> None:
     from refstrat.model import Program, ProgramError, expect
 
@@ -578,9 +635,14 @@ def test_bad_stack_references_are_value_errors(trace_kwargs: dict, match: str) -
     with pytest.raises(TraceError, match=match):
         refstrat.run("deferred", "trace", len(trace.threads), trace=trace)
     with pytest.raises(ProgramError):
-        expect(Program(threads=trace_kwargs["threads"], shared=trace_kwargs.get("shared", 0),
-                       deferred=tuple(trace_kwargs.get("deferred", ())),
-                       sharded=tuple(trace_kwargs.get("sharded", ()))))
+        expect(
+            Program(
+                threads=trace_kwargs["threads"],
+                shared=trace_kwargs.get("shared", 0),
+                deferred=tuple(trace_kwargs.get("deferred", ())),
+                sharded=tuple(trace_kwargs.get("sharded", ())),
+            )
+        )
 
 
 def test_kill_drops_the_creators_reference() -> None:

@@ -4,10 +4,10 @@ Calls that crashed the interpreter before the fix run in a child process with a 
 crash there is a failed assertion, not a dead test run); the rest run here. Every child batches
 its calls, so the file stays a few seconds of CI time.
 """
+
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -21,13 +21,13 @@ refstrat = pytest.importorskip("refstrat")
 if not hasattr(refstrat, "run"):  # pragma: no cover - core not built yet
     pytest.skip("refstrat core not built", allow_module_level=True)
 
+import lying  # noqa: E402  (tests/lying.py)
+from test_bench import CHILD_CWD, TINY, run_bench  # noqa: E402
+
 from refstrat import _core, bench  # noqa: E402
 from refstrat.model import Program, ProgramError, expect  # noqa: E402
 from refstrat.testing import check  # noqa: E402
-from refstrat.trace import MAX_OBJECTS, MAX_OPS, MAX_THREADS, Trace  # noqa: E402
-
-import lying  # noqa: E402  (tests/lying.py)
-from test_bench import CHILD_CWD, TINY, run_bench  # noqa: E402
+from refstrat.trace import MAX_OBJECTS, MAX_OPS, MAX_THREADS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 STRATEGIES = [s.name for s in refstrat.strategies()]
@@ -39,7 +39,10 @@ exec(EVIL)
 def child(body: str, timeout: float = 60) -> list:
     """Run ``body`` in a fresh interpreter; it appends one JSON-able outcome per call to
     ``out``. A crash, a hang past ``timeout`` or stray output fails the test."""
-    prelude = "import json, math, refstrat\nfrom refstrat import _core\n" + EVIL + textwrap.dedent("""
+    prelude = (
+        "import json, math, refstrat\nfrom refstrat import _core\n"
+        + EVIL
+        + textwrap.dedent("""
         out = []
         def outcome(f):
             try:
@@ -47,14 +50,15 @@ def child(body: str, timeout: float = 60) -> list:
             except Exception as exc:
                 return [type(exc).__name__, str(exc)[:300]]
     """)
+    )
     code = prelude + textwrap.dedent(body) + "\nprint(json.dumps(out))\n"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=timeout, cwd=CHILD_CWD)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, cwd=CHILD_CWD)
     assert proc.returncode == 0, f"child died (exit {proc.returncode}):\n{proc.stderr[-2000:]}"
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 # --------------------------------------------------------------------------- 1. false alarm
+
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_sparse_ids_and_an_idle_thread_are_not_a_leak(strategy: str) -> None:
@@ -67,11 +71,14 @@ def test_check_accepts_the_sparse_program() -> None:
     assert report.ok
 
 
-@pytest.mark.parametrize("threads", [
-    ((), (("new", 5), ("inc", 5), ("dec", 5), ("dec", 5))),          # a wide gap
-    ((("new", 3), ("dec", 3)), ()),                                      # thread 1 idle instead
-    ((), (), (("new", 2), ("send", 2, 0)), (("new", 7), ("dec", 7))),   # mail to an idle thread
-])
+@pytest.mark.parametrize(
+    "threads",
+    [
+        ((), (("new", 5), ("inc", 5), ("dec", 5), ("dec", 5))),  # a wide gap
+        ((("new", 3), ("dec", 3)), ()),  # thread 1 idle instead
+        ((), (), (("new", 2), ("send", 2, 0)), (("new", 7), ("dec", 7))),  # mail to an idle thread
+    ],
+)
 def test_neighbouring_sparse_shapes(threads) -> None:
     if any(op[0] == "send" for ops in threads for op in ops):  # the mail must be taken
         threads = ((("recv", 2), ("dec", 2)),) + tuple(threads[1:])
@@ -85,6 +92,7 @@ def test_the_generator_draws_sparse_ids_and_idle_threads() -> None:
     ``find`` searches until a program of each shape turns up: how soon one does depends on
     Hypothesis's internals (its span labels name the strategy's source file), not on refstrat."""
     from hypothesis import find, settings
+
     from refstrat.testing import programs
 
     def sparse(p: Program) -> bool:
@@ -97,12 +105,12 @@ def test_the_generator_draws_sparse_ids_and_idle_threads() -> None:
         "idle": lambda p: any(not ops for ops in p.threads),
     }
     for name, shape in shapes.items():
-        p = find(programs(threads=2), shape, settings=settings(max_examples=3_000, derandomize=True,
-                                                                 database=None))
+        p = find(programs(threads=2), shape, settings=settings(max_examples=3_000, derandomize=True, database=None))
         assert shape(p), name
 
 
 # --------------------------------------------------------------------------- 2. the core checks
+
 
 def test_core_rejects_every_crashing_configuration() -> None:
     got = child("""
@@ -170,17 +178,21 @@ def test_a_run_failure_has_its_own_exception_classes() -> None:
 
 # --------------------------------------------------------------------------- 3. names and plugins
 
-@pytest.mark.parametrize("call", [
-    lambda: refstrat.run("atomic\x00garbage", "private", 1),
-    lambda: refstrat.run("atomic", "private\x00", 1),
-    lambda: refstrat.run("atomic", "private", 1, layout="packed\x00"),
-    lambda: refstrat.speed_of_light("private\x00x", 1),
-    lambda: refstrat.Arena("atomic\x00garbage"),
-    lambda: refstrat.Arena("atomic", layout="padded\x00"),
-    lambda: check("atomic\x00garbage", Program(threads=((("new", 0), ("dec", 0)),))),
-    lambda: _core.load_plugin("/tmp/x.so\x00garbage"),
-    lambda: _core.find_strategy("atomic\x00"),
-])
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: refstrat.run("atomic\x00garbage", "private", 1),
+        lambda: refstrat.run("atomic", "private\x00", 1),
+        lambda: refstrat.run("atomic", "private", 1, layout="packed\x00"),
+        lambda: refstrat.speed_of_light("private\x00x", 1),
+        lambda: refstrat.Arena("atomic\x00garbage"),
+        lambda: refstrat.Arena("atomic", layout="padded\x00"),
+        lambda: check("atomic\x00garbage", Program(threads=((("new", 0), ("dec", 0)),))),
+        lambda: _core.load_plugin("/tmp/x.so\x00garbage"),
+        lambda: _core.find_strategy("atomic\x00"),
+    ],
+)
 def test_names_and_paths_holding_nul_are_refused(call) -> None:
     with pytest.raises(ValueError, match="NUL"):
         call()
@@ -189,8 +201,17 @@ def test_names_and_paths_holding_nul_are_refused(call) -> None:
 def _build_plugin(source: str, out: Path) -> Path:
     cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
     cc = cc if shutil.which(cc) else "cc"
-    cmd = [cc, "-O0", "-shared", "-fPIC", "-pthread", f"-I{ROOT / 'include'}",
-           str(ROOT / "tests" / "plugins" / source), "-o", str(out)]
+    cmd = [
+        cc,
+        "-O0",
+        "-shared",
+        "-fPIC",
+        "-pthread",
+        f"-I{ROOT / 'include'}",
+        str(ROOT / "tests" / "plugins" / source),
+        "-o",
+        str(out),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     return out
@@ -208,10 +229,10 @@ def test_final_scan_finds_leaks_and_double_frees_without_generations(tmp_path: P
                 out.append([name, check, r.leaks, r.double_frees, r.ok])
     """)
     by = {(name, check): (leaks, double_frees, ok) for name, check, leaks, double_frees, ok in got}
-    for check in (False, True):
-        leaks, double_frees, ok = by["plugin_no_final_review", check]
+    for checked in (False, True):
+        leaks, double_frees, ok = by["plugin_no_final_review", checked]
         assert leaks > 0 and not ok, got
-        leaks, double_frees, ok = by["plugin_exit_refree", check]
+        leaks, double_frees, ok = by["plugin_exit_refree", checked]
         assert double_frees == 1 and leaks == 0 and not ok, got
         assert by["coalesced", check] == (0, 0, True) and by["atomic", check] == (0, 0, True), got
 
@@ -238,9 +259,11 @@ def test_plugin_reload_is_idempotent_and_clashes_are_refused(tmp_path: Path) -> 
 
 # --------------------------------------------------------------------------- 4. bounded cost
 
+
 def test_trace_validation_is_linear() -> None:
     """The issue's case took over 120 s (unused ids x operations); a hang check, not a timing."""
-    got = child("""
+    got = child(
+        """
         t = refstrat.Trace([[("new", 2**24 - 1)] + [("inc", 2**24 - 1)] * 500 + [("dec", 2**24 - 1)] * 501])
         out.append(outcome(lambda: len(t.compile()[3])))
         # A long hand-off chain between two threads: each op is visited once, not once per round.
@@ -248,12 +271,15 @@ def test_trace_validation_is_linear() -> None:
         a = [op for i in range(n) for op in (("new", i), ("send", i, 1))]
         b = [op for i in range(n) for op in (("recv", i), ("dec", i))]
         out.append(outcome(lambda: len(refstrat.Trace([a, b]).compile()[3])))
-    """, timeout=30)
+    """,
+        timeout=30,
+    )
     assert got == [["ok", "3006"], ["ok", str(3 * 4 * 20000)]], got
 
 
 def test_the_model_bounds_its_inputs() -> None:
-    got = child("""
+    got = child(
+        """
         from refstrat.model import Program, expect
         from refstrat import testing
         out.append(outcome(lambda: expect(Program(threads=((("new", 10**12), ("dec", 10**12)),)))))
@@ -261,14 +287,15 @@ def test_the_model_bounds_its_inputs() -> None:
         out.append(outcome(lambda: testing.check("atomic", threads=2**31)))
         out.append(outcome(lambda: testing.check("atomic", threads=EvilInt(0))))
         out.append(outcome(lambda: expect(Program(threads=((("new", EvilInt(7)), ("dec", 7)),))).freed))
-    """, timeout=30)
+    """,
+        timeout=30,
+    )
     assert [k for k, _ in got[:4]] == ["ProgramError", "ProgramError", "ValueError", "ValueError"], got
     assert got[4] == ["ok", "frozenset({7})"], got
 
 
 def test_model_stays_linear_in_the_ids_it_uses() -> None:
-    exp = expect(Program(threads=((("new", MAX_OBJECTS - 1), ("dec", MAX_OBJECTS - 1)),),
-                         shared=MAX_OBJECTS - 1))
+    exp = expect(Program(threads=((("new", MAX_OBJECTS - 1), ("dec", MAX_OBJECTS - 1)),), shared=MAX_OBJECTS - 1))
     assert exp.freed == {MAX_OBJECTS - 1} and exp.final_counts[0] == 1
     with pytest.raises(ProgramError, match="threads"):
         expect(Program(threads=((),) * (MAX_THREADS + 1)))
@@ -276,11 +303,15 @@ def test_model_stays_linear_in_the_ids_it_uses() -> None:
 
 def test_python_bounds_match_the_core() -> None:
     assert (MAX_OBJECTS, MAX_OPS, MAX_THREADS) == (
-        _core.MAX_TRACE_OBJECTS, _core.MAX_TRACE_OPS, _core.INT_RANGES["threads"][1])
+        _core.MAX_TRACE_OBJECTS,
+        _core.MAX_TRACE_OPS,
+        _core.INT_RANGES["threads"][1],
+    )
 
 
 def test_arena_memory_stays_flat_over_many_cycles() -> None:
-    got = child("""
+    got = child(
+        """
         import os
         def rss_kib():  # resident now (not the peak, which an import may have set higher)
             with open("/proc/self/statm") as f:
@@ -296,7 +327,9 @@ def test_arena_memory_stays_flat_over_many_cycles() -> None:
         x = first.alloc(); first.decref(x); first.quiesce()
         y = first.alloc()
         out.append(["ok", [x, y, first.is_live(x), first.is_live(y), first.incref(x)]])
-    """, timeout=120)
+    """,
+        timeout=120,
+    )
     grew_kib = got[0][1]
     assert grew_kib < 4096, f"RSS grew {grew_kib} KiB over 300000 alloc/free cycles"
     x, y, x_live, y_live, inc_x = got[1][1]
@@ -305,19 +338,23 @@ def test_arena_memory_stays_flat_over_many_cycles() -> None:
 
 # --------------------------------------------------------------------------- 5. the CLI
 
-@pytest.mark.parametrize("args, needle", [
-    (["--output", "/proc/self/x.json"], "cannot be written"),
-    (["--plot", "/proc/self/x.png"], "cannot be written"),
-    (["--plot", "x.txt"], "must end in one of .png, .pdf, .svg"),
-    (["--plot", "DIR"], "is a directory"),
-    (["--output", "DIR"], "is a directory"),
-    (["--output", ""], "empty file name"),
-    (["--plot", ""], "empty file name"),
-    (["--affinity", "99999"], "not usable here"),
-    (["--affinity", "x"], "CPU list"),
-    (["--min-time", "-1"], "--min-time must be a positive"),
-    (["--python-timeout", "0"], "--python-timeout"),
-])
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--output", "/proc/self/x.json"], "cannot be written"),
+        (["--plot", "/proc/self/x.png"], "cannot be written"),
+        (["--plot", "x.txt"], "must end in one of .png, .pdf, .svg"),
+        (["--plot", "DIR"], "is a directory"),
+        (["--output", "DIR"], "is a directory"),
+        (["--output", ""], "empty file name"),
+        (["--plot", ""], "empty file name"),
+        (["--affinity", "99999"], "not usable here"),
+        (["--affinity", "x"], "CPU list"),
+        (["--min-time", "-1"], "--min-time must be a positive"),
+        (["--python-timeout", "0"], "--python-timeout"),
+    ],
+)
 def test_cli_checks_paths_and_values_before_running(tmp_path: Path, args: list[str], needle: str) -> None:
     (tmp_path / "DIR").mkdir()
     # TINY: were a check to regress, the matrix it lets run is one short cell, not minutes.
@@ -331,7 +368,6 @@ def test_other_python_is_bounded_in_time_and_output(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="did not finish within 1 s"):
         bench.run_bounded([sys.executable, "-c", "import time; time.sleep(60)"], timeout=1)
     with pytest.raises(RuntimeError, match="printed more than 65536 bytes"):
-        bench.run_bounded([sys.executable, "-c", "while True: print('x' * 1000)"], timeout=30,
-                          cap=65536)
+        bench.run_bounded([sys.executable, "-c", "while True: print('x' * 1000)"], timeout=30, cap=65536)
     rc, out, err = bench.run_bounded([sys.executable, "-c", "print('fine')"], timeout=30)
     assert (rc, out, err) == (0, "fine\n", "")

@@ -2,6 +2,7 @@
 that were not the documented ones, and a refusal that came only after gigabytes of setup.
 
 Calls that could crash or hang run in a child process (test_defence.child), the rest here."""
+
 from __future__ import annotations
 
 import shutil
@@ -15,10 +16,10 @@ refstrat = pytest.importorskip("refstrat")
 if not hasattr(refstrat, "run"):  # pragma: no cover - core not built yet
     pytest.skip("refstrat core not built", allow_module_level=True)
 
+from test_defence import child  # noqa: E402
+
 from refstrat import _core  # noqa: E402
 from refstrat.trace import Trace, TraceError  # noqa: E402
-
-from test_defence import child  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESERVED = _core.reserved_rows()
@@ -27,8 +28,18 @@ RESERVED = _core.reserved_rows()
 def _build_reserved(name: str, out: Path) -> Path:
     cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
     cc = cc if shutil.which(cc) else "cc"
-    cmd = [cc, "-O0", "-shared", "-fPIC", "-pthread", f"-I{ROOT / 'include'}",
-           f'-DRS_RESERVED_NAME="{name}"', str(ROOT / "tests" / "plugins" / "reserved.c"), "-o", str(out)]
+    cmd = [
+        cc,
+        "-O0",
+        "-shared",
+        "-fPIC",
+        "-pthread",
+        f"-I{ROOT / 'include'}",
+        f'-DRS_RESERVED_NAME="{name}"',
+        str(ROOT / "tests" / "plugins" / "reserved.c"),
+        "-o",
+        str(out),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     return out
@@ -63,7 +74,7 @@ def test_the_reserved_rows_still_run() -> None:
 
 
 @pytest.mark.parametrize("option", ["switch_interval", "zipf", "shared_fraction"])
-@pytest.mark.parametrize("value", [10**400, -10**400, 10**5000], ids=["1e400", "-1e400", "1e5000"])
+@pytest.mark.parametrize("value", [10**400, -(10**400), 10**5000], ids=["1e400", "-1e400", "1e5000"])
 def test_a_huge_int_for_a_real_option_is_a_value_error(option: str, value: int) -> None:
     with pytest.raises(ValueError, match=rf"{option}.*must be in \[.*got (an|a negative) int of \d+ bits"):
         refstrat.run("gil", "mixed", 2, ops=1000, **{option: value})
@@ -74,19 +85,27 @@ def test_a_huge_int_option_names_its_bound_without_printing_it() -> None:
         refstrat.run("atomic", "private", 1, ops=10**5000)
 
 
-@pytest.mark.parametrize("call", [
-    lambda: refstrat.run("gil\ud800", "private", 1, ops=100),
-    lambda: refstrat.Arena("atomic\udfff"),
-    lambda: _core.find_strategy("\ud800"),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: refstrat.run("gil\ud800", "private", 1, ops=100),
+        lambda: refstrat.Arena("atomic\udfff"),
+        lambda: _core.find_strategy("\ud800"),
+    ],
+)
 def test_a_name_with_a_lone_surrogate_is_a_value_error(call) -> None:
     with pytest.raises(ValueError, match="not valid text"):
         call()
 
 
-@pytest.mark.parametrize("field, value, kind", [
-    ("immortal", None, "NoneType"), ("sharded", 5, "int"), ("deferred", "12", "str"),
-])
+@pytest.mark.parametrize(
+    "field, value, kind",
+    [
+        ("immortal", None, "NoneType"),
+        ("sharded", 5, "int"),
+        ("deferred", "12", "str"),
+    ],
+)
 def test_trace_id_sets_must_be_iterables(field: str, value: object, kind: str) -> None:
     with pytest.raises(TypeError, match=f"{field} must be an iterable of object ids, got {kind}"):
         Trace([[("new", 1), ("dec", 1)]], **{field: value})
@@ -115,10 +134,13 @@ def test_a_refused_configuration_costs_no_arena() -> None:
     """percpu's counters for 1024 threads over 10^8 slots: refused only after the arena's 5 GB
     were zeroed (16 s). The scheme's init now runs before the arena's pages are touched, so the
     child's peak memory stays near an idle interpreter's."""
-    got = child("""
+    got = child(
+        """
         import resource
         out.append(outcome(lambda: refstrat.run('percpu', 'private', 1024, objects=10**5, ops=10)))
         out.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
-    """, timeout=60)
+    """,
+        timeout=60,
+    )
     assert got[0][0] == "ValueError" and "per-thread counters need" in got[0][1], got
     assert got[1] < 512 * 1024, f"peak RSS {got[1]} KiB: the arena was touched before the refusal"

@@ -4,6 +4,7 @@ Refusals are checked in this process (``bench.main`` stops at its argument check
 SystemExit, before the first measurement), so the fuzz below tries many combinations in a few
 seconds; what involves processes and signals runs the real command in a child.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -22,17 +23,20 @@ refstrat = pytest.importorskip("refstrat")
 if not hasattr(refstrat, "run"):  # pragma: no cover - core not built yet
     pytest.skip("refstrat core not built", allow_module_level=True)
 
-from refstrat import bench  # noqa: E402
-
 from test_bench import TINY, run_bench  # noqa: E402
+
+from refstrat import bench  # noqa: E402
 
 MATRIX = ["--strategies", "atomic", "--threads", "1", *TINY]
 ERROR = "python -m refstrat.bench: error: "
 
 
 def _suite(path: Path, *cells: str) -> None:
-    runs = [pyperf.Run([0.01, 0.011], metadata={"name": f"{c}/{k}"}, collect_metadata=False)
-            for c in cells for k in ("wall", "cpu")]
+    runs = [
+        pyperf.Run([0.01, 0.011], metadata={"name": f"{c}/{k}"}, collect_metadata=False)
+        for c in cells
+        for k in ("wall", "cpu")
+    ]
     pyperf.BenchmarkSuite([pyperf.Benchmark([r]) for r in runs]).dump(str(path))
 
 
@@ -51,8 +55,7 @@ def refused(argv: list[str], cwd: Path) -> str:
     old = os.getcwd()
     os.chdir(cwd)
     try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
-                pytest.raises(SystemExit) as exc:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), pytest.raises(SystemExit) as exc:
             bench.main([*MATRIX, *argv])
     finally:
         os.chdir(old)
@@ -78,18 +81,21 @@ def arena(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (d / "ref-hard.json").hardlink_to(d / "ref.json")
     _script(d / "crash.sh", "echo 'Segmentation fault' >&2; exit 139\n")
     _script(d / "chatty.sh", "echo hello\n")
-    _script(d / "old.sh", 'echo \'["cpython", [2, 7]]\'\n')
+    _script(d / "old.sh", "echo '[\"cpython\", [2, 7]]'\n")
     (d / "garbage.elf").write_bytes(b"\x7fELF\x02\x01\x01" + bytes(range(200)))
     (d / "garbage.elf").chmod(0o755)
     return d
 
 
 def _snapshot(d: Path) -> dict[str, object]:
-    return {str(p.relative_to(d)): (os.readlink(p) if p.is_symlink() else p.read_bytes() if p.is_file() else "dir")
-            for p in sorted(d.rglob("*"))}
+    return {
+        str(p.relative_to(d)): (os.readlink(p) if p.is_symlink() else p.read_bytes() if p.is_file() else "dir")
+        for p in sorted(d.rglob("*"))
+    }
 
 
 # --------------------------------------------------------------------------- 5. the bench's files
+
 
 def test_output_and_plot_on_one_file_are_refused(tmp_path: Path) -> None:
     """The issue's command: exit 0, the PNG written over the JSON and reported as the JSON."""
@@ -99,20 +105,23 @@ def test_output_and_plot_on_one_file_are_refused(tmp_path: Path) -> None:
     assert "pyperf JSON" not in proc.stdout and not list(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["--output", "r.png"], "--output 'r.png': the file name must end in .json"),
-    (["--output", "r"], "--output 'r': the file name must end in .json"),
-    (["--output", "fresh.json", "--plot", "./fresh.json"], "name the same file"),
-    (["--compare-to", "ref.json", "--plot", "ref-link.png"], "name the same file"),  # through a symlink
-    (["--compare-to", "ref-hard.json", "--plot", "sub/../ref-link.png"], "name the same file"),
-    (["--compare-to", "missing.json"], "--compare-to 'missing.json': no such file"),
-    (["--compare-to", "dir.json"], "--compare-to 'dir.json': is a directory"),
-    (["--compare-to", "empty.json"], "not a pyperf JSON file"),
-    (["--compare-to", "list.json"], "not a pyperf JSON file"),
-    (["--compare-to", "broken.json"], "not a pyperf JSON file"),
-    (["--compare-to", "image.png"], "not a pyperf JSON file"),
-    (["--compare-to", "other.json"], "no cell in common with this matrix"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["--output", "r.png"], "--output 'r.png': the file name must end in .json"),
+        (["--output", "r"], "--output 'r': the file name must end in .json"),
+        (["--output", "fresh.json", "--plot", "./fresh.json"], "name the same file"),
+        (["--compare-to", "ref.json", "--plot", "ref-link.png"], "name the same file"),  # through a symlink
+        (["--compare-to", "ref-hard.json", "--plot", "sub/../ref-link.png"], "name the same file"),
+        (["--compare-to", "missing.json"], "--compare-to 'missing.json': no such file"),
+        (["--compare-to", "dir.json"], "--compare-to 'dir.json': is a directory"),
+        (["--compare-to", "empty.json"], "not a pyperf JSON file"),
+        (["--compare-to", "list.json"], "not a pyperf JSON file"),
+        (["--compare-to", "broken.json"], "not a pyperf JSON file"),
+        (["--compare-to", "image.png"], "not a pyperf JSON file"),
+        (["--compare-to", "other.json"], "no cell in common with this matrix"),
+    ],
+)
 def test_bad_output_and_reference_files_are_refused(arena: Path, argv: list[str], needle: str) -> None:
     before = _snapshot(arena)
     assert needle in refused(argv, arena)
@@ -125,20 +134,24 @@ def test_compare_to_compares_with_a_reference(tmp_path: Path) -> None:
     _suite(ref, "fib/atomic/T1", "fib/gil/T1")
     proc = run_bench(*MATRIX, "--compare-to", str(ref), cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    tail = proc.stdout[proc.stdout.index(f"compared with {ref}"):]
+    tail = proc.stdout[proc.stdout.index(f"compared with {ref}") :]
     assert "fib/atomic/T1/cpu" in tail and "fib/gil/T1/wall" in tail
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ref.json"]  # no stray file of the run's
 
 
 # --------------------------------------------------------------------------- 6. --python
 
-@pytest.mark.parametrize("python, needle", [
-    ("/bin/false", "exit status 1"),
-    ("crash.sh", "exit status 139: Segmentation fault"),
-    ("chatty.sh", "printed 'hello"),
-    ("old.sh", "Python 2.7"),
-    ("garbage.elf", "Exec format error"),
-])
+
+@pytest.mark.parametrize(
+    "python, needle",
+    [
+        ("/bin/false", "exit status 1"),
+        ("crash.sh", "exit status 139: Segmentation fault"),
+        ("chatty.sh", "printed 'hello"),
+        ("old.sh", "Python 2.7"),
+        ("garbage.elf", "Exec format error"),
+    ],
+)
 def test_a_python_that_is_no_interpreter_is_refused(arena: Path, python: str, needle: str) -> None:
     message = refused(["--python", python if python.startswith("/") else f"./{python}"], arena)
     assert "not a usable Python interpreter" in message and needle in message, message
@@ -187,8 +200,7 @@ def test_sigterm_cleans_up_as_ctrl_c_does(tmp_path: Path) -> None:
 
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    rc, err = interrupt_bench(tmp_path, lambda pid: os.kill(pid, signal.SIGTERM),
-                              env=dict(os.environ, TMPDIR=str(tmp)))
+    rc, err = interrupt_bench(tmp_path, lambda pid: os.kill(pid, signal.SIGTERM), env=dict(os.environ, TMPDIR=str(tmp)))
     assert rc == 128 + signal.SIGTERM, err
     assert "terminated; no results written" in err and "Traceback" not in err, err
     assert not list(tmp.iterdir()) and not (tmp_path / "r.json").exists()
@@ -203,11 +215,15 @@ NOT_PYTHONS = ("/bin/false", "./crash.sh", "./chatty.sh", "./old.sh", "./garbage
 @st.composite
 def bad_command_lines(draw: st.DrawFn) -> tuple[list[str], str]:
     """(options, what the refusal must name): one fault, among options that are fine alone."""
+
     def spell(name: str) -> str:
         return draw(st.sampled_from(SPELLINGS)).format(name, dir="{dir}")
 
-    fine = {opt: spell(name) for opt, name in (("--output", "fresh.json"), ("--compare-to", "ref.json"))
-            if draw(st.booleans())}
+    fine = {
+        opt: spell(name)
+        for opt, name in (("--output", "fresh.json"), ("--compare-to", "ref.json"))
+        if draw(st.booleans())
+    }
     fault = draw(st.sampled_from(["same file", "--output", "--compare-to", "--python"]))
     if fault == "same file":
         first, second = draw(st.permutations(["--output", "--plot", "--compare-to"]))[:2]
@@ -217,8 +233,22 @@ def bad_command_lines(draw: st.DrawFn) -> tuple[list[str], str]:
     elif fault == "--output":
         fine[fault] = spell(draw(st.sampled_from(["fresh.png", "fresh", "fresh.json.gz", "ref.json", "sub"])))
     elif fault == "--compare-to":
-        fine[fault] = spell(draw(st.sampled_from(["missing.json", "empty.json", "list.json", "object.json",
-                                                  "broken.json", "image.png", "dir.json", "other.json"])))
+        fine[fault] = spell(
+            draw(
+                st.sampled_from(
+                    [
+                        "missing.json",
+                        "empty.json",
+                        "list.json",
+                        "object.json",
+                        "broken.json",
+                        "image.png",
+                        "dir.json",
+                        "other.json",
+                    ]
+                )
+            )
+        )
     argv = [x for opt, path in fine.items() for x in (opt, path)]
     if fault == "--python":
         argv += ["--python", draw(st.sampled_from(NOT_PYTHONS))]
@@ -248,8 +278,9 @@ def test_a_plugin_strategy_is_valid_only_once_loaded(tmp_path: Path) -> None:
     docs' plugin page runs the whole bench on one)."""
     from refstrat.testing import build_plugin
 
-    lib = build_plugin([str(Path(__file__).resolve().parents[1] / "docs" / "examples" / "my_scheme.c")],
-                       str(tmp_path / "my_scheme.so"))
+    lib = build_plugin(
+        [str(Path(__file__).resolve().parents[1] / "docs" / "examples" / "my_scheme.c")], str(tmp_path / "my_scheme.so")
+    )
     assert "unknown strategy 'sole_owner'" in run_bench("--strategies", "sole_owner", *TINY).stderr
     proc = run_bench("--plugin", lib, "--strategies", "gil,sole_owner", "--threads", "1", *TINY)
     assert proc.returncode == 0, proc.stderr

@@ -2,6 +2,7 @@
 call. Calls that hung (minutes of shrinking) before the fix run in a child process with a
 timeout; the rest run here.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,12 +18,12 @@ refstrat = pytest.importorskip("refstrat")
 if not hasattr(refstrat, "run"):  # pragma: no cover - core not built yet
     pytest.skip("refstrat core not built", allow_module_level=True)
 
-from refstrat import _core  # noqa: E402
-from refstrat.testing import BoundReached, Program, check, replay  # noqa: E402
-
 import lying  # noqa: E402  (tests/lying.py)
 from test_bench import CHILD_CWD  # noqa: E402
 from test_defence import child  # noqa: E402
+
+from refstrat import _core  # noqa: E402
+from refstrat.testing import BoundReached, Program, check, replay  # noqa: E402
 
 SAFE = [s.name for s in refstrat.strategies() if s.thread_safe]
 BOUND = "bound reached, not a bug"
@@ -31,22 +32,24 @@ TWO = Program(threads=(WORK, WORK), shared=1)
 
 # A lying int in the other direction from lying.EvilInt: it claims to be below nothing and equal
 # to nothing, so a comparison on it lets any negative value through.
-LIAR = '''
+LIAR = """
 class Liar(int):
     __lt__ = __le__ = __gt__ = __ge__ = __eq__ = lambda self, other: False
     __ne__ = lambda self, other: True
     __hash__ = int.__hash__
-'''
+"""
 exec(lying.SOURCE + LIAR)
 
 
 # --------------------------------------------------------------------------- 1. false alarm
 
+
 def test_pct_lets_the_gil_holder_run_past_its_timed_waiters() -> None:
     """The issue's calls: under PCT the two waiters of an empty 3-thread program timed out in
     turn at their high priorities while the holder, runnable, never ran; the step bound then
     reported a bug, and the program-less check shrank such runs for about 350 s."""
-    got = child("""
+    got = child(
+        """
         from refstrat import testing
         from refstrat.testing import Program
         for memory in ("sc", "tso"):
@@ -54,7 +57,9 @@ def test_pct_lets_the_gil_holder_run_past_its_timed_waiters() -> None:
                 'gil', Program(threads=((),) * 3), schedule='pct', memory=memory).verdict))
         out.append(outcome(lambda: testing.check('gil', schedule='pct', threads=4, max_examples=8,
                                                  pct_runs=20).verdict))
-    """, timeout=120)
+    """,
+        timeout=120,
+    )
     assert got == [["ok", "'ok'"]] * 3, got
 
 
@@ -71,11 +76,14 @@ def test_a_run_cut_by_the_step_bound_is_a_limit_of_the_check() -> None:
 def test_a_bound_reached_program_less_check_ends_at_once() -> None:
     """Every drawn program reaches a tiny step bound: the check reports it, with nothing to
     shrink (the child's timeout is a hang check, not a timing)."""
-    got = child("""
+    got = child(
+        """
         from refstrat import testing
         out.append(outcome(lambda: testing.check('gil', schedule='pct', threads=4, max_examples=8,
                                                  pct_runs=20, max_steps=30).verdict))
-    """, timeout=60)
+    """,
+        timeout=60,
+    )
     assert got == [["ok", repr(BOUND)]], got
 
 
@@ -85,8 +93,11 @@ SWEEP = [Program(threads=((),) * n) for n in (1, 2, 3, 4)] + [
     Program(threads=((), (("new", 1), ("dec", 1)), ())),
     Program(threads=(WORK, (), WORK, ()), shared=1),
 ]
-MODES = [("pct", dict(pct_runs=200)), ("exhaustive", dict(preemption_bound=1, max_schedules=300)),
-         ("random", dict(max_examples=5))]
+MODES = [
+    ("pct", dict(pct_runs=200)),
+    ("exhaustive", dict(preemption_bound=1, max_schedules=300)),
+    ("random", dict(max_examples=5)),
+]
 
 
 @pytest.mark.parametrize("strategy", SAFE)
@@ -101,19 +112,27 @@ def test_false_alarm_sweep(strategy: str) -> None:
                 r = check(strategy, prog, schedule=schedule, memory=memory, raise_on_failure=False, **kw)
                 verdicts[memory, schedule, prog] = r.verdict
         for threads in (1, 2, 3, 4):
-            r = check(strategy, schedule="pct", memory=memory, threads=threads, max_examples=3,
-                      pct_runs=20, raise_on_failure=False)
+            r = check(
+                strategy,
+                schedule="pct",
+                memory=memory,
+                threads=threads,
+                max_examples=3,
+                pct_runs=20,
+                raise_on_failure=False,
+            )
             verdicts[memory, "pct", threads] = r.verdict
     assert {k: v for k, v in verdicts.items() if v != "ok"} == {}
 
 
 # --------------------------------------------------------------------------- 7. wrong exceptions
 
+
 def test_check_and_replay_refuse_what_is_not_a_program_or_a_strategy() -> None:
     with pytest.raises(TypeError, match="must be a refstrat.testing.Program, got list"):
-        check('atomic', [[('new', 1), ('dec', 1)]])
+        check("atomic", [[("new", 1), ("dec", 1)]])
     with pytest.raises(TypeError, match="must be a refstrat.testing.Program, got list"):
-        replay('gil', [[1]])
+        replay("gil", [[1]])
     with pytest.raises(TypeError, match="strategy must be a str"):
         check(None, TWO)
     with pytest.raises(ValueError, match="unknown strategy 'nope'; valid choices: .*atomic"):
@@ -137,8 +156,16 @@ def test_huge_and_negative_knobs_are_value_errors_naming_the_bound() -> None:
 
 # --------------------------------------------------------------------------- 8. lying integers
 
-CHECK_KNOBS = ["preemption_bound", "max_schedules", "pct_runs", "pct_depth", "seed", "max_steps",
-               "max_examples", "max_ops"]
+CHECK_KNOBS = [
+    "preemption_bound",
+    "max_schedules",
+    "pct_runs",
+    "pct_depth",
+    "seed",
+    "max_steps",
+    "max_examples",
+    "max_ops",
+]
 
 
 @pytest.mark.parametrize("knob", CHECK_KNOBS)
@@ -149,19 +176,27 @@ def test_check_judges_a_lying_knob_by_its_value(knob: str, liar: str) -> None:
 
 
 def test_a_lying_valid_knob_runs_with_its_value() -> None:
-    r = check("atomic", TWO, schedule="pct", pct_runs=Liar(3), pct_depth=Liar(2))  # noqa: F821
+    r = check("atomic", TWO, schedule="pct", pct_runs=Liar(3), pct_depth=Liar(2))
     assert r.ok and r.schedules == 4  # the first run (measuring k) and 3 PCT runs
 
 
-@pytest.mark.parametrize("kw", [dict(repeats=Liar(-5)), dict(max_steps=Liar(-5)),  # noqa: F821
-                                dict(choices=[Liar(-5)]), dict(tick=Liar(-5)),  # noqa: F821
-                                dict(choices=[0], log_size=EvilInt(-5))])  # noqa: F821
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(repeats=Liar(-5)),
+        dict(max_steps=Liar(-5)),
+        dict(choices=[Liar(-5)]),
+        dict(tick=Liar(-5)),
+        dict(choices=[0], log_size=EvilInt(-5)),
+    ],
+)
 def test_replay_judges_a_lying_knob_by_its_value(kw: dict) -> None:
     with pytest.raises(ValueError, match="must be"):
         replay("atomic", TWO, **kw)
 
 
 # --------------------------------------------------------------------------- 9. budgets
+
 
 @pytest.mark.parametrize("repeats", [0, -5])
 def test_replay_refuses_to_run_nothing(repeats: int) -> None:
@@ -182,18 +217,32 @@ def test_max_schedules_is_a_hard_cap(strategy: str) -> None:
 # --------------------------------------------------------------------------- fuzz
 
 #: (low, high) of every numeric knob of check() and replay(); None: no upper bound.
-RANGES = dict(preemption_bound=(0, None), max_schedules=(1, None), pct_runs=(0, None),
-              pct_depth=(1, 65), seed=(0, 2**64 - 1), max_steps=(1, 2**24), max_examples=(1, None),
-              max_ops=(0, None), repeats=(1, None), choice=(0, 2**32 - 1),
-              tick=_core.INT_RANGES["tick"], log_size=_core.INT_RANGES["log_size"])
+RANGES = dict(
+    preemption_bound=(0, None),
+    max_schedules=(1, None),
+    pct_runs=(0, None),
+    pct_depth=(1, 65),
+    seed=(0, 2**64 - 1),
+    max_steps=(1, 2**24),
+    max_examples=(1, None),
+    max_ops=(0, None),
+    repeats=(1, None),
+    choice=(0, 2**32 - 1),
+    tick=_core.INT_RANGES["tick"],
+    log_size=_core.INT_RANGES["log_size"],
+)
 CHECK_ONLY = set(CHECK_KNOBS) - {"max_steps"}
 VALUES = [-(2**70), -5, -1, 0, 1, 2, 3, 16, 65, 66, 2**24, 2**24 + 1, 2**31, 2**32, 2**64 - 1, 2**64, 2**70]
 
 #: Each call varies one knob, the others cheap: a huge valid pct_runs or preemption_bound is held
 #: by the small max_schedules, and replay always has choices (its repeats then run once).
 fuzz_call = st.tuples(
-    st.sampled_from(sorted(RANGES)), st.sampled_from(VALUES), st.sampled_from(["int", "EvilInt", "Liar"]),
-    st.sampled_from(["pct", "exhaustive"]), st.sampled_from(SAFE))
+    st.sampled_from(sorted(RANGES)),
+    st.sampled_from(VALUES),
+    st.sampled_from(["int", "EvilInt", "Liar"]),
+    st.sampled_from(["pct", "exhaustive"]),
+    st.sampled_from(SAFE),
+)
 
 FUZZ_CHILD = textwrap.dedent("""
     import json, sys
@@ -230,8 +279,14 @@ def _limit() -> settings:
 def test_check_and_replay_knobs_never_overflow_or_trust_a_lie(batch: list) -> None:
     """Refused exactly when the plain value is out of its range, with a ValueError naming it;
     accepted values give a verdict that is no failure on these correct schemes."""
-    proc = subprocess.run([sys.executable, "-c", FUZZ_CHILD], input=repr(batch), capture_output=True,
-                          text=True, timeout=120, cwd=CHILD_CWD)
+    proc = subprocess.run(
+        [sys.executable, "-c", FUZZ_CHILD],
+        input=repr(batch),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=CHILD_CWD,
+    )
     assert proc.returncode == 0, f"child died (exit {proc.returncode}):\n{proc.stderr[-2000:]}"
     results = json.loads(proc.stdout.strip().splitlines()[-1])
     for (knob, raw, kind, schedule, strategy), (exc, detail) in zip(batch, results):

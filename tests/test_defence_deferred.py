@@ -23,15 +23,15 @@ def _stack_trace(n: int, fifo: bool = False) -> Trace:
     stacks still hold it, so every collection in the pop phase has n candidates and n roots."""
     ids = range(n)
     pops = ids if fifo else reversed(ids)
-    ops = ([("new", i) for i in ids] + [("push", i) for i in ids] + [("dec", i) for i in ids]
-           + [("pop", i) for i in pops])
+    ops = (
+        [("new", i) for i in ids] + [("push", i) for i in ids] + [("dec", i) for i in ids] + [("pop", i) for i in pops]
+    )
     return Trace([ops], deferred=ids)
 
 
 def _work(strategy: str, n: int, fifo: bool = False, **options: object) -> dict[str, int]:
     extra = {} if strategy in ("deferred", "cpython314t") else dict(deferred=True)
-    r = refstrat.run(strategy, "trace", 1, trace=_stack_trace(n, fifo), explain=True, **extra,
-                     **options)
+    r = refstrat.run(strategy, "trace", 1, trace=_stack_trace(n, fifo), explain=True, **extra, **options)
     assert r.ok and r.frees == r.allocs == n
     return r.explain.events
 
@@ -120,8 +120,7 @@ def test_an_object_is_freed_once_its_last_out_of_order_pop_is_collected(threads:
     for strategy in ("deferred", "atomic", "biased", "coalesced", "sharded", "cpython314t"):
         for interval in (1, 3, 16384):
             extra = {} if strategy in ("deferred", "cpython314t") else dict(deferred=True)
-            r = refstrat.run(strategy, "trace", threads, trace=trace, collect_interval=interval,
-                             **extra)
+            r = refstrat.run(strategy, "trace", threads, trace=trace, collect_interval=interval, **extra)
             assert r.ok and r.frees == r.allocs == threads * n, (strategy, interval)
 
 

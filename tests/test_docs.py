@@ -6,11 +6,11 @@ warning as an error. docs/plugins.md's examples build, load, run and check the t
 Figures that vary between runs or machines are written ``...`` in the pages (doctest's ELLIPSIS);
 NORMALIZE_WHITESPACE lets a long output wrap. Examples run from the repository root, as the pages
 say, so that relative paths such as docs/examples/my_scheme.c resolve."""
+
 from __future__ import annotations
 
 import doctest
 import re
-import shlex
 import subprocess
 import sysconfig
 import tempfile
@@ -28,18 +28,29 @@ TEMPLATE = ROOT / "docs" / "examples" / "my_scheme.c"
 
 def test_pages_exist() -> None:
     names = {p.name for p in PAGES}
-    for page in ("index.md", "getting-started.md", "strategies.md", "benchmarks.md", "checking.md",
-                 "plugins.md", "contributing.md", "api.md", "results.md", "bounds.md", "decisions.md"):
+    for page in (
+        "index.md",
+        "getting-started.md",
+        "strategies.md",
+        "benchmarks.md",
+        "checking.md",
+        "plugins.md",
+        "contributing.md",
+        "api.md",
+        "results.md",
+        "bounds.md",
+        "decisions.md",
+    ):
         assert page in names, page
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_examples_run(page: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-                      tmp_path: Path) -> None:
+def test_examples_run(
+    page: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     monkeypatch.chdir(ROOT)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the pages' temporary files land here
-    failed, attempted = doctest.testfile(str(page), module_relative=False, optionflags=FLAGS,
-                                         encoding="utf-8")
+    failed, attempted = doctest.testfile(str(page), module_relative=False, optionflags=FLAGS, encoding="utf-8")
     report = capsys.readouterr().out
     assert failed == 0, f"{failed} of {attempted} examples in {page.name} failed:\n{report}"
 
@@ -94,8 +105,13 @@ def test_bench_commands_parse() -> None:
 
     commands = _bench_commands()
     assert len(commands) >= 5, commands
-    proc = subprocess.run([sys.executable, "-c", _PARSE_ALL, json.dumps([args for _, args in commands])],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", _PARSE_ALL, json.dumps([args for _, args in commands])],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
 
@@ -103,8 +119,17 @@ def test_bench_commands_parse() -> None:
 @pytest.mark.parametrize("flavour", [[], ["-DRS_CHECK_BUILD=1"]], ids=["normal", "check"])
 def test_plugin_template_compiles_cleanly(flavour: list[str]) -> None:
     cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    cmd = [cc, "-std=gnu11", "-fsyntax-only", "-Wall", "-Wextra", "-Werror", *flavour,
-           f"-I{refstrat.get_include()}", str(TEMPLATE)]
+    cmd = [
+        cc,
+        "-std=gnu11",
+        "-fsyntax-only",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        *flavour,
+        f"-I{refstrat.get_include()}",
+        str(TEMPLATE),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stderr}"
 

@@ -1,4 +1,5 @@
 """The explain flavour: scheme events, memory, reclamation delay and hot objects."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,8 +7,7 @@ import pytest
 import refstrat
 from refstrat import _api, _core
 
-SMALL = dict(ops=20_000, fib_n=12, objects=256, shared_objects=8, switch_interval=0.0005, tick=256,
-             log_size=64)
+SMALL = dict(ops=20_000, fib_n=12, objects=256, shared_objects=8, switch_interval=0.0005, tick=256, log_size=64)
 
 
 def explained(strategy: str, workload: str, threads: int, **options) -> refstrat.Explain:

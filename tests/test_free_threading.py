@@ -3,6 +3,7 @@
 CI runs the whole suite on a free-threaded 3.13t with the GIL off (.ci/run); these tests are the
 ones that say something specific to that build, and skip elsewhere where they cannot.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,13 @@ def test_importing_refstrat_leaves_the_gil_off() -> None:
     # support makes CPython re-enable the GIL (with a RuntimeWarning) when it is imported.
     env = {k: v for k, v in os.environ.items() if k != "PYTHON_GIL"}
     code = "import sys, refstrat; refstrat.run('biased', 'private', 2, ops=2000); print(sys._is_gil_enabled())"
-    proc = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", code], capture_output=True,
-                          text=True, timeout=120, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-W", "error::RuntimeWarning", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
 
@@ -45,8 +51,9 @@ def test_runs_from_many_python_threads_at_once() -> None:
     def one(i: int) -> None:
         try:
             for strategy in ("biased", "atomic", "buffered", "coalesced"):
-                results.append(refstrat.run(strategy, ("private", "shared", "handoff")[i % 3], 2, ops=20_000,
-                                            seed=i + 1))
+                results.append(
+                    refstrat.run(strategy, ("private", "shared", "handoff")[i % 3], 2, ops=20_000, seed=i + 1)
+                )
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 

@@ -21,11 +21,11 @@ except Exception:  # pragma: no cover - the core not built: the model tests stil
     refstrat = None
     STRATEGIES = SAFE = []
 
-needs_core = pytest.mark.skipif(refstrat is None or not hasattr(refstrat, "run"),
-                                reason="refstrat core not built")
+needs_core = pytest.mark.skipif(refstrat is None or not hasattr(refstrat, "run"), reason="refstrat core not built")
 
 
 # --------------------------------------------------------------------------- the model
+
 
 def _random_interleaving(p: Program, seed: int) -> list[int]:
     """A random feasible global order of p's operations (recv waits for its send)."""
@@ -69,21 +69,28 @@ def test_generated_programs_are_valid_and_model_is_schedule_independent(p: Progr
 @given(programs(3, release_all=True))
 def test_release_all_frees_every_private_object(p: Program) -> None:
     e = expect(p, immortal_active=True)
-    assert all(c is None for c in e.final_counts[p.shared:])
-    assert all(c == 1 for c in e.final_counts[:p.shared])
+    assert all(c is None for c in e.final_counts[p.shared :])
+    assert all(c == 1 for c in e.final_counts[: p.shared])
 
 
-@pytest.mark.parametrize("prog, where", [
-    (Program(((("dec", 0),),), shared=1), (0, 0)),                      # dec a borrowed shared ref
-    (Program(((("new", 0), ("dec", 0), ("dec", 0)),)), (0, 2)),         # over-release
-    (Program(((("new", 0), ("dec", 0), ("inc", 0)),)), (0, 2)),         # inc after free
-    (Program(((("new", 0),), (("inc", 0),))), (1, 0)),                  # inc without holding
-    (Program(((("recv", 0),),)), (0, 0)),                               # recv nobody sends
-    (Program(((("recv", 1), ("new", 0), ("send", 0, 1)),
-              (("recv", 0), ("new", 1), ("send", 1, 0))),), (0, 0)),   # deadlock
-    (Program(((("new", 0), ("send", 0, 2)),)), (0, 1)),                 # send to a bad thread
-    (Program(((("new", 0), ("new", 0)),)), (0, 1)),                     # new twice
-])
+@pytest.mark.parametrize(
+    "prog, where",
+    [
+        (Program(((("dec", 0),),), shared=1), (0, 0)),  # dec a borrowed shared ref
+        (Program(((("new", 0), ("dec", 0), ("dec", 0)),)), (0, 2)),  # over-release
+        (Program(((("new", 0), ("dec", 0), ("inc", 0)),)), (0, 2)),  # inc after free
+        (Program(((("new", 0),), (("inc", 0),))), (1, 0)),  # inc without holding
+        (Program(((("recv", 0),),)), (0, 0)),  # recv nobody sends
+        (
+            Program(
+                ((("recv", 1), ("new", 0), ("send", 0, 1)), (("recv", 0), ("new", 1), ("send", 1, 0))),
+            ),
+            (0, 0),
+        ),  # deadlock
+        (Program(((("new", 0), ("send", 0, 2)),)), (0, 1)),  # send to a bad thread
+        (Program(((("new", 0), ("new", 0)),)), (0, 1)),  # new twice
+    ],
+)
 def test_model_names_the_invalid_operation(prog: Program, where: tuple[int, int]) -> None:
     with pytest.raises(ProgramError) as ei:
         expect(prog)
@@ -104,14 +111,16 @@ def test_model_agrees_with_core_validation(p: Program) -> None:
 
 
 def test_model_counts_leftovers_and_immortals() -> None:
-    p = Program(((("new", 2), ("inc", 0), ("inc", 1), ("send", 2, 1)), (("recv", 2), ("inc", 2))),
-                shared=2, immortal=(1,))
+    p = Program(
+        ((("new", 2), ("inc", 0), ("inc", 1), ("send", 2, 1)), (("recv", 2), ("inc", 2))), shared=2, immortal=(1,)
+    )
     assert expect(p, immortal_active=True).final_counts == (2, 1, 2)
     assert expect(p, immortal_active=False).final_counts == (2, 2, 2)
     assert eval(repr(p), {"Program": Program}) == p  # printed programs are replayable
 
 
 # --------------------------------------------------------------------------- every scheme
+
 
 @needs_core
 @pytest.mark.parametrize("strategy", STRATEGIES)
@@ -136,16 +145,14 @@ def test_scheme_with_immortality_matches_model(strategy: str) -> None:
 @pytest.mark.parametrize("strategy", STRATEGIES)
 @pytest.mark.parametrize("immortal", [False, True], ids=["mortal", "immortal"])
 def test_arena_state_machine(strategy: str, immortal: bool) -> None:
-    run_state_machine_as_test(arena_machine(strategy, immortal=immortal),
-                              settings=settings(stateful_step_count=40))
+    run_state_machine_as_test(arena_machine(strategy, immortal=immortal), settings=settings(stateful_step_count=40))
 
 
 @needs_core
 def test_nonatomic_loses_updates_at_two_threads() -> None:
     """The unsafe baseline must be caught at 2 threads on shared objects (lost updates):
     bounded retries with growing volume, so it cannot flake."""
-    report = check("nonatomic", threads=2, stress_sizes=(20_000, 200_000, 1_000_000, 4_000_000),
-                   raise_on_failure=False)
+    report = check("nonatomic", threads=2, stress_sizes=(20_000, 200_000, 1_000_000, 4_000_000), raise_on_failure=False)
     print(report.summary())
     assert not report.ok
 

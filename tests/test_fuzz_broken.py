@@ -61,14 +61,19 @@ BROKEN_VARIANTS: dict[str, bool] = {
     "broken_sharded_plain_shared": False,
 }
 #: The six variants that came before issue 7.
-ORIGINAL_VARIANTS = frozenset({
-    "broken_atomic_split", "broken_immortal_decrefs", "broken_biased_nonowner_local",
-    "broken_biased_no_queue", "broken_coalesced_no_epoch", "broken_buffered_dec_first",
-})
+ORIGINAL_VARIANTS = frozenset(
+    {
+        "broken_atomic_split",
+        "broken_immortal_decrefs",
+        "broken_biased_nonowner_local",
+        "broken_biased_no_queue",
+        "broken_coalesced_no_epoch",
+        "broken_buffered_dec_first",
+    }
+)
 #: Variants whose bug shows without any concurrency: the single-threaded state machine must
 #: catch these too.
-SINGLE_THREAD_BUGS = ["broken_immortal_decrefs", "broken_buffered_dec_first",
-                      "broken_deferred_free_at_zero"]
+SINGLE_THREAD_BUGS = ["broken_immortal_decrefs", "broken_buffered_dec_first", "broken_deferred_free_at_zero"]
 #: Of those, the ones the stepping Arena cannot show: it has no stack references.
 TRACE_ONLY_BUGS = frozenset({"broken_deferred_free_at_zero"})
 #: Variants that fail on every run of the right small program, whatever the interleaving.
@@ -79,26 +84,28 @@ DETERMINISTIC_BUGS = SINGLE_THREAD_BUGS + ["broken_biased_no_queue"]
 #: They are for the systematic scheduler; tests/broken/catalog.py gives each one's shape.
 #: Baseline: hunt() below (2 cores) ran every stress size on each and did not catch it, unless
 #: its comment says otherwise.
-NEEDS_SCHEDULER: frozenset[str] = frozenset({
-    "broken_atomic_dec_then_load",
-    "broken_atomic_last_ref_shortcut",
-    "broken_locked_unlock_early",
-    "broken_gil_if_not_while",          # caught 2 of 2, but only at 1M and 3M ops (14 s, 119 s)
-    "broken_gil_switch_snapshot_late",  # deadlocks: real threads would hang the run
-    "broken_buffered_ack_first",
-    "broken_buffered_offline_first",
-    "broken_buffered_commit_ahead",
-    "broken_buffered_wait_no_ack",      # deadlocks: real threads stall for the 30 s wait limit
-    "broken_coalesced_offline_first",
-    "broken_coalesced_mark_late",
-    "broken_biased_merge_store",
-    "broken_biased_queued_late",        # caught 1 of 2 (Hypothesis, then missed): a coin toss
-    "broken_biased_drain_unlocked",     # caught 2 of 3 (stress), missed once in 12.7 M ops
-    "broken_arena_push_before_free",    # the handoff hunt caught it in 2 of 5 tries
-    "broken_percpu_kill_no_grace",      # a preemption between a mode load and its counter store
-    "broken_signed_publish_late",       # a receiver running between a send and the next safepoint
-    "broken_sharded_plain_shared",      # a lost update between one load and one store
-})
+NEEDS_SCHEDULER: frozenset[str] = frozenset(
+    {
+        "broken_atomic_dec_then_load",
+        "broken_atomic_last_ref_shortcut",
+        "broken_locked_unlock_early",
+        "broken_gil_if_not_while",  # caught 2 of 2, but only at 1M and 3M ops (14 s, 119 s)
+        "broken_gil_switch_snapshot_late",  # deadlocks: real threads would hang the run
+        "broken_buffered_ack_first",
+        "broken_buffered_offline_first",
+        "broken_buffered_commit_ahead",
+        "broken_buffered_wait_no_ack",  # deadlocks: real threads stall for the 30 s wait limit
+        "broken_coalesced_offline_first",
+        "broken_coalesced_mark_late",
+        "broken_biased_merge_store",
+        "broken_biased_queued_late",  # caught 1 of 2 (Hypothesis, then missed): a coin toss
+        "broken_biased_drain_unlocked",  # caught 2 of 3 (stress), missed once in 12.7 M ops
+        "broken_arena_push_before_free",  # the handoff hunt caught it in 2 of 5 tries
+        "broken_percpu_kill_no_grace",  # a preemption between a mode load and its counter store
+        "broken_signed_publish_late",  # a receiver running between a send and the next safepoint
+        "broken_sharded_plain_shared",  # a lost update between one load and one store
+    }
+)
 #: Variants of the arena's remote stack: no trace program reuses a remotely freed slot, so they
 #: are hunted with the handoff workload and the smallest arena instead.
 LOOP_ONLY = frozenset({"broken_arena_push_split", "broken_arena_push_before_free"})
@@ -117,8 +124,7 @@ def test_plugin_has_every_broken_variant_and_none_is_listed(broken_plugin: list[
 
 def hunt(strategy: str, immortal: bool = False):
     """Hypothesis, then stress of growing size: the report of the first failure (or a pass)."""
-    return check(strategy, threads=2, immortal=immortal, stress_sizes=HUNT_SIZES,
-                 raise_on_failure=False)
+    return check(strategy, threads=2, immortal=immortal, stress_sizes=HUNT_SIZES, raise_on_failure=False)
 
 
 @pytest.mark.parametrize("variant", sorted(set(BROKEN_VARIANTS) - NEEDS_SCHEDULER - LOOP_ONLY))
@@ -146,8 +152,9 @@ def test_nonatomic_is_caught_at_two_threads() -> None:
 def test_single_thread_bugs_are_caught_by_state_machine(broken_plugin: list[str], variant: str) -> None:
     machine = arena_machine(variant, immortal=BROKEN_VARIANTS[variant])
     with pytest.raises(AssertionError):
-        run_state_machine_as_test(machine, settings=settings(max_examples=200, stateful_step_count=30,
-                                                           report_multiple_bugs=False))
+        run_state_machine_as_test(
+            machine, settings=settings(max_examples=200, stateful_step_count=30, report_multiple_bugs=False)
+        )
 
 
 def test_minimal_failure_replays(broken_plugin: list[str]) -> None:
@@ -179,8 +186,9 @@ def test_arena_variant_is_caught_by_handoff(broken_plugin: list[str], variant: s
     knobs = CATALOG.KNOBS[variant]
     for ops in HUNT_SIZES:
         for seed in (1, 2):
-            r = refstrat.run(variant, knobs["workload"], knobs["threads"], ops=ops,
-                             arena_size=knobs["arena_size"], seed=seed)
+            r = refstrat.run(
+                variant, knobs["workload"], knobs["threads"], ops=ops, arena_size=knobs["arena_size"], seed=seed
+            )
             if not r.ok:
                 return
     pytest.fail(f"{variant} was not caught by the handoff workload at sizes {HUNT_SIZES}")
@@ -189,8 +197,9 @@ def test_arena_variant_is_caught_by_handoff(broken_plugin: list[str], variant: s
 def test_handoff_hunt_passes_the_correct_arena() -> None:
     knobs = CATALOG.KNOBS["broken_arena_push_split"]
     for seed in (1, 2):
-        r = refstrat.run("atomic", knobs["workload"], knobs["threads"], ops=HUNT_SIZES[2],
-                         arena_size=knobs["arena_size"], seed=seed)
+        r = refstrat.run(
+            "atomic", knobs["workload"], knobs["threads"], ops=HUNT_SIZES[2], arena_size=knobs["arena_size"], seed=seed
+        )
         assert r.ok, r
 
 
@@ -205,8 +214,7 @@ def test_broken_variant_is_exact_single_threaded(broken_plugin: list[str], varia
     for workload in ("private", "handoff"):
         r = refstrat.run(variant, workload, 1, ops=20_000)
         assert r.ok, f"{variant} fails single-threaded on {workload}: {r}"
-    report = check(variant, threads=1, stress_sizes=(20_000,), max_examples=20,
-                   raise_on_failure=False)
+    report = check(variant, threads=1, stress_sizes=(20_000,), max_examples=20, raise_on_failure=False)
     assert report.ok, report.summary()
 
 
@@ -228,13 +236,11 @@ def test_catalog_describes_every_variant() -> None:
     assert len(set(cat) - ORIGINAL_VARIANTS) >= 15
 
 
-@pytest.mark.parametrize("variant", sorted(n for n, s in CATALOG.CATALOG.items()
-                                           if s.program is not None))
+@pytest.mark.parametrize("variant", sorted(n for n, s in CATALOG.CATALOG.items() if s.program is not None))
 def test_catalog_program_passes_the_correct_scheme(variant: str) -> None:
     """The shape is a valid program the correct scheme runs exactly (real threads, 4 jitters)."""
     scheme, _, program, _ = CATALOG.CATALOG[variant]
     scheme = "atomic" if scheme == "arena" else scheme  # the arena's shapes run under atomic
-    knobs = {k: v for k, v in CATALOG.KNOBS.get(variant, {}).items()
-             if k in ("immortal", "tick", "log_size")}
+    knobs = {k: v for k, v in CATALOG.KNOBS.get(variant, {}).items() if k in ("immortal", "tick", "log_size")}
     for jitter in range(4):
         replay(scheme, program, jitter=jitter, **knobs)

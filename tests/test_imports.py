@@ -6,11 +6,11 @@ function or under ``TYPE_CHECKING``): ``import a.b`` and ``from a import b`` nam
 ``a.b`` where it exists, else the package ``a``. A module's import of its own parent package,
 which Python makes anyway before the module runs, is not an edge of its own.
 """
+
 from __future__ import annotations
 
 import ast
 from pathlib import Path
-from typing import Optional
 
 PACKAGE = Path(__file__).resolve().parent.parent / "refstrat"
 
@@ -26,7 +26,7 @@ def modules(root: Path = PACKAGE) -> dict[str, Path]:
     return out
 
 
-def _resolve(name: str, known: dict[str, Path]) -> Optional[str]:
+def _resolve(name: str, known: dict[str, Path]) -> str | None:
     """The most specific module of the package that ``name`` names (None: outside it)."""
     while name and name not in known:
         name = name.rpartition(".")[0]
@@ -36,14 +36,14 @@ def _resolve(name: str, known: dict[str, Path]) -> Optional[str]:
 def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
     """The package's modules that module ``name`` imports."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found: set[Optional[str]] = set()
+    found: set[str | None] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found.update(_resolve(alias.name, known) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:  # relative: from . import x, from ..a import b
-                anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, *([base] if base else [])])
             found.update(_resolve(f"{base}.{alias.name}" if base else alias.name, known) for alias in node.names)
     parents = {".".join(name.split(".")[:k]) for k in range(1, name.count(".") + 1)}
@@ -94,7 +94,12 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
 def test_the_package_has_no_import_circle() -> None:
     edges = graph()
     # the graph saw the packages, subpackages included
-    assert {"refstrat.bench.cells", "refstrat.bench.report", "refstrat.testing", "refstrat.testing.sched.runner"} <= set(edges)
+    assert {
+        "refstrat.bench.cells",
+        "refstrat.bench.report",
+        "refstrat.testing",
+        "refstrat.testing.sched.runner",
+    } <= set(edges)
     assert cycles(edges) == []
 
 

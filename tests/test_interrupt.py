@@ -4,6 +4,7 @@ interrupted bench leaves no worker process and no half-written JSON behind.
 Each test runs the interrupted program in a child process (its own session, so that whatever it
 starts can be found by process group afterwards) and sends SIGINT the way a terminal would.
 """
+
 from __future__ import annotations
 
 import os
@@ -11,8 +12,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 import pytest
 
@@ -59,18 +60,29 @@ def _group_alive(pgid: int) -> list[int]:
     return out
 
 
-@pytest.mark.parametrize("strategy, workload", [
-    ("gil", "fib"), ("biased", "private"), ("buffered", "handoff"), ("coalesced", "shared"),
-    ("gil", "mixed"),
-    # The hand-written limits poll as the kernels do (they ignored Ctrl-C for 15-20 s).
-    *[(row, w) for row in ("limit", "limit+atomic") for w in ("fib", "fib314", "private", "shared", "mixed")],
-    ("limit", "handoff"),
-])
+@pytest.mark.parametrize(
+    "strategy, workload",
+    [
+        ("gil", "fib"),
+        ("biased", "private"),
+        ("buffered", "handoff"),
+        ("coalesced", "shared"),
+        ("gil", "mixed"),
+        # The hand-written limits poll as the kernels do (they ignored Ctrl-C for 15-20 s).
+        *[(row, w) for row in ("limit", "limit+atomic") for w in ("fib", "fib314", "private", "shared", "mixed")],
+        ("limit", "handoff"),
+    ],
+)
 def test_ctrl_c_stops_a_long_run(tmp_path: Path, strategy: str, workload: str) -> None:
     # cwd: not the source tree, whose refstrat folder lacks the core unless installed in place
-    proc = subprocess.Popen([sys.executable, "-c", LONG_RUN, strategy, workload], stdout=subprocess.PIPE,
-                            text=True, start_new_session=True, cwd=tmp_path,
-                            preexec_fn=_as_in_a_terminal)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", LONG_RUN, strategy, workload],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        cwd=tmp_path,
+        preexec_fn=_as_in_a_terminal,
+    )
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
@@ -89,16 +101,39 @@ def test_ctrl_c_stops_a_long_run(tmp_path: Path, strategy: str, workload: str) -
     assert _group_alive(proc.pid) == []
 
 
-def interrupt_bench(tmp_path: Path, send: Callable[[int], None],
-                    env: Optional[dict[str, str]] = None) -> tuple[int, str]:
+def interrupt_bench(tmp_path: Path, send: Callable[[int], None], env: dict[str, str] | None = None) -> tuple[int, str]:
     """Start the bench on a long matrix writing tmp_path/r.json, in a session of its own, call
     ``send(pid)`` once a pyperf worker runs, and return its exit status and stderr, after
     asserting that nothing it started lives on (and killing what does)."""
-    cmd = [sys.executable, "-m", "refstrat.bench", "--strategies", "gil,atomic", "--workloads", "private",
-           "--ops", "2000000", "--threads", "1,2", "-p", "20", "-n", "3", "--output", str(tmp_path / "r.json")]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, cwd=tmp_path, env=env,
-                            preexec_fn=_as_in_a_terminal)
+    cmd = [
+        sys.executable,
+        "-m",
+        "refstrat.bench",
+        "--strategies",
+        "gil,atomic",
+        "--workloads",
+        "private",
+        "--ops",
+        "2000000",
+        "--threads",
+        "1,2",
+        "-p",
+        "20",
+        "-n",
+        "3",
+        "--output",
+        str(tmp_path / "r.json"),
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        cwd=tmp_path,
+        env=env,
+        preexec_fn=_as_in_a_terminal,
+    )
     try:
         deadline = time.monotonic() + 60
         while len(_group_alive(proc.pid)) < 2:  # wait for a pyperf worker process to exist

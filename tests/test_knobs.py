@@ -1,5 +1,6 @@
 """The registries generated from the C lists: scheme knobs (include/refstrat/knobs.h), workloads
 (RS_WORKLOADS in include/refstrat/runtime.h), and the installed headers (refstrat.get_include)."""
+
 from __future__ import annotations
 
 import math
@@ -11,11 +12,10 @@ import sysconfig
 from pathlib import Path
 
 import pytest
+import registry_source
 
 import refstrat
 from refstrat import _api, _core, bench
-
-import registry_source  # noqa: E402  (tests/registry_source.py)
 from refstrat.bench import cli, measure, twins
 
 KNOBS = refstrat.knobs()
@@ -116,8 +116,11 @@ def test_workloads_come_from_the_core() -> None:
 
 
 def test_every_benchable_workload_has_a_real_twin() -> None:
-    names = [w.name for w in refstrat.workloads()
-             if w.name not in bench.UNBENCHABLE_WORKLOADS and w.name not in bench.NO_TWIN_WORKLOADS]
+    names = [
+        w.name
+        for w in refstrat.workloads()
+        if w.name not in bench.UNBENCHABLE_WORKLOADS and w.name not in bench.NO_TWIN_WORKLOADS
+    ]
     assert list(twins.WORKLOADS) == names
 
 
@@ -126,28 +129,60 @@ def test_get_include_holds_the_headers() -> None:
     for header in ("core.h", "knobs.h", "plugin.h", "registry.h", "runtime.h"):
         assert (inc / "refstrat" / header).is_file(), header
     assert sorted(p.name for p in (inc / "refstrat").glob("*.h")) == sorted(
-        p.name for p in (ROOT / "include" / "refstrat").glob("*.h"))
+        p.name for p in (ROOT / "include" / "refstrat").glob("*.h")
+    )
 
 
 def test_a_plugin_builds_against_get_include_alone(tmp_path: Path) -> None:
     """A scheme outside the source tree: atomic's hooks under another name, compiled with only
     refstrat.get_include() on the include path, loaded and run."""
     src = tmp_path / "tiny.c"
-    hooks = ["incref", "decref", "init", "fini", "obj_init", "safepoint", "wait", "enter", "leave", "start",
-             "quiesce", "flush", "count"]
-    src.write_text('#include "refstrat/plugin.h"\n'
-                   + "".join(f"#define rs_tiny_get_include_{h} rs_atomic_{h}\n" for h in hooks)
-                   + '#define TINY(RS_X) RS_X(tiny_get_include, 1, 0, "atomic, built as a plugin", "tests")\n'
-                   + "RS_DEFINE_PLUGIN(TINY)\n")
+    hooks = [
+        "incref",
+        "decref",
+        "init",
+        "fini",
+        "obj_init",
+        "safepoint",
+        "wait",
+        "enter",
+        "leave",
+        "start",
+        "quiesce",
+        "flush",
+        "count",
+    ]
+    src.write_text(
+        '#include "refstrat/plugin.h"\n'
+        + "".join(f"#define rs_tiny_get_include_{h} rs_atomic_{h}\n" for h in hooks)
+        + '#define TINY(RS_X) RS_X(tiny_get_include, 1, 0, "atomic, built as a plugin", "tests")\n'
+        + "RS_DEFINE_PLUGIN(TINY)\n"
+    )
     cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
     cc = cc if shutil.which(cc) else "cc"
     out = tmp_path / "tiny.so"
-    proc = subprocess.run([cc, "-std=gnu11", "-O1", "-shared", "-fPIC", "-pthread", f"-I{refstrat.get_include()}",
-                           str(src), "-o", str(out)], capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [
+            cc,
+            "-std=gnu11",
+            "-O1",
+            "-shared",
+            "-fPIC",
+            "-pthread",
+            f"-I{refstrat.get_include()}",
+            str(src),
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
-    code = ("import refstrat, refstrat._core as c; c.load_plugin(%r); "
-            "r = refstrat.run('tiny_get_include', 'handoff', 2, ops=2000); print(r.ok, r.frees == r.allocs)"
-            % str(out))
+    code = (
+        f"import refstrat, refstrat._core as c; c.load_plugin({str(out)!r}); "
+        f"r = refstrat.run('tiny_get_include', 'handoff', 2, ops=2000); print(r.ok, r.frees == r.allocs)"
+    )
     child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert child.returncode == 0 and child.stdout.split() == ["True", "True"], child.stderr
 
@@ -157,10 +192,15 @@ def test_build_py_ships_the_headers(tmp_path: Path) -> None:
     """A non-editable install carries include/refstrat/*.h as refstrat/include/refstrat/*.h,
     where get_include() looks first."""
     pytest.importorskip("Cython")
-    proc = subprocess.run([sys.executable, "setup.py", "-q", "build_py", "--build-lib", str(tmp_path)],
-                          cwd=ROOT, capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+    proc = subprocess.run(
+        [sys.executable, "setup.py", "-q", "build_py", "--build-lib", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"),
+    )
     assert proc.returncode == 0, proc.stderr
     shipped = tmp_path / "refstrat" / "include" / "refstrat"
     assert sorted(p.name for p in shipped.glob("*.h")) == sorted(
-        p.name for p in (ROOT / "include" / "refstrat").glob("*.h"))
+        p.name for p in (ROOT / "include" / "refstrat").glob("*.h")
+    )

@@ -6,13 +6,12 @@ against each other, and their limits (SC only).
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import pytest
 
 refstrat = pytest.importorskip("refstrat")
-from refstrat import _core  # noqa: E402
 from refstrat.model import expect  # noqa: E402
 from refstrat.testing import check, sched  # noqa: E402
 
@@ -21,12 +20,43 @@ from test_check import PROGRAMS  # noqa: E402
 from test_fuzz_broken import CATALOG  # noqa: E402
 
 # enum rs_chk_op (include/refstrat/check.h)
-(LOAD, STORE, FAA, XCHG, CAS, CAS_STRONG, FENCE, LOCK, UNLOCK, WAIT, TIMEDWAIT, SIGNAL, BROADCAST,
- SPIN, YIELD, NAP, START, TIMEOUT, DRAIN) = range(19)
+(
+    LOAD,
+    STORE,
+    FAA,
+    XCHG,
+    CAS,
+    CAS_STRONG,
+    FENCE,
+    LOCK,
+    UNLOCK,
+    WAIT,
+    TIMEDWAIT,
+    SIGNAL,
+    BROADCAST,
+    SPIN,
+    YIELD,
+    NAP,
+    START,
+    TIMEOUT,
+    DRAIN,
+) = range(19)
 
 _NONE, _READ, _WRITE, _WAIT, _ALL = range(5)
-_CLASS = {LOAD: _READ, STORE: _WRITE, FAA: _WRITE, XCHG: _WRITE, CAS: _WRITE, CAS_STRONG: _WRITE,
-          LOCK: _WRITE, UNLOCK: _WRITE, FENCE: _NONE, START: _NONE, SPIN: _WAIT, YIELD: _WAIT}
+_CLASS = {
+    LOAD: _READ,
+    STORE: _WRITE,
+    FAA: _WRITE,
+    XCHG: _WRITE,
+    CAS: _WRITE,
+    CAS_STRONG: _WRITE,
+    LOCK: _WRITE,
+    UNLOCK: _WRITE,
+    FENCE: _NONE,
+    START: _NONE,
+    SPIN: _WAIT,
+    YIELD: _WAIT,
+}
 
 
 def _blocks(addr: int, size: int) -> range:
@@ -42,11 +72,11 @@ def oracle_races(trace: list[tuple[int, ...]], pending: Iterable[int] = ()) -> l
     i.  ``pending``: threads whose unknown next step (after the trace) commutes with nothing."""
     steps = [st[:4] for st in trace] + [(q, TIMEOUT, 0, 0) for q in pending]
     n = 1 + max((st[0] for st in steps), default=0)
-    clock = [[0] * n for _ in range(n)]            # thread -> its vector clock
-    ev_clock: list[list[int]] = []                 # step -> its thread's clock after it
-    last = [[-1] * n for _ in range(_ALL + 1)]     # class -> thread -> its latest step of the class
-    last_w: dict[int, list[int]] = {}              # block -> thread -> its latest write there
-    last_r: dict[int, list[int]] = {}              # block -> thread -> its latest read there
+    clock = [[0] * n for _ in range(n)]  # thread -> its vector clock
+    ev_clock: list[list[int]] = []  # step -> its thread's clock after it
+    last = [[-1] * n for _ in range(_ALL + 1)]  # class -> thread -> its latest step of the class
+    last_w: dict[int, list[int]] = {}  # block -> thread -> its latest write there
+    last_r: dict[int, list[int]] = {}  # block -> thread -> its latest read there
     others = [[p for p in range(n) if p != q] for q in range(n)]
     out = []
     for j, (q, op, addr, size) in enumerate(steps):
@@ -77,8 +107,14 @@ def oracle_races(trace: list[tuple[int, ...]], pending: Iterable[int] = ()) -> l
     return out
 
 
-def _oracle_latest(p: int, cls: int, blocks: Iterable[int], last: list[list[int]],
-                   last_w: dict[int, list[int]], last_r: dict[int, list[int]]) -> int:
+def _oracle_latest(
+    p: int,
+    cls: int,
+    blocks: Iterable[int],
+    last: list[list[int]],
+    last_w: dict[int, list[int]],
+    last_r: dict[int, list[int]],
+) -> int:
     """The latest step of thread p that does not commute with a step of class cls on blocks (its
     index, or -1).  Earlier steps of p are ordered before it, so the latest one is enough."""
     if cls == _ALL:
@@ -97,7 +133,6 @@ def _oracle_latest(p: int, cls: int, blocks: Iterable[int], last: list[list[int]
             if r is not None and r[p] > c:
                 c = r[p]
     return c
-
 
 
 #: Schemes with different primitives: RMWs only, CAS loops and queues, a helper thread with
@@ -140,8 +175,9 @@ def test_reductions_agree_and_only_prune(scheme: str) -> None:
     for prog in PROGRAMS[:3]:
         counts = {}
         for reduction in sched.REDUCTIONS:
-            r = check(scheme, prog, schedule="exhaustive", preemption_bound=bound, reduction=reduction,
-                      max_schedules=50_000)
+            r = check(
+                scheme, prog, schedule="exhaustive", preemption_bound=bound, reduction=reduction, max_schedules=50_000
+            )
             assert r.ok and r.complete
             counts[reduction] = r.schedules
         print(scheme, counts)
@@ -185,9 +221,12 @@ def test_coalesced_review_cannot_end_inside_a_flush(broken_plugin: list[str]) ->
     prog = CATALOG.CATALOG[name].program
     exp = expect(prog)
     for scheme, tick in [("coalesced", t) for t in (3, 5, 8)] + [(name, CATALOG.KNOBS[name]["tick"])]:
+
         def run(choices, pct=None, sleep_add=None, want_trace=False, scheme=scheme, tick=tick):
-            return sched.run_scheduled(scheme, prog, exp, choices=choices, tick=tick, sleep_add=sleep_add,
-                                       want_trace=want_trace)
+            return sched.run_scheduled(
+                scheme, prog, exp, choices=choices, tick=tick, sleep_add=sleep_add, want_trace=want_trace
+            )
+
         ex = sched.explore_exhaustive(run, 3, 50_000, reduction="dpor")
         print(scheme, "tick", tick, ex.schedules, "schedules")
         if scheme == name:

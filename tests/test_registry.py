@@ -1,6 +1,7 @@
 """The registry is the only list: the C registries (RS_STRATEGIES, RS_WORKLOADS, RS_KNOBS) are
 where a scheme, a workload or a knob is added, and everything else, tests included, derives from
 them. This file fails when a hand-kept list creeps back into the Python sources."""
+
 from __future__ import annotations
 
 import ast
@@ -12,9 +13,9 @@ refstrat = pytest.importorskip("refstrat")
 if not hasattr(refstrat, "run"):  # pragma: no cover - core not built yet
     pytest.skip("refstrat core not built", allow_module_level=True)
 
-from refstrat.bench import twins  # noqa: E402
-
 import registry_source  # noqa: E402  (tests/registry_source.py)
+
+from refstrat.bench import twins  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 REGISTRIES = {
@@ -42,8 +43,11 @@ def hand_kept_lists(source: str) -> list[tuple[int, str]]:
 
 
 def test_no_python_source_keeps_a_registry_by_hand() -> None:
-    creeping = [f"{path.relative_to(ROOT)}:{line}: a literal list of the {registry}"
-                for path in _python_sources() for line, registry in hand_kept_lists(path.read_text())]
+    creeping = [
+        f"{path.relative_to(ROOT)}:{line}: a literal list of the {registry}"
+        for path in _python_sources()
+        for line, registry in hand_kept_lists(path.read_text())
+    ]
     assert not creeping, "derive these from refstrat.strategies()/workloads()/knobs():\n" + "\n".join(creeping)
 
 

@@ -2,6 +2,7 @@
 ``check()``'s settings travel as one :class:`~refstrat.testing.CheckConfig` that runs exactly as
 the same keywords do.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,10 +16,34 @@ if not hasattr(refstrat, "run"):  # pragma: no cover - core not built yet
 import refstrat.testing as rt  # noqa: E402
 
 #: What ``refstrat.testing`` exported when it was one module: every name must still import.
-OLD_NAMES = ["Program", "ProgramError", "Expectation", "expect", "Case", "Failure", "CheckFailed", "BoundReached",
-             "Report", "programs", "cases", "run_program", "compare", "check", "replay", "minimize", "stress",
-             "stress_program", "STRESS_SHAPES", "DEFAULT_TICK", "DEFAULT_LOG_SIZE", "arena_machine", "build_plugin",
-             "SCHEDULES", "MEMORIES", "StressResult"]
+OLD_NAMES = [
+    "Program",
+    "ProgramError",
+    "Expectation",
+    "expect",
+    "Case",
+    "Failure",
+    "CheckFailed",
+    "BoundReached",
+    "Report",
+    "programs",
+    "cases",
+    "run_program",
+    "compare",
+    "check",
+    "replay",
+    "minimize",
+    "stress",
+    "stress_program",
+    "STRESS_SHAPES",
+    "DEFAULT_TICK",
+    "DEFAULT_LOG_SIZE",
+    "arena_machine",
+    "build_plugin",
+    "SCHEDULES",
+    "MEMORIES",
+    "StressResult",
+]
 TWO = rt.Program(threads=((("inc", 0), ("dec", 0)), (("inc", 0), ("dec", 0))), shared=1)
 
 
@@ -33,8 +58,11 @@ def test_a_config_runs_as_its_keywords() -> None:
     keywords = dict(schedule="exhaustive", memory="tso", preemption_bound=1)
     by_keywords = rt.check("biased", TWO, **keywords)
     by_config = rt.check("biased", TWO, config=rt.CheckConfig(**keywords))
-    assert (by_config.schedules, by_config.complete, by_config.memory) == \
-           (by_keywords.schedules, by_keywords.complete, by_keywords.memory)
+    assert (by_config.schedules, by_config.complete, by_config.memory) == (
+        by_keywords.schedules,
+        by_keywords.complete,
+        by_keywords.memory,
+    )
     with pytest.raises(rt.CheckFailed):
         rt.check("nonatomic", TWO, config=rt.CheckConfig(schedule="exhaustive"))
 

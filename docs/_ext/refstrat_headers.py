@@ -8,6 +8,7 @@ table, when it has one, is left out (it is for the code's readers).
 The page's marker line (``SECTIONS_MARKER``) is replaced, as the page is read, by one section per
 strategy of ``refstrat.strategies()`` (the registry's order, name, summary and reference) with its
 header's opening: a scheme added to the registry appears on the page with nothing else to edit."""
+
 from __future__ import annotations
 
 import os
@@ -62,9 +63,12 @@ def strategy_sections() -> str:
             facts.append("refuses the layers " + ", ".join(s.refuses))
         if not s.thread_safe:
             facts.append("not thread-safe")
-        parts.append(f"## {s.name}\n\n{s.summary[0].upper()}{s.summary[1:]}.\n\n"
-                     f"*Source:* {s.reference}." + (f" *Registry:* {'; '.join(facts)}." if facts else "")
-                     + f"\n\n```{{header-opening}} {s.name}.h\n```\n")
+        parts.append(
+            f"## {s.name}\n\n{s.summary[0].upper()}{s.summary[1:]}.\n\n"
+            f"*Source:* {s.reference}."
+            + (f" *Registry:* {'; '.join(facts)}." if facts else "")
+            + f"\n\n```{{header-opening}} {s.name}.h\n```\n"
+        )
     return "\n".join(parts)
 
 

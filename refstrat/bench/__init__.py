@@ -51,29 +51,109 @@ Modules, one concern each; ``main`` runs them as plan -> measure -> collect -> r
 ``driver``         ``main``; ``__main__``: Ctrl-C and SIGTERM around it
 =================  ============================================================================
 """
+
 from __future__ import annotations
 
-from refstrat.bench.cells import (FIB_WORKLOADS, FREE_THREADED_ROW, IMMORTAL_SUFFIX, LAYER_NAMES, LIMIT,
-                                  LIMIT_ATOMIC, NO_TWIN_WORKLOADS, REFERENCE_ROWS, SOL, UNBENCHABLE_WORKLOADS,
-                                  Calibration, Cell, CellResult, Report, plan_cells, split_row)
-from refstrat.bench.cli import (DEFAULT_BASELINE, DEFAULT_PROCESSES, DEFAULT_VALUES, PLOT_SUFFIXES, REFERENCE_CAP,
-                                build_parser, layered_rows)
+from refstrat.bench.cells import (
+    FIB_WORKLOADS,
+    FREE_THREADED_ROW,
+    IMMORTAL_SUFFIX,
+    LAYER_NAMES,
+    LIMIT,
+    LIMIT_ATOMIC,
+    NO_TWIN_WORKLOADS,
+    REFERENCE_ROWS,
+    SOL,
+    UNBENCHABLE_WORKLOADS,
+    Calibration,
+    Cell,
+    CellResult,
+    Report,
+    plan_cells,
+    split_row,
+)
+from refstrat.bench.cli import (
+    DEFAULT_BASELINE,
+    DEFAULT_PROCESSES,
+    DEFAULT_VALUES,
+    PLOT_SUFFIXES,
+    REFERENCE_CAP,
+    build_parser,
+    layered_rows,
+)
 from refstrat.bench.driver import main
-from refstrat.bench.interpreters import (PROBE_OUTPUT_CAP, PROBE_TIMEOUT, PYTHON_OUTPUT_CAP, PYTHON_TIMEOUT,
-                                         TWINS_MIN_VERSION, TwinRows, calibrate, not_a_python, probe_python,
-                                         run_bounded, run_other_python)
-from refstrat.bench.measure import (CALLGRIND_WORK, check_cell, knob_settings, measure_callgrind, measure_counters,
-                                    time_model, time_real)
+from refstrat.bench.interpreters import (
+    PROBE_OUTPUT_CAP,
+    PROBE_TIMEOUT,
+    PYTHON_OUTPUT_CAP,
+    PYTHON_TIMEOUT,
+    TWINS_MIN_VERSION,
+    TwinRows,
+    calibrate,
+    not_a_python,
+    probe_python,
+    run_bounded,
+    run_other_python,
+)
+from refstrat.bench.measure import (
+    CALLGRIND_WORK,
+    check_cell,
+    knob_settings,
+    measure_callgrind,
+    measure_counters,
+    time_model,
+    time_real,
+)
 from refstrat.bench.progress import Progress
 from refstrat.bench.sizing import DEFAULT_FIB_N, DEFAULT_OPS, cell_size, resolve_work, size_cells
 
 __all__ = [
-    "CALLGRIND_WORK", "DEFAULT_BASELINE", "DEFAULT_FIB_N", "DEFAULT_OPS", "DEFAULT_PROCESSES", "DEFAULT_VALUES",
-    "FIB_WORKLOADS", "FREE_THREADED_ROW", "IMMORTAL_SUFFIX", "LAYER_NAMES", "LIMIT", "LIMIT_ATOMIC",
-    "NO_TWIN_WORKLOADS", "PLOT_SUFFIXES", "PROBE_OUTPUT_CAP", "PROBE_TIMEOUT", "PYTHON_OUTPUT_CAP",
-    "PYTHON_TIMEOUT", "REFERENCE_CAP", "REFERENCE_ROWS", "SOL", "TWINS_MIN_VERSION", "UNBENCHABLE_WORKLOADS",
-    "Calibration", "Cell", "CellResult", "Progress", "Report", "TwinRows", "build_parser", "calibrate",
-    "cell_size", "check_cell", "knob_settings", "layered_rows", "main", "measure_callgrind", "measure_counters",
-    "not_a_python", "plan_cells", "probe_python", "resolve_work", "run_bounded", "run_other_python",
-    "size_cells", "split_row", "time_model", "time_real",
+    "CALLGRIND_WORK",
+    "DEFAULT_BASELINE",
+    "DEFAULT_FIB_N",
+    "DEFAULT_OPS",
+    "DEFAULT_PROCESSES",
+    "DEFAULT_VALUES",
+    "FIB_WORKLOADS",
+    "FREE_THREADED_ROW",
+    "IMMORTAL_SUFFIX",
+    "LAYER_NAMES",
+    "LIMIT",
+    "LIMIT_ATOMIC",
+    "NO_TWIN_WORKLOADS",
+    "PLOT_SUFFIXES",
+    "PROBE_OUTPUT_CAP",
+    "PROBE_TIMEOUT",
+    "PYTHON_OUTPUT_CAP",
+    "PYTHON_TIMEOUT",
+    "REFERENCE_CAP",
+    "REFERENCE_ROWS",
+    "SOL",
+    "TWINS_MIN_VERSION",
+    "UNBENCHABLE_WORKLOADS",
+    "Calibration",
+    "Cell",
+    "CellResult",
+    "Progress",
+    "Report",
+    "TwinRows",
+    "build_parser",
+    "calibrate",
+    "cell_size",
+    "check_cell",
+    "knob_settings",
+    "layered_rows",
+    "main",
+    "measure_callgrind",
+    "measure_counters",
+    "not_a_python",
+    "plan_cells",
+    "probe_python",
+    "resolve_work",
+    "run_bounded",
+    "run_other_python",
+    "size_cells",
+    "split_row",
+    "time_model",
+    "time_real",
 ]

@@ -1,5 +1,6 @@
 """``python -m refstrat.bench``: :func:`refstrat.bench.main`, with Ctrl-C and SIGTERM reported in
 one line and the exit status of a process ended by that signal."""
+
 from __future__ import annotations
 
 import signal

@@ -12,6 +12,7 @@ nothing extra here, so the figure ranks code paths, not schemes under load.
 
 runs one cell in this interpreter (what valgrind executes); :func:`instructions_per_op` drives it.
 """
+
 from __future__ import annotations
 
 import glob
@@ -27,7 +28,7 @@ LABEL = "instructions/op (callgrind)"
 
 
 def status() -> str:
-    """"" when callgrind can run here, else "unsupported: why"."""
+    """ "" when callgrind can run here, else "unsupported: why"."""
     return "" if shutil.which("valgrind") else "unsupported: valgrind is not installed (apt-get install valgrind)"
 
 
@@ -65,9 +66,19 @@ def instructions_per_op(row: str, workload: str, options: dict[str, Any], timeou
     if why:
         raise RuntimeError(why)
     with tempfile.TemporaryDirectory(prefix="refstrat-callgrind-") as out_dir:
-        cmd = ["valgrind", "--tool=callgrind", "--toggle-collect=rs_worker_run", "--separate-threads=yes",
-               f"--callgrind-out-file={out_dir}/callgrind.out", sys.executable, "-m", "refstrat.bench.callgrind",
-               row, workload, json.dumps(options)]
+        cmd = [
+            "valgrind",
+            "--tool=callgrind",
+            "--toggle-collect=rs_worker_run",
+            "--separate-threads=yes",
+            f"--callgrind-out-file={out_dir}/callgrind.out",
+            sys.executable,
+            "-m",
+            "refstrat.bench.callgrind",
+            row,
+            workload,
+            json.dumps(options),
+        ]
         # In the temporary folder: `-m` puts the working directory first on sys.path, and the child
         # must import the refstrat this process runs, not a source tree the user stands in.
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=out_dir)

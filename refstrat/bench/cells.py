@@ -3,12 +3,13 @@
 Every other module of ``refstrat.bench`` reads or fills these; this module imports none of them
 (but the machine facts' type), so that the report and the measurement do not import each other.
 """
+
 from __future__ import annotations
 
 import argparse
 import math
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import refstrat
 from refstrat import _core
@@ -56,17 +57,17 @@ class CellResult:
     cpu_stdev: float
     ops: int  # refcount operations per run (real twins: counted as the model counts them)
     values: int  # pyperf values behind the medians
-    pinned: Optional[bool] = None
+    pinned: bool | None = None
     ok: bool = True  # False: the strategy lost updates / leaked / double-freed (nonatomic)
     problems: str = ""
     build: str = ""  # real rows: interpreter build description
     free_threaded: bool = False
-    counters: Optional[dict[str, float]] = None  # hardware counters per op, where readable
+    counters: dict[str, float] | None = None  # hardware counters per op, where readable
     cpu_ci: tuple[float, float] = (math.nan, math.nan)  # bootstrap 95% CI of the median CPU
     busy: str = ""  # why the machine was not idle while the cell ran, "" when it was
     unstable: str = ""  # why its values do not hold still (wall or CPU), "" when they do
     explain: Any = None  # refstrat.Explain of the cell's checked run (--explain)
-    callgrind: Optional[float] = None  # instructions per op under callgrind (--callgrind, T=1)
+    callgrind: float | None = None  # instructions per op under callgrind (--callgrind, T=1)
     size: int = 0  # fib_n (fib) or ops per thread (loops) of this cell's runs (see size_cells)
     unsettled: str = ""  # why its size may be short of its steady state (size_cells), "" when not
     helpers: int = 0  # threads the scheme ran beside the workers (buffered's commit thread)
@@ -117,7 +118,7 @@ class Report:
         """The model's spin work on ``workload``: its calibrated value, else --work."""
         return self.works.get(workload, self.work)
 
-    def lookup(self, kind: str, workload: str, row: str, threads: int) -> Optional[CellResult]:
+    def lookup(self, kind: str, workload: str, row: str, threads: int) -> CellResult | None:
         """The result of one cell, or None where the matrix has no such cell."""
         for r in self.results:
             c = r.cell
@@ -142,6 +143,7 @@ def plan_cells(args: argparse.Namespace) -> list[Cell]:
     rows = [*args.strategies, *REFERENCE_ROWS]
     cells = [Cell("model", w, s, t) for w in args.workloads for s in rows for t in args.threads]
     if args.real:
-        cells += [Cell("real", w, "self", t) for w in args.workloads if w not in NO_TWIN_WORKLOADS
-                  for t in args.threads]
+        cells += [
+            Cell("real", w, "self", t) for w in args.workloads if w not in NO_TWIN_WORKLOADS for t in args.threads
+        ]
     return cells

@@ -6,6 +6,7 @@ A panel holds one group of rows: the schemes without layers (a few per panel), C
 and the limits), and the real interpreters. The baseline is drawn in every model panel, and the
 model panels of one chart row share their y axis, so that panels compare as one chart would.
 """
+
 from __future__ import annotations
 
 import math
@@ -44,8 +45,13 @@ def groups(report: Report, w: str) -> list[Group]:
     layers = [r for r in rows if r not in limits and ("+" in r or split_row(r)[0] in layered)]
     schemes = [r for r in rows if r not in limits and r not in layers]
     panels = -(-len(schemes) // MAX_LINES)  # ceiling: as few panels as hold them, evenly filled
-    out = [Group(f"schemes{f' ({k + 1}/{panels})' if panels > 1 else ''}",
-                 schemes[k * len(schemes) // panels:(k + 1) * len(schemes) // panels]) for k in range(panels)]
+    out = [
+        Group(
+            f"schemes{f' ({k + 1}/{panels})' if panels > 1 else ''}",
+            schemes[k * len(schemes) // panels : (k + 1) * len(schemes) // panels],
+        )
+        for k in range(panels)
+    ]
     out += [Group("CPython's layers", layers), Group("speed of light and limits", limits)]
     real = list(dict.fromkeys(r.cell.row for r in report.results if r.cell.kind == "real" and r.cell.workload == w))
     out.append(Group("real interpreters", real, real=True))
@@ -62,8 +68,9 @@ def plot(report: Report, path: str) -> None:
 
     facets = {w: groups(report, w) for w in report.workloads}
     ncols = max([len(g) for g in facets.values()] or [1])
-    fig, axes = plt.subplots(2 * len(report.workloads), ncols, figsize=(4.4 * ncols + 1, 3.4 * 2 * len(facets)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        2 * len(report.workloads), ncols, figsize=(4.4 * ncols + 1, 3.4 * 2 * len(facets)), squeeze=False
+    )
     for i, w in enumerate(report.workloads):
         wall_row, ratio_row = axes[2 * i], axes[2 * i + 1]
         for j, group in enumerate(facets[w]):
@@ -71,18 +78,21 @@ def plot(report: Report, path: str) -> None:
             draw(report, w, group, wall_row[j], ratio_row[j])
             wall_row[j].set_title(f"{w}: {group.title}", fontsize=9)
             wall_row[j].legend(fontsize=7, loc="best", framealpha=0.8)
-        for ax in [*wall_row[len(facets[w]):], *ratio_row[len(facets[w]):]]:
+        for ax in [*wall_row[len(facets[w]) :], *ratio_row[len(facets[w]) :]]:
             ax.set_axis_off()
-        for ax in [*wall_row[:len(facets[w])], *ratio_row[:len(facets[w])]]:
+        for ax in [*wall_row[: len(facets[w])], *ratio_row[: len(facets[w])]]:
             _style(ax, report)
         model_cols = [j for j, g in enumerate(facets[w]) if not g.real]
         for row in (wall_row, ratio_row):
             _share_y([row[j] for j in model_cols])
         wall_row[0].set_ylabel(f"wall ms per run (log)\n{size_text(report, w)}", fontsize=8)
         ratio_row[0].set_ylabel(f"CPU time / {report.baseline}'s (log)", fontsize=8)
-    fig.suptitle(f"refstrat on {report.machine.cpu_model}, {report.machine.usable_cpus} CPUs: wall time (upper "
-                 f"row) and CPU time relative to {report.baseline}, how many times slower (lower row); "
-                 f"{report.baseline} in every panel (black); red dashed line: more threads than CPUs", fontsize=10)
+    fig.suptitle(
+        f"refstrat on {report.machine.cpu_model}, {report.machine.usable_cpus} CPUs: wall time (upper "
+        f"row) and CPU time relative to {report.baseline}, how many times slower (lower row); "
+        f"{report.baseline} in every panel (black); red dashed line: more threads than CPUs",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -133,8 +143,9 @@ def _draw_real(report: Report, w: str, group: Group, ax_wall: Any, ax_ratio: Any
         found: list[tuple[int, CellResult]] = [(t, r) for t, r in pts if r]
         ts = [t for t, _ in found]
         ax_wall.plot(ts, [r.wall * 1e3 for _, r in found], linestyle="--", marker="s", label=f"real {label}")
-        ratios = [r.cpu / b.cpu if b else math.nan
-                  for b, r in ((report.lookup("real", w, ref, t), r) for t, r in found)]
+        ratios = [
+            r.cpu / b.cpu if b else math.nan for b, r in ((report.lookup("real", w, ref, t), r) for t, r in found)
+        ]
         ax_ratio.plot(ts, ratios, linestyle="--", marker="s", label=f"real {label} / {ref}")
     ax_ratio.axhline(1.0, color="grey", linewidth=0.8)
     ax_ratio.set_ylabel(f"CPU time / {ref}'s", fontsize=8)

@@ -1,6 +1,7 @@
 """The command line of ``python -m refstrat.bench``: pyperf's options plus the matrix's, each
 value checked where it is parsed, and the checks that need the whole command line (files,
 interpreters, the matrix itself) made before the first measurement."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,11 +10,18 @@ import math
 import os
 import shutil
 import sys
-from typing import Any, Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from refstrat.bench import hardware, interpreters, measure, report
-from refstrat.bench.cells import (FREE_THREADED_ROW, IMMORTAL_SUFFIX, LAYER_NAMES, UNBENCHABLE_WORKLOADS, Cell,
-                                  plan_cells)
+from refstrat.bench.cells import (
+    FREE_THREADED_ROW,
+    IMMORTAL_SUFFIX,
+    LAYER_NAMES,
+    UNBENCHABLE_WORKLOADS,
+    Cell,
+    plan_cells,
+)
 from refstrat.bench.sizing import DEFAULT_FIB_N, DEFAULT_OPS
 
 DEFAULT_PROCESSES = 4  # pyperf's 20 would take ~10 minutes for the default matrix on 2 cores
@@ -44,8 +52,9 @@ def layered_rows(strategies: Sequence[str]) -> list[str]:
     return out
 
 
-def _names_type(valid: Sequence[str], what: str, extra: Sequence[str] = (),
-                variants: Sequence[str] = ()) -> Callable[[str], list[str]]:
+def _names_type(
+    valid: Sequence[str], what: str, extra: Sequence[str] = (), variants: Sequence[str] = ()
+) -> Callable[[str], list[str]]:
     """argparse type for a comma-separated list of names drawn from ``valid`` (+ variants, "all")."""
 
     def parse(text: str) -> list[str]:
@@ -59,10 +68,14 @@ def _names_type(valid: Sequence[str], what: str, extra: Sequence[str] = (),
                 continue
             if name not in valid and name not in variants:
                 hint = f" ({what} {name!r} cannot be run from the CLI)" if name in extra else ""
-                more = (f"; or a strategy plus layers, e.g. '{IMMORTAL_SUFFIX}' or "
-                        "'+immortal+deferred+sharded'" if variants else "")
+                more = (
+                    f"; or a strategy plus layers, e.g. '{IMMORTAL_SUFFIX}' or '+immortal+deferred+sharded'"
+                    if variants
+                    else ""
+                )
                 raise argparse.ArgumentTypeError(
-                    f"unknown {what} {name!r}{hint}; valid choices: {', '.join(valid)} (or 'all'{more})")
+                    f"unknown {what} {name!r}{hint}; valid choices: {', '.join(valid)} (or 'all'{more})"
+                )
             if name not in out:
                 out.append(name)
         return out
@@ -80,7 +93,8 @@ def _threads_type(text: str) -> list[int]:
             value = 0
         if not 1 <= value <= 1024:
             raise argparse.ArgumentTypeError(
-                f"invalid thread count {part!r}: expected integers from 1 to 1024, like 1,2,4")
+                f"invalid thread count {part!r}: expected integers from 1 to 1024, like 1,2,4"
+            )
         if value not in out:
             out.append(value)
     return out
@@ -161,10 +175,12 @@ def _knob_type(knob: Any) -> Callable[[str], Any]:
             value = int(text) if knob.kind == "int" else float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"invalid {flag} {text!r}: expected {'an integer' if knob.kind == 'int' else 'a number'}") from None
+                f"invalid {flag} {text!r}: expected {'an integer' if knob.kind == 'int' else 'a number'}"
+            ) from None
         if not knob.low <= value <= knob.high:  # NaN fails this too
             raise argparse.ArgumentTypeError(
-                f"invalid {flag} {value}: must be between {number(knob.low)} and {number(knob.high)}")
+                f"invalid {flag} {value}: must be between {number(knob.low)} and {number(knob.high)}"
+            )
         return value
 
     return parse
@@ -175,8 +191,9 @@ def number(value: float) -> str:
     return str(value) if isinstance(value, int) else f"{value:g}"
 
 
-def build_parser(runner_parser: Optional[argparse.ArgumentParser] = None,
-                 plugins: Sequence[str] = ()) -> argparse.ArgumentParser:
+def build_parser(
+    runner_parser: argparse.ArgumentParser | None = None, plugins: Sequence[str] = ()
+) -> argparse.ArgumentParser:
     """Our options, added after pyperf's (conflict_handler="resolve" lets ours win on clashes).
     ``plugins``: libraries to load first, whose strategies become valid choices."""
     strategies, workloads = _core_names(plugins)
@@ -184,7 +201,8 @@ def build_parser(runner_parser: Optional[argparse.ArgumentParser] = None,
     p.prog = "python -m refstrat.bench"
     p.description = (
         "Benchmark refcounting strategies (pyperf). Default: every strategy on the fib workload, "
-        "1 thread up to the number of CPUs, CPU time relative to the 'gil' strategy.")
+        "1 thread up to the number of CPUs, CPU time relative to the 'gil' strategy."
+    )
     _hide_pyperf_plumbing(p)
     g = p.add_argument_group("refstrat matrix")
     _add_matrix_options(g, strategies, workloads)
@@ -201,9 +219,21 @@ def build_parser(runner_parser: Optional[argparse.ArgumentParser] = None,
 def _hide_pyperf_plumbing(p: argparse.ArgumentParser) -> None:
     """pyperf's plumbing options (worker protocol, modes refstrat.bench refuses) clutter --help."""
     # (Not --tracemalloc/--track-memory: hiding members of a mutually exclusive group trips argparse.)
-    hidden = {"pipe", "worker", "worker_task", "calibrate_loops", "recalibrate_loops", "calibrate_warmups",
-              "recalibrate_warmups", "compare_to", "python_names", "append",
-              "hook", "profile", "debug_single_value"}
+    hidden = {
+        "pipe",
+        "worker",
+        "worker_task",
+        "calibrate_loops",
+        "recalibrate_loops",
+        "calibrate_warmups",
+        "recalibrate_warmups",
+        "compare_to",
+        "python_names",
+        "append",
+        "hook",
+        "profile",
+        "debug_single_value",
+    }
     for action in p._actions:
         if action.dest in hidden:
             action.help = argparse.SUPPRESS
@@ -213,101 +243,187 @@ def _add_matrix_options(g: Any, strategies: list[str], workloads: list[str]) -> 
     """What the matrix holds: strategies (and layered rows), workloads, thread counts, sizes."""
     benchable = [w for w in workloads if w not in UNBENCHABLE_WORKLOADS]
     cpus = hardware.machine_info().usable_cpus
-    g.add_argument("--strategies", type=_names_type(strategies, "strategy", (), layered_rows(strategies)),
-                   default=list(strategies),
-                   help=f"comma-separated strategies, or 'all' (default): {', '.join(strategies)}; "
-                        f"'all' can be combined with others; add '{IMMORTAL_SUFFIX}' to a name for the scheme "
-                        "plus PEP 683 immortal shared objects (e.g. biased+immortal, as CPython 3.13t ships "
-                        "it), and '+deferred', '+sharded' (in that order) for CPython 3.14t's other layers "
-                        "(biased+immortal+deferred+sharded is cpython314t)")
-    g.add_argument("--workloads", type=_names_type(benchable, "workload", UNBENCHABLE_WORKLOADS),
-                   default=["fib"], help=f"comma-separated workloads (default: fib): {', '.join(benchable)}")
-    g.add_argument("--threads", type=_threads_type, default=list(range(1, cpus + 1)),
-                   help=f"comma-separated thread counts (default: 1..{cpus}, the usable CPUs); "
-                        "more threads than CPUs is allowed and flagged in the report")
-    g.add_argument("--ops", type=_int_range(1, 10**10, "--ops"), default=None,
-                   help="refcount operations per thread for private/shared/mixed/handoff (default: "
-                        f"auto, at least {DEFAULT_OPS} and enough for 50 ms of CPU per run)")
-    g.add_argument("--fib-n", dest="fib_n", type=_int_range(1, 40, "--fib-n"), default=None,
-                   help=f"fib depth per thread, model and --real (default: auto, at least {DEFAULT_FIB_N} "
-                        "and enough for 50 ms of CPU per run)")
-    g.add_argument("--work", type=_int_range(0, 10**7, "--work"), default=0,
-                   help="model: spin iterations of non-refcount work per fib call, or per operation on the "
-                        "other workloads (default: 0; see --calibrate)")
+    g.add_argument(
+        "--strategies",
+        type=_names_type(strategies, "strategy", (), layered_rows(strategies)),
+        default=list(strategies),
+        help=f"comma-separated strategies, or 'all' (default): {', '.join(strategies)}; "
+        f"'all' can be combined with others; add '{IMMORTAL_SUFFIX}' to a name for the scheme "
+        "plus PEP 683 immortal shared objects (e.g. biased+immortal, as CPython 3.13t ships "
+        "it), and '+deferred', '+sharded' (in that order) for CPython 3.14t's other layers "
+        "(biased+immortal+deferred+sharded is cpython314t)",
+    )
+    g.add_argument(
+        "--workloads",
+        type=_names_type(benchable, "workload", UNBENCHABLE_WORKLOADS),
+        default=["fib"],
+        help=f"comma-separated workloads (default: fib): {', '.join(benchable)}",
+    )
+    g.add_argument(
+        "--threads",
+        type=_threads_type,
+        default=list(range(1, cpus + 1)),
+        help=f"comma-separated thread counts (default: 1..{cpus}, the usable CPUs); "
+        "more threads than CPUs is allowed and flagged in the report",
+    )
+    g.add_argument(
+        "--ops",
+        type=_int_range(1, 10**10, "--ops"),
+        default=None,
+        help="refcount operations per thread for private/shared/mixed/handoff (default: "
+        f"auto, at least {DEFAULT_OPS} and enough for 50 ms of CPU per run)",
+    )
+    g.add_argument(
+        "--fib-n",
+        dest="fib_n",
+        type=_int_range(1, 40, "--fib-n"),
+        default=None,
+        help=f"fib depth per thread, model and --real (default: auto, at least {DEFAULT_FIB_N} "
+        "and enough for 50 ms of CPU per run)",
+    )
+    g.add_argument(
+        "--work",
+        type=_int_range(0, 10**7, "--work"),
+        default=0,
+        help="model: spin iterations of non-refcount work per fib call, or per operation on the "
+        "other workloads (default: 0; see --calibrate)",
+    )
 
 
 def _add_run_options(g: Any, strategies: list[str]) -> None:
     """How each cell runs: the scheme knobs, the baseline, pinning, pyperf's processes; and the
     worker-only options through which the main process hands its decisions to the workers."""
     for knob in _import_refstrat().knobs():
-        g.add_argument(*knob_flags(knob.name), dest=knob.name, type=_knob_type(knob), default=None,
-                       metavar="INT" if knob.kind == "int" else "X",
-                       help=f"{knob.strategy}: {knob.doc} (default: {number(knob.default)}; "
-                            f"{number(knob.low)} to {number(knob.high)})")
-    g.add_argument("--baseline", choices=strategies, default=DEFAULT_BASELINE, metavar="STRATEGY",
-                   help="strategy the CPU-time ratio is relative to (default: gil, the talk's GIL build); "
-                        f"one of: {', '.join(strategies)}")
-    g.add_argument("--plugin", action="append", default=[], metavar="PATH",
-                   help="a strategy plugin (refstrat.load_plugin) whose strategies join the valid "
-                        "--strategies and the default matrix; repeatable; workers load it too")
-    g.add_argument("--no-pin", dest="pin", action="store_false",
-                   help="do not pin worker threads to CPUs")
-    g.add_argument("-p", "--processes", "--repeat", dest="processes",
-                   type=_int_range(1, 1000, "--repeat"), default=DEFAULT_PROCESSES,
-                   help=f"pyperf worker processes per cell, each giving --values values "
-                        f"(default: {DEFAULT_PROCESSES}); --fast halves it (min 3), --rigorous doubles it")
+        g.add_argument(
+            *knob_flags(knob.name),
+            dest=knob.name,
+            type=_knob_type(knob),
+            default=None,
+            metavar="INT" if knob.kind == "int" else "X",
+            help=f"{knob.strategy}: {knob.doc} (default: {number(knob.default)}; "
+            f"{number(knob.low)} to {number(knob.high)})",
+        )
+    g.add_argument(
+        "--baseline",
+        choices=strategies,
+        default=DEFAULT_BASELINE,
+        metavar="STRATEGY",
+        help="strategy the CPU-time ratio is relative to (default: gil, the talk's GIL build); "
+        f"one of: {', '.join(strategies)}",
+    )
+    g.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a strategy plugin (refstrat.load_plugin) whose strategies join the valid "
+        "--strategies and the default matrix; repeatable; workers load it too",
+    )
+    g.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin worker threads to CPUs")
+    g.add_argument(
+        "-p",
+        "--processes",
+        "--repeat",
+        dest="processes",
+        type=_int_range(1, 1000, "--repeat"),
+        default=DEFAULT_PROCESSES,
+        help=f"pyperf worker processes per cell, each giving --values values "
+        f"(default: {DEFAULT_PROCESSES}); --fast halves it (min 3), --rigorous doubles it",
+    )
     g.add_argument("--sidecar", help=argparse.SUPPRESS)  # worker-only: where CPU seconds go
-    g.add_argument("--work-by", dest="work_by", type=_assignments_type, default={},
-                   help=argparse.SUPPRESS)  # worker-only: calibrated work per workload
-    g.add_argument("--size-by", dest="size_by", type=_assignments_type, default={},
-                   help=argparse.SUPPRESS)  # worker-only: fib_n or ops of cells sized on their own
+    g.add_argument(
+        "--work-by", dest="work_by", type=_assignments_type, default={}, help=argparse.SUPPRESS
+    )  # worker-only: calibrated work per workload
+    g.add_argument(
+        "--size-by", dest="size_by", type=_assignments_type, default={}, help=argparse.SUPPRESS
+    )  # worker-only: fib_n or ops of cells sized on their own
 
 
 def _add_output_options(g: Any) -> None:
     """What the run writes beside the report, and the report's extra columns."""
-    g.add_argument("-o", "--output", dest="bench_output", metavar="FILE.json",
-                   help="write all cells as pyperf JSON (readable by `python -m pyperf stats/compare_to`)")
-    g.add_argument("--plot", metavar="FILE.png",
-                   help="draw the talk's two charts (wall time, CPU time relative to the baseline) with "
-                        "matplotlib, one panel per group of rows (schemes, CPython's layers, limits, real)")
-    g.add_argument("--compare-to", dest="compare_to_json", metavar="REF.json",
-                   help="after the report, compare the cells with those of a pyperf JSON file written by "
-                        "--output (python -m pyperf compare_to REF.json THIS --table)")
-    g.add_argument("--explain", action="store_true",
-                   help="run each strategy cell's checked run in the explain flavour and add columns: "
-                        "slow-path %%, side memory, free-delay p99; plus hot objects for fib/shared/mixed")
-    g.add_argument("--callgrind", action="store_true",
-                   help="add instructions/op under valgrind --tool=callgrind for the T=1 cells "
-                        "(counting, not timing: for machines where perf_event_open is refused)")
+    g.add_argument(
+        "-o",
+        "--output",
+        dest="bench_output",
+        metavar="FILE.json",
+        help="write all cells as pyperf JSON (readable by `python -m pyperf stats/compare_to`)",
+    )
+    g.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="draw the talk's two charts (wall time, CPU time relative to the baseline) with "
+        "matplotlib, one panel per group of rows (schemes, CPython's layers, limits, real)",
+    )
+    g.add_argument(
+        "--compare-to",
+        dest="compare_to_json",
+        metavar="REF.json",
+        help="after the report, compare the cells with those of a pyperf JSON file written by "
+        "--output (python -m pyperf compare_to REF.json THIS --table)",
+    )
+    g.add_argument(
+        "--explain",
+        action="store_true",
+        help="run each strategy cell's checked run in the explain flavour and add columns: "
+        "slow-path %%, side memory, free-delay p99; plus hot objects for fib/shared/mixed",
+    )
+    g.add_argument(
+        "--callgrind",
+        action="store_true",
+        help="add instructions/op under valgrind --tool=callgrind for the T=1 cells "
+        "(counting, not timing: for machines where perf_event_open is refused)",
+    )
 
 
 def _add_real_options(g: Any) -> None:
     """Real interpreters: this one's twins, other interpreters', and the calibration against them."""
-    g.add_argument("--real", action="store_true",
-                   help="also run every selected workload's real twin (a Python program doing what the "
-                        "model does) on T threads in this interpreter")
-    g.add_argument("--python", dest="real_pythons", action="append", default=[], metavar="PATH",
-                   help="also run the real twins on this interpreter (repeatable; implies --real); the "
-                        "first GIL build given is the reference of the measured ratios")
-    g.add_argument("--python-timeout", dest="python_timeout", type=float, default=interpreters.PYTHON_TIMEOUT,
-                   metavar="SECONDS",
-                   help=f"give up on a --python worker after this long (default: {interpreters.PYTHON_TIMEOUT:g}); "
-                        f"its output is capped at {interpreters.PYTHON_OUTPUT_CAP // 1024} KiB")
-    g.add_argument("--calibrate", action="store_true",
-                   help="set each workload's model work so the baseline's time per operation on one thread "
-                        "matches the reference interpreter's twin (implies --real); the report shows "
-                        f"predicted vs measured ratios ({FREE_THREADED_ROW} for free-threaded builds)")
+    g.add_argument(
+        "--real",
+        action="store_true",
+        help="also run every selected workload's real twin (a Python program doing what the "
+        "model does) on T threads in this interpreter",
+    )
+    g.add_argument(
+        "--python",
+        dest="real_pythons",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="also run the real twins on this interpreter (repeatable; implies --real); the "
+        "first GIL build given is the reference of the measured ratios",
+    )
+    g.add_argument(
+        "--python-timeout",
+        dest="python_timeout",
+        type=float,
+        default=interpreters.PYTHON_TIMEOUT,
+        metavar="SECONDS",
+        help=f"give up on a --python worker after this long (default: {interpreters.PYTHON_TIMEOUT:g}); "
+        f"its output is capped at {interpreters.PYTHON_OUTPUT_CAP // 1024} KiB",
+    )
+    g.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="set each workload's model work so the baseline's time per operation on one thread "
+        "matches the reference interpreter's twin (implies --real); the report shows "
+        f"predicted vs measured ratios ({FREE_THREADED_ROW} for free-threaded builds)",
+    )
 
 
-def parse(argv: Optional[Sequence[str]]) -> tuple[Any, argparse.ArgumentParser, argparse.Namespace]:
+def parse(argv: Sequence[str] | None) -> tuple[Any, argparse.ArgumentParser, argparse.Namespace]:
     """pyperf's Runner (one per process), the parser and the parsed options, with what the
     options imply filled in: --python and --calibrate imply --real, and the baseline joins the
     strategies where it is missing (``args.baseline_added``), since every ratio needs it."""
     import pyperf
 
     parser = argparse.ArgumentParser(conflict_handler="resolve")
-    runner = pyperf.Runner(processes=DEFAULT_PROCESSES, values=DEFAULT_VALUES, _argparser=parser,
-                           program_args=("-m", "refstrat.bench"), add_cmdline_args=forward)
+    runner = pyperf.Runner(
+        processes=DEFAULT_PROCESSES,
+        values=DEFAULT_VALUES,
+        _argparser=parser,
+        program_args=("-m", "refstrat.bench"),
+        add_cmdline_args=forward,
+    )
     argv = list(argv) if argv is not None else sys.argv[1:]
     build_parser(parser, plugin_paths(argv))
     args = runner.parse_args(argv)
@@ -323,10 +439,18 @@ def parse(argv: Optional[Sequence[str]]) -> tuple[Any, argparse.ArgumentParser, 
 
 def forward(cmd: list[str], args: argparse.Namespace) -> None:
     """pyperf add_cmdline_args hook: give workers the resolved matrix (and the calibrated work)."""
-    cmd.extend([f"--strategies={','.join(args.strategies)}", f"--workloads={','.join(args.workloads)}",
-                f"--threads={','.join(map(str, args.threads))}", f"--ops={args.ops}",
-                f"--fib-n={args.fib_n}", f"--work={args.work}", f"--baseline={args.baseline}",
-                f"--sidecar={args.sidecar}"])
+    cmd.extend(
+        [
+            f"--strategies={','.join(args.strategies)}",
+            f"--workloads={','.join(args.workloads)}",
+            f"--threads={','.join(map(str, args.threads))}",
+            f"--ops={args.ops}",
+            f"--fib-n={args.fib_n}",
+            f"--work={args.work}",
+            f"--baseline={args.baseline}",
+            f"--sidecar={args.sidecar}",
+        ]
+    )
     if args.work_by:
         cmd.append("--work-by=" + ",".join(f"{w}={n}" for w, n in args.work_by.items()))
     if args.size_by:
@@ -344,11 +468,16 @@ def validate_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
     every file, interpreter and cell of the matrix is usable; else exits through parser.error."""
     # pyperf options that change what a value means or who writes the file: our /cpu companions
     # and the report rely on one wall-time value per call, and on writing the suite ourselves.
-    for opt, used in (("--append", args.append), ("--tracemalloc", args.tracemalloc),
-                      ("--track-memory", args.track_memory)):
+    for opt, used in (
+        ("--append", args.append),
+        ("--tracemalloc", args.tracemalloc),
+        ("--track-memory", args.track_memory),
+    ):
         if used:
-            parser.error(f"pyperf option {opt} is not supported by refstrat.bench; use --output FILE.json "
-                         "and `python -m pyperf compare_to A.json B.json`, or --python PATH for interpreters")
+            parser.error(
+                f"pyperf option {opt} is not supported by refstrat.bench; use --output FILE.json "
+                "and `python -m pyperf compare_to A.json B.json`, or --python PATH for interpreters"
+            )
     _validate_files(parser, args)
     if not (math.isfinite(args.min_time) and args.min_time > 0):
         parser.error(f"--min-time must be a positive number of seconds, got {args.min_time}")
@@ -381,8 +510,15 @@ def validate_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
 def _validate_files(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """--output, --plot and --compare-to: three different files, the first two writable with the
     right suffix, the last a pyperf JSON file sharing a cell with this matrix."""
-    named = [(opt, path) for opt, path in (("--output", args.bench_output), ("--plot", args.plot),
-                                            ("--compare-to", args.compare_to_json)) if path]
+    named = [
+        (opt, path)
+        for opt, path in (
+            ("--output", args.bench_output),
+            ("--plot", args.plot),
+            ("--compare-to", args.compare_to_json),
+        )
+        if path
+    ]
     for (opt, path), (opt2, path2) in itertools.combinations(named, 2):
         if _same_file(path, path2):
             parser.error(f"{opt} {path!r} and {opt2} {path2!r} name the same file; the run would write over it")
@@ -411,7 +547,7 @@ def _same_file(a: str, b: str) -> bool:
         return False
 
 
-def _not_a_reference(path: str, cells: list[Cell]) -> Optional[str]:
+def _not_a_reference(path: str, cells: list[Cell]) -> str | None:
     """Why ``path`` cannot be --compare-to's reference, or None: a pyperf JSON file (as --output
     writes) with a cell of this matrix, read before the run rather than after it."""
     import pyperf
@@ -438,7 +574,7 @@ def _not_a_reference(path: str, cells: list[Cell]) -> Optional[str]:
     return None
 
 
-def _unwritable(path: str, *, may_exist: bool) -> Optional[str]:
+def _unwritable(path: str, *, may_exist: bool) -> str | None:
     """Why ``path`` cannot receive a file written after the run, or None. Tried for real (a
     probe file created and removed), so that a run never ends in a write that fails."""
     if not path:
@@ -476,5 +612,7 @@ def _validate_affinity(parser: argparse.ArgumentParser, text: str) -> None:
     usable = sorted(os.sched_getaffinity(0))
     bad = [c for c in cpus if c not in usable]
     if bad:
-        parser.error(f"--affinity {text!r}: CPU(s) {', '.join(map(str, bad))} not usable here; "
-                     f"usable: {', '.join(map(str, usable))}")
+        parser.error(
+            f"--affinity {text!r}: CPU(s) {', '.join(map(str, bad))} not usable here; "
+            f"usable: {', '.join(map(str, usable))}"
+        )

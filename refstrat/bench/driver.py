@@ -4,6 +4,7 @@ The main process plans (checks, sizes the work, calibrates), then hands each cel
 which re-executes ``python -m refstrat.bench`` as worker processes; a worker rebuilds the same
 plan from the options the main process forwarded (``cli.forward``) and times only its own cell.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,12 +14,21 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence
+from typing import Any
 
 from refstrat.bench import chart, cli, hardware, interpreters, measure, report, sizing, stability, twins
-from refstrat.bench.cells import (FREE_THREADED_ROW, NO_TWIN_WORKLOADS, REFERENCE_ROWS, Cell, CellResult, Report,
-                                  is_fib, plan_cells)
+from refstrat.bench.cells import (
+    FREE_THREADED_ROW,
+    NO_TWIN_WORKLOADS,
+    REFERENCE_ROWS,
+    Cell,
+    CellResult,
+    Report,
+    is_fib,
+    plan_cells,
+)
 from refstrat.bench.progress import Progress
 
 _ERRORS = (RuntimeError, OSError, ValueError, KeyError, subprocess.TimeoutExpired)  # an unusable interpreter
@@ -44,7 +54,7 @@ class Collected:
     imprecise: list[str] = field(default_factory=list)  # cells where pyperf wants more processes
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of ``python -m refstrat.bench``: in the main process, the report on stdout
     (and the files asked for); in a pyperf worker, the one benchmark pyperf asked it for.
     Bad options exit with argparse's status 2 before anything is measured."""
@@ -70,8 +80,9 @@ def _serve_worker(runner: Any, args: argparse.Namespace) -> None:
         runner.bench_time_func(name + "/wall", func, *fargs, metadata=md)
 
 
-def _benchmark(args: argparse.Namespace, task: int, cell: Cell,
-               self_label: str) -> tuple[str, Callable[..., float], tuple[Any, ...], dict[str, str], dict[str, Any]]:
+def _benchmark(
+    args: argparse.Namespace, task: int, cell: Cell, self_label: str
+) -> tuple[str, Callable[..., float], tuple[Any, ...], dict[str, str], dict[str, Any]]:
     """One cell as pyperf sees it: (name, time function, its arguments, metadata, run() keywords).
     The same in the main process and in every worker, which is what pairs their benchmarks."""
     knobs = measure.knob_settings(args)
@@ -85,12 +96,22 @@ def _benchmark(args: argparse.Namespace, task: int, cell: Cell,
     else:
         fib_n, ops, kwargs = args.fib_n, args.ops, {}
         func, fargs = measure.time_real, (task, cell.workload, args.fib_n, args.ops, cell.threads, args.sidecar)
-        md = {"refstrat_strategy": "real python twin", "refstrat_workload": cell.workload,
-              "refstrat_build": hardware.gil_description()}
-    md.update({"refstrat_threads": str(cell.threads), "refstrat_fib_n": str(fib_n),
-               "refstrat_baseline": args.baseline, "refstrat_version": _refstrat_version(),
-               "refstrat_work": str(work), "refstrat_ops_per_thread": str(ops),
-               "refstrat_value": "wall seconds per run; CPU seconds in the /cpu companion"})
+        md = {
+            "refstrat_strategy": "real python twin",
+            "refstrat_workload": cell.workload,
+            "refstrat_build": hardware.gil_description(),
+        }
+    md.update(
+        {
+            "refstrat_threads": str(cell.threads),
+            "refstrat_fib_n": str(fib_n),
+            "refstrat_baseline": args.baseline,
+            "refstrat_version": _refstrat_version(),
+            "refstrat_work": str(work),
+            "refstrat_ops_per_thread": str(ops),
+            "refstrat_value": "wall seconds per run; CPU seconds in the /cpu companion",
+        }
+    )
     md.update({f"refstrat_{name}": str(value) for name, value in knobs.items()})
     name = cell.name.replace("/self/", f"/{self_label}/") if cell.kind == "real" else cell.name
     return name, func, fargs, md, kwargs
@@ -109,8 +130,9 @@ def plan_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Plan:
     others, reference = interpreters.probe_pythons(args.real_pythons, rep, args.python_timeout)
     if others and FREE_THREADED_ROW not in args.strategies:  # what a free-threaded build is predicted by
         args.strategies = [*args.strategies, FREE_THREADED_ROW]
-        rep.notes.append(f"strategy {FREE_THREADED_ROW!r} added to the matrix: the model row for "
-                         "free-threaded interpreters")
+        rep.notes.append(
+            f"strategy {FREE_THREADED_ROW!r} added to the matrix: the model row for free-threaded interpreters"
+        )
     if args.calibrate:
         _calibrate(args, rep, reference[0])
     rep.reference_label = reference[1]
@@ -126,19 +148,33 @@ def plan_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Plan:
 def _new_report(args: argparse.Namespace, work_note: str) -> Report:
     """The report's facts and opening notes, before anything is measured."""
     machine = hardware.machine_info()
-    rep = Report(machine=machine, hw_status=hardware.probe_status(), baseline=args.baseline,
-                 workloads=list(args.workloads), threads=list(args.threads), fib_n=args.fib_n,
-                 ops=args.ops, work=args.work, settings="", work_note=work_note, explain=args.explain)
+    rep = Report(
+        machine=machine,
+        hw_status=hardware.probe_status(),
+        baseline=args.baseline,
+        workloads=list(args.workloads),
+        threads=list(args.threads),
+        fib_n=args.fib_n,
+        ops=args.ops,
+        work=args.work,
+        settings="",
+        work_note=work_note,
+        explain=args.explain,
+    )
     if args.baseline_added:
         rep.notes.append(f"baseline strategy {args.baseline!r} added to the matrix for the ratios")
     knobs = measure.knob_settings(args)
     if knobs:
-        rep.notes.append("scheme knobs set: " + ", ".join(f"{n}={cli.number(v)}" for n, v in knobs.items())
-                         + " (the others at the core's defaults, refstrat.knobs())")
+        rep.notes.append(
+            "scheme knobs set: "
+            + ", ".join(f"{n}={cli.number(v)}" for n, v in knobs.items())
+            + " (the others at the core's defaults, refstrat.knobs())"
+        )
     if max(args.threads) > machine.usable_cpus:
         rep.notes.append(
             f"OVERSUBSCRIBED: up to {max(args.threads)} threads on {machine.usable_cpus} usable CPUs; "
-            "threads beyond that time-share cores, so wall time includes waiting for a CPU")
+            "threads beyond that time-share cores, so wall time includes waiting for a CPU"
+        )
     return rep
 
 
@@ -148,8 +184,16 @@ def _calibrate(args: argparse.Namespace, rep: Report, reference: str) -> None:
     for w in args.workloads:
         print(f"calibrating the {w} model against {reference} ...", file=sys.stderr, flush=True)
         try:
-            cal = interpreters.calibrate(args.baseline, w, reference, args.fib_n, args.ops, args.pin,
-                                         args.python_timeout, measure.knob_settings(args))
+            cal = interpreters.calibrate(
+                args.baseline,
+                w,
+                reference,
+                args.fib_n,
+                args.ops,
+                args.pin,
+                args.python_timeout,
+                measure.knob_settings(args),
+            )
         except _ERRORS as exc:
             rep.notes.append(f"{w}: NOT calibrated, work={args.work} ({exc})")
             continue
@@ -213,8 +257,18 @@ def _measure_other_python(plan: Plan, path: str, label: str, collected: Collecte
     try:
         twin_workloads = [w for w in args.workloads if w not in NO_TWIN_WORKLOADS]
         rows = interpreters.run_other_python(
-            path, label, twin_workloads, list(args.threads), args.fib_n, args.ops, args.processes, args.values,
-            args.warmups if args.warmups is not None else 1, args.min_time, args.python_timeout)
+            path,
+            label,
+            twin_workloads,
+            list(args.threads),
+            args.fib_n,
+            args.ops,
+            args.processes,
+            args.values,
+            args.warmups if args.warmups is not None else 1,
+            args.min_time,
+            args.python_timeout,
+        )
     except _ERRORS as exc:
         plan.report.notes.append(f"--python {path}: no real rows ({exc})")
         return
@@ -230,7 +284,8 @@ def collect(plan: Plan, collected: Collected, pyperf_version: str) -> None:
     knobs = measure.knob_settings(args)
     counters = measure.measure_counters(
         [r.cell for r in results if r.cell.kind == "model"],
-        lambda w: measure.run_kwargs(w, args.fib_n, sizing.work_of(args, w), args.ops, args.pin, knobs))
+        lambda w: measure.run_kwargs(w, args.fib_n, sizing.work_of(args, w), args.ops, args.pin, knobs),
+    )
     for r in results:
         r.counters = counters.get(r.cell)
     rep.results = results
@@ -238,9 +293,12 @@ def collect(plan: Plan, collected: Collected, pyperf_version: str) -> None:
         print("counting instructions under callgrind ...", file=sys.stderr, flush=True)
         rep.callgrind_status = measure.measure_callgrind(results, args.pin, knobs)
     warmups = args.warmups if args.warmups is not None else 1
-    rep.settings = (f"pyperf {pyperf_version}: {args.processes} worker processes x {args.values} values "
-                    f"(+{warmups} warm-up) per cell, min {args.min_time * 1e3:g} ms per value"
-                    + (", --fast" if args.fast else "") + (", --rigorous" if args.rigorous else ""))
+    rep.settings = (
+        f"pyperf {pyperf_version}: {args.processes} worker processes x {args.values} values "
+        f"(+{warmups} warm-up) per cell, min {args.min_time * 1e3:g} ms per value"
+        + (", --fast" if args.fast else "")
+        + (", --rigorous" if args.rigorous else "")
+    )
     rep.notes += report.flag_counts(rep, len(plan.cells), collected.imprecise)
 
 
@@ -275,14 +333,15 @@ def _refstrat_version() -> str:
     return str(getattr(refstrat, "__version__", "unknown"))
 
 
-def _print_comparison(reference: str, suite: Any, written: Optional[str]) -> None:
+def _print_comparison(reference: str, suite: Any, written: str | None) -> None:
     """pyperf's own table of this run's cells against --compare-to's, through its command line
     (its comparison functions read that command line's options and exit on errors)."""
     with tempfile.TemporaryDirectory(prefix="refstrat-bench-") as tmp:
         path = written or os.path.join(tmp, "this-run.json")
         if not written:
             suite.dump(path)
-        proc = subprocess.run([sys.executable, "-m", "pyperf", "compare_to", reference, path, "--table"],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "pyperf", "compare_to", reference, path, "--table"], capture_output=True, text=True
+        )
     print(f"\ncompared with {reference} (python -m pyperf compare_to):")
     print((proc.stdout + proc.stderr).rstrip())

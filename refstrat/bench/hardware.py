@@ -5,6 +5,7 @@ extra dependency).  Many VMs and containers refuse it (no PMU passthrough, secco
 ``perf_event_paranoid``); every failure becomes an "unsupported: why" string, never an exception,
 because a benchmark report must still be produced without counters.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -14,8 +15,8 @@ import os
 import platform
 import shutil
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
 # perf_event_attr constants (include/uapi/linux/perf_event.h).
 _PERF_TYPE_HARDWARE = 0
@@ -32,8 +33,7 @@ _IOC_DISABLE = 0x2401
 _IOC_RESET = 0x2403
 _SYSCALL_NR = {"x86_64": 298, "aarch64": 241, "i386": 336, "i686": 336}
 
-COUNTERS = (("cycles", _HW_CPU_CYCLES), ("instructions", _HW_INSTRUCTIONS),
-            ("cache_misses", _HW_CACHE_MISSES))
+COUNTERS = (("cycles", _HW_CPU_CYCLES), ("instructions", _HW_INSTRUCTIONS), ("cache_misses", _HW_CACHE_MISSES))
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,14 @@ def machine_info() -> MachineInfo:
         usable = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         usable = logical
-    return MachineInfo(cpu_model=model, logical_cpus=logical, usable_cpus=usable,
-                       platform=platform.platform(), python=platform.python_version(),
-                       gil=gil_description())
+    return MachineInfo(
+        cpu_model=model,
+        logical_cpus=logical,
+        usable_cpus=usable,
+        platform=platform.platform(),
+        python=platform.python_version(),
+        gil=gil_description(),
+    )
 
 
 def gil_description() -> str:
@@ -115,15 +120,14 @@ def _open_counter(libc: ctypes.CDLL, nr: int, config: int) -> int:
     struct.pack_into("=IIQQQQQ", attr, 0, _PERF_TYPE_HARDWARE, _ATTR_SIZE, config, 0, 0, 0, flags)
     buf = (ctypes.c_char * _ATTR_SIZE).from_buffer(attr)
     libc.syscall.restype = ctypes.c_long
-    fd = libc.syscall(ctypes.c_long(nr), buf, ctypes.c_int(0), ctypes.c_int(-1), ctypes.c_int(-1),
-                      ctypes.c_ulong(0))
+    fd = libc.syscall(ctypes.c_long(nr), buf, ctypes.c_int(0), ctypes.c_int(-1), ctypes.c_int(-1), ctypes.c_ulong(0))
     if fd < 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
     return int(fd)
 
 
-def open_counters() -> tuple[Optional[CounterSet], str]:
+def open_counters() -> tuple[CounterSet | None, str]:
     """Try to open cycles/instructions/cache-miss counters; return (counters or None, status text)."""
     if platform.system() != "Linux":
         return None, f"unsupported (perf_event_open is Linux-only; this is {platform.system()})"

@@ -1,6 +1,7 @@
 """Real interpreters: the twins (``twins.py``) on this interpreter's threads or on other
 interpreters (``--python PATH``), each run bounded in time and output, and ``--calibrate``, which
 matches the model's spin work to the reference interpreter's cost per operation."""
+
 from __future__ import annotations
 
 import contextlib
@@ -11,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from refstrat.bench import measure, stability, twins
 from refstrat.bench.cells import Calibration, Cell, CellResult, Report, is_fib
@@ -52,12 +53,13 @@ def run_bounded(cmd: list[str], timeout: float, cap: int = PYTHON_OUTPUT_CAP) ->
         resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap))
 
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, preexec_fn=limit,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, preexec_fn=limit, start_new_session=True
+        )
         try:
             rc = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise RuntimeError(f"{cmd[0]} did not finish within {timeout:g} s (--python-timeout); killed it")
+            raise RuntimeError(f"{cmd[0]} did not finish within {timeout:g} s (--python-timeout); killed it") from None
         finally:
             with contextlib.suppress(ProcessLookupError, PermissionError):  # none of it left we may kill
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -91,7 +93,7 @@ def twins_subprocess(path: str, spec: dict[str, Any], timeout: float) -> dict[st
 _VERSION_PROBE = "import json, sys; print(json.dumps([sys.implementation.name, list(sys.version_info[:3])]))"
 
 
-def not_a_python(path: str, timeout: float) -> Optional[str]:
+def not_a_python(path: str, timeout: float) -> str | None:
     """Why ``path`` cannot run the twins, or None. A one-line program, bounded like the twins
     (:func:`run_bounded`), so that a program that crashes, hangs, says something else or is no
     program at all is refused before the first measurement, not found after the model's cells."""
@@ -107,15 +109,20 @@ def not_a_python(path: str, timeout: float) -> Optional[str]:
     except (ValueError, TypeError, IndexError, RecursionError):
         return f"it printed {out.strip()[:100]!r}, not its version"
     if version < TWINS_MIN_VERSION:
-        return (f"it is Python {'.'.join(map(str, version))} ({name}); the twins need "
-                f"{'.'.join(map(str, TWINS_MIN_VERSION))} or newer")
+        return (
+            f"it is Python {'.'.join(map(str, version))} ({name}); the twins need "
+            f"{'.'.join(map(str, TWINS_MIN_VERSION))} or newer"
+        )
     return None
 
 
 def probe_python(path: str, timeout: float = PYTHON_TIMEOUT) -> dict[str, Any]:
     """The interpreter's facts (version, build, GIL state) without measuring anything."""
-    return twins_subprocess(path, {"workloads": [], "threads": [], "values": 0, "warmups": 0,
-                                    "min_time": 0.0, "fib_n": 1, "ops": 1}, timeout)
+    return twins_subprocess(
+        path,
+        {"workloads": [], "threads": [], "values": 0, "warmups": 0, "min_time": 0.0, "fib_n": 1, "ops": 1},
+        timeout,
+    )
 
 
 @dataclass
@@ -127,9 +134,19 @@ class TwinRows:
     ops_per_thread: dict[str, int]
 
 
-def run_other_python(path: str, label: str, workloads: list[str], threads: list[int], fib_n: int, ops: int,
-                     processes: int, values: int, warmups: int, min_time: float,
-                     timeout: float = PYTHON_TIMEOUT) -> TwinRows:
+def run_other_python(
+    path: str,
+    label: str,
+    workloads: list[str],
+    threads: list[int],
+    fib_n: int,
+    ops: int,
+    processes: int,
+    values: int,
+    warmups: int,
+    min_time: float,
+    timeout: float = PYTHON_TIMEOUT,
+) -> TwinRows:
     """Measure the twins on another interpreter: one subprocess per pyperf-style "run".
 
     Those interpreters lack pyperf, so calibration is a simple doubling of loops up to min_time
@@ -137,8 +154,15 @@ def run_other_python(path: str, label: str, workloads: list[str], threads: list[
     """
     import pyperf
 
-    spec = {"workloads": workloads, "threads": threads, "values": values, "warmups": warmups,
-            "min_time": min_time, "fib_n": fib_n, "ops": ops}
+    spec = {
+        "workloads": workloads,
+        "threads": threads,
+        "values": values,
+        "warmups": warmups,
+        "min_time": min_time,
+        "fib_n": fib_n,
+        "ops": ops,
+    }
     runs: dict[tuple[str, int], list[tuple[Any, Any]]] = {(w, t): [] for w in workloads for t in threads}
     info: dict[str, Any] = {}
     per_thread: dict[str, int] = {}
@@ -147,17 +171,33 @@ def run_other_python(path: str, label: str, workloads: list[str], threads: list[
         for (w, t), pairs in runs.items():
             data = info["workloads"][w][str(t)]
             per_thread[w] = data["ops_per_thread"]
-            md = {"name": "", "loops": data["loops"], "unit": "second",
-                  "python_executable": info["executable"], "python_version": info["version"],
-                  "refstrat_build": build_text(info), "refstrat_workload": w}
+            md = {
+                "name": "",
+                "loops": data["loops"],
+                "unit": "second",
+                "python_executable": info["executable"],
+                "python_version": info["version"],
+                "refstrat_build": build_text(info),
+                "refstrat_workload": w,
+            }
             name = Cell("real", w, label, t).name
-            pairs.append((
-                pyperf.Run([max(v[0], 1e-12) for v in data["values"]], metadata={**md, "name": name + "/wall"},
-                           collect_metadata=False),
-                pyperf.Run([max(v[1], 1e-12) for v in data["values"]], metadata={**md, "name": name + "/cpu"},
-                           collect_metadata=False)))
-    benches = {k: (pyperf.Benchmark([wr for wr, _ in v]), pyperf.Benchmark([cr for _, cr in v]))
-               for k, v in runs.items()}
+            pairs.append(
+                (
+                    pyperf.Run(
+                        [max(v[0], 1e-12) for v in data["values"]],
+                        metadata={**md, "name": name + "/wall"},
+                        collect_metadata=False,
+                    ),
+                    pyperf.Run(
+                        [max(v[1], 1e-12) for v in data["values"]],
+                        metadata={**md, "name": name + "/cpu"},
+                        collect_metadata=False,
+                    ),
+                )
+            )
+    benches = {
+        k: (pyperf.Benchmark([wr for wr, _ in v]), pyperf.Benchmark([cr for _, cr in v])) for k, v in runs.items()
+    }
     return TwinRows(info, benches, per_thread)
 
 
@@ -167,21 +207,36 @@ def twin_results(rows: TwinRows, label: str) -> list[tuple[CellResult, Any, Any]
     for (w, t), (wb, cb) in rows.benches.items():
         wall, wsd = measure.median_stdev(wb)
         cpu, csd = measure.median_stdev(cb)
-        out.append((CellResult(Cell("real", w, label, t), wall, wsd, cpu, csd, rows.ops_per_thread[w] * t,
-                               len(wb.get_values()), build=build_text(rows.info),
-                               free_threaded=bool(rows.info.get("free_threaded_build")),
-                               unstable=measure.unstable(wb, cb)), wb, cb))
+        out.append(
+            (
+                CellResult(
+                    Cell("real", w, label, t),
+                    wall,
+                    wsd,
+                    cpu,
+                    csd,
+                    rows.ops_per_thread[w] * t,
+                    len(wb.get_values()),
+                    build=build_text(rows.info),
+                    free_threaded=bool(rows.info.get("free_threaded_build")),
+                    unstable=measure.unstable(wb, cb),
+                ),
+                wb,
+                cb,
+            )
+        )
     return out
 
 
-def probe_pythons(paths: list[str], report: Report,
-                   timeout: float = PYTHON_TIMEOUT) -> tuple[list[tuple[str, str]], tuple[str, str]]:
+def probe_pythons(
+    paths: list[str], report: Report, timeout: float = PYTHON_TIMEOUT
+) -> tuple[list[tuple[str, str]], tuple[str, str]]:
     """(path, label) of every usable --python interpreter, and the reference of the measured
     ratios: the first GIL build among them (a free-threaded build's twin), else this interpreter."""
     self_label = real_label(twins.interpreter_info())
     taken = {self_label}
     others: list[tuple[str, str]] = []
-    reference: Optional[tuple[str, str]] = None
+    reference: tuple[str, str] | None = None
     for path in paths:
         try:
             info = probe_python(path, timeout)
@@ -194,19 +249,29 @@ def probe_pythons(paths: list[str], report: Report,
             label, k = f"{base}-{k}", k + 1
         taken.add(label)
         others.append((path, label))
-        report.notes.append(f"real row {label}: {path} ({info.get('executable')}, Python {info.get('version')}, "
-                            f"{build_text(info)})")
+        report.notes.append(
+            f"real row {label}: {path} ({info.get('executable')}, Python {info.get('version')}, {build_text(info)})"
+        )
         if reference is None and not info.get("free_threaded_build"):
             reference = (path, label)
     if reference is None:
         return others, (sys.executable, self_label)
-    report.notes.append(f"measured ratios are relative to {reference[1]} ({reference[0]}), the first GIL build "
-                        "given with --python")
+    report.notes.append(
+        f"measured ratios are relative to {reference[1]} ({reference[0]}), the first GIL build given with --python"
+    )
     return others, reference
 
 
-def calibrate(baseline: str, workload: str, reference: str, fib_n: int, ops: int, pin: bool,
-              timeout: float = PYTHON_TIMEOUT, knobs: Optional[dict[str, Any]] = None) -> Calibration:
+def calibrate(
+    baseline: str,
+    workload: str,
+    reference: str,
+    fib_n: int,
+    ops: int,
+    pin: bool,
+    timeout: float = PYTHON_TIMEOUT,
+    knobs: dict[str, Any] | None = None,
+) -> Calibration:
     """Find ``work`` so that the baseline model's CPU time per operation on 1 thread equals the
     reference interpreter's twin's.
 
@@ -219,8 +284,15 @@ def calibrate(baseline: str, workload: str, reference: str, fib_n: int, ops: int
     fib(20), against 1.02 at fib(30) timed a minute before), and no longer: handoff's runs
     sized at work 0 take seconds at its calibrated work.
     """
-    spec = {"workloads": [workload], "threads": [1], "values": 5, "warmups": 1, "min_time": 0.05,
-            "fib_n": fib_n, "ops": ops}
+    spec = {
+        "workloads": [workload],
+        "threads": [1],
+        "values": 5,
+        "warmups": 1,
+        "min_time": 0.05,
+        "fib_n": fib_n,
+        "ops": ops,
+    }
     data = twins_subprocess(reference, spec, timeout)["workloads"][workload]["1"]
     real = min(cpu for _, cpu in data["values"]) / data["ops_per_thread"] * 1e9
 
@@ -229,8 +301,11 @@ def calibrate(baseline: str, workload: str, reference: str, fib_n: int, ops: int
             kw = measure.sized_kwargs(workload, size, fib_n, ops, work, pin, knobs)
             return measure.model_once(baseline, workload, 1, kw).cpu_seconds
 
-        size = (stability.scale_fib_n(cpu_at, fib_n, limit=max(fib_n, 40)) if is_fib(workload)
-                else stability.scale_ops(cpu_at, ops))
+        size = (
+            stability.scale_fib_n(cpu_at, fib_n, limit=max(fib_n, 40))
+            if is_fib(workload)
+            else stability.scale_ops(cpu_at, ops)
+        )
         kw = measure.sized_kwargs(workload, size, fib_n, ops, work, pin, knobs)
         runs = (measure.model_once(baseline, workload, 1, kw) for _ in range(5))
         return min(r.cpu_seconds / r.ops for r in runs) * 1e9

@@ -6,6 +6,7 @@ Wall and CPU time come from the same runs: a time function returns the summed
 ``RunResult.cpu_seconds`` to a side file, from which the main process builds the ``<cell>/cpu``
 companion with exactly the same runs, warm-ups and loops.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,8 @@ import json
 import os
 import subprocess
 import time
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from refstrat.bench import hardware, stability, twins
 from refstrat.bench.cells import LIMIT, LIMIT_ATOMIC, SOL, Cell, CellResult, is_fib, split_row
@@ -24,7 +26,7 @@ _PROBLEMS = ("double_frees", "use_after_free", "leaks", "lost_updates")
 _SIDECAR_NAME: dict[int, str] = {}
 
 
-def _sidecar_write(directory: Optional[str], task: int, entry: dict[str, Any]) -> None:
+def _sidecar_write(directory: str | None, task: int, entry: dict[str, Any]) -> None:
     """Append one time-function call's numbers; one file per worker process, named in spawn order."""
     if not directory:
         return
@@ -37,8 +39,9 @@ def _sidecar_write(directory: Optional[str], task: int, entry: dict[str, Any]) -
         f.write(json.dumps(entry) + "\n")
 
 
-def run_kwargs(workload: str, fib_n: int, work: int, ops: int, pin: bool,
-               knobs: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+def run_kwargs(
+    workload: str, fib_n: int, work: int, ops: int, pin: bool, knobs: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Only the parameters a workload uses, so the core's validation stays meaningful, plus
     the knobs given (``knob_settings``)."""
     if is_fib(workload):
@@ -46,16 +49,18 @@ def run_kwargs(workload: str, fib_n: int, work: int, ops: int, pin: bool,
     return {"ops": ops, "work": work, "pin": pin, **(knobs or {})}
 
 
-def sized_kwargs(workload: str, size: int, fib_n: int, ops: int, work: int, pin: bool,
-                 knobs: Optional[dict[str, Any]]) -> dict[str, Any]:
+def sized_kwargs(
+    workload: str, size: int, fib_n: int, ops: int, work: int, pin: bool, knobs: dict[str, Any] | None
+) -> dict[str, Any]:
     """run_kwargs of a run of ``size``: the fib depth for fib workloads, else the operations per
     thread (the other of fib_n / ops as given)."""
     fib = is_fib(workload)
     return run_kwargs(workload, size if fib else fib_n, work, ops if fib else size, pin, knobs)
 
 
-def model_once(row: str, workload: str, threads: int, kwargs: dict[str, Any], check: bool = False,
-               explain: bool = False) -> Any:
+def model_once(
+    row: str, workload: str, threads: int, kwargs: dict[str, Any], check: bool = False, explain: bool = False
+) -> Any:
     """One run of a model row. Timed calls leave ``check`` off: the unchecked copy only."""
     import refstrat
 
@@ -69,8 +74,9 @@ def model_once(row: str, workload: str, threads: int, kwargs: dict[str, Any], ch
     return refstrat.run(row, workload, threads, check=check, explain=explain, **kwargs)
 
 
-def time_model(loops: int, task: int, row: str, workload: str, threads: int,
-               kwargs: dict[str, Any], sidecar: Optional[str]) -> float:
+def time_model(
+    loops: int, task: int, row: str, workload: str, threads: int, kwargs: dict[str, Any], sidecar: str | None
+) -> float:
     """pyperf time function: ``loops`` runs; returns summed wall seconds, records CPU seconds."""
     wall = cpu = 0.0
     ops = 0
@@ -87,17 +93,30 @@ def time_model(loops: int, task: int, row: str, workload: str, threads: int,
         helpers = max(helpers, int(getattr(r, "helper_threads", 0)))
         for attr in _PROBLEMS:
             problems[attr] = problems.get(attr, 0) + int(getattr(r, attr, 0) or 0)
-    _sidecar_write(sidecar, task, {"loops": loops, "wall": wall, "cpu": cpu, "ops": ops,
-                                   "pinned": pinned, "helpers": helpers, "problems": problems})
+    _sidecar_write(
+        sidecar,
+        task,
+        {
+            "loops": loops,
+            "wall": wall,
+            "cpu": cpu,
+            "ops": ops,
+            "pinned": pinned,
+            "helpers": helpers,
+            "problems": problems,
+        },
+    )
     return max(wall, 1e-12)  # pyperf rejects 0; a sub-ns run is below clock resolution anyway
 
 
-def time_real(loops: int, task: int, workload: str, fib_n: int, ops: int, threads: int,
-              sidecar: Optional[str]) -> float:
+def time_real(loops: int, task: int, workload: str, fib_n: int, ops: int, threads: int, sidecar: str | None) -> float:
     """pyperf time function for the real rows: T Python threads each running the workload's twin."""
     wall, cpu = twins.run_threads(workload, threads, loops, fib_n, ops)
-    _sidecar_write(sidecar, task, {"loops": loops, "wall": wall, "cpu": cpu,
-                                   "ops": twins.ops_per_thread(workload, fib_n, ops) * threads})
+    _sidecar_write(
+        sidecar,
+        task,
+        {"loops": loops, "wall": wall, "cpu": cpu, "ops": twins.ops_per_thread(workload, fib_n, ops) * threads},
+    )
     return max(wall, 1e-12)
 
 
@@ -108,8 +127,10 @@ def cpu_companion(bench: Any, entries_per_run: list[list[dict[str, Any]]], name:
 
     runs = []
     if len(entries_per_run) != len(bench.get_runs()):
-        raise RuntimeError(f"{name}: {len(entries_per_run)} worker side files for {len(bench.get_runs())} "
-                           "pyperf runs; were two benchmarks run at once with the same temp dir?")
+        raise RuntimeError(
+            f"{name}: {len(entries_per_run)} worker side files for {len(bench.get_runs())} "
+            "pyperf runs; were two benchmarks run at once with the same temp dir?"
+        )
     for run, entries in zip(bench.get_runs(), entries_per_run):
         nw, nv = len(run.warmups or ()), len(run.values)
         if len(entries) != nw + nv:
@@ -142,8 +163,7 @@ def median_stdev(bench: Any) -> tuple[float, float]:
     return bench.median(), (bench.stdev() if len(values) > 1 else 0.0)
 
 
-def result_from(cell: Cell, wall_bench: Any, cpu_bench: Any,
-                entries: list[list[dict[str, Any]]]) -> CellResult:
+def result_from(cell: Cell, wall_bench: Any, cpu_bench: Any, entries: list[list[dict[str, Any]]]) -> CellResult:
     """A cell's result from its two benchmarks and the side-file entries behind them."""
     wall, wall_sd = median_stdev(wall_bench)
     cpu, cpu_sd = median_stdev(cpu_bench)
@@ -156,18 +176,25 @@ def result_from(cell: Cell, wall_bench: Any, cpu_bench: Any,
             problems[k] = problems.get(k, 0) + v
     bad = {k: v for k, v in problems.items() if v}
     return CellResult(
-        cell=cell, wall=wall, wall_stdev=wall_sd, cpu=cpu, cpu_stdev=cpu_sd, ops=ops,
-        values=len(wall_bench.get_values()), cpu_ci=stability.bootstrap_ci(cpu_bench.get_values()),
+        cell=cell,
+        wall=wall,
+        wall_stdev=wall_sd,
+        cpu=cpu,
+        cpu_stdev=cpu_sd,
+        ops=ops,
+        values=len(wall_bench.get_values()),
+        cpu_ci=stability.bootstrap_ci(cpu_bench.get_values()),
         pinned=all(pinned_values) if pinned_values else None,
         helpers=max((e.get("helpers", 0) for e in flat), default=0),
-        ok=not bad, problems=", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(bad.items())),
-        unstable=unstable(wall_bench, cpu_bench))
+        ok=not bad,
+        problems=", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(bad.items())),
+        unstable=unstable(wall_bench, cpu_bench),
+    )
 
 
 def unstable(wall_bench: Any, cpu_bench: Any) -> str:
     """Why the wall or CPU values of a cell do not hold still, "" when both do."""
-    whys = ((kind, stability.instability(b.get_values())) for kind, b in
-            (("wall", wall_bench), ("CPU", cpu_bench)))
+    whys = ((kind, stability.instability(b.get_values())) for kind, b in (("wall", wall_bench), ("CPU", cpu_bench)))
     return "; ".join(f"{kind} {why}" for kind, why in whys if why)
 
 
@@ -188,8 +215,9 @@ def measure_counters(cells: list[Cell], kwargs_for: Callable[[str], dict[str, An
     try:
         for cell in cells:
             holder: list[Any] = []
-            totals = hardware.count(cs, lambda: holder.append(
-                model_once(cell.row, cell.workload, cell.threads, kwargs_for(cell.workload))))
+            totals = hardware.count(
+                cs, lambda: holder.append(model_once(cell.row, cell.workload, cell.threads, kwargs_for(cell.workload)))
+            )
             ops = max(holder[0].ops, 1)
             out[cell] = {k: v / ops for k, v in totals.items()}
     except OSError:
@@ -207,7 +235,7 @@ def knob_settings(args: argparse.Namespace) -> dict[str, Any]:
     return {k.name: getattr(args, k.name) for k in refstrat.knobs() if getattr(args, k.name, None) is not None}
 
 
-def measure_callgrind(results: list[CellResult], pin: bool, knobs: Optional[dict[str, Any]] = None) -> str:
+def measure_callgrind(results: list[CellResult], pin: bool, knobs: dict[str, Any] | None = None) -> str:
     """Fill in instructions/op under callgrind for every T=1 model cell; return the report's
     status line (what was counted, or why nothing was)."""
     from refstrat.bench import callgrind

@@ -1,5 +1,6 @@
 """Progress of a matrix on stderr (stdout is for the report): rich if installed, else tqdm,
 else plain lines."""
+
 from __future__ import annotations
 
 import sys
@@ -17,8 +18,8 @@ class Progress:
         if not sys.stderr.isatty():
             return  # no bars in logs and pipes: plain lines read better there
         try:
-            from rich.progress import Progress as RichProgress
             from rich.console import Console
+            from rich.progress import Progress as RichProgress
 
             self._rich = RichProgress(console=Console(stderr=True), transient=False)
             self._rich.start()

@@ -2,14 +2,15 @@
 
 Used by ``refstrat.bench``'s sizing and measuring modules.
 """
+
 from __future__ import annotations
 
 import math
 import os
 import random
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
 
 MIN_WORK_SECONDS = 0.05  # CPU seconds one timed value must cover: well above scheduler noise
 FOREIGN_CPU_LIMIT = 0.10  # of one CPU: others' use above this during a cell flags it
@@ -17,8 +18,7 @@ STEAL_LIMIT = 0.02  # of one CPU: hypervisor steal above this flags a cell
 FIB_RATIO = 1.618  # fib(n + 1) makes about this many times the calls of fib(n)
 
 
-def scale_fib_n(cpu_at: Callable[[int], float], start: int, limit: int = 40,
-                target: float = MIN_WORK_SECONDS) -> int:
+def scale_fib_n(cpu_at: Callable[[int], float], start: int, limit: int = 40, target: float = MIN_WORK_SECONDS) -> int:
     """The smallest fib depth >= start whose run costs at least ``target`` CPU seconds.
 
     fib(n + 1) makes FIB_RATIO times the calls of fib(n), so one probe predicts the step; a
@@ -32,8 +32,7 @@ def scale_fib_n(cpu_at: Callable[[int], float], start: int, limit: int = 40,
     return n
 
 
-def scale_ops(cpu_at: Callable[[int], float], start: int, limit: int = 10**10,
-              target: float = MIN_WORK_SECONDS) -> int:
+def scale_ops(cpu_at: Callable[[int], float], start: int, limit: int = 10**10, target: float = MIN_WORK_SECONDS) -> int:
     """Operations per thread (>= start) whose run costs at least ``target`` CPU seconds."""
     ops = start
     for _ in range(4):
@@ -48,8 +47,13 @@ SETTLE = 1.25  # a size whose cost per operation a larger run exceeds by this mu
 SETTLE_CEILING = 1.0  # CPU seconds: no run of the settling check is predicted to cost more
 
 
-def settled_size(cost_at: Callable[[int], tuple[float, float]], size: int, limit: int,
-                 larger: Callable[[int], int], growth: Callable[[int, int], float]) -> tuple[int, str]:
+def settled_size(
+    cost_at: Callable[[int], tuple[float, float]],
+    size: int,
+    limit: int,
+    larger: Callable[[int], int],
+    growth: Callable[[int, int], float],
+) -> tuple[int, str]:
     """The first of size, larger(size), ... (up to limit) whose cost per operation the next one
     does not exceed by SETTLE or more, and "" -- or the size where the check stopped and why.
 
@@ -68,7 +72,8 @@ def settled_size(cost_at: Callable[[int], tuple[float, float]], size: int, limit
     a steady state, and a cell must not take minutes (buffered at 16 threads on 16 CPUs, its one
     commit thread serving all of them, grew to 9 s of CPU per value at 4). Where a step had
     been seen on the way, the size is returned with the reason, for the report to flag."""
-    def steps(size: int, nxt: int, here: Optional[float] = None) -> bool:
+
+    def steps(size: int, nxt: int, here: float | None = None) -> bool:
         here = cost_at(size)[1] if here is None else here
         return cost_at(nxt)[1] >= SETTLE * here
 
@@ -80,8 +85,10 @@ def settled_size(cost_at: Callable[[int], tuple[float, float]], size: int, limit
         if cpu * ratio > SETTLE_CEILING:
             if not grew:
                 return size, ""
-            return size, (f"cost per operation not shown settled: it rose up to this size, and the next check "
-                          f"({ratio:.3g}x the operations) would take ~{cpu * ratio:.1f} s of CPU per run")
+            return size, (
+                f"cost per operation not shown settled: it rose up to this size, and the next check "
+                f"({ratio:.3g}x the operations) would take ~{cpu * ratio:.1f} s of CPU per run"
+            )
         if not (steps(size, nxt, here) and steps(size, nxt)):
             return size, ""
         size, grew = nxt, True
@@ -93,7 +100,7 @@ OUTLIER = 0.50  # a value this far from the mean: pyperf's outlier warning
 
 
 def instability(values: Sequence[float]) -> str:
-    """"" when ``values`` hold still by pyperf's own criteria (std dev under 10 % of the mean,
+    """ "" when ``values`` hold still by pyperf's own criteria (std dev under 10 % of the mean,
     no value 50 % or more away from it), else why not.
 
     pyperf also prints "may be unstable" when its std dev is small but it would want more
@@ -114,8 +121,9 @@ def instability(values: Sequence[float]) -> str:
     return ", ".join(reasons)
 
 
-def bootstrap_ci(values: Sequence[float], level: float = 0.95, resamples: int = 2000,
-                 seed: int = 1) -> tuple[float, float]:
+def bootstrap_ci(
+    values: Sequence[float], level: float = 0.95, resamples: int = 2000, seed: int = 1
+) -> tuple[float, float]:
     """Percentile-bootstrap confidence interval of the median (deterministic: seeded)."""
     if len(values) < 2:
         v = values[0] if values else math.nan
@@ -145,7 +153,7 @@ class Snapshot:
     load1: float
 
 
-def snapshot() -> Optional[Snapshot]:
+def snapshot() -> Snapshot | None:
     """None where /proc/stat is unreadable (not Linux)."""
     try:
         with open("/proc/stat", encoding="ascii") as f:
@@ -157,12 +165,17 @@ def snapshot() -> Optional[Snapshot]:
     hz = os.sysconf("SC_CLK_TCK")
     user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[1:9])
     t = os.times()
-    return Snapshot(time.monotonic(), (user + nice + system + irq + softirq) / hz, steal / hz,
-                    t.user + t.system + t.children_user + t.children_system, load1)
+    return Snapshot(
+        time.monotonic(),
+        (user + nice + system + irq + softirq) / hz,
+        steal / hz,
+        t.user + t.system + t.children_user + t.children_system,
+        load1,
+    )
 
 
-def busy_flag(before: Optional[Snapshot], after: Optional[Snapshot]) -> str:
-    """"" when the machine was idle but for this benchmark, else why not (for the report)."""
+def busy_flag(before: Snapshot | None, after: Snapshot | None) -> str:
+    """ "" when the machine was idle but for this benchmark, else why not (for the report)."""
     if before is None or after is None:
         return ""
     elapsed = after.when - before.when

@@ -141,7 +141,7 @@ def _handoff(out, inp, done_flags, index, goal):
         progressed = len(out) < RING
         if progressed:
             o = Obj(produced)
-            x = o  # noqa: F841  (the producer's use)
+            x = o
             out.append(o)
             del o, x
             produced += 1
@@ -152,7 +152,7 @@ def _handoff(out, inp, done_flags, index, goal):
             if not progressed:
                 time.sleep(0)  # full queue, empty inbox: let the consumer run
             continue
-        x = o  # noqa: F841  (the consumer's use, then both references go)
+        x = o
         del o, x
         n += 3
     done_flags[index] = True
@@ -164,7 +164,7 @@ def _handoff(out, inp, done_flags, index, goal):
                 break
             time.sleep(0)  # the producer is still running: let it
             continue
-        x = o  # noqa: F841
+        x = o
         del o, x
         n += 3
     return n
@@ -204,7 +204,7 @@ def run_threads(workload, threads, loops=1, fib_n=20, ops=200000):
     for _ in range(loops):
         ready = threading.Barrier(threads + 1)
         go = threading.Barrier(threads + 1)
-        state = ([collections.deque() for _ in range(threads)], [False] * threads)
+        state = ([collections.deque() for _ in range(threads)], [False] * threads)  # type: tuple
 
         def worker(index):
             body = _worker_body(workload, fib_n, ops, index, threads, state)

@@ -45,6 +45,7 @@ Modules, one concern each; this package re-exports their public names:
 
 :func:`compare` and the model itself live in :mod:`refstrat.model` (re-exported here).
 """
+
 from __future__ import annotations
 
 from refstrat.model import Expectation, Program, ProgramError, compare, expect

@@ -1,18 +1,18 @@
 """The user's entry points: :func:`check` (the scheme against the model: timing fuzz and stress on
 real threads, or the deterministic scheduler's explorations) and :func:`replay` (one failure again).
 """
+
 from __future__ import annotations
 
 import time
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from hypothesis import settings
 from hypothesis import strategies as st
 
 from refstrat import _api
 from refstrat.model import Program, expect
-from refstrat.testing.args import (int_arg, require_sched_flavour, validate_choices, validate_memory,
-                                   validate_program)
+from refstrat.testing.args import int_arg, require_sched_flavour, validate_choices, validate_memory, validate_program
 from refstrat.testing.config import CheckConfig
 from refstrat.testing.failures import CheckFailed, Failure, Report
 from refstrat.testing.programs import DEFAULT_LOG_SIZE, DEFAULT_TICK, immortal_active
@@ -87,11 +87,25 @@ def check(
     ``config``: the same settings as one :class:`CheckConfig` (then pass no other keyword);
     ``check(name, program, config=cfg)`` runs exactly as the keywords of ``cfg`` would.
     """
-    given = CheckConfig(schedule=schedule, memory=memory, threads=threads, jitter=jitter, immortal=immortal,
-                        max_examples=max_examples, stress_sizes=stress_sizes, hypothesis_settings=hypothesis_settings,
-                        raise_on_failure=raise_on_failure, preemption_bound=preemption_bound,
-                        max_schedules=max_schedules, pct_runs=pct_runs, pct_depth=pct_depth, seed=seed,
-                        max_steps=max_steps, max_ops=max_ops, reduction=reduction)
+    given = CheckConfig(
+        schedule=schedule,
+        memory=memory,
+        threads=threads,
+        jitter=jitter,
+        immortal=immortal,
+        max_examples=max_examples,
+        stress_sizes=stress_sizes,
+        hypothesis_settings=hypothesis_settings,
+        raise_on_failure=raise_on_failure,
+        preemption_bound=preemption_bound,
+        max_schedules=max_schedules,
+        pct_runs=pct_runs,
+        pct_depth=pct_depth,
+        seed=seed,
+        max_steps=max_steps,
+        max_ops=max_ops,
+        reduction=reduction,
+    )
     if config is None:
         config = given
     elif given != CheckConfig():
@@ -114,14 +128,20 @@ def _check_timing(strategy: str, program: Program | None, cfg: CheckConfig) -> R
     if program is not None:
         report.threads = program.nthreads
         exp = expect(program, immortal_active=immortal_active(strategy, cfg.immortal))
-        for j in ([cfg.jitter] if cfg.jitter is not None else [0, 1, 2, 3]):
+        for j in [cfg.jitter] if cfg.jitter is not None else [0, 1, 2, 3]:
             report.examples += 1
             report.failure = run_once(strategy, program, j, cfg.immortal, "check", exp)
             if report.failure:
                 break
     else:
-        report.failure = fuzz_cases(strategy, threads=cfg.threads, immortal=cfg.immortal, max_examples=cfg.max_examples,
-                                    base=cfg.hypothesis_settings, report=report)
+        report.failure = fuzz_cases(
+            strategy,
+            threads=cfg.threads,
+            immortal=cfg.immortal,
+            max_examples=cfg.max_examples,
+            base=cfg.hypothesis_settings,
+            report=report,
+        )
         if report.failure is None and cfg.stress_sizes is not None:
             n = cfg.threads if isinstance(cfg.threads, int) else 2
             report.stress = stress(strategy, n, sizes=cfg.stress_sizes, immortal=cfg.immortal)
@@ -130,10 +150,19 @@ def _check_timing(strategy: str, program: Program | None, cfg: CheckConfig) -> R
     return report
 
 
-def replay(strategy: str | Failure, program: Program | None = None, *, jitter: int = 0,
-           immortal: bool = False, tick: int | None = None, log_size: int | None = None,
-           repeats: int = 1, choices: Sequence[int] | None = None, memory: str = "sc",
-           max_steps: int = DEFAULT_MAX_STEPS) -> None:
+def replay(
+    strategy: str | Failure,
+    program: Program | None = None,
+    *,
+    jitter: int = 0,
+    immortal: bool = False,
+    tick: int | None = None,
+    log_size: int | None = None,
+    repeats: int = 1,
+    choices: Sequence[int] | None = None,
+    memory: str = "sc",
+    max_steps: int = DEFAULT_MAX_STEPS,
+) -> None:
     """Rerun a failing program (or a :class:`Failure`) ``repeats`` times with the same jitter
     seed and knobs.  Raises :class:`CheckFailed` on the first disagreement with the model,
     returns ``None`` if every run was correct.  Failures that depend on a data race may need
@@ -144,9 +173,9 @@ def replay(strategy: str | Failure, program: Program | None = None, *, jitter: i
     time, so one repeat reproduces it; a run that reaches ``max_steps`` raises
     :class:`BoundReached` (a limit of the check, not a bug)."""
     if isinstance(strategy, Failure):
-        f = strategy
-        strategy, program, jitter, immortal = f.strategy, f.program, f.jitter, f.immortal
-        tick, log_size, choices, memory = f.tick, f.log_size, f.choices, f.memory
+        given = strategy
+        strategy, program, jitter, immortal = given.strategy, given.program, given.jitter, given.immortal
+        tick, log_size, choices, memory = given.tick, given.log_size, given.choices, given.memory
     strategy = _api._validate_strategy(strategy)
     if program is None:
         raise TypeError("replay needs a program (or a Failure)")
@@ -162,8 +191,18 @@ def replay(strategy: str | Failure, program: Program | None = None, *, jitter: i
         require_sched_flavour(strategy)
         tick = SCHED_TICK if tick is None else tick
         log_size = SCHED_LOG_SIZE if log_size is None else log_size
-        f = scheduled_failure(strategy, program, exp, choices, memory=memory, immortal=immortal, tick=tick,
-                              log_size=log_size, max_steps=max_steps, source="replay")
+        f = scheduled_failure(
+            strategy,
+            program,
+            exp,
+            choices,
+            memory=memory,
+            immortal=immortal,
+            tick=tick,
+            log_size=log_size,
+            max_steps=max_steps,
+            source="replay",
+        )
         if f is not None:
             raise CheckFailed(f)
         return

@@ -1,6 +1,7 @@
 """A Hypothesis state machine that drives one ``refstrat.Arena`` from the calling thread, step by
 step, against a dictionary model of counts.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -12,8 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 import refstrat
 
 
-def arena_machine(strategy: str, *, immortal: bool = False, capacity: int = 64
-                  ) -> type[RuleBasedStateMachine]:
+def arena_machine(strategy: str, *, immortal: bool = False, capacity: int = 64) -> type[RuleBasedStateMachine]:
     """A ``RuleBasedStateMachine`` that drives one ``refstrat.Arena(strategy)`` from the calling
     thread, step by step, against a dictionary model of counts.
 
@@ -25,8 +25,11 @@ def arena_machine(strategy: str, *, immortal: bool = False, capacity: int = 64
     ``.TestCase``.
     """
     name = f"ArenaMachine_{strategy}"
-    return type(name, (_ArenaMachine,), dict(strategy=strategy, immortal=immortal, capacity=capacity,
-                                             __qualname__=name, __module__=__name__))
+    return type(
+        name,
+        (_ArenaMachine,),
+        dict(strategy=strategy, immortal=immortal, capacity=capacity, __qualname__=name, __module__=__name__),
+    )
 
 
 class _ArenaMachine(RuleBasedStateMachine):
@@ -40,11 +43,11 @@ class _ArenaMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.arena = refstrat.Arena(self.strategy, self.capacity, immortal=self.immortal)
-        self.count: dict[int, int] = {}     # model true count per live object
-        self.held: Counter = Counter()      # references the test holds (releasable)
-        self.base: dict[int, int] = {}      # permanent references (shared setup ref)
+        self.count: dict[int, int] = {}  # model true count per live object
+        self.held: Counter = Counter()  # references the test holds (releasable)
+        self.base: dict[int, int] = {}  # permanent references (shared setup ref)
         self.immortal_count: dict[int, int] = {}
-        self.freed: set[int] = set()        # dead in the model (freed now or at a safepoint)
+        self.freed: set[int] = set()  # dead in the model (freed now or at a safepoint)
         self.model_frees = 0
         self.allocated = 0
 
@@ -90,8 +93,7 @@ class _ArenaMachine(RuleBasedStateMachine):
     @precondition(lambda self: any(c > 0 for c in self.held.values()))
     @rule(data=st.data())
     def decref(self, data: st.DataObject) -> None:
-        oid = data.draw(st.sampled_from(sorted(o for o, c in self.held.items() if c > 0)),
-                        label="decref id")
+        oid = data.draw(st.sampled_from(sorted(o for o, c in self.held.items() if c > 0)), label="decref id")
         self.arena.decref(oid)
         self.held[oid] -= 1
         if oid not in self.immortal_count:
@@ -141,4 +143,3 @@ class _ArenaMachine(RuleBasedStateMachine):
             assert not self.arena.is_live(oid), f"object {oid} has count 0 but is not freed after quiesce"
         s = self.arena.stats()
         assert s["frees"] == self.model_frees, f"frees {s['frees']} != model {self.model_frees}"
-

@@ -5,10 +5,11 @@ an int subclass whose comparisons lie cannot slip past a bound.
 ("Validate" is this module's word: in refstrat "check" names the user's entry point,
 :func:`refstrat.testing.check`, and the checked kernel copy of ``refstrat.run(check=True)``.)
 """
+
 from __future__ import annotations
 
 import operator
-from typing import Iterable
+from collections.abc import Iterable
 
 from refstrat import _api
 from refstrat.model import Program
@@ -41,8 +42,10 @@ def validate_program(program: object) -> Program:
     """A program is a :class:`Program`: a bare list of per-thread operation lists cannot say which
     ids are shared, immortal, deferred or sharded, so it is refused rather than guessed at."""
     if not isinstance(program, Program):
-        raise TypeError(f"program must be a refstrat.testing.Program, got {type(program).__name__}; "
-                        "wrap per-thread operation lists as Program(threads=(...), shared=...)")
+        raise TypeError(
+            f"program must be a refstrat.testing.Program, got {type(program).__name__}; "
+            "wrap per-thread operation lists as Program(threads=(...), shared=...)"
+        )
     return program
 
 
@@ -68,11 +71,12 @@ def validate_reduction(reduction: object, memory: str) -> str:
         return "dpor" if memory == "sc" else "none"
     reduction = _api._validate_name("reduction", reduction)
     if reduction not in REDUCTIONS:
-        raise ValueError(f"unknown reduction {reduction!r}; valid: None, "
-                         + ", ".join(repr(x) for x in REDUCTIONS))
+        raise ValueError(f"unknown reduction {reduction!r}; valid: None, " + ", ".join(repr(x) for x in REDUCTIONS))
     if reduction != "none" and memory != "sc":
-        raise ValueError(f"reduction={reduction!r} needs memory='sc': the reductions do not model "
-                         "store buffers; use reduction='none' with memory='tso'")
+        raise ValueError(
+            f"reduction={reduction!r} needs memory='sc': the reductions do not model "
+            "store buffers; use reduction='none' with memory='tso'"
+        )
     return reduction
 
 
@@ -84,5 +88,7 @@ def require_sched_flavour(strategy: str) -> None:
     if _core.find_strategy(strategy) is None:
         raise ValueError(f"unknown strategy {strategy!r}")
     if not _core.has_check_flavour(strategy):
-        raise ValueError(f"strategy {strategy!r} has no check flavour: build its plugin with "
-                         "refstrat.testing.build_plugin (both objects), or use schedule=None")
+        raise ValueError(
+            f"strategy {strategy!r} has no check flavour: build its plugin with "
+            "refstrat.testing.build_plugin (both objects), or use schedule=None"
+        )

@@ -2,10 +2,11 @@
 keywords (its signature is the documented one) or as ``config=CheckConfig(...)``, validates them
 once, and hands the whole configuration on, so no setting travels by position.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Iterable
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -58,14 +59,18 @@ class CheckConfig:
             n = threads if isinstance(threads, int) else 2
             stress_sizes = tuple(int_arg("stress_sizes entry", v, 1, MAX_OPS // n) for v in stress_sizes)
         plain = replace(
-            self, threads=threads, max_examples=max_examples, stress_sizes=stress_sizes,
+            self,
+            threads=threads,
+            max_examples=max_examples,
+            stress_sizes=stress_sizes,
             preemption_bound=int_arg("preemption_bound", self.preemption_bound, 0),
             max_schedules=int_arg("max_schedules", self.max_schedules, 1),
             pct_runs=int_arg("pct_runs", self.pct_runs, 0),
             pct_depth=int_arg("pct_depth", self.pct_depth, 1, PCT_MAX_DEPTH),
             seed=int_arg("seed", self.seed, 0, 2**64 - 1),
             max_steps=int_arg("max_steps", self.max_steps, 1, MAX_STEPS),
-            max_ops=int_arg("max_ops", self.max_ops, 0))
+            max_ops=int_arg("max_ops", self.max_ops, 0),
+        )
         if self.schedule is not None:
             plain = replace(plain, schedule=_api._validate_name("schedule", self.schedule))
         return plain

@@ -2,10 +2,12 @@
 model, and how to rerun it), the exceptions that carry one, the :class:`Report` of a whole
 :func:`~refstrat.testing.check`, and the Hypothesis runs that collect failures.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis.errors import Flaky
@@ -36,8 +38,9 @@ class Failure:
     schedule_text: str = field(default="", compare=False, repr=False)
 
     def _knobs(self) -> str:
-        default_tick, default_log = ((SCHED_TICK, SCHED_LOG_SIZE) if self.choices is not None
-                                     else (DEFAULT_TICK, DEFAULT_LOG_SIZE))
+        default_tick, default_log = (
+            (SCHED_TICK, SCHED_LOG_SIZE) if self.choices is not None else (DEFAULT_TICK, DEFAULT_LOG_SIZE)
+        )
         k = ""
         if self.immortal:
             k += ", immortal=True"
@@ -50,18 +53,25 @@ class Failure:
     @property
     def replay_code(self) -> str:
         """Python that reruns this failure (paste it after ``import refstrat.testing``)."""
-        how = (f"choices={list(self.choices)!r}, memory={self.memory!r}" if self.choices is not None
-               else f"jitter={self.jitter}")
-        return (f"refstrat.testing.replay({self.strategy!r}, refstrat.testing.{self.program!r}, "
-                f"{how}{self._knobs()})")
+        how = (
+            f"choices={list(self.choices)!r}, memory={self.memory!r}"
+            if self.choices is not None
+            else f"jitter={self.jitter}"
+        )
+        return f"refstrat.testing.replay({self.strategy!r}, refstrat.testing.{self.program!r}, {how}{self._knobs()})"
 
     def describe(self) -> str:
         size = f"{len(self.program)} ops on {self.program.nthreads} thread(s)"
         prog = self.program.pretty() if len(self.program) <= 200 else f"(large program: {size})"
-        how = (f"memory={self.memory}, {len(self.choices)} choice(s)" if self.choices is not None
-               else f"jitter={self.jitter}")
-        lines = [f"{self.strategy}: {len(self.problems)} problem(s) on a {size} program "
-                 f"({how}{self._knobs()}, found by {self.source})"]
+        how = (
+            f"memory={self.memory}, {len(self.choices)} choice(s)"
+            if self.choices is not None
+            else f"jitter={self.jitter}"
+        )
+        lines = [
+            f"{self.strategy}: {len(self.problems)} problem(s) on a {size} program "
+            f"({how}{self._knobs()}, found by {self.source})"
+        ]
         lines += [f"  - {p}" for p in self.problems[:12]]
         if len(self.problems) > 12:
             lines.append(f"  - ... {len(self.problems) - 12} more")
@@ -106,16 +116,16 @@ class Report:
     """The outcome of :func:`check`."""
 
     strategy: str
-    threads: int | str         # a count, or the Hypothesis strategy of counts that was fuzzed
-    examples: int = 0          # Hypothesis examples run (each one real multithreaded run)
-    seconds: float = 0.0       # whole check, Hypothesis and stress
+    threads: int | str  # a count, or the Hypothesis strategy of counts that was fuzzed
+    examples: int = 0  # Hypothesis examples run (each one real multithreaded run)
+    seconds: float = 0.0  # whole check, Hypothesis and stress
     stress: StressResult | None = None
     failure: Failure | None = None
     schedule: str | None = None  # the exploration mode of a scheduled check
     memory: str = "sc"
-    schedules: int = 0           # scheduled runs (one schedule each)
-    pruned: int = 0              # of those, runs the sleep sets stopped early (reduction)
-    complete: bool = True        # exhaustive: every schedule within the bound was run
+    schedules: int = 0  # scheduled runs (one schedule each)
+    pruned: int = 0  # of those, runs the sleep sets stopped early (reduction)
+    complete: bool = True  # exhaustive: every schedule within the bound was run
     #: Programs whose exploration stopped at a run cut by ``max_steps`` (pct, exhaustive) and
     #: random runs cut so: a limit of the check, not a failure.
     bound_reached: int = 0
@@ -137,19 +147,24 @@ class Report:
     def summary(self) -> str:
         if self.schedule is not None:
             cut = "" if self.complete or self.bound_reached else " (cut at max_schedules)"
-            s = (f"{self.strategy}: {self.verdict} -- {self.schedule} ({self.memory}), "
-                 f"{self.schedules} schedule(s) ({self.pruned} pruned) over {self.examples} program(s) "
-                 f"at {self.threads} thread(s){cut}, {self.seconds:.1f} s")
+            s = (
+                f"{self.strategy}: {self.verdict} -- {self.schedule} ({self.memory}), "
+                f"{self.schedules} schedule(s) ({self.pruned} pruned) over {self.examples} program(s) "
+                f"at {self.threads} thread(s){cut}, {self.seconds:.1f} s"
+            )
             if self.bound_reached:
-                s += (f"\n  {self.bound_reached} program(s) stopped at a run of max_steps={self.max_steps} "
-                      "scheduling points: a limit of the check, not a bug (a livelock and a longer legal "
-                      "run look alike there); a larger max_steps looks further")
+                s += (
+                    f"\n  {self.bound_reached} program(s) stopped at a run of max_steps={self.max_steps} "
+                    "scheduling points: a limit of the check, not a bug (a livelock and a longer legal "
+                    "run look alike there); a larger max_steps looks further"
+                )
             return s + ("\n" + self.failure.describe() if self.failure is not None else "")
-        s = (f"{self.strategy}: {self.verdict} -- {self.examples} Hypothesis "
-             f"examples at {self.threads} thread(s)")
+        s = f"{self.strategy}: {self.verdict} -- {self.examples} Hypothesis examples at {self.threads} thread(s)"
         if self.stress is not None:
-            s += (f", stress {self.stress.ops:,} refcount ops "
-                  f"(sizes {', '.join(f'{n:,}' for n in self.stress.sizes)} per thread)")
+            s += (
+                f", stress {self.stress.ops:,} refcount ops "
+                f"(sizes {', '.join(f'{n:,}' for n in self.stress.sizes)} per thread)"
+            )
         s += f", {self.seconds:.1f} s"
         if self.failure is not None:
             s += "\n" + self.failure.describe()
@@ -160,8 +175,12 @@ def hyp_settings(base: settings | None, max_examples: int | None) -> settings:
     """``base`` (or Hypothesis's loaded profile) with what every check's test needs: no deadline
     (thread start-up times vary; a deadline would only add flakiness), no database (one test
     function serves every strategy: their examples stay apart), one minimal failure reported."""
-    overrides: dict[str, Any] = dict(deadline=None, database=None, report_multiple_bugs=False,
-                                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    overrides: dict[str, Any] = dict(
+        deadline=None,
+        database=None,
+        report_multiple_bugs=False,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     if max_examples is not None:
         overrides["max_examples"] = max_examples
     return settings(base, **overrides) if base is not None else settings(**overrides)
@@ -171,8 +190,9 @@ def _fewest_ops_then_choices(f: Failure) -> tuple[int, int]:
     return len(f.program), len(f.choices or ())
 
 
-def smallest_failure(body: Callable[[], None], failures: list[Failure],
-                     key: Callable[[Failure], Any] = _fewest_ops_then_choices) -> Failure | None:
+def smallest_failure(
+    body: Callable[[], None], failures: list[Failure], key: Callable[[Failure], Any] = _fewest_ops_then_choices
+) -> Failure | None:
     """Run a Hypothesis test ``body`` that records each failure before raising it; the smallest
     one by ``key`` (by default fewest operations, then fewest choices), or None when every
     example passed.  Anything but a failure (a bug in this package or the core) propagates."""

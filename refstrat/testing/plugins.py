@@ -1,6 +1,7 @@
 """Building a strategy plugin with both flavours, so that :func:`refstrat.testing.check` can run it
 on real threads and under the deterministic scheduler alike.
 """
+
 from __future__ import annotations
 
 import os
@@ -8,16 +9,21 @@ import shutil
 import subprocess
 import sysconfig
 import tempfile
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Sequence
 
 import refstrat
 
 
-def build_plugin(sources: Sequence[str | Path], output: str | Path, *,
-                 include_dirs: Sequence[str | Path] = (), cc: str | None = None,
-                 extra_args: Sequence[str] = ("-O2",)) -> Path:
+def build_plugin(
+    sources: Sequence[str | Path],
+    output: str | Path,
+    *,
+    include_dirs: Sequence[str | Path] = (),
+    cc: str | None = None,
+    extra_args: Sequence[str] = ("-O2",),
+) -> Path:
     """Compile a strategy plugin twice -- normal and ``-DRS_CHECK_BUILD`` -- and link both
     objects into ``output``, so that :func:`check` can run it under the scheduler.  The
     compilations run side by side, one per CPU.  Raises ``RuntimeError`` with the compiler's
@@ -31,14 +37,16 @@ def build_plugin(sources: Sequence[str | Path], output: str | Path, *,
     inc = [f"-I{refstrat.get_include()}"] + [f"-I{d}" for d in include_dirs]
     out = Path(output)
     with tempfile.TemporaryDirectory() as tmp:
-        jobs = [(flavour, defs, k, src) for flavour, defs in (("normal", []), ("check", ["-DRS_CHECK_BUILD=1"]))
-                for k, src in enumerate(sources)]
+        jobs = [
+            (flavour, defs, k, src)
+            for flavour, defs in (("normal", []), ("check", ["-DRS_CHECK_BUILD=1"]))
+            for k, src in enumerate(sources)
+        ]
 
         def compile_one(job: tuple) -> str:
             flavour, defs, k, src = job
             obj = Path(tmp) / f"{flavour}{k}.o"
-            cmd = [cc, "-std=gnu11", "-fPIC", "-pthread", "-c", *extra_args, *defs, *inc, str(src),
-                   "-o", str(obj)]
+            cmd = [cc, "-std=gnu11", "-fPIC", "-pthread", "-c", *extra_args, *defs, *inc, str(src), "-o", str(obj)]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 raise RuntimeError(f"building {src} ({flavour}) failed:\n{' '.join(cmd)}\n{proc.stderr}")

@@ -2,11 +2,13 @@
 refcount programs, and :func:`cases` (a program plus the jitter seed and knobs a timing run uses);
 what a strategy's runs of them must honour (:func:`immortal_active`).
 """
+
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -65,17 +67,30 @@ def programs(
     idle = draw(st.sets(st.integers(0, n - 1), max_size=n - 1))
     active = [t for t in range(n) if t not in idle]
     gap, stride = draw(st.integers(0, 3)), draw(st.integers(1, 3))
-    bursts = draw(st.lists(
-        st.tuples(st.integers(0, len(active) - 1), st.integers(0, len(_KINDS) - 1),
-                  st.integers(0, 255), st.integers(0, len(active) - 1), st.integers(1, 6)),
-        max_size=max_steps))
+    bursts = draw(
+        st.lists(
+            st.tuples(
+                st.integers(0, len(active) - 1),
+                st.integers(0, len(_KINDS) - 1),
+                st.integers(0, 255),
+                st.integers(0, len(active) - 1),
+                st.integers(1, 6),
+            ),
+            max_size=max_steps,
+        )
+    )
     state = _Execution(n, nshared, gap, stride, marks.deferred_private, list(marks.deferred_shared))
     for a, k, pick, off, rep in bursts:
         for _ in range(rep):
             state.step(active[a], _KINDS[k], pick, active[(a + 1 + off) % len(active)])
     state.finish(draw(st.booleans()) if release_all is None else release_all)
-    return Program(threads=tuple(tuple(o) for o in state.ops), shared=nshared, immortal=marks.immortal,
-                   deferred=tuple(state.deferred), sharded=marks.sharded)
+    return Program(
+        threads=tuple(tuple(o) for o in state.ops),
+        shared=nshared,
+        immortal=marks.immortal,
+        deferred=tuple(state.deferred),
+        sharded=marks.sharded,
+    )
 
 
 @dataclass(frozen=True)
@@ -133,8 +148,11 @@ class _Execution:
         """``kind``, or "new" (always enabled) where thread ``t`` cannot do it now."""
         if kind in ("inc", "push") and not (held or self.nshared or self.stack[t]):
             return "new"
-        if (kind == "pop" and not self.stack[t]) or (kind in ("dec", "send") and not held) \
-                or (kind == "recv" and not waiting):
+        if (
+            (kind == "pop" and not self.stack[t])
+            or (kind in ("dec", "send") and not held)
+            or (kind == "recv" and not waiting)
+        ):
             return "new"
         return kind
 
@@ -206,7 +224,7 @@ def _knob(name: str) -> KnobInfo:
 
 
 #: The core's defaults for the scheme knobs a case may vary (refstrat.run options).
-DEFAULT_TICK = int(_knob("tick").default)          # coalesced: safepoints between epoch ticks
+DEFAULT_TICK = int(_knob("tick").default)  # coalesced: safepoints between epoch ticks
 DEFAULT_LOG_SIZE = int(_knob("log_size").default)  # buffered: entries per log
 
 

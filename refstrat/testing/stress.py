@@ -2,13 +2,14 @@
 growing sizes.  Races on a machine with few cores need the volume that Hypothesis's small programs
 lack; no jitter here, since pauses would thin the races.
 """
+
 from __future__ import annotations
 
 import random
 import time
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 from refstrat.model import Program
 from refstrat.testing.failures import StressResult
@@ -18,9 +19,16 @@ from refstrat.testing.timing import run_once
 STRESS_SHAPES = ("symmetric", "early_exit")
 
 
-def stress_program(threads: int, ops: int, *, seed: int = 1, shared: int = 2,
-                   immortal: Sequence[int] = (), handoff: int = 2,
-                   shape: str = "symmetric") -> Program:
+def stress_program(
+    threads: int,
+    ops: int,
+    *,
+    seed: int = 1,
+    shared: int = 2,
+    immortal: Sequence[int] = (),
+    handoff: int = 2,
+    shape: str = "symmetric",
+) -> Program:
     """A large valid program built for data races, ~``ops`` operations per thread.
 
     ``symmetric``: every thread creates ``handoff`` objects, increments each and sends one
@@ -133,8 +141,15 @@ class _Plan:
                 self.body[t].extend([("dec", oid)] * k)
 
 
-def stress(strategy: str, threads: int = 2, *, sizes: Iterable[int] = (2_000, 20_000, 200_000),
-           repeats: int = 2, seed: int = 1, immortal: bool = False) -> StressResult:
+def stress(
+    strategy: str,
+    threads: int = 2,
+    *,
+    sizes: Iterable[int] = (2_000, 20_000, 200_000),
+    repeats: int = 2,
+    seed: int = 1,
+    immortal: bool = False,
+) -> StressResult:
     """Seeded stress runs at growing sizes (ops per thread), ``repeats`` runs per size with
     different seeds, alternating the :func:`stress_program` shapes, stopping at the first
     failure.  Deterministic programs; the interleaving is whatever the hardware does (no
@@ -146,9 +161,13 @@ def stress(strategy: str, threads: int = 2, *, sizes: Iterable[int] = (2_000, 20
     for size in sizes:
         out.sizes.append(size)
         for r in range(repeats):
-            prog = stress_program(threads, size, seed=seed * 1000 + r,
-                                  immortal=(0,) if act else (),
-                                  shape=STRESS_SHAPES[r % len(STRESS_SHAPES)])
+            prog = stress_program(
+                threads,
+                size,
+                seed=seed * 1000 + r,
+                immortal=(0,) if act else (),
+                shape=STRESS_SHAPES[r % len(STRESS_SHAPES)],
+            )
             out.ops += prog.refcount_ops()
             f = run_once(strategy, prog, 0, immortal, "stress")
             if f is not None:

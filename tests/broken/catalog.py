@@ -37,8 +37,18 @@ MISSED_WAKEUP = "a wait that misses its wake-up"
 LOCK_RELEASED_EARLY = "a lock released too early"
 NO_CONCURRENCY = "wrong even on one thread"
 
-BUG_CLASSES = (SPLIT_CHECK, WEAK_ORDER, HANDSHAKE_REORDERED, DROPPED, CAS_AS_LOAD_STORE,
-               FLAG_AFTER_PUBLISH, FREE_BY_TWO, MISSED_WAKEUP, LOCK_RELEASED_EARLY, NO_CONCURRENCY)
+BUG_CLASSES = (
+    SPLIT_CHECK,
+    WEAK_ORDER,
+    HANDSHAKE_REORDERED,
+    DROPPED,
+    CAS_AS_LOAD_STORE,
+    FLAG_AFTER_PUBLISH,
+    FREE_BY_TWO,
+    MISSED_WAKEUP,
+    LOCK_RELEASED_EARLY,
+    NO_CONCURRENCY,
+)
 
 
 class Shape(NamedTuple):
@@ -53,31 +63,39 @@ def _p(*threads: tuple, shared: int = 0, immortal: tuple[int, ...] = ()) -> Prog
 
 
 #: Two holders drop the last two references at once (x = 0).
-_TWO_DROPS = _p((("new", 0), ("inc", 0), ("send", 0, 1), ("dec", 0)),
-                (("recv", 0), ("dec", 0)))
+_TWO_DROPS = _p((("new", 0), ("inc", 0), ("send", 0, 1), ("dec", 0)), (("recv", 0), ("dec", 0)))
 #: Two threads increment one shared object (final count 3).
 _TWO_INCS = _p((("inc", 0),), (("inc", 0),), shared=1)
 #: T0 hands x over and keeps one reference, then works (safepoints) before dropping it; T1
 #: drops the one it got.  x = 1, shared object 0 gives the safepoints.
-_HAND_OVER_THEN_WORK = _p((("new", 1), ("inc", 1), ("send", 1, 1), ("inc", 0), ("dec", 0),
-                           ("dec", 1)),
-                          (("recv", 1), ("dec", 1)), shared=1)
+_HAND_OVER_THEN_WORK = _p(
+    (("new", 1), ("inc", 1), ("send", 1, 1), ("inc", 0), ("dec", 0), ("dec", 1)), (("recv", 1), ("dec", 1)), shared=1
+)
 
 CATALOG: dict[str, Shape] = {
     # --- the six original variants
     "broken_atomic_split": Shape("atomic", CAS_AS_LOAD_STORE, _TWO_INCS, "sc"),
     "broken_immortal_decrefs": Shape(
-        "immortal", NO_CONCURRENCY,
-        _p((("inc", 0), ("dec", 0)), shared=1, immortal=(0,)), "sc"),
+        "immortal", NO_CONCURRENCY, _p((("inc", 0), ("dec", 0)), shared=1, immortal=(0,)), "sc"
+    ),
     "broken_biased_nonowner_local": Shape("biased", CAS_AS_LOAD_STORE, _TWO_INCS, "sc"),
     "broken_biased_no_queue": Shape(
-        "biased", DROPPED, _p((("new", 0), ("send", 0, 1)), (("recv", 0), ("dec", 0))), "sc"),
+        "biased", DROPPED, _p((("new", 0), ("send", 0, 1)), (("recv", 0), ("dec", 0))), "sc"
+    ),
     "broken_coalesced_no_epoch": Shape(
-        "coalesced", FREE_BY_TWO,
+        "coalesced",
+        FREE_BY_TWO,
         _p((("new", 0), ("inc", 0), ("send", 0, 1), ("dec", 0)), (("recv", 0), ("dec", 0))),
-        "sc"),
+        "sc",
+    ),
     "broken_buffered_dec_first": Shape(
-        "buffered", NO_CONCURRENCY, _p((("new", 0), ("inc", 0), ("dec", 0)),), "sc"),
+        "buffered",
+        NO_CONCURRENCY,
+        _p(
+            (("new", 0), ("inc", 0), ("dec", 0)),
+        ),
+        "sc",
+    ),
     # --- issue 7's teeth
     "broken_atomic_dec_then_load": Shape("atomic", SPLIT_CHECK, _TWO_DROPS, "sc"),
     "broken_atomic_last_ref_shortcut": Shape("atomic", SPLIT_CHECK, _TWO_DROPS, "sc"),
@@ -86,73 +104,121 @@ CATALOG: dict[str, Shape] = {
     "broken_locked_inc_unlocked": Shape("locked", SPLIT_CHECK, _TWO_INCS, "sc"),
     "broken_gil_if_not_while": Shape("gil", MISSED_WAKEUP, _TWO_INCS, "sc"),
     "broken_gil_switch_snapshot_late": Shape(
-        "gil", MISSED_WAKEUP, _p((("inc", 0), ("dec", 0)), (("inc", 0), ("dec", 0)), shared=1),
-        "sc"),
-    "broken_buffered_ack_first": Shape("buffered", HANDSHAKE_REORDERED, _HAND_OVER_THEN_WORK,
-                                       "sc"),
+        "gil", MISSED_WAKEUP, _p((("inc", 0), ("dec", 0)), (("inc", 0), ("dec", 0)), shared=1), "sc"
+    ),
+    "broken_buffered_ack_first": Shape("buffered", HANDSHAKE_REORDERED, _HAND_OVER_THEN_WORK, "sc"),
     "broken_buffered_offline_first": Shape(
-        "buffered", HANDSHAKE_REORDERED,
-        _p((("new", 1), ("inc", 1), ("send", 1, 1)),
-           (("recv", 1), ("dec", 1), ("inc", 0), ("dec", 0), ("inc", 0), ("dec", 0)), shared=1),
-        "sc"),
-    "broken_buffered_commit_ahead": Shape("buffered", HANDSHAKE_REORDERED, _HAND_OVER_THEN_WORK,
-                                          "sc"),
+        "buffered",
+        HANDSHAKE_REORDERED,
+        _p(
+            (("new", 1), ("inc", 1), ("send", 1, 1)),
+            (("recv", 1), ("dec", 1), ("inc", 0), ("dec", 0), ("inc", 0), ("dec", 0)),
+            shared=1,
+        ),
+        "sc",
+    ),
+    "broken_buffered_commit_ahead": Shape("buffered", HANDSHAKE_REORDERED, _HAND_OVER_THEN_WORK, "sc"),
     "broken_buffered_wait_no_ack": Shape(
-        "buffered", MISSED_WAKEUP,
-        _p((("new", 1),) + (("inc", 0), ("dec", 0)) * 64 + (("send", 1, 1),),
-           (("recv", 1), ("dec", 1)), shared=1),
-        "sc"),
+        "buffered",
+        MISSED_WAKEUP,
+        _p((("new", 1),) + (("inc", 0), ("dec", 0)) * 64 + (("send", 1, 1),), (("recv", 1), ("dec", 1)), shared=1),
+        "sc",
+    ),
     "broken_coalesced_offline_first": Shape(
-        "coalesced", HANDSHAKE_REORDERED,
-        _p((("new", 1), ("send", 1, 1), ("recv", 1), ("recv", 1), ("dec", 1))
-           + (("inc", 0), ("dec", 0)) * 8 + (("dec", 1),),
-           (("recv", 1), ("inc", 1), ("send", 1, 0), ("send", 1, 0)), shared=1),
-        "sc"),
+        "coalesced",
+        HANDSHAKE_REORDERED,
+        _p(
+            (("new", 1), ("send", 1, 1), ("recv", 1), ("recv", 1), ("dec", 1))
+            + (("inc", 0), ("dec", 0)) * 8
+            + (("dec", 1),),
+            (("recv", 1), ("inc", 1), ("send", 1, 0), ("send", 1, 0)),
+            shared=1,
+        ),
+        "sc",
+    ),
     "broken_coalesced_mark_late": Shape(
-        "coalesced", HANDSHAKE_REORDERED,
-        _p((("new", 1), ("inc", 1), ("inc", 1), ("send", 1, 1), ("send", 1, 1), ("dec", 1)),
-           (("recv", 1), ("recv", 1), ("dec", 1), ("inc", 1), ("dec", 1), ("dec", 1)) + (("inc", 0), ("dec", 0)) * 2,
-           shared=1),
-        "sc"),
+        "coalesced",
+        HANDSHAKE_REORDERED,
+        _p(
+            (("new", 1), ("inc", 1), ("inc", 1), ("send", 1, 1), ("send", 1, 1), ("dec", 1)),
+            (("recv", 1), ("recv", 1), ("dec", 1), ("inc", 1), ("dec", 1), ("dec", 1)) + (("inc", 0), ("dec", 0)) * 2,
+            shared=1,
+        ),
+        "sc",
+    ),
     "broken_biased_merge_store": Shape(
-        "biased", CAS_AS_LOAD_STORE,
-        _p((("new", 0), ("send", 0, 1), ("recv", 0), ("dec", 0)),
-           (("recv", 0), ("inc", 0), ("send", 0, 0), ("dec", 0))),
-        "sc"),
+        "biased",
+        CAS_AS_LOAD_STORE,
+        _p(
+            (("new", 0), ("send", 0, 1), ("recv", 0), ("dec", 0)), (("recv", 0), ("inc", 0), ("send", 0, 0), ("dec", 0))
+        ),
+        "sc",
+    ),
     "broken_biased_queued_late": Shape(
-        "biased", FLAG_AFTER_PUBLISH,
-        _p((("new", 1), ("inc", 1), ("send", 1, 1), ("recv", 2), ("dec", 2), ("dec", 1)),
-           (("recv", 1), ("dec", 1), ("new", 2), ("send", 2, 0))),
-        "sc"),
+        "biased",
+        FLAG_AFTER_PUBLISH,
+        _p(
+            (("new", 1), ("inc", 1), ("send", 1, 1), ("recv", 2), ("dec", 2), ("dec", 1)),
+            (("recv", 1), ("dec", 1), ("new", 2), ("send", 2, 0)),
+        ),
+        "sc",
+    ),
     "broken_biased_drain_unlocked": Shape(
-        "biased", DROPPED,
-        _p((("new", 1), ("new", 2), ("send", 1, 1), ("send", 2, 1))
-           + (("inc", 0), ("dec", 0)) * 2,
-           (("recv", 1), ("recv", 2), ("dec", 1), ("dec", 2)), shared=1),
-        "sc"),
+        "biased",
+        DROPPED,
+        _p(
+            (("new", 1), ("new", 2), ("send", 1, 1), ("send", 2, 1)) + (("inc", 0), ("dec", 0)) * 2,
+            (("recv", 1), ("recv", 2), ("dec", 1), ("dec", 2)),
+            shared=1,
+        ),
+        "sc",
+    ),
     "broken_arena_push_split": Shape(
-        "arena", CAS_AS_LOAD_STORE,
-        Program(((("new", 0), ("new", 1), ("send", 0, 1), ("send", 1, 1), ("new", 2), ("new", 3),
-                  ("send", 2, 1), ("new", 4), ("dec", 3), ("dec", 4)),
-                 (("recv", 0), ("recv", 1), ("dec", 0), ("dec", 1), ("recv", 2), ("dec", 2))), pool=2),
-        "sc"),
+        "arena",
+        CAS_AS_LOAD_STORE,
+        Program(
+            (
+                (
+                    ("new", 0),
+                    ("new", 1),
+                    ("send", 0, 1),
+                    ("send", 1, 1),
+                    ("new", 2),
+                    ("new", 3),
+                    ("send", 2, 1),
+                    ("new", 4),
+                    ("dec", 3),
+                    ("dec", 4),
+                ),
+                (("recv", 0), ("recv", 1), ("dec", 0), ("dec", 1), ("recv", 2), ("dec", 2)),
+            ),
+            pool=2,
+        ),
+        "sc",
+    ),
     "broken_arena_push_before_free": Shape(
-        "arena", FLAG_AFTER_PUBLISH,
+        "arena",
+        FLAG_AFTER_PUBLISH,
         Program(((("new", 0), ("send", 0, 1), ("new", 1), ("dec", 1)), (("recv", 0), ("dec", 0))), pool=1),
-        "sc"),
+        "sc",
+    ),
     # --- issue 8
     "broken_percpu_kill_no_grace": Shape(
-        "percpu", HANDSHAKE_REORDERED,
-        _p((("new", 0), ("inc", 0), ("send", 0, 1), ("kill", 0)),
-           (("recv", 0), ("inc", 0), ("dec", 0), ("dec", 0))),
-        "sc"),
+        "percpu",
+        HANDSHAKE_REORDERED,
+        _p((("new", 0), ("inc", 0), ("send", 0, 1), ("kill", 0)), (("recv", 0), ("inc", 0), ("dec", 0), ("dec", 0))),
+        "sc",
+    ),
     "broken_signed_publish_late": Shape("signed", FLAG_AFTER_PUBLISH, _TWO_DROPS, "sc"),
     "broken_deferred_free_at_zero": Shape(
-        "deferred", NO_CONCURRENCY,
-        Program(threads=((("new", 0), ("push", 0), ("dec", 0), ("pop", 0)),), deferred=(0,)), "sc"),
+        "deferred",
+        NO_CONCURRENCY,
+        Program(threads=((("new", 0), ("push", 0), ("dec", 0), ("pop", 0)),), deferred=(0,)),
+        "sc",
+    ),
     "broken_sharded_plain_shared": Shape(
-        "sharded", CAS_AS_LOAD_STORE,
-        Program(threads=((("inc", 0),), (("inc", 0),)), shared=1, sharded=(0,)), "sc"),
+        "sharded", CAS_AS_LOAD_STORE, Program(threads=((("inc", 0),), (("inc", 0),)), shared=1, sharded=(0,)), "sc"
+    ),
 }
 
 #: The smallest arena the handoff workload accepts at 2 threads: every pool runs dry and takes
@@ -164,36 +230,34 @@ KNOBS: dict[str, dict[str, Any]] = {
     # T1 (4 ops) must not tick before it leaves; T0 ticks at least three times after its dec.
     "broken_coalesced_offline_first": {"tick": 5},
     "broken_coalesced_mark_late": {"tick": 5},
-    "broken_arena_push_split": {"workload": "handoff", "threads": 2,
-                                "arena_size": HANDOFF_MIN_ARENA_2T},
-    "broken_arena_push_before_free": {"workload": "handoff", "threads": 2,
-                                      "arena_size": HANDOFF_MIN_ARENA_2T},
+    "broken_arena_push_split": {"workload": "handoff", "threads": 2, "arena_size": HANDOFF_MIN_ARENA_2T},
+    "broken_arena_push_before_free": {"workload": "handoff", "threads": 2, "arena_size": HANDOFF_MIN_ARENA_2T},
 }
 
 _TIMEOUT = "a timed condition wait that may time out (rs_pr_cond_timedwait)"
-_ROUND_SPLIT = ("the commit thread's first round between the worker's allocation and its first "
-                "safepoint, the worker stopped after its send, a collect between its ack and its submit "
-                "(three preemptions on this program: about 43,000 schedules into its bound-3 exploration "
-                "under partial-order reduction; the default exploration finds it on the corpus's "
-                "'objects handed both ways' at bound 2)")
+_ROUND_SPLIT = (
+    "the commit thread's first round between the worker's allocation and its first "
+    "safepoint, the worker stopped after its send, a collect between its ack and its submit "
+    "(three preemptions on this program: about 43,000 schedules into its bound-3 exploration "
+    "under partial-order reduction; the default exploration finds it on the corpus's "
+    "'objects handed both ways' at bound 2)"
+)
 REQUIRES: dict[str, str] = {
     "broken_gil_if_not_while": _TIMEOUT,
     "broken_gil_switch_snapshot_late": _TIMEOUT + "; deadlock detection (the dropper sleeps for "
-                                       "ever, real threads hang); a preemption bound of 3",
+    "ever, real threads hang); a preemption bound of 3",
     "broken_buffered_ack_first": _ROUND_SPLIT,
     "broken_buffered_commit_ahead": "a commit round between a worker's ack and a second worker's last "
-                                    "drop; the corpus's second pass reaches it (about 4,300 schedules "
-                                    "into one program)",
+    "drop; the corpus's second pass reaches it (about 4,300 schedules "
+    "into one program)",
     "broken_coalesced_offline_first": "the tick knob (KNOBS): at the default tick no worker ticks "
-                                      "during so short a program",
-    "broken_buffered_wait_no_ack": "deadlock detection (real threads stall until the kernel's "
-                                   "30 s wait limit)",
+    "during so short a program",
+    "broken_buffered_wait_no_ack": "deadlock detection (real threads stall until the kernel's 30 s wait limit)",
     "broken_coalesced_mark_late": "a review queued by one worker's zero while the other holds "
-                                  "increments, the other's last flush stopped between its add and "
-                                  "its zero test while the reviewer ticks: three preemptions, and "
-                                  "the tick knob (KNOBS; found by a PCT search over hand-off shapes, "
-                                  "then the smallest shape caught at bound 3)",
+    "increments, the other's last flush stopped between its add and "
+    "its zero test while the reviewer ticks: three preemptions, and "
+    "the tick knob (KNOBS; found by a PCT search over hand-off shapes, "
+    "then the smallest shape caught at bound 3)",
     "broken_arena_push_split": "tight pools (Program.pool) so that remotely freed slots are reused",
-    "broken_arena_push_before_free": "tight pools (Program.pool) so that remotely freed slots are "
-                                     "reused",
+    "broken_arena_push_before_free": "tight pools (Program.pool) so that remotely freed slots are reused",
 }

@@ -20,15 +20,44 @@ Modules, one concern each, every one depending only on those above it:
 This package's namespace leaves ``driver`` out: the driver needs refstrat.testing's failures and
 reports, which need this package's constants, so importing it here would close a circle.
 """
+
 from __future__ import annotations
 
 from refstrat.testing.sched.explore import Exploration, explore_exhaustive, explore_pct, shrink_choices
-from refstrat.testing.sched.runner import (BOUND_REACHED, DEFAULT_MAX_STEPS, MAX_STEPS, MEMORIES, PCT_MAX_DEPTH,
-                                           REDUCTIONS, SCHED_LOG_SIZE, SCHED_TICK, SCHEDULES, VERDICTS, Outcome,
-                                           Step, format_schedule, run_scheduled)
+from refstrat.testing.sched.runner import (
+    BOUND_REACHED,
+    DEFAULT_MAX_STEPS,
+    MAX_STEPS,
+    MEMORIES,
+    PCT_MAX_DEPTH,
+    REDUCTIONS,
+    SCHED_LOG_SIZE,
+    SCHED_TICK,
+    SCHEDULES,
+    VERDICTS,
+    Outcome,
+    Step,
+    format_schedule,
+    run_scheduled,
+)
 
 __all__ = [
-    "BOUND_REACHED", "DEFAULT_MAX_STEPS", "MAX_STEPS", "MEMORIES", "PCT_MAX_DEPTH", "REDUCTIONS", "SCHED_LOG_SIZE",
-    "SCHED_TICK", "SCHEDULES", "VERDICTS", "Exploration", "Outcome", "Step", "explore_exhaustive", "explore_pct",
-    "format_schedule", "run_scheduled", "shrink_choices",
+    "BOUND_REACHED",
+    "DEFAULT_MAX_STEPS",
+    "MAX_STEPS",
+    "MEMORIES",
+    "PCT_MAX_DEPTH",
+    "REDUCTIONS",
+    "SCHED_LOG_SIZE",
+    "SCHED_TICK",
+    "SCHEDULES",
+    "VERDICTS",
+    "Exploration",
+    "Outcome",
+    "Step",
+    "explore_exhaustive",
+    "explore_pct",
+    "format_schedule",
+    "run_scheduled",
+    "shrink_choices",
 ]

@@ -11,8 +11,9 @@ the rotations and commit rounds of deferred schemes happen inside a short progra
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from refstrat.model import Program
 from refstrat.testing.sched.explore import Exploration
@@ -56,67 +57,123 @@ def _p(*threads: tuple, shared: int = 0, immortal: tuple[int, ...] = (), pool: i
 _WORK = (("inc", 0), ("dec", 0))  # safepoints on shared object 0 (epochs, commits, drains)
 
 CORPUS: tuple[Litmus, ...] = (
-    Litmus("two threads race increments on a shared object",
-           _p((("inc", 0),), (("inc", 0),), shared=1)),
-    Litmus("two threads race inc/dec pairs on a shared object",
-           _p(_WORK, _WORK, shared=1)),
-    Litmus("two holders drop the last references at once",
-           _p((("new", 0), ("inc", 0), ("send", 0, 1), ("dec", 0)), (("recv", 0), ("dec", 0)))),
-    Litmus("a hand-off, then the receiver drops it",
-           _p((("new", 0), ("send", 0, 1)), (("recv", 0), ("dec", 0)))),
-    Litmus("a hand-off keeping a reference, then work, then the last drop",
-           _p((("new", 1), ("inc", 1), ("send", 1, 1)) + _WORK + (("dec", 1),),
-              (("recv", 1), ("dec", 1)), shared=1)),
-    Litmus("a hand-off, then the receiver drops it and works",
-           _p((("new", 1), ("inc", 1), ("send", 1, 1)),
-              (("recv", 1), ("dec", 1)) + _WORK * 2, shared=1),
-           schedules=2_500),  # a commit thread's rounds need the depth
-    Litmus("a reference sent back twice, the owner works after the sender has left",
-           _p((("new", 1), ("send", 1, 1), ("recv", 1), ("recv", 1), ("dec", 1)) + _WORK * 8 + (("dec", 1),),
-              (("recv", 1), ("inc", 1), ("send", 1, 0), ("send", 1, 0)), shared=1)),
-    Litmus("work that fills a log of 16 entries many times over, then a hand-off",
-           _p((("new", 1),) + _WORK * 64 + (("send", 1, 1),), (("recv", 1), ("dec", 1)), shared=1)),
-    Litmus("a reference sent back to its owner",
-           _p((("new", 0), ("send", 0, 1), ("recv", 0), ("dec", 0)),
-              (("recv", 0), ("inc", 0), ("send", 0, 0), ("dec", 0)))),
-    Litmus("two objects handed over, the owner works while they are dropped",
-           _p((("new", 1), ("new", 2), ("send", 1, 1), ("send", 2, 1)) + _WORK * 2,
-              (("recv", 1), ("recv", 2), ("dec", 1), ("dec", 2)), shared=1)),
-    Litmus("objects handed both ways",
-           _p((("new", 1), ("inc", 1), ("send", 1, 1), ("recv", 2), ("dec", 2), ("dec", 1)),
-              (("recv", 1), ("dec", 1), ("new", 2), ("send", 2, 0)))),
-    Litmus("two references handed over, the giver drops its own; the receiver drops one, takes "
-           "one again, drops both, then works",
-           _p((("new", 1), ("inc", 1), ("inc", 1), ("send", 1, 1), ("send", 1, 1), ("dec", 1)),
-              (("recv", 1), ("recv", 1), ("dec", 1), ("inc", 1), ("dec", 1), ("dec", 1)) + _WORK * 2,
-              shared=1)),
-    Litmus("a three-thread hand-off chain",
-           _p((("new", 0), ("send", 0, 1)), (("recv", 0), ("send", 0, 2)),
-              (("recv", 0), ("dec", 0)))),
+    Litmus("two threads race increments on a shared object", _p((("inc", 0),), (("inc", 0),), shared=1)),
+    Litmus("two threads race inc/dec pairs on a shared object", _p(_WORK, _WORK, shared=1)),
+    Litmus(
+        "two holders drop the last references at once",
+        _p((("new", 0), ("inc", 0), ("send", 0, 1), ("dec", 0)), (("recv", 0), ("dec", 0))),
+    ),
+    Litmus("a hand-off, then the receiver drops it", _p((("new", 0), ("send", 0, 1)), (("recv", 0), ("dec", 0)))),
+    Litmus(
+        "a hand-off keeping a reference, then work, then the last drop",
+        _p((("new", 1), ("inc", 1), ("send", 1, 1)) + _WORK + (("dec", 1),), (("recv", 1), ("dec", 1)), shared=1),
+    ),
+    Litmus(
+        "a hand-off, then the receiver drops it and works",
+        _p((("new", 1), ("inc", 1), ("send", 1, 1)), (("recv", 1), ("dec", 1)) + _WORK * 2, shared=1),
+        schedules=2_500,
+    ),  # a commit thread's rounds need the depth
+    Litmus(
+        "a reference sent back twice, the owner works after the sender has left",
+        _p(
+            (("new", 1), ("send", 1, 1), ("recv", 1), ("recv", 1), ("dec", 1)) + _WORK * 8 + (("dec", 1),),
+            (("recv", 1), ("inc", 1), ("send", 1, 0), ("send", 1, 0)),
+            shared=1,
+        ),
+    ),
+    Litmus(
+        "work that fills a log of 16 entries many times over, then a hand-off",
+        _p((("new", 1),) + _WORK * 64 + (("send", 1, 1),), (("recv", 1), ("dec", 1)), shared=1),
+    ),
+    Litmus(
+        "a reference sent back to its owner",
+        _p(
+            (("new", 0), ("send", 0, 1), ("recv", 0), ("dec", 0)), (("recv", 0), ("inc", 0), ("send", 0, 0), ("dec", 0))
+        ),
+    ),
+    Litmus(
+        "two objects handed over, the owner works while they are dropped",
+        _p(
+            (("new", 1), ("new", 2), ("send", 1, 1), ("send", 2, 1)) + _WORK * 2,
+            (("recv", 1), ("recv", 2), ("dec", 1), ("dec", 2)),
+            shared=1,
+        ),
+    ),
+    Litmus(
+        "objects handed both ways",
+        _p(
+            (("new", 1), ("inc", 1), ("send", 1, 1), ("recv", 2), ("dec", 2), ("dec", 1)),
+            (("recv", 1), ("dec", 1), ("new", 2), ("send", 2, 0)),
+        ),
+    ),
+    Litmus(
+        "two references handed over, the giver drops its own; the receiver drops one, takes "
+        "one again, drops both, then works",
+        _p(
+            (("new", 1), ("inc", 1), ("inc", 1), ("send", 1, 1), ("send", 1, 1), ("dec", 1)),
+            (("recv", 1), ("recv", 1), ("dec", 1), ("inc", 1), ("dec", 1), ("dec", 1)) + _WORK * 2,
+            shared=1,
+        ),
+    ),
+    Litmus(
+        "a three-thread hand-off chain",
+        _p((("new", 0), ("send", 0, 1)), (("recv", 0), ("send", 0, 2)), (("recv", 0), ("dec", 0))),
+    ),
     # Tight pools (Program.pool): the owner's allocations wait for the receiver's frees and take
     # the freed slots back from the arena's remote stack while the receiver pushes more. A scheme
     # that frees only later (coalesced: the receiver's reviews; percpu: objects never killed; both
     # at quiesce) waits for ever here, which the exploration reads as "not applicable".
-    Litmus("a freed slot comes back to its dry owner's pool",
-           _p((("new", 0), ("send", 0, 1), ("new", 1), ("dec", 1)), (("recv", 0), ("dec", 0)), pool=1)),
-    Litmus("the owner takes its remote frees while the receiver pushes more",
-           _p((("new", 0), ("new", 1), ("send", 0, 1), ("send", 1, 1), ("new", 2), ("new", 3),
-               ("send", 2, 1), ("new", 4), ("dec", 3), ("dec", 4)),
-              (("recv", 0), ("recv", 1), ("dec", 0), ("dec", 1), ("recv", 2), ("dec", 2)), pool=2),
-           schedules=1_500),
-    Litmus("immortal beside mortal, both shared",
-           _p((("inc", 0), ("inc", 1), ("dec", 0), ("dec", 1)),
-              (("inc", 1), ("inc", 0), ("dec", 1), ("dec", 0)), shared=2, immortal=(0,))),
-    Litmus("a hand-off keeping a reference, the receiver works on it while the creator kills it",
-           _p((("new", 0), ("inc", 0), ("send", 0, 1), ("kill", 0)),
-              (("recv", 0), ("inc", 0), ("dec", 0), ("dec", 0)))),
-    Litmus("a stack reference outlives the last heap reference (deferred: only a collection frees)",
-           Program(threads=((("new", 0), ("push", 0), ("dec", 0), ("pop", 0)),), deferred=(0,))),
-    Litmus("two threads race increments on a sharded shared object",
-           Program(threads=((("inc", 0),), (("inc", 0),)), shared=1, sharded=(0,))),
-    Litmus("a deferred object handed over while its sender still holds it on its stack",
-           Program(threads=((("new", 0), ("push", 0), ("send", 0, 1), ("pop", 0)),
-                            (("recv", 0), ("dec", 0))), deferred=(0,))),
+    Litmus(
+        "a freed slot comes back to its dry owner's pool",
+        _p((("new", 0), ("send", 0, 1), ("new", 1), ("dec", 1)), (("recv", 0), ("dec", 0)), pool=1),
+    ),
+    Litmus(
+        "the owner takes its remote frees while the receiver pushes more",
+        _p(
+            (
+                ("new", 0),
+                ("new", 1),
+                ("send", 0, 1),
+                ("send", 1, 1),
+                ("new", 2),
+                ("new", 3),
+                ("send", 2, 1),
+                ("new", 4),
+                ("dec", 3),
+                ("dec", 4),
+            ),
+            (("recv", 0), ("recv", 1), ("dec", 0), ("dec", 1), ("recv", 2), ("dec", 2)),
+            pool=2,
+        ),
+        schedules=1_500,
+    ),
+    Litmus(
+        "immortal beside mortal, both shared",
+        _p(
+            (("inc", 0), ("inc", 1), ("dec", 0), ("dec", 1)),
+            (("inc", 1), ("inc", 0), ("dec", 1), ("dec", 0)),
+            shared=2,
+            immortal=(0,),
+        ),
+    ),
+    Litmus(
+        "a hand-off keeping a reference, the receiver works on it while the creator kills it",
+        _p((("new", 0), ("inc", 0), ("send", 0, 1), ("kill", 0)), (("recv", 0), ("inc", 0), ("dec", 0), ("dec", 0))),
+    ),
+    Litmus(
+        "a stack reference outlives the last heap reference (deferred: only a collection frees)",
+        Program(threads=((("new", 0), ("push", 0), ("dec", 0), ("pop", 0)),), deferred=(0,)),
+    ),
+    Litmus(
+        "two threads race increments on a sharded shared object",
+        Program(threads=((("inc", 0),), (("inc", 0),)), shared=1, sharded=(0,)),
+    ),
+    Litmus(
+        "a deferred object handed over while its sender still holds it on its stack",
+        Program(
+            threads=((("new", 0), ("push", 0), ("send", 0, 1), ("pop", 0)), (("recv", 0), ("dec", 0))), deferred=(0,)
+        ),
+    ),
 )
 
 
@@ -151,8 +208,7 @@ def explore_corpus(explore: Callable[..., F | None], last: Exploration) -> F | N
             if failure is None and not last.bound_reached:
                 if last.complete and last.schedules < cap:
                     per_run = last.steps / last.schedules
-                    failure = explore(litmus.program, tick, log_size, cap - last.schedules, extra=1,
-                                      waits_ok=waits_ok)
+                    failure = explore(litmus.program, tick, log_size, cap - last.schedules, extra=1, waits_ok=waits_ok)
                     if failure is None and not last.complete and not last.bound_reached:
                         shallow.append((per_run, len(shallow), litmus, tick, log_size))
                 elif not last.complete:
@@ -164,15 +220,15 @@ def explore_corpus(explore: Callable[..., F | None], last: Exploration) -> F | N
             if failure is not None:
                 return failure
     for _, _, litmus, tick, log_size in sorted(cut):
-        failure = explore(litmus.program, tick, log_size, DEEP_SCHEDULES,
-                          waits_ok=litmus.program.pool is not None)
+        failure = explore(litmus.program, tick, log_size, DEEP_SCHEDULES, waits_ok=litmus.program.pool is not None)
         if failure is None and last.complete:
             shallow.append((last.steps / last.schedules, len(shallow), litmus, tick, log_size))
         if failure is not None and not pool_waits(litmus, failure):
             return failure
     for _, _, litmus, tick, log_size in sorted(shallow):
-        failure = explore(litmus.program, tick, log_size, DEEPER_SCHEDULES, extra=1,
-                          waits_ok=litmus.program.pool is not None)
+        failure = explore(
+            litmus.program, tick, log_size, DEEPER_SCHEDULES, extra=1, waits_ok=litmus.program.pool is not None
+        )
         if failure is not None and not pool_waits(litmus, failure):
             return failure
     return None
@@ -182,5 +238,8 @@ def pool_waits(litmus: Litmus, failure: Any) -> bool:
     """A tight-pool program only waited: a scheme that frees later than the pool needs (coalesced,
     percpu: at quiesce) parks for good (or spins through the step bound, which explore() already
     takes for no failure); not a bug."""
-    return failure is not None and litmus.program.pool is not None and all(
-        p.startswith("DEADLOCK") for p in failure.problems)
+    return (
+        failure is not None
+        and litmus.program.pool is not None
+        and all(p.startswith("DEADLOCK") for p in failure.problems)
+    )

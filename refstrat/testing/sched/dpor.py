@@ -28,7 +28,8 @@ A timeout option is always tried (timeouts are few and their effect is not an ad
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 
 def option_threads(cur: int, runnable: int) -> list[int]:

@@ -7,8 +7,8 @@ a failing choice sequence.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from refstrat.testing.sched import search as _search
 from refstrat.testing.sched.runner import REDUCTIONS, Outcome
@@ -16,9 +16,9 @@ from refstrat.testing.sched.runner import REDUCTIONS, Outcome
 
 @dataclass
 class Exploration:
-    schedules: int = 0   # runs, the pruned ones included
-    pruned: int = 0      # runs the sleep sets stopped early
-    steps: int = 0       # scheduling points over all runs
+    schedules: int = 0  # runs, the pruned ones included
+    pruned: int = 0  # runs the sleep sets stopped early
+    steps: int = 0  # scheduling points over all runs
     complete: bool = True
     failure: Outcome | None = None
     bound_reached: bool = False  # a run hit max_steps; the exploration stopped there
@@ -37,8 +37,9 @@ def _cut(ex: Exploration, out: Outcome) -> bool:
     return True
 
 
-def explore_exhaustive(run: Callable[..., Outcome], bound: int, max_schedules: int, *,
-                       reduction: str = "none") -> Exploration:
+def explore_exhaustive(
+    run: Callable[..., Outcome], bound: int, max_schedules: int, *, reduction: str = "none"
+) -> Exploration:
     """Every schedule with at most ``bound`` preemptions (CHESS), by depth-first search
     (refstrat.testing.sched.search): rerun with the prefix of the last schedule up to its deepest decision
     that has an option still to try within the bound, that option taken, and choice 0 after it.
@@ -72,8 +73,9 @@ def explore_exhaustive(run: Callable[..., Outcome], bound: int, max_schedules: i
         prefix, adds = nxt
 
 
-def explore_pct(run: Callable[..., Outcome], runs: int, depth: int, seed: int,
-                max_schedules: int | None = None) -> Exploration:
+def explore_pct(
+    run: Callable[..., Outcome], runs: int, depth: int, seed: int, max_schedules: int | None = None
+) -> Exploration:
     """PCT (Burckhardt et al., ASPLOS 2010): ``runs`` seeded runs with random thread priorities
     and ``depth - 1`` priority change points among k steps, k estimated from a first run; at
     most ``max_schedules`` runs in all, the first one included."""
@@ -105,7 +107,7 @@ def shrink_choices(run: Callable[[Sequence[int]], Outcome], choices: Sequence[in
     while changed and budget > 0:
         changed = False
         for i in range(len(cur) - 1, -1, -1):
-            for cand in (cur[:i] + cur[i + 1:], cur[:i] + [0] + cur[i + 1:]):
+            for cand in (cur[:i] + cur[i + 1 :], cur[:i] + [0] + cur[i + 1 :]):
                 if cand == cur or budget <= 0:
                     continue
                 budget -= 1

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import functools
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Sequence
 
 from refstrat.model import Expectation, Program, compare
 from refstrat.trace import run_arrays
@@ -41,9 +41,27 @@ MAX_STEPS = 2**24
 #: The largest PCT depth: src/check.c draws at most 64 priority change points (depth - 1).
 PCT_MAX_DEPTH = 65
 
-_OPS = ("load", "store", "faa", "xchg", "cas", "cas_strong", "fence", "mutex_lock", "mutex_unlock",
-        "cond_wait", "cond_timedwait", "cond_signal", "cond_broadcast", "spin", "yield", "nap",
-        "start", "timeout", "drain")
+_OPS = (
+    "load",
+    "store",
+    "faa",
+    "xchg",
+    "cas",
+    "cas_strong",
+    "fence",
+    "mutex_lock",
+    "mutex_unlock",
+    "cond_wait",
+    "cond_timedwait",
+    "cond_signal",
+    "cond_broadcast",
+    "spin",
+    "yield",
+    "nap",
+    "start",
+    "timeout",
+    "drain",
+)
 _MOS = ("plain", "relaxed", "acquire", "release", "acq_rel", "seq_cst")
 _ORDERED = {"load", "store", "faa", "xchg", "cas", "cas_strong", "fence"}
 
@@ -79,7 +97,7 @@ def _source(path: str, line: int) -> str:
     for marker in ("include/", "tests/"):
         k = path.rfind(marker)
         if k >= 0:
-            path = path[k + len(marker):] if marker == "include/" else path[k:]
+            path = path[k + len(marker) :] if marker == "include/" else path[k:]
             break
     return f"{path}:{line}"
 
@@ -103,11 +121,22 @@ class Outcome:
     end_race: list[tuple[int, int]] = field(default_factory=list)
 
 
-def run_scheduled(strategy: str, program: Program, expected: Expectation, *, choices: Sequence[int] = (),
-                memory: str = "sc", immortal: bool = False, tick: int = SCHED_TICK,
-                log_size: int = SCHED_LOG_SIZE, max_steps: int = DEFAULT_MAX_STEPS,
-                pct: tuple[int, int, int] | None = None, want_log: bool = False,
-                sleep_add: Sequence[int] | None = None, want_trace: bool = False) -> Outcome:
+def run_scheduled(
+    strategy: str,
+    program: Program,
+    expected: Expectation,
+    *,
+    choices: Sequence[int] = (),
+    memory: str = "sc",
+    immortal: bool = False,
+    tick: int = SCHED_TICK,
+    log_size: int = SCHED_LOG_SIZE,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    pct: tuple[int, int, int] | None = None,
+    want_log: bool = False,
+    sleep_add: Sequence[int] | None = None,
+    want_trace: bool = False,
+) -> Outcome:
     """Run ``program`` once under the scheduler and compare with ``expected``.
 
     ``pct`` = (seed, depth, k) runs PCT instead of following ``choices``.  ``sleep_add``
@@ -121,23 +150,45 @@ def run_scheduled(strategy: str, program: Program, expected: Expectation, *, cho
     compiled = run_arrays(compiled, [0 if c is None else c for c in expected.final_counts])
     final = compiled[-1]
     seed, depth, k = pct or (0, 0, 0)
-    raw = _core.check_execute(strategy, cfg, compiled, array("I", choices), pct is not None, seed, depth,
-                              k, memory == "tso", max_steps, want_log,
-                              None if sleep_add is None else array("Q", sleep_add), want_trace)
+    raw = _core.check_execute(
+        strategy,
+        cfg,
+        compiled,
+        array("I", choices),
+        pct is not None,
+        seed,
+        depth,
+        k,
+        memory == "tso",
+        max_steps,
+        want_log,
+        None if sleep_add is None else array("Q", sleep_add),
+        want_trace,
+    )
     verdict = VERDICTS[raw["verdict"]]
-    result = SimpleNamespace(**{k2: raw[k2] for k2 in ("use_after_free", "double_frees", "leaks",
-                                                        "lost_updates", "premature_frees")},
-                             final_counts=tuple(None if c < 0 else c for c in final),
-                             first_use_after_free=None)
+    result = SimpleNamespace(
+        **{k2: raw[k2] for k2 in ("use_after_free", "double_frees", "leaks", "lost_updates", "premature_frees")},
+        final_counts=tuple(None if c < 0 else c for c in final),
+        first_use_after_free=None,
+    )
     problems = compare(expected, result) if verdict == "done" else []
     if verdict == "deadlock":
         problems.append("DEADLOCK: no thread can run, no wait can time out, no store is buffered")
-    out = Outcome(verdict, problems, tuple(d[1] for d in raw["decisions"]), raw["decisions"],
-                  nsteps=raw["nsteps"], nthreads=raw["nthreads"], seconds=raw["seconds"], trace=raw["trace"],
-                  end_race=raw["end_race"])
+    out = Outcome(
+        verdict,
+        problems,
+        tuple(d[1] for d in raw["decisions"]),
+        raw["decisions"],
+        nsteps=raw["nsteps"],
+        nthreads=raw["nthreads"],
+        seconds=raw["seconds"],
+        trace=raw["trace"],
+        end_race=raw["end_race"],
+    )
     if want_log:
-        out.steps = [Step(t, _primitive(op, mo), _source(f, ln), obj, n, c)
-                     for t, op, mo, f, ln, n, c, obj in raw["steps"]]
+        out.steps = [
+            Step(t, _primitive(op, mo), _source(f, ln), obj, n, c) for t, op, mo, f, ln, n, c, obj in raw["steps"]
+        ]
         _mark(out, raw, expected, result)
     return out
 
@@ -148,9 +199,13 @@ def _prepared(program: Program, immortal: bool, tick: int, log_size: int) -> tup
     program thousands of times."""
     from refstrat import _api
 
-    cfg, trace = _api._config("trace", program.nthreads,
-                              dict(trace=program.to_trace(), immortal=immortal, tick=tick,
-                                   log_size=log_size, arena_size=_arena_size(program)))
+    cfg, trace = _api._config(
+        "trace",
+        program.nthreads,
+        dict(
+            trace=program.to_trace(), immortal=immortal, tick=tick, log_size=log_size, arena_size=_arena_size(program)
+        ),
+    )
     return cfg, trace.compile()
 
 
@@ -183,8 +238,11 @@ def format_schedule(out: Outcome, workers: int, limit: int = 400) -> str:
     """The schedule one line per step, with the marks (first bad step, last touches)."""
     lines = [f"schedule ({out.nsteps} steps; T = worker, H = helper thread; [choice/options]):"]
     steps = out.steps
-    keep = set(range(len(steps))) if len(steps) <= limit else \
-        set(range(limit // 2)) | set(range(len(steps) - limit // 2, len(steps))) | set(out.marks)
+    keep = (
+        set(range(len(steps)))
+        if len(steps) <= limit
+        else set(range(limit // 2)) | set(range(len(steps) - limit // 2, len(steps))) | set(out.marks)
+    )
     skipped = False
     for i, s in enumerate(steps):
         if i not in keep:

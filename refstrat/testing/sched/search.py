@@ -32,13 +32,13 @@ class _Node:
     __slots__ = ("nrun", "asleep", "spent", "choice", "done", "todo", "ran")
 
     def __init__(self, decision: tuple[int, ...], spent: int, todo: set[int]) -> None:
-        self.nrun = decision[3]    # options < nrun run a thread; the rest time out
+        self.nrun = decision[3]  # options < nrun run a thread; the rest time out
         self.asleep = decision[4]  # options whose thread slept (bits)
-        self.spent = spent         # preemptions spent before this decision
+        self.spent = spent  # preemptions spent before this decision
         self.choice = decision[1]
         self.done = {self.choice}
         self.todo = todo
-        self.ran = 0               # the options run before the current choice (bits)
+        self.ran = 0  # the options run before the current choice (bits)
 
 
 class Search:
@@ -57,7 +57,7 @@ class Search:
         nodes = self.nodes
         # The run replayed the path's decisions; the ones after them are new.
         spent = nodes[-1].spent + _cost(nodes[-1].choice) if nodes else 0
-        for d in out.decisions[len(nodes):]:
+        for d in out.decisions[len(nodes) :]:
             nodes.append(_Node(d, spent, _dpor.first_options(d) if self.dpor else set(range(d[0]))))
             spent += _cost(d[1])
         if self.dpor:
@@ -65,8 +65,7 @@ class Search:
                 nodes[k].todo.update(options)
         for k in range(len(nodes) - 1, -1, -1):
             n = nodes[k]
-            cands = [c for c in n.todo - n.done
-                     if not n.asleep >> c & 1 and n.spent + _cost(c) <= self.bound]
+            cands = [c for c in n.todo - n.done if not n.asleep >> c & 1 and n.spent + _cost(c) <= self.bound]
             if not cands:
                 continue
             # A timeout puts no thread to sleep, and the sleep sets hold 64 options.  (A choice
@@ -75,6 +74,6 @@ class Search:
                 n.ran |= 1 << n.choice
             n.choice = min(cands)
             n.done.add(n.choice)
-            del nodes[k + 1:]
+            del nodes[k + 1 :]
             return [m.choice for m in nodes], [m.ran for m in nodes] if self.sleep else None
         return None
