@@ -198,7 +198,8 @@ def test_names_and_paths_holding_nul_are_refused(call) -> None:
         call()
 
 
-def _build_plugin(source: str, out: Path) -> Path:
+def build_test_plugin(source: str, out: Path, *defines: str) -> Path:
+    """tests/plugins/<source> compiled into ``out`` (normal flavour only), with ``-D`` defines."""
     cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
     cc = cc if shutil.which(cc) else "cc"
     cmd = [
@@ -208,6 +209,7 @@ def _build_plugin(source: str, out: Path) -> Path:
         "-fPIC",
         "-pthread",
         f"-I{ROOT / 'include'}",
+        *(f"-D{d}" for d in defines),
         str(ROOT / "tests" / "plugins" / source),
         "-o",
         str(out),
@@ -220,7 +222,7 @@ def _build_plugin(source: str, out: Path) -> Path:
 def test_final_scan_finds_leaks_and_double_frees_without_generations(tmp_path: Path) -> None:
     """The timed (unchecked) copies keep no generation on pool objects: the final scan reads the
     free stacks instead, and must find what the checked run finds (tests/plugins/exit_frees.c)."""
-    lib = _build_plugin("exit_frees.c", tmp_path / "exit_frees.so")
+    lib = build_test_plugin("exit_frees.c", tmp_path / "exit_frees.so")
     got = child(f"""
         _core.load_plugin({str(lib)!r})
         for name in ("plugin_no_final_review", "plugin_exit_refree", "coalesced", "atomic"):
@@ -238,9 +240,9 @@ def test_final_scan_finds_leaks_and_double_frees_without_generations(tmp_path: P
 
 
 def test_plugin_reload_is_idempotent_and_clashes_are_refused(tmp_path: Path) -> None:
-    twin = _build_plugin("twin.c", tmp_path / "twin.so")
-    twin2 = _build_plugin("twin.c", tmp_path / "twin_copy.so")
-    shadow = _build_plugin("shadow.c", tmp_path / "shadow.so")
+    twin = build_test_plugin("twin.c", tmp_path / "twin.so")
+    twin2 = build_test_plugin("twin.c", tmp_path / "twin_copy.so")
+    shadow = build_test_plugin("shadow.c", tmp_path / "shadow.so")
     got = child(f"""
         out.append(outcome(lambda: _core.load_plugin({str(twin)!r})))
         for _ in range(100):  # far past the registry's room, were each load registered again

@@ -5,9 +5,6 @@ Calls that could crash or hang run in a child process (test_defence.child), the 
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sysconfig
 from pathlib import Path
 
 import pytest
@@ -16,7 +13,7 @@ refstrat = pytest.importorskip("refstrat")
 if not hasattr(refstrat, "run"):  # pragma: no cover - core not built yet
     pytest.skip("refstrat core not built", allow_module_level=True)
 
-from test_defence import child  # noqa: E402
+from test_defence import build_test_plugin, child  # noqa: E402
 
 from refstrat import _core  # noqa: E402
 from refstrat.trace import Trace, TraceError  # noqa: E402
@@ -26,23 +23,7 @@ RESERVED = _core.reserved_rows()
 
 
 def _build_reserved(name: str, out: Path) -> Path:
-    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    cc = cc if shutil.which(cc) else "cc"
-    cmd = [
-        cc,
-        "-O0",
-        "-shared",
-        "-fPIC",
-        "-pthread",
-        f"-I{ROOT / 'include'}",
-        f'-DRS_RESERVED_NAME="{name}"',
-        str(ROOT / "tests" / "plugins" / "reserved.c"),
-        "-o",
-        str(out),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    return out
+    return build_test_plugin("reserved.c", out, f'RS_RESERVED_NAME="{name}"')
 
 
 def test_the_reserved_rows_are_one_list() -> None:
