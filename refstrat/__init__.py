@@ -1,8 +1,8 @@
 """refstrat: reference-counting strategies for multithreaded runtimes, raced on real cores.
 
 >>> import refstrat
->>> print(" ".join(s.name for s in refstrat.strategies()))
-nonatomic locked gil atomic immortal buffered coalesced biased percpu signed deferred sharded cpython314t
+>>> [s.name for s in refstrat.strategies()][:4]
+['nonatomic', 'locked', 'gil', 'atomic']
 >>> r = refstrat.run("biased", "fib", threads=2, fib_n=18)
 >>> r.ok
 True

@@ -68,7 +68,16 @@ def test_the_guide_names_the_files_the_example_touches(tmp_path: Path) -> None:
         assert f"`{path}`" in section, path
 
 
-@pytest.mark.parametrize("unit, flags", [("src/registry.c", []), ("src/check_table.c", []), ("src/explain.c", [])])
+@pytest.mark.parametrize(
+    "unit, flags",
+    [
+        ("src/registry.c", []),
+        ("src/check_table.c", []),
+        ("src/explain.c", []),
+        # Every header through plugin.h, held to the plugin template's -Wextra.
+        ("docs/examples/my_scheme.c", ["-Wextra"]),
+    ],
+)
 def test_the_worked_example_compiles_into_the_core(tmp_path: Path, unit: str, flags: list[str]) -> None:
     """Compiled as setup.py compiles the core (syntax and types; the full build and suite run on
     a copy of the repository: see the module docstring)."""
