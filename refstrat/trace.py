@@ -162,9 +162,42 @@ def _validate(trace: Trace) -> tuple[tuple[Any, ...], list[int]]:
     total = sum(len(ops) for ops in trace.threads)
     if total > MAX_OPS:
         raise TraceError(f"a trace may hold at most {MAX_OPS} operations, got {total}")
+    threads, nobjects = _plain_ops(trace, shared, deferred_ids)
+    holdings = _holdings(trace, threads, shared)
 
-    # Pass 1: shape of every op, and who creates what; every op is rebuilt from plain str/int
-    # values, which the later passes use. Linear in the number of operations.
+    final = [0] * nobjects
+    for held in holdings:
+        for obj, n in held.items():
+            final[obj] += n
+    final[:shared] = [n + 1 for n in final[:shared]]
+    immortal = bytearray(shared)
+    for i in immortal_ids:
+        immortal[i] = 1
+    layers = bytearray(nobjects if deferred_ids or sharded_ids else 0)
+    for i in deferred_ids:
+        layers[i] |= DEFERRED
+    for i in sharded_ids:
+        layers[i] |= SHARDED
+    return (nobjects, shared, bytes(immortal), *_flat(threads), bytes(layers)), final
+
+
+def _flat(threads: list[list[tuple[Any, ...]]]) -> tuple[array[int], array[int]]:
+    """The operations as the core reads them: (kind, id, destination) triples, and where each
+    thread's begin."""
+    flat = array("I")
+    begin = array("Q", [0])
+    for mine in threads:
+        for name, obj, dst in mine:
+            flat.extend((OPS[name], obj, dst))
+        begin.append(len(flat) // 3)
+    return flat, begin
+
+
+def _plain_ops(trace: Trace, shared: int, deferred_ids: list[int]) -> tuple[list[list[tuple[Any, ...]]], int]:
+    """Pass 1: the shape of every op, and who creates what; every op rebuilt from plain str/int
+    values, which the later passes use. Returns the ops and one more than the highest id. Linear
+    in the number of operations."""
+    nthreads = len(trace.threads)
     created: dict[int, tuple[int, int]] = {}
     killed: dict[int, tuple[int, int]] = {}
     used: set[int] = set()
@@ -209,7 +242,13 @@ def _validate(trace: Trace) -> tuple[tuple[Any, ...], list[int]]:
     if orphans:
         raise TraceError(f"object {orphans[0]} is used but never created by a ('new', {orphans[0]})")
 
-    # Pass 2: run the mailboxes to a fixed point; check holdings in each thread's program order.
+    return threads, nobjects
+
+
+def _holdings(trace: Trace, threads: list[list[tuple[Any, ...]]], shared: int) -> list[dict[int, int]]:
+    """Pass 2: run the mailboxes to a fixed point, checking holdings in each thread's program
+    order; returns what each thread holds at its end."""
+    nthreads = len(threads)
     holdings: list[dict[int, int]] = [dict() for _ in range(nthreads)]
     stacks: list[dict[int, int]] = [dict() for _ in range(nthreads)]  # push minus pop, per id
     mailbox: dict[tuple[int, int], int] = {}
@@ -273,23 +312,4 @@ def _validate(trace: Trace) -> tuple[tuple[Any, ...], list[int]]:
         (dst, obj), n = next(iter(unclaimed.items()))
         raise TraceError(f"{n} reference(s) to object {obj} sent to thread {dst} are never received")
 
-    final = [0] * nobjects
-    for held in holdings:
-        for obj, n in held.items():
-            final[obj] += n
-    final[:shared] = [n + 1 for n in final[:shared]]
-    immortal = bytearray(shared)
-    for i in immortal_ids:
-        immortal[i] = 1
-    layers = bytearray(nobjects if deferred_ids or sharded_ids else 0)
-    for i in deferred_ids:
-        layers[i] |= DEFERRED
-    for i in sharded_ids:
-        layers[i] |= SHARDED
-    flat = array("I")
-    begin = array("Q", [0])
-    for mine in threads:
-        for name, obj, dst in mine:
-            flat.extend((OPS[name], obj, dst))
-        begin.append(len(flat) // 3)
-    return (nobjects, shared, bytes(immortal), flat, begin, bytes(layers)), final
+    return holdings
