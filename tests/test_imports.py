@@ -114,3 +114,12 @@ def test_a_circle_would_be_found(tmp_path: Path) -> None:
     assert edges["refstrat.sub.a"] == {"refstrat.sub.b"}
     assert edges["refstrat.sub.b"] == {"refstrat.sub.a"}
     assert cycles(edges) == [["refstrat.sub.a", "refstrat.sub.b"]]
+
+
+if __name__ == "__main__":  # the picture: python tests/test_imports.py | dot -Tpng > imports.png
+    edges = graph()
+    print("digraph refstrat_imports {\n  rankdir=LR;")
+    for module in sorted(edges):
+        for dep in sorted(edges[module] - {module}):
+            print(f'  "{module}" -> "{dep}";')
+    print("}")
