@@ -236,7 +236,7 @@ def test_final_scan_finds_leaks_and_double_frees_without_generations(tmp_path: P
         assert leaks > 0 and not ok, got
         leaks, double_frees, ok = by["plugin_exit_refree", checked]
         assert double_frees == 1 and leaks == 0 and not ok, got
-        assert by["coalesced", check] == (0, 0, True) and by["atomic", check] == (0, 0, True), got
+        assert by["coalesced", checked] == (0, 0, True) and by["atomic", checked] == (0, 0, True), got
 
 
 def test_plugin_reload_is_idempotent_and_clashes_are_refused(tmp_path: Path) -> None:

@@ -101,6 +101,15 @@ def test_ctrl_c_stops_a_long_run(tmp_path: Path, strategy: str, workload: str) -
     assert _group_alive(proc.pid) == []
 
 
+def _loaded_core(pid: int) -> bool:
+    """Whether process pid has mapped refstrat's compiled core (it got past its imports' start)."""
+    try:
+        with open(f"/proc/{pid}/maps", encoding="ascii", errors="replace") as f:
+            return "_core" in f.read()
+    except OSError:
+        return False
+
+
 def interrupt_bench(tmp_path: Path, send: Callable[[int], None], env: dict[str, str] | None = None) -> tuple[int, str]:
     """Start the bench on a long matrix writing tmp_path/r.json, in a session of its own, call
     ``send(pid)`` once a pyperf worker runs, and return its exit status and stderr, after
@@ -136,7 +145,9 @@ def interrupt_bench(tmp_path: Path, send: Callable[[int], None], env: dict[str, 
     )
     try:
         deadline = time.monotonic() + 60
-        while len(_group_alive(proc.pid)) < 2:  # wait for a pyperf worker process to exist
+        # Wait for a pyperf worker that has loaded the core: one still starting its interpreter
+        # would die of the SIGINT inside the import machinery, before any handler exists.
+        while not any(_loaded_core(pid) for pid in _group_alive(proc.pid) if pid != proc.pid):
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
             time.sleep(0.05)
         time.sleep(0.3)
