@@ -165,8 +165,7 @@ def test_pinning_is_reported() -> None:
 
 
 def test_listings() -> None:
-    assert STRATEGIES == registry_source.strategies()  # in the registry's order
-    assert [w.name for w in refstrat.workloads()] == registry_source.workloads()
+    # Their names and order against the C registries: tests/test_registry.py.
     for item in refstrat.strategies() + refstrat.workloads():
         assert item.summary and item.reference
 

@@ -12,7 +12,6 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-import registry_source
 
 import refstrat
 from refstrat import _api, _core, bench
@@ -23,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_knobs_are_typed_and_in_range() -> None:
-    assert [k.name for k in KNOBS] == registry_source.knobs()
+    # Their names and order against the C registry: tests/test_registry.py.
     strategies = {s.name for s in refstrat.strategies()}
     for k in KNOBS:
         assert isinstance(k, refstrat.KnobInfo)

@@ -64,7 +64,6 @@
 /* An entry's optional sixth field: the default, or the parenthesised hooks it names. GNU's
  * `, ##__VA_ARGS__` drops the comma when the field is absent (GCC and Clang, -std=gnu11). */
 #define RS_VOCAB_DEFAULT (0, 0, 0, 0)
-#define RS_SECOND_(a, b, ...) b
 #define RS_VOCAB_OF(...) RS_SECOND_(~, ##__VA_ARGS__, RS_VOCAB_DEFAULT)
 #define RS_UNPAREN_(...) __VA_ARGS__
 

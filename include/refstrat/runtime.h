@@ -86,8 +86,8 @@
 /* RS_NONE in a limit or twin column: the workload has none. RS_IS_NONE(x) is 1 when x is that
  * token and 0 for any other identifier (the probe's paste only names a macro for RS_NONE). */
 #define RS_NONE_PROBE_RS_NONE ~, 1
-#define RS_PICK_SECOND_(a, b, ...) b
-#define RS_IS_NONE_(...) RS_PICK_SECOND_(__VA_ARGS__, 0, ~)
+#define RS_SECOND_(a, b, ...) b /* the second argument (registry.h's RS_VOCAB_OF uses it too) */
+#define RS_IS_NONE_(...) RS_SECOND_(__VA_ARGS__, 0, ~)
 #define RS_IS_NONE(x) RS_IS_NONE_(RS_NONE_PROBE_##x)
 #define RS_CAT_(a, b) a##b
 #define RS_CAT(a, b) RS_CAT_(a, b)
