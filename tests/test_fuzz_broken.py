@@ -26,6 +26,16 @@ from refstrat.testing import CheckFailed, arena_machine, check, replay  # noqa: 
 ROOT = Path(__file__).resolve().parents[1]
 BROKEN = Path(__file__).resolve().parent / "broken"
 
+def _catalog():
+    spec = importlib.util.spec_from_file_location("refstrat_broken_catalog", BROKEN / "catalog.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+CATALOG = _catalog()
+
+
 #: name -> run with immortality honoured (the immortal variant only shows on immortal objects).
 BROKEN_VARIANTS: dict[str, bool] = {
     "broken_atomic_split": False,
@@ -59,6 +69,19 @@ BROKEN_VARIANTS: dict[str, bool] = {
     # issue 8: CPython 3.14t's layers
     "broken_deferred_free_at_zero": False,
     "broken_sharded_plain_shared": False,
+    # issue 28: orders too weak for ARM and POWER (catalog.C11_ONLY), exact under SC and x86-TSO
+    "broken_atomic_dec_relaxed": False,
+    "broken_atomic_dec_release": False,
+    "broken_signed_dec_relaxed": False,
+    "broken_biased_merge_zero_relaxed": False,
+    "broken_biased_shared_dec_release": False,
+    "broken_arena_push_relaxed": False,
+    "broken_buffered_collect_relaxed": False,
+    "broken_buffered_ack_relaxed": False,
+    "broken_percpu_start_load": False,
+    "broken_percpu_start_fence_late": False,
+    "broken_percpu_announce_relaxed": False,
+    "broken_coalesced_review_relaxed": False,
 }
 #: The six variants that came before issue 7.
 ORIGINAL_VARIANTS = frozenset(
@@ -106,6 +129,9 @@ NEEDS_SCHEDULER: frozenset[str] = frozenset(
         "broken_sharded_plain_shared",  # a lost update between one load and one store
     }
 )
+#: Variants whose bug only a weak memory model shows (tests/test_check_c11_broken.py): x86 hardware
+#: runs them exactly, so the timing-based hunt is not for them.
+C11_ONLY: frozenset[str] = CATALOG.C11_ONLY
 #: Variants of the arena's remote stack: no trace program reuses a remotely freed slot, so they
 #: are hunted with the handoff workload and the smallest arena instead.
 LOOP_ONLY = frozenset({"broken_arena_push_split", "broken_arena_push_before_free"})
@@ -127,7 +153,7 @@ def hunt(strategy: str, immortal: bool = False):
     return check(strategy, threads=2, immortal=immortal, stress_sizes=HUNT_SIZES, raise_on_failure=False)
 
 
-@pytest.mark.parametrize("variant", sorted(set(BROKEN_VARIANTS) - NEEDS_SCHEDULER - LOOP_ONLY))
+@pytest.mark.parametrize("variant", sorted(set(BROKEN_VARIANTS) - NEEDS_SCHEDULER - LOOP_ONLY - C11_ONLY))
 def test_broken_variant_is_caught(broken_plugin: list[str], variant: str) -> None:
     report = hunt(variant, BROKEN_VARIANTS[variant])
     print(report.summary())
@@ -170,16 +196,6 @@ def test_minimal_failure_replays(broken_plugin: list[str]) -> None:
         replay(f.strategy, f.program, jitter=f.jitter)
 
 
-def _catalog():
-    spec = importlib.util.spec_from_file_location("refstrat_broken_catalog", BROKEN / "catalog.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-CATALOG = _catalog()
-
-
 @pytest.mark.parametrize("variant", sorted(LOOP_ONLY - NEEDS_SCHEDULER))
 def test_arena_variant_is_caught_by_handoff(broken_plugin: list[str], variant: str) -> None:
     """Remote frees race the owner's take of its remote stack only when pools run dry."""
@@ -206,6 +222,7 @@ def test_handoff_hunt_passes_the_correct_arena() -> None:
 def test_scheduler_sets_name_registered_variants() -> None:
     assert NEEDS_SCHEDULER <= set(BROKEN_VARIANTS) and LOOP_ONLY <= set(BROKEN_VARIANTS)
     assert not NEEDS_SCHEDULER & set(SINGLE_THREAD_BUGS)
+    assert C11_ONLY <= set(BROKEN_VARIANTS) and not C11_ONLY & (NEEDS_SCHEDULER | set(SINGLE_THREAD_BUGS))
 
 
 @pytest.mark.parametrize("variant", sorted(set(BROKEN_VARIANTS) - set(SINGLE_THREAD_BUGS)))
@@ -226,7 +243,7 @@ def test_catalog_describes_every_variant() -> None:
         scheme, bug_class, program, memory = shape
         assert scheme in schemes, name
         assert bug_class in CATALOG.BUG_CLASSES, name
-        assert memory in ("sc", "tso"), name
+        assert memory in ("sc", "tso", "c11"), name
         assert program is not None or name in CATALOG.REQUIRES, f"{name}: say why there is no program"
     assert set(CATALOG.KNOBS) <= set(cat) and set(CATALOG.REQUIRES) <= set(cat)
     # Every thread-safe scheme built in before the registry became the only list (a scheme added
