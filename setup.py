@@ -122,6 +122,7 @@ core = Extension(
         "src/check.c",
         "src/plugins.c",
         "src/check_races.c",
+        "src/check_c11.c",
         "src/step.c",
     ],
     include_dirs=["include"],

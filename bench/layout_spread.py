@@ -37,6 +37,7 @@ SOURCES = (
     "src/check.c",
     "src/plugins.c",
     "src/check_races.c",
+    "src/check_c11.c",
     "src/step.c",
 )  # setup.py's order
 OWN_FLAGS = ["-std=gnu11", "-O2", "-fno-strict-aliasing"]  # setup.py's compile_args, after Python's

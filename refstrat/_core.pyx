@@ -104,7 +104,7 @@ cdef extern from "refstrat/core.h" nogil:
         uint32_t helper_threads
 
     ctypedef struct rs_check_cfg:
-        int mode, tso
+        int mode, tso, c11
         const uint32_t *choices
         uint64_t nchoices, seed
         uint32_t pct_depth
@@ -121,7 +121,7 @@ cdef extern from "refstrat/core.h" nogil:
         int16_t cur
         uint32_t size
         uint64_t addr, runnable, asleep
-        int32_t race
+        int32_t race, rf
     ctypedef struct rs_check_out:
         int verdict
         uint64_t nsteps
@@ -130,6 +130,12 @@ cdef extern from "refstrat/core.h" nogil:
         uint32_t nthreads
         double seconds
         int32_t end_race[64]
+        int64_t race_step[2]
+        int32_t race_thread[2]
+        int32_t race_kind[2]
+        const char *race_file[2]
+        uint32_t race_line[2]
+        uint64_t race_addr
     const rs_strategy *rs_find_check_strategy(const char *name)
     int rs_check_execute(rs_run *r, const rs_check_cfg *cfg, rs_check_out *out)
     void rs_check_free(rs_check_out *out)
@@ -427,9 +433,10 @@ def has_check_flavour(str name):
 
 def check_execute(str strategy, dict cfg, trace, choices, bint pct, uint64_t seed,
                   uint32_t pct_depth, uint64_t pct_steps, bint tso, uint64_t max_steps, bint want_log,
-                  sleep_add=None, bint want_trace=False):
+                  sleep_add=None, bint want_trace=False, bint c11=False):
     """Run a trace under the deterministic scheduler of the check build (src/check.c).
 
+    ``c11`` runs the C11 model (src/check_c11.c) instead of SC (``tso`` false).
     ``sleep_add`` (an ``array("Q")``, or None: no sleep sets) gives, per decision, the options
     already explored from it (bits), whose threads sleep from there on (rs_check_cfg).
 
@@ -440,7 +447,10 @@ def check_execute(str strategy, dict cfg, trace, choices, bint pct, uint64_t see
     size, nopts, choice, cur, runnable, race)] for every step (``runnable``: the threads among
     the options, bits; ``race``: rs_check_step.race), ``end_race`` [(step, thread)] (the
     races of the threads that could still run at the end, rs_check_out.end_race),
-    ``steps`` (with want_log) [(thread, op, mo, file, line, nopts, choice, obj)], the first
+    ``steps`` (with want_log) [(thread, op, mo, file, line, nopts, choice, obj, rf)] (``rf``: the
+    step of the store a C11 load read, -1 the value before the run, -2 none), ``race`` (verdict 4,
+    a data race: [(step, thread, kind, file, line)] of the earlier and the racing access, kind as
+    rs_check_out.race_kind; else None), the first
     use-after-free / double-free step (or -1), ``handles`` (arena slot of every trace object)."""
     cdef bytes b = _cname("strategy", strategy)
     cdef const rs_strategy *s = rs_find_check_strategy(b)
@@ -461,6 +471,7 @@ def check_execute(str strategy, dict cfg, trace, choices, bint pct, uint64_t see
     memset(&c, 0, sizeof(c))
     c.mode = 1 if pct else 0
     c.tso = tso
+    c.c11 = c11
     c.choices = &ch[0] if ch.shape[0] else NULL
     c.nchoices = ch.shape[0]
     c.seed = seed
@@ -498,7 +509,7 @@ def check_execute(str strategy, dict cfg, trace, choices, bint pct, uint64_t see
                 f = files.get(key)
                 if f is None:
                     f = files[key] = (<bytes>st.file).decode(errors="replace") if st.file != NULL else ""
-                steps.append((st.thread, st.op, st.mo, f, st.line, st.nopts, st.choice, st.obj))
+                steps.append((st.thread, st.op, st.mo, f, st.line, st.nopts, st.choice, st.obj, st.rf))
         return dict(
             use_after_free=res.use_after_free, double_frees=res.double_frees, leaks=res.leaks,
             lost_updates=res.lost_updates, premature_frees=res.premature_frees, ops=res.ops,
@@ -507,6 +518,10 @@ def check_execute(str strategy, dict cfg, trace, choices, bint pct, uint64_t see
             nthreads=out.nthreads, seconds=out.seconds,
             end_race=[(out.end_race[q], q) for q in range(min(out.nthreads, 64)) if out.end_race[q] >= 0],
             handles=[tr.handles[i].idx for i in range(tr.nobjects)],
+            race=None if out.verdict != 4 else [
+                (out.race_step[k], out.race_thread[k], out.race_kind[k],
+                 (<bytes>out.race_file[k]).decode(errors="replace") if out.race_file[k] != NULL else "",
+                 out.race_line[k]) for k in range(2)],
         )
     finally:
         rs_check_free(&out)

@@ -4,7 +4,8 @@
  * rs_chk_api_ptr, are src/check_table.c; a plugin's check object gets the same table from the
  * plugin loader (src/plugins.c, through rs_check_api()). Called by the binding
  * (refstrat/_core.pyx: rs_check_execute, rs_check_free) and by those kernels. Calls the runner
- * (src/runner.c: rs_run_finish) and the race detection (src/check_races.c); neither calls back.
+ * (src/runner.c: rs_run_finish), the race detection (src/check_races.c) and the C11 model
+ * (src/check_c11.c); none calls back.
  *
  * Threads. The workers (and a scheme's helper threads, made with rs_pr_thread_create) are real OS
  * threads, pinned to one core, and exactly one of them runs at a time: the others wait on their own
@@ -12,6 +13,11 @@
  * scheduler lists the options and takes one:
  *     [the current thread goes on, if it can] + [every other runnable thread, by index]
  *     + [a timeout of every thread in a timed wait] + [TSO: drain the oldest store of a buffer]
+ * and, under C11, a load that may read more than one store makes a second decision right after
+ * its step, logged as a step of its own (RS_CHK_READ_FROM): option 0 reads the latest store,
+ * option k the k-th older one that the model lets it read (src/check_c11.c). So the choice
+ * sequence, the exhaustive search (an older store costs a preemption), PCT (a random pick, the
+ * latest one half the time) and replay cover reads-from exactly as they cover thread switches.
  * (the other threads in round-robin order from the current one, so that the default after a wait is
  * the next thread). An option list of one is no decision. Otherwise the choice is the next entry
  * of the choice sequence modulo the number of options (0 when the sequence is exhausted: keep
@@ -35,6 +41,14 @@
  * mutex/condition operations drain the buffer first; a thread that finishes drains it.
  * Simplifications: a weak CAS never fails spuriously; accesses are assumed aligned and not wider
  * than 8 bytes (wider ones drain first and go to memory).
+ * C11 (src/check_c11.c, which states its model and simplifications): every store goes to memory at
+ * once (memory holds the latest store in modification order) and to its location's history; a
+ * load reads the store its decision picks; clocks order steps by happens-before, and a data race
+ * (a plain access or the arena's free against an access of another thread that is not ordered
+ * with it) ends the run with verdict DATA_RACE. A load that read an older store than the latest
+ * leaves its thread able to run at its next wait (a newer store is there to read), so that a spin
+ * on a stale value is no deadlock. Sleep sets and races are SC only: under C11 (as under TSO) the
+ * exploration runs without reduction.
  *
  * Once every worker has finished, buffers are drained and the scheduler steps aside: helpers run
  * free (real atomics) and the main thread quiesces and checks as rs_run_execute does.
@@ -133,6 +147,8 @@ static struct {
     uint32_t done;            /* futex: the main thread may go on */
     uint64_t sleep;           /* sleep sets: the sleeping threads (bit = index) */
     uint64_t ndec;            /* decisions so far: the index into cfg->sleep_add */
+    const char *race_file;    /* C11: the racing access's source (verdict DATA_RACE) */
+    int race_line;
     pthread_mutex_t free_lock;/* guards mutex[] in MODE_FREE */
 } G = {.free_lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -269,6 +285,7 @@ static void chk_log(int thread, int op, int mo, const char *file, int line, cons
     for (uint32_t k = 0; k < drain_from; k++)
         s->runnable |= 1ULL << opt[k].thread;
     s->asleep = asleep;
+    s->rf = -2;
 }
 
 /* ---- scheduling ------------------------------------------------------------------------------- */
@@ -537,11 +554,76 @@ static const chk_bufent *chk_tso_lookup(chk_thread *me, const void *p, uint32_t 
     return NULL;
 }
 
+/* ---- C11 (cfg->c11: src/check_c11.c) ---------------------------------------------------------- */
+
+/* The step just logged: the access of the thread that holds the baton. */
+static int32_t chk_here(void) { return G.steps ? (int32_t)(G.steps - 1) : -1; }
+
+static void chk_set_rf(int32_t step, int32_t rf)
+{
+    if (step >= 0 && (uint64_t)step < G.log_cap && (uint64_t)step < G.steps)
+        G.log[step].rf = rf;
+}
+
+/* Race-check thread i's access (its source file:line); a race ends the run. */
+static void chk_c11_check(int i, const void *p, uint32_t size, int kind, const char *file, int line)
+{
+    if (!chk_c11_access(i, p, size, kind, chk_here()))
+        return;
+    G.race_file = file;
+    G.race_line = line;
+    chk_abort(RS_CHECK_DATA_RACE);
+}
+
+/* The decision of which of k stores the running thread's load reads (0: the latest). */
+static uint32_t chk_read_from(int i, uint32_t k, const void *p, uint32_t size)
+{
+    if (G.steps >= G.cfg->max_steps)
+        chk_abort(RS_CHECK_STEP_BOUND);
+    chk_opt opt[RS_CHK_MAX_THREADS];
+    k = k < RS_CHK_MAX_THREADS ? k : RS_CHK_MAX_THREADS;
+    for (uint32_t o = 0; o < k; o++)
+        opt[o] = (chk_opt){OPT_RUN, i};
+    uint32_t c = 0;
+    if (G.cfg->mode == RS_CHECK_PCT) {
+        uint64_t x = rs_rand(&G.rng);
+        c = x & 1 ? 0 : (uint32_t)((x >> 1) % k);
+    } else if (G.pos < G.cfg->nchoices) {
+        c = G.cfg->choices[G.pos++] % k;
+    }
+    const chk_thread *me = G.t[i];
+    chk_log(i, RS_CHK_READ_FROM, me->pend_mo, me->pend_file, me->pend_line, p, size, i, opt, k, c, 1, k, 0);
+    G.steps++;
+    return c;
+}
+
+/* A load under C11: the store it reads is a decision when there is more than one. */
+static void chk_c11_read(chk_thread *me, const void *p, uint32_t size, void *out, int mo)
+{
+    int i = chk_index(me);
+    int32_t at = chk_here(), rf;
+    uint32_t k = chk_c11_load_options(i, p, size, mo);
+    uint32_t pick = k > 1 ? chk_read_from(i, k, p, size) : 0;
+    if (!chk_c11_load(i, p, size, mo, pick, out, &rf))
+        chk_mem_read(p, size, out);
+    if (pick)
+        me->dirty = 1; /* a newer store is there to read: its next wait does not park it */
+    chk_set_rf(at, rf);
+    if (k > 1)
+        chk_set_rf(at + 1, rf);
+    chk_c11_check(i, p, size, mo == RS_MO_PLAIN ? RS_C11_PLAIN_READ : RS_C11_ATOMIC_READ, me->pend_file,
+                  me->pend_line);
+}
+
 static void chk_load(const void *p, uint32_t size, void *out, int mo, const char *file, int line)
 {
     chk_thread *me = rs_chk_self;
     if (chk_scheduled()) {
         chk_point(me, RS_CHK_LOAD, mo, file, line, p, size);
+        if (G.mode == MODE_SCHED && G.cfg->c11) {
+            chk_c11_read(me, p, size, out, mo);
+            return;
+        }
         if (G.mode == MODE_SCHED && G.cfg->tso && size <= 8) {
             const chk_bufent *s = chk_tso_lookup(me, p, size);
             if (s) {
@@ -563,9 +645,17 @@ static void chk_store(void *p, uint32_t size, const void *v, int mo, const char 
                 chk_tso_push(me, p, size, v, file, line);
                 return;
             }
-            chk_drain_all(chk_index(me));
+            int i = chk_index(me);
+            chk_drain_all(i);
+            if (G.cfg->c11) {
+                uint64_t v64 = 0;
+                memcpy(&v64, v, size <= 8 ? size : 0);
+                chk_c11_store(i, p, size, v64, mo, chk_here());
+            }
             chk_mem_write(p, size, v);
-            chk_written(chk_index(me));
+            chk_written(i);
+            if (G.cfg->c11)
+                chk_c11_check(i, p, size, mo == RS_MO_PLAIN ? RS_C11_PLAIN_WRITE : RS_C11_ATOMIC_WRITE, file, line);
             return;
         }
     }
@@ -613,6 +703,10 @@ static uint64_t chk_rmw(void *p, uint32_t size, int op, uint64_t v, int mo, cons
             uint64_t old = 0, nv;
             chk_mem_read(p, size, &old);
             nv = (op == RS_CHK_FAA ? old + v : v) & chk_mask(size);
+            if (G.cfg->c11) {
+                chk_set_rf(chk_here(), chk_c11_rmw(i, p, size, nv, 1, mo, chk_here()));
+                chk_c11_check(i, p, size, RS_C11_ATOMIC_WRITE, file, line);
+            }
             chk_mem_write(p, size, &nv);
             chk_written(i);
             return old;
@@ -624,7 +718,6 @@ static uint64_t chk_rmw(void *p, uint32_t size, int op, uint64_t v, int mo, cons
 static int chk_cas(void *p, uint32_t size, void *expected, uint64_t desired, int strong, int mo,
                    int mo_fail, const char *file, int line)
 {
-    (void)mo_fail;
     chk_thread *me = rs_chk_self;
     if (chk_scheduled()) {
         int i = chk_locked_op(me, strong ? RS_CHK_CAS_STRONG : RS_CHK_CAS, mo, file, line, p, size);
@@ -632,6 +725,11 @@ static int chk_cas(void *p, uint32_t size, void *expected, uint64_t desired, int
             uint64_t cur = 0, exp = 0;
             chk_mem_read(p, size, &cur);
             memcpy(&exp, expected, size);
+            if (G.cfg->c11) {
+                int ok = cur == exp;
+                chk_set_rf(chk_here(), chk_c11_rmw(i, p, size, desired, ok, ok ? mo : mo_fail, chk_here()));
+                chk_c11_check(i, p, size, ok ? RS_C11_ATOMIC_WRITE : RS_C11_ATOMIC_READ, file, line);
+            }
             if (cur != exp) {
                 memcpy(expected, &cur, size);
                 return 0;
@@ -653,9 +751,11 @@ static int chk_cas(void *p, uint32_t size, void *expected, uint64_t desired, int
 
 static void chk_fence(int mo, const char *file, int line)
 {
-    if (chk_scheduled())
-        chk_locked_op(rs_chk_self, RS_CHK_FENCE, mo, file, line, NULL, 0);
-    else
+    if (chk_scheduled()) {
+        int i = chk_locked_op(rs_chk_self, RS_CHK_FENCE, mo, file, line, NULL, 0);
+        if (G.mode == MODE_SCHED && G.cfg->c11)
+            chk_c11_fence(i, mo);
+    } else
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
@@ -667,6 +767,7 @@ static chk_mutex *chk_mutex_of(const void *m)
     if (G.nmutex == RS_CHK_MAX_MUTEX)
         return NULL;
     G.mutex[G.nmutex] = (chk_mutex){m, -1};
+    chk_c11_mutex_new(G.nmutex);
     return &G.mutex[G.nmutex++];
 }
 
@@ -696,6 +797,7 @@ static void chk_mutex_free(pthread_mutex_t *m, int op)
 static void chk_unlock(int i, chk_mutex *x)
 {
     x->owner = -1;
+    chk_c11_unlock(i, (uint32_t)(x - G.mutex));
     for (uint32_t k = 0; k < G.n; k++)
         if (G.t[k]->state == ST_BLOCK && G.t[k]->wait_on == x->addr)
             G.t[k]->state = ST_RUN;
@@ -726,6 +828,7 @@ static void chk_mutex_op(pthread_mutex_t *m, int op, const char *file, int line)
         }
         if (x->owner < 0) {
             x->owner = i;
+            chk_c11_lock(i, (uint32_t)(x - G.mutex));
             return;
         }
         me->state = ST_BLOCK;
@@ -845,6 +948,7 @@ static chk_thread *chk_register(int helper)
     t->prio = G.cfg && G.cfg->mode == RS_CHECK_PCT ? (int64_t)(rs_rand(&G.rng) >> 16) + (1LL << 50) : 0;
     t->buf_prio = G.cfg && G.cfg->mode == RS_CHECK_PCT ? (int64_t)(rs_rand(&G.rng) >> 16) + (1LL << 50) : 0;
     G.t[G.n++] = t;
+    chk_c11_threads(G.n);
     return t;
 }
 
@@ -922,6 +1026,8 @@ static int chk_thread_create(pthread_t *th, void *(*fn)(void *), void *arg)
         return EAGAIN;
     t->fn = fn;
     t->arg = arg;
+    if (chk_scheduled())
+        chk_c11_spawn(chk_index(rs_chk_self), (int)G.n - 1);
     int rc = chk_spawn(t);
     if (rc == 0)
         *th = t->th;
@@ -937,14 +1043,24 @@ static void chk_thread_join(pthread_t th)
             if (!G.t[i]->joined)
                 pthread_join(th, NULL);
             G.t[i]->joined = 1;
+            if (chk_scheduled())
+                chk_c11_join(chk_index(rs_chk_self), (int)i);
             return;
         }
     pthread_join(th, NULL);
 }
 
+/* The arena frees the object at p: under C11, a write to all of it (no scheduling point: it is
+ * part of the step that decided the free). */
+static void chk_free_access(const void *p, uint32_t size, const char *file, int line)
+{
+    if (chk_scheduled() && G.cfg->c11)
+        chk_c11_check(chk_index(rs_chk_self), p, size, RS_C11_FREE, file, line);
+}
+
 static const rs_chk_api rs_chk_impl = {
     RS_CHK_API_VERSION, chk_load, chk_store, chk_rmw, chk_cas, chk_fence, chk_mutex_op, chk_cond,
-    chk_pause, chk_thread_create, chk_thread_join, chk_event,
+    chk_pause, chk_thread_create, chk_thread_join, chk_event, chk_free_access,
 };
 
 const rs_chk_api *rs_chk_api_ptr __attribute__((visibility("hidden"))) = &rs_chk_impl;
@@ -982,7 +1098,10 @@ static void chk_reset(const rs_check_cfg *cfg, rs_run *r)
     G.done = 0;
     G.sleep = 0;
     G.ndec = 0;
+    G.race_file = NULL;
+    G.race_line = 0;
     chk_races_reset(cfg->races);
+    chk_c11_reset(0);
     G.mode = MODE_IDLE;
     if (cfg->mode == RS_CHECK_PCT)
         chk_pct_setup(cfg);
@@ -1031,8 +1150,10 @@ int rs_check_execute(rs_run *r, const rs_check_cfg *cfg, rs_check_out *out)
         return chk_refuse(r, RS_ERR_CONFIG, "unknown check mode");
     if (cfg->mode == RS_CHECK_PCT && cfg->pct_depth < 1)
         return chk_refuse(r, RS_ERR_CONFIG, "PCT needs a depth of at least 1");
-    if ((cfg->sleep_add || cfg->races) && (cfg->mode != RS_CHECK_SEQ || cfg->tso))
+    if ((cfg->sleep_add || cfg->races) && (cfg->mode != RS_CHECK_SEQ || cfg->tso || cfg->c11))
         return chk_refuse(r, RS_ERR_CONFIG, "sleep sets and races need the sequential mode and SC memory");
+    if (cfg->tso && cfg->c11)
+        return chk_refuse(r, RS_ERR_CONFIG, "one memory model at a time: tso or c11");
     if (r->nthreads > RS_CHK_MAX_THREADS / 2)
         return chk_refuse(r, RS_ERR_CONFIG, "the check build runs at most 32 threads");
     pthread_mutex_lock(&rs_chk_run_lock);
@@ -1081,6 +1202,23 @@ int rs_check_execute(rs_run *r, const rs_check_cfg *cfg, rs_check_out *out)
     out->seconds = rs_now() - t0;
     for (uint32_t q = 0; q < RS_CHK_MAX_THREADS; q++)
         out->end_race[q] = G.verdict == RS_CHECK_DONE ? chk_race_end_of(q) : -1;
+    out->race_step[0] = out->race_step[1] = -1;
+    if (G.verdict == RS_CHECK_DATA_RACE) {
+        const chk_c11_race *x = chk_c11_race_found();
+        for (int k = 0; k < 2; k++) {
+            out->race_step[k] = x->step[k];
+            out->race_thread[k] = x->thread[k];
+            out->race_kind[k] = x->kind[k];
+        }
+        out->race_addr = x->addr;
+        out->race_file[1] = G.race_file;
+        out->race_line[1] = (uint32_t)G.race_line;
+        uint64_t s0 = (uint64_t)x->step[0];
+        out->race_file[0] = x->step[0] >= 0 && s0 < G.steps && s0 < G.log_cap ? G.log[s0].file : "";
+        out->race_line[0] = x->step[0] >= 0 && s0 < G.steps && s0 < G.log_cap ? G.log[s0].line : 0;
+    }
+    if (cfg->c11 && chk_c11_failed() && !err) /* a store or race missing would hide executions */
+        err = chk_refuse(r, RS_ERR_NOMEM, "out of memory for the C11 model");
     if (cfg->races && chk_races_failed() && !err) /* a race missing would hide schedules */
         err = chk_refuse(r, RS_ERR_NOMEM, "out of memory for the race detection");
     G.log = NULL;

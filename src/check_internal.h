@@ -1,6 +1,6 @@
 /* src/check_internal.h: what the check build's units share and no one else: the scheduler
- * (src/check.c), its race detection (src/check_races.c) and its table (src/check_table.c).
- * check.c calls check_races.c, never the reverse; check_table.c's kernels reach check.c through
+ * (src/check.c), its race detection (src/check_races.c), its C11 model (src/check_c11.c) and its
+ * table (src/check_table.c). check.c calls check_races.c and check_c11.c, never the reverse; check_table.c's kernels reach check.c through
  * rs_chk_api_ptr alone. */
 #ifndef REFSTRAT_SRC_CHECK_INTERNAL_H
 #define REFSTRAT_SRC_CHECK_INTERNAL_H
@@ -52,5 +52,44 @@ int chk_races_failed(void);
 void chk_race_end(uint32_t n, uint64_t running);
 /* Thread q's race at the end (chk_race_end), -1 for none. */
 int32_t chk_race_end_of(uint32_t q);
+
+/* ---- src/check_c11.c: the C11 memory model (cfg->c11) -------------------------------------------
+ * Threads are the scheduler's indices; `step` is the log step of the access (-1: none). */
+
+/* An access as the data-race detection classes it (rs_check_out.race_kind). */
+enum { RS_C11_PLAIN_READ, RS_C11_PLAIN_WRITE, RS_C11_ATOMIC_READ, RS_C11_ATOMIC_WRITE, RS_C11_FREE };
+
+typedef struct chk_c11_race {
+    int32_t step[2], thread[2], kind[2]; /* the earlier access, the racing one */
+    uint64_t addr;
+} chk_c11_race;
+
+/* A new run of nthreads threads, every clock empty: the setup happens before everything. */
+void chk_c11_reset(uint32_t nthreads);
+/* The thread count grew to n (a helper made in the run: chk_c11_spawn gives it its clock). */
+void chk_c11_threads(uint32_t n);
+void chk_c11_spawn(int parent, int child);
+void chk_c11_join(int joiner, int child);
+/* Whether the model ran out of memory this run (its reads and races may be missing). */
+int chk_c11_failed(void);
+/* The scheduler's mutex m is new this run; thread t locks (acquires) or unlocks (releases) it. */
+void chk_c11_mutex_new(uint32_t m);
+void chk_c11_lock(int t, uint32_t m);
+void chk_c11_unlock(int t, uint32_t m);
+/* A load by t of order mo: how many stores it may read (>= 1; option 0 the latest). */
+uint32_t chk_c11_load_options(int t, const void *p, uint32_t size, int mo);
+/* Perform it, reading the pick-th newest of those into out and its store's step into *rf (-1:
+ * before the run); 0 when the location keeps no history (wider than 8 bytes): read memory. */
+int chk_c11_load(int t, const void *p, uint32_t size, int mo, uint32_t pick, void *out, int32_t *rf);
+/* A store of v (its low size bytes), before memory is written. */
+void chk_c11_store(int t, const void *p, uint32_t size, uint64_t v, int mo, int32_t step);
+/* An RMW or CAS reads the latest store (memory) and, if `write`, stores v after it. Returns the
+ * step of the store it read (-1: before the run). */
+int32_t chk_c11_rmw(int t, const void *p, uint32_t size, uint64_t v, int write, int mo, int32_t step);
+void chk_c11_fence(int t, int mo);
+/* Race-check thread t's access of `kind` (RS_C11_*) at its current event: 1 when it races with
+ * an earlier one (chk_c11_race_found says which), else 0 and it is recorded. */
+int chk_c11_access(int t, const void *p, uint32_t size, int kind, int32_t step);
+const chk_c11_race *chk_c11_race_found(void);
 
 #endif

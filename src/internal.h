@@ -3,7 +3,7 @@
  *     plugins.c  -> registry.c, check_table.c, check.c (the check API handed to a plugin)
  *     step.c     -> runner.c, registry.c
  *     runner.c   -> registry.c, explain.c
- *     check.c    -> runner.c, check_races.c
+ *     check.c    -> runner.c, check_races.c, check_c11.c
  *     check_table.c -> check.c (its kernels' primitives call through rs_chk_api_ptr)
  * tests/test_c_units.py derives this graph from the objects and fails on a circle. */
 #ifndef REFSTRAT_SRC_INTERNAL_H

@@ -102,14 +102,17 @@ void rs_run_finish(rs_run *r); /* after the workers: quiesce, then the final che
 /* ---- the check build (src/check.c, check_table.c): one thread at a time, at every rs_pr_* primitive ---- */
 
 enum rs_check_mode { RS_CHECK_SEQ = 0, RS_CHECK_PCT = 1 };
-/* PRUNED: a sleep-set run reached a step of a sleeping thread (cfg->sleep_add), so every
+/* DATA_RACE (C11 only): two accesses of different threads to the same bytes, one a write, one of
+ * them plain (or the arena's free), not ordered by happens-before (rs_check_out.race_*).
+ * PRUNED: a sleep-set run reached a step of a sleeping thread (cfg->sleep_add), so every
  * continuation is equivalent to a schedule the exploration has already run. */
 enum rs_check_verdict { RS_CHECK_DONE = 0, RS_CHECK_DEADLOCK = 1, RS_CHECK_STEP_BOUND = 2,
-                        RS_CHECK_PRUNED = 3 };
+                        RS_CHECK_PRUNED = 3, RS_CHECK_DATA_RACE = 4 };
 
 typedef struct rs_check_cfg {
     int mode;                 /* RS_CHECK_SEQ: follow choices; RS_CHECK_PCT: priorities */
     int tso;                  /* per-thread FIFO store buffers (x86-TSO) instead of SC */
+    int c11;                  /* the C11 model of src/check_c11.c instead of SC (not with tso) */
     const uint32_t *choices;  /* SEQ: option index (mod the option count) per decision */
     uint64_t nchoices;        /* then choice 0: keep running the current thread */
     uint64_t seed;            /* PCT */
@@ -143,6 +146,8 @@ typedef struct rs_check_step {
     uint64_t asleep;          /* with sleep sets: the options (bit = index < 64) of sleeping threads */
     int32_t race;             /* with races: the latest earlier step of another thread that does not
                                * commute with this one and is not ordered before it; -1 none */
+    int32_t rf;               /* C11, a load or RMW: the step of the store it read; -1 the value
+                               * before the run (or a store out of the log); -2 not a C11 read */
 } rs_check_step;
 
 typedef struct rs_check_out {
@@ -155,6 +160,14 @@ typedef struct rs_check_out {
     /* with races, verdict DONE: for each thread that could still run when the last worker
      * finished (a helper), the race of its next step, taken as commuting with nothing; -1 none */
     int32_t end_race[64];
+    /* verdict DATA_RACE: the earlier access's step and the racing one's (its file:line, which for
+     * a free is the free's own), each access's kind, and the address of the first byte raced on */
+    int64_t race_step[2];
+    int32_t race_thread[2];
+    int32_t race_kind[2];     /* 0 plain read, 1 plain write, 2 atomic read, 3 atomic write, 4 free */
+    const char *race_file[2];
+    uint32_t race_line[2];
+    uint64_t race_addr;
 } rs_check_out;
 
 const rs_strategy *rs_find_check_strategy(const char *name); /* the check flavour, or NULL */

@@ -246,6 +246,7 @@ static RS_NOINLINE void rs_obj_free(const rs_arena *a, rs_pool *self, uint32_t m
             return;
         }
     }
+    rs_pr_event_free(o, sizeof *o); /* the check build's C11 model: a write to the whole header */
     c->frees++;
     if (pool == me) {
         rs_pool_push_local(self, o);

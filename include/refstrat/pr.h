@@ -38,6 +38,10 @@
  *                                                      counts it
  *   rs_pr_event_uaf(), rs_pr_event_double_free()       the arena detected a use after free or a
  *                                                      double free (nothing in the normal build)
+ *   rs_pr_event_free(p, size)                          the arena frees the object at p: a write
+ *                                                      to all its size bytes, which the check
+ *                                                      build's C11 model race-checks (nothing in
+ *                                                      the normal build)
  *
  * In the normal build each is the GCC/Clang builtin or libc call it names, so the generated code
  * is what a hand-written __atomic_* would give. Type-generic (macros over __atomic builtins), as
@@ -115,6 +119,7 @@
 
 #define rs_pr_event_uaf() ((void)0)
 #define rs_pr_event_double_free() ((void)0)
+#define rs_pr_event_free(p, size) ((void)(p), (void)(size))
 
 #else /* RS_CHECK_BUILD */
 
@@ -193,6 +198,7 @@
 
 #define rs_pr_event_uaf() RS_CHK_->event(RS_CHK_EV_UAF)
 #define rs_pr_event_double_free() RS_CHK_->event(RS_CHK_EV_DOUBLE_FREE)
+#define rs_pr_event_free(p, size) RS_CHK_->free_access((p), (size), __FILE__, __LINE__)
 
 #endif /* RS_CHECK_BUILD */
 

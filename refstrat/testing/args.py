@@ -66,7 +66,8 @@ def validate_memory(memory: object) -> str:
 
 def validate_reduction(reduction: object, memory: str) -> str:
     """The reduction to explore under: ``None`` picks the memory model's default (``"dpor"`` in SC;
-    ``"none"`` in TSO, whose store buffers the reductions do not model, so TSO refuses the others)."""
+    ``"none"`` in TSO and C11, whose store buffers and reads-from choices the reductions do not
+    model, so those refuse the others)."""
     if reduction is None:
         return "dpor" if memory == "sc" else "none"
     reduction = _api._validate_name("reduction", reduction)
@@ -75,7 +76,7 @@ def validate_reduction(reduction: object, memory: str) -> str:
     if reduction != "none" and memory != "sc":
         raise ValueError(
             f"reduction={reduction!r} needs memory='sc': the reductions do not model "
-            "store buffers; use reduction='none' with memory='tso'"
+            f"store buffers nor reads-from choices; use reduction='none' with memory={memory!r}"
         )
     return reduction
 

@@ -3,7 +3,8 @@ with the model, and its schedule as printed; the constants every exploration sha
 
 A schedule is a *choice sequence*: at every scheduling point with several options the
 scheduler takes option ``choice % options`` (0 = the running thread goes on), and 0 once the
-sequence is exhausted.  The choices a run actually took replay it bit for bit, whatever
+sequence is exhausted.  Under ``memory="c11"`` a load that may read several stores makes one more
+decision (a ``read_from`` step: 0 = the latest store, k = the k-th older one).  The choices a run actually took replay it bit for bit, whatever
 produced them (Hypothesis, PCT or the exhaustive search).
 """
 
@@ -19,8 +20,8 @@ from refstrat.model import Expectation, Program, compare
 from refstrat.trace import run_arrays
 
 SCHEDULES = ("random", "pct", "exhaustive")
-MEMORIES = ("sc", "tso")
-VERDICTS = ("done", "deadlock", "step bound", "pruned")
+MEMORIES = ("sc", "tso", "c11")
+VERDICTS = ("done", "deadlock", "step bound", "pruned", "data race")
 REDUCTIONS = ("none", "sleep", "dpor")
 
 #: Knobs of a scheduled run: small, so that epochs (coalesced) and log rotations and commit
@@ -61,6 +62,7 @@ _OPS = (
     "start",
     "timeout",
     "drain",
+    "read_from",
 )
 _MOS = ("plain", "relaxed", "acquire", "release", "acq_rel", "seq_cst")
 _ORDERED = {"load", "store", "faa", "xchg", "cas", "cas_strong", "fence"}
@@ -77,17 +79,29 @@ class Step:
     slot: int
     options: int
     choice: int
+    reads: str = ""  # c11, a load or RMW: the store it read (thread, step, source)
 
     def line(self, index: int, helpers_from: int) -> str:
-        who = f"T{self.thread}" if self.thread < helpers_from else f"H{self.thread - helpers_from}"
+        who = _who(self.thread, helpers_from)
         pick = f"  [{self.choice}/{self.options}]" if self.options > 1 else ""
-        return f"  {index:4d} {who:<3} {self.primitive:<20} {self.source}{pick}"
+        reads = f"  (reads {self.reads})" if self.reads and self.primitive != "read_from" else ""
+        return f"  {index:4d} {who:<3} {self.primitive:<20} {self.source}{pick}{reads}"
+
+
+def _who(thread: int, helpers_from: int) -> str:
+    return f"T{thread}" if thread < helpers_from else f"H{thread - helpers_from}"
+
+
+#: rs_check_out.race_kind: what each access of a data race was.
+_RACE_KINDS = ("plain load", "plain store", "atomic load", "atomic store/RMW", "free of the object")
 
 
 def _primitive(op: int, mo: int) -> str:
     name = _OPS[op]
     if name == "drain":
         return "drain (buffered store)"
+    if name == "read_from":
+        return name
     return f"{name}_{_MOS[mo]}" if name in _ORDERED else name
 
 
@@ -164,6 +178,7 @@ def run_scheduled(
         want_log,
         None if sleep_add is None else array("Q", sleep_add),
         want_trace,
+        memory == "c11",
     )
     verdict = VERDICTS[raw["verdict"]]
     result = SimpleNamespace(
@@ -174,6 +189,8 @@ def run_scheduled(
     problems = compare(expected, result) if verdict == "done" else []
     if verdict == "deadlock":
         problems.append("DEADLOCK: no thread can run, no wait can time out, no store is buffered")
+    if verdict == "data race":
+        problems.append(race_problem(raw["race"], program.nthreads))
     out = Outcome(
         verdict,
         problems,
@@ -186,11 +203,38 @@ def run_scheduled(
         end_race=raw["end_race"],
     )
     if want_log:
-        out.steps = [
-            Step(t, _primitive(op, mo), _source(f, ln), obj, n, c) for t, op, mo, f, ln, n, c, obj in raw["steps"]
-        ]
+        out.steps = _steps(raw["steps"], program.nthreads)
         _mark(out, raw, expected, result)
     return out
+
+
+def _steps(raw: list[tuple], workers: int) -> list[Step]:
+    """The logged steps, each C11 read with the store it read."""
+    sources = [(t, _source(f, ln)) for t, _, _, f, ln, *_ in raw]
+
+    def reads(rf: int) -> str:
+        if rf == -1:
+            return "the value before the run"
+        if 0 <= rf < len(sources):
+            return f"{_who(sources[rf][0], workers)}'s store at step {rf}, {sources[rf][1]}"
+        return ""
+
+    return [
+        Step(t, _primitive(op, mo), _source(f, ln), obj, n, c, reads(rf)) for t, op, mo, f, ln, n, c, obj, rf in raw
+    ]
+
+
+def race_problem(race: list[tuple], workers: int) -> str:
+    """A data race (``check_execute``'s ``race``) as one problem line: both accesses, and the
+    happens-before edge that is missing between them."""
+    (s0, t0, k0, f0, l0), (s1, t1, k1, f1, l1) = race
+    a, b = _who(t0, workers), _who(t1, workers)
+    return (
+        f"DATA RACE: {a}'s {_RACE_KINDS[k0]} at step {s0} ({_source(f0, l0)}) and {b}'s "
+        f"{_RACE_KINDS[k1]} at step {s1} ({_source(f1, l1)}) touch the same bytes, and neither happens "
+        f"before the other: no release/acquire, lock, spawn or join chain leads from {a}'s step {s0} "
+        f"to {b}'s"
+    )
 
 
 @functools.lru_cache(maxsize=8)
