@@ -75,13 +75,11 @@ BROKEN_VARIANTS: dict[str, bool] = {
     "broken_signed_dec_relaxed": False,
     "broken_biased_merge_zero_relaxed": False,
     "broken_biased_shared_dec_release": False,
+    "broken_biased_shared_dec_relaxed": False,
     "broken_arena_push_relaxed": False,
     "broken_buffered_collect_relaxed": False,
-    "broken_buffered_ack_relaxed": False,
-    "broken_percpu_start_load": False,
-    "broken_percpu_start_fence_late": False,
-    "broken_percpu_announce_relaxed": False,
-    "broken_coalesced_review_relaxed": False,
+    "broken_buffered_submit_relaxed": False,
+    "broken_signed_dec_release": False,
 }
 #: The six variants that came before issue 7.
 ORIGINAL_VARIANTS = frozenset(

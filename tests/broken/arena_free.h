@@ -32,6 +32,7 @@ RS_INLINE void rs_barena_free(rs_thread *t, rs_obj *o, rs_barena_push_fn push, i
         rs_pr_event_double_free();
         return;
     }
+    rs_pr_event_free(o, sizeof *o); /* as rs_obj_free: the C11 model's write to the whole object */
     t->c.frees++;
     if (!home || (push_first && remote))
         return;

@@ -78,10 +78,6 @@ _HAND_OVER_THEN_WORK = _p(
 _SENT_BACK = _p(
     (("new", 0), ("send", 0, 1), ("recv", 0), ("dec", 0)), (("recv", 0), ("inc", 0), ("send", 0, 0), ("dec", 0))
 )
-#: The creator hands x over keeping a reference and kills it while the receiver works on it.
-_KILL_WHILE_USED = _p(
-    (("new", 0), ("inc", 0), ("send", 0, 1), ("kill", 0)), (("recv", 0), ("inc", 0), ("dec", 0), ("dec", 0))
-)
 
 CATALOG: dict[str, Shape] = {
     # --- the six original variants
@@ -234,8 +230,10 @@ CATALOG: dict[str, Shape] = {
     "broken_atomic_dec_relaxed": Shape("atomic", WEAK_ORDER, _TWO_DROPS, "c11"),
     "broken_atomic_dec_release": Shape("atomic", WEAK_ORDER, _TWO_DROPS, "c11"),
     "broken_signed_dec_relaxed": Shape("signed", WEAK_ORDER, _TWO_DROPS, "c11"),
+    "broken_signed_dec_release": Shape("signed", WEAK_ORDER, _TWO_DROPS, "c11"),
     "broken_biased_merge_zero_relaxed": Shape("biased", WEAK_ORDER, _SENT_BACK, "c11"),
     "broken_biased_shared_dec_release": Shape("biased", WEAK_ORDER, _SENT_BACK, "c11"),
+    "broken_biased_shared_dec_relaxed": Shape("biased", WEAK_ORDER, _SENT_BACK, "c11"),
     "broken_arena_push_relaxed": Shape(
         "arena",
         WEAK_ORDER,
@@ -243,11 +241,7 @@ CATALOG: dict[str, Shape] = {
         "c11",
     ),
     "broken_buffered_collect_relaxed": Shape("buffered", WEAK_ORDER, _TWO_INCS, "c11"),
-    "broken_buffered_ack_relaxed": Shape("buffered", WEAK_ORDER, _HAND_OVER_THEN_WORK, "c11"),
-    "broken_percpu_start_load": Shape("percpu", WEAK_ORDER, _KILL_WHILE_USED, "c11"),
-    "broken_percpu_start_fence_late": Shape("percpu", WEAK_ORDER, _KILL_WHILE_USED, "c11"),
-    "broken_percpu_announce_relaxed": Shape("percpu", WEAK_ORDER, _KILL_WHILE_USED, "c11"),
-    "broken_coalesced_review_relaxed": Shape("coalesced", WEAK_ORDER, _TWO_DROPS, "c11"),
+    "broken_buffered_submit_relaxed": Shape("buffered", WEAK_ORDER, _TWO_INCS, "c11"),
 }
 
 #: The variants only a weak memory model shows (``memory == "c11"``): every scheduled check
@@ -263,8 +257,6 @@ KNOBS: dict[str, dict[str, Any]] = {
     # T1 (4 ops) must not tick before it leaves; T0 ticks at least three times after its dec.
     "broken_coalesced_offline_first": {"tick": 5},
     "broken_coalesced_mark_late": {"tick": 5},
-    # epochs tick at every safepoint: the review's epoch comes inside the short program
-    "broken_coalesced_review_relaxed": {"tick": 1},
     "broken_arena_push_split": {"workload": "handoff", "threads": 2, "arena_size": HANDOFF_MIN_ARENA_2T},
     "broken_arena_push_before_free": {"workload": "handoff", "threads": 2, "arena_size": HANDOFF_MIN_ARENA_2T},
 }
