@@ -88,17 +88,28 @@ RS_INLINE int rs_brc_is_owner(rs_thread *t, rs_obj *o)
     return rs_pr_load_relaxed(&o->owner) == t->id1;
 }
 
-/* Fold local into shared, adding extra; the caller owns o or its owner is gone. Returns the count. */
+/* Fold local into shared, adding extra; the caller owns o or its owner is gone. Returns the count.
+ * local and owner are cleared before the CAS, not after it (as rs_brc_merge_zero clears owner):
+ * once the CAS has published a merged count, another holder may drop the last reference and free
+ * the object at once, so a store after it would write to a freed, perhaps reused, slot (found by
+ * the C11 model as a data race with the free; CPython's _Py_ExplicitMergeRefcount stores
+ * ob_ref_local and ob_tid after its CAS too). Nothing reads them meanwhile: local is the owner's
+ * (this thread, or gone), and a non-owner that reads owner == 0 takes the shared path, as it
+ * would once merged. Relaxed: the CAS's release orders them before any later access. */
 static inline int64_t rs_brc_merge(rs_obj *o, int64_t extra)
 {
     int64_t shared = rs_pr_load_relaxed(&o->rc), count, want;
-    do {
-        count = (shared >> RS_BRC_SHIFT) + (int64_t)rs_pr_load_plain(&o->local) + extra;
-        want = (int64_t)((uint64_t)count << RS_BRC_SHIFT) | RS_BRC_MERGED;
-        /* Acq_rel: as a decrement, it releases this thread's accesses and acquires the others'. */
-    } while (!rs_pr_cas_acq_rel(&o->rc, &shared, want));
+    const int64_t local = (int64_t)rs_pr_load_plain(&o->local);
     rs_pr_store_relaxed(&o->local, 0);
     rs_pr_store_relaxed(&o->owner, 0);
+    do {
+        count = (shared >> RS_BRC_SHIFT) + local + extra;
+        want = (int64_t)((uint64_t)count << RS_BRC_SHIFT) | RS_BRC_MERGED;
+        /* Acq_rel: as a decrement, it releases this thread's accesses (the two stores above
+         * included) to whoever frees o, paired with that thread's acquire (a non-owner's CAS
+         * reading this merged count, or the merge of a queued decrement); its acquire pairs with
+         * the release of the other holders' shared decrements. */
+    } while (!rs_pr_cas_acq_rel(&o->rc, &shared, want));
     return count;
 }
 
