@@ -26,8 +26,7 @@ from refstrat.testing import check, replay  # noqa: E402
 BIASED_MERGE = Program(
     threads=(
         (("new", 1), ("inc", 1), ("inc", 1), ("send", 1, 1), ("send", 1, 1), ("dec", 1)),
-        (("recv", 1), ("recv", 1), ("dec", 1), ("inc", 1), ("dec", 1), ("dec", 1))
-        + (("inc", 0), ("dec", 0)) * 2,
+        (("recv", 1), ("recv", 1), ("dec", 1), ("inc", 1), ("dec", 1), ("dec", 1)) + (("inc", 0), ("dec", 0)) * 2,
     ),
     shared=1,
 )

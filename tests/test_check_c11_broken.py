@@ -1,6 +1,6 @@
 """The C11 model's teeth (issue 28): the broken variants whose bug only a weak memory model shows
-(tests/broken/catalog.py's ``C11_ONLY``: a release or acquire weakened to relaxed, a fence in
-the wrong place, a load where a release sequence needs an RMW) are caught by the systematic
+(tests/broken/catalog.py's ``C11_ONLY``: a decrement that frees without its release or acquire
+half, a publication or its consumption made relaxed) are caught by the systematic
 check under ``memory="c11"``, and by no check under ``"sc"`` or ``"tso"``: the same exhaustive
 exploration of the same program passes them there, completely. That contrast is what proves the
 model adds power; a variant that SC or TSO caught would not belong in the set.
@@ -75,3 +75,17 @@ def test_c11_catches_variant(broken_plugin: list[str], variant: str) -> None:
     # options is taken modulo them, so the sequence is always valid).
     scheme, _ = _shape(variant)
     replay(scheme, program, choices=list(failure.choices), memory="c11")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_default_exploration_catches_variant_under_c11(broken_plugin: list[str], variant: str) -> None:
+    """The program-less check a user gets (the corpus, then Hypothesis) finds each one under C11
+    with a small program (the corpus's) and an execution that replays bit for bit."""
+    with pytest.raises(CheckFailed) as info:
+        check(variant, schedule="exhaustive", memory="c11", max_examples=5)
+    failure = info.value.failure
+    print(failure.describe())
+    assert len(failure.program) <= 10 and any(p.startswith("DATA RACE") for p in failure.problems)
+    with pytest.raises(CheckFailed) as again:
+        eval(failure.replay_code, {"refstrat": refstrat})
+    assert again.value.failure.schedule_text == failure.schedule_text

@@ -26,6 +26,7 @@ from refstrat.testing import CheckFailed, arena_machine, check, replay  # noqa: 
 ROOT = Path(__file__).resolve().parents[1]
 BROKEN = Path(__file__).resolve().parent / "broken"
 
+
 def _catalog():
     spec = importlib.util.spec_from_file_location("refstrat_broken_catalog", BROKEN / "catalog.py")
     mod = importlib.util.module_from_spec(spec)

@@ -13,21 +13,11 @@
 #ifndef RS_BROKEN_BIASED_SHARED_DEC_RELAXED_H
 #define RS_BROKEN_BIASED_SHARED_DEC_RELAXED_H
 
-#include "refstrat/biased.h"
-#include "refstrat/pr.h"
+#include "biased_shared_dec_release.h"
 
-static RS_NOINLINE void rs_bbrc_decref_shared_relaxed(rs_thread *t, rs_obj *o)
+static inline int rs_bbrc_cas_relaxed(int64_t *rc, int64_t *expected, int64_t desired)
 {
-    int64_t shared = rs_pr_load_relaxed(&o->rc), want;
-    int queue;
-    do {
-        queue = shared == 0;
-        want = queue ? RS_BRC_QUEUED : shared - ((int64_t)1 << RS_BRC_SHIFT);
-    } while (!rs_pr_cas_relaxed(&o->rc, &shared, want)); /* the bug: relaxed, not acq_rel */
-    if (queue)
-        rs_brc_queue(t, o);
-    else if (want == RS_BRC_MERGED)
-        rs_free(t, o);
+    return rs_pr_cas_relaxed(rc, expected, desired); /* the bug: relaxed, not acq_rel */
 }
 
 RS_INLINE void rs_broken_biased_shared_dec_relaxed_decref(rs_thread *t, rs_obj *o)
@@ -35,7 +25,7 @@ RS_INLINE void rs_broken_biased_shared_dec_relaxed_decref(rs_thread *t, rs_obj *
     if (RS_LIKELY(rs_brc_is_owner(t, o)))
         rs_brc_decref_local(t, o);
     else
-        rs_bbrc_decref_shared_relaxed(t, o);
+        rs_bbrc_decref_shared_with(t, o, rs_bbrc_cas_relaxed);
 }
 
 #define rs_broken_biased_shared_dec_relaxed_init rs_biased_init

@@ -17,18 +17,26 @@
 #include "refstrat/biased.h"
 #include "refstrat/pr.h"
 
-static RS_NOINLINE void rs_bbrc_decref_shared_release(rs_thread *t, rs_obj *o)
+/* _Py_DecRefShared with its CAS replaceable (broken_biased_shared_dec_relaxed uses it too). */
+typedef int (*rs_bbrc_cas_fn)(int64_t *rc, int64_t *expected, int64_t desired);
+
+static RS_NOINLINE void rs_bbrc_decref_shared_with(rs_thread *t, rs_obj *o, rs_bbrc_cas_fn cas)
 {
     int64_t shared = rs_pr_load_relaxed(&o->rc), want;
     int queue;
     do {
         queue = shared == 0;
         want = queue ? RS_BRC_QUEUED : shared - ((int64_t)1 << RS_BRC_SHIFT);
-    } while (!rs_pr_cas_release(&o->rc, &shared, want)); /* the bug: release, not acq_rel */
+    } while (!cas(&o->rc, &shared, want));
     if (queue)
         rs_brc_queue(t, o);
     else if (want == RS_BRC_MERGED)
         rs_free(t, o);
+}
+
+static inline int rs_bbrc_cas_release(int64_t *rc, int64_t *expected, int64_t desired)
+{
+    return rs_pr_cas_release(rc, expected, desired); /* the bug: release, not acq_rel */
 }
 
 RS_INLINE void rs_broken_biased_shared_dec_release_decref(rs_thread *t, rs_obj *o)
@@ -36,7 +44,7 @@ RS_INLINE void rs_broken_biased_shared_dec_release_decref(rs_thread *t, rs_obj *
     if (RS_LIKELY(rs_brc_is_owner(t, o)))
         rs_brc_decref_local(t, o);
     else
-        rs_bbrc_decref_shared_release(t, o);
+        rs_bbrc_decref_shared_with(t, o, rs_bbrc_cas_release);
 }
 
 #define rs_broken_biased_shared_dec_release_init rs_biased_init

@@ -16,7 +16,11 @@
 
 #include "refstrat/signed.h"
 
-RS_INLINE void rs_broken_signed_dec_relaxed_decref(rs_thread *t, rs_obj *o)
+/* signed's decref with the shared drop replaceable (broken_signed_dec_release uses it too): `drop`
+ * adds 1 to the negative count and returns the new value. */
+typedef int64_t (*rs_bsigned_drop_fn)(int64_t *rc);
+
+RS_INLINE void rs_bsigned_decref_with(rs_thread *t, rs_obj *o, rs_bsigned_drop_fn drop)
 {
     int64_t v = rs_pr_load_relaxed(&o->rc);
     if (RS_LIKELY(v > 1)) {
@@ -28,8 +32,18 @@ RS_INLINE void rs_broken_signed_dec_relaxed_decref(rs_thread *t, rs_obj *o)
         rs_free(t, o);
         return;
     }
-    if (rs_pr_add_fetch_relaxed(&o->rc, 1) == 0) /* the bug: relaxed, not acq_rel */
+    if (drop(&o->rc) == 0)
         rs_free(t, o);
+}
+
+static inline int64_t rs_bsigned_drop_relaxed(int64_t *rc)
+{
+    return rs_pr_add_fetch_relaxed(rc, 1); /* the bug: relaxed, not acq_rel */
+}
+
+RS_INLINE void rs_broken_signed_dec_relaxed_decref(rs_thread *t, rs_obj *o)
+{
+    rs_bsigned_decref_with(t, o, rs_bsigned_drop_relaxed);
 }
 
 #define rs_broken_signed_dec_relaxed_obj_init rs_signed_obj_init

@@ -16,22 +16,16 @@
 #ifndef RS_BROKEN_SIGNED_DEC_RELEASE_H
 #define RS_BROKEN_SIGNED_DEC_RELEASE_H
 
-#include "refstrat/signed.h"
+#include "signed_dec_relaxed.h"
+
+static inline int64_t rs_bsigned_drop_release(int64_t *rc)
+{
+    return rs_pr_faa_release(rc, 1) + 1; /* the bug: release, not acq_rel */
+}
 
 RS_INLINE void rs_broken_signed_dec_release_decref(rs_thread *t, rs_obj *o)
 {
-    int64_t v = rs_pr_load_relaxed(&o->rc);
-    if (RS_LIKELY(v > 1)) {
-        rs_pr_store_plain(&o->rc, v - 1);
-        return;
-    }
-    if (v == 1) {
-        rs_pr_store_plain(&o->rc, 0);
-        rs_free(t, o);
-        return;
-    }
-    if (rs_pr_faa_release(&o->rc, 1) == -1) /* the bug: release, not acq_rel */
-        rs_free(t, o);
+    rs_bsigned_decref_with(t, o, rs_bsigned_drop_release);
 }
 
 #define rs_broken_signed_dec_release_obj_init rs_signed_obj_init
