@@ -604,8 +604,10 @@ static void chk_c11_read(chk_thread *me, const void *p, uint32_t size, void *out
     int32_t at = chk_here(), rf;
     uint32_t k = chk_c11_load_options(i, p, size, mo);
     uint32_t pick = k > 1 ? chk_read_from(i, k, p, size) : 0;
-    if (!chk_c11_load(i, p, size, mo, pick, out, &rf))
+    if (!chk_c11_load(i, p, size, mo, pick, out, &rf)) {
         chk_mem_read(p, size, out);
+        rf = -2; /* no history kept (wider than 8 bytes) */
+    }
     if (pick)
         me->dirty = 1; /* a newer store is there to read: its next wait does not park it */
     chk_set_rf(at, rf);
