@@ -22,7 +22,9 @@ PROGRAMS = [CORPUS[2].program, CORPUS[3].program]
 @pytest.fixture(scope="module")
 def weak() -> str:
     out = Path(__import__("tempfile").mkdtemp()) / "weak.so"
-    build_plugin([ROOT / "tests" / "plugins" / "weak.c"], out, extra_args=("-O1", "-DRS_KEEP_WORKLOAD(w)=((w)==RS_W_TRACE)"))
+    build_plugin(
+        [ROOT / "tests" / "plugins" / "weak.c"], out, extra_args=("-O1", "-DRS_KEEP_WORKLOAD(w)=((w)==RS_W_TRACE)")
+    )
     refstrat.load_plugin(out)
     return "plugin_atomic_relaxed_dec"
 
@@ -69,4 +71,7 @@ def test_relaxed_message_passing_reads_stale_value_only_under_c11() -> None:
     prog = PROGRAMS[1]
     out = run_scheduled("atomic", prog, expect(prog), memory="c11", want_log=True)
     assert any(s.primitive == "read_from" for s in out.steps)
-    assert all(s.primitive != "read_from" for s in run_scheduled("atomic", prog, expect(prog), memory="sc", want_log=True).steps)
+    assert all(
+        s.primitive != "read_from"
+        for s in run_scheduled("atomic", prog, expect(prog), memory="sc", want_log=True).steps
+    )

@@ -88,20 +88,42 @@ TESTS = (
     Litmus("MP release/acquire", _mp("rel", "acq"), (1, 0), NONE),
     Litmus("MP relaxed + seq_cst fences", _mp("rlx", "rlx", fences=True), (1, 0), NONE),
     Litmus("SB relaxed", _sb("rlx"), (0, 0), frozenset({"c11std", "tso", "c11"})),
-    Litmus("SB release/acquire", (_t(("st", X, 1, "rel"), ("ld", Y, "acq")), _t(("st", Y, 1, "rel"), ("ld", X, "acq"))), (0, 0), frozenset({"c11std", "tso", "c11"})),
+    Litmus(
+        "SB release/acquire",
+        (_t(("st", X, 1, "rel"), ("ld", Y, "acq")), _t(("st", Y, 1, "rel"), ("ld", X, "acq"))),
+        (0, 0),
+        frozenset({"c11std", "tso", "c11"}),
+    ),
     Litmus("SB relaxed + seq_cst fences", _sb("rlx", fences=True), (0, 0), NONE),
     Litmus("SB seq_cst", _sb("sc"), (0, 0), NONE),
-    Litmus("LB relaxed", (_t(("ld", X, "rlx"), ("st", Y, 1, "rlx")), _t(("ld", Y, "rlx"), ("st", X, 1, "rlx"))), (1, 1), frozenset({"c11std"})),
+    Litmus(
+        "LB relaxed",
+        (_t(("ld", X, "rlx"), ("st", Y, 1, "rlx")), _t(("ld", Y, "rlx"), ("st", X, 1, "rlx"))),
+        (1, 1),
+        frozenset({"c11std"}),
+    ),
     Litmus("IRIW relaxed", _iriw("rlx"), (1, 0, 1, 0), C11_ONLY),
     Litmus("IRIW acquire", _iriw("acq"), (1, 0, 1, 0), C11_ONLY),
     Litmus("IRIW seq_cst", _iriw("sc"), (1, 0, 1, 0), NONE),
-    Litmus("2+2W relaxed", (_t(("st", X, 1, "rlx"), ("st", Y, 2, "rlx")), _t(("st", Y, 1, "rlx"), ("st", X, 2, "rlx"))), (1, 1), frozenset({"c11std"}), finals=(X, Y)),
+    Litmus(
+        "2+2W relaxed",
+        (_t(("st", X, 1, "rlx"), ("st", Y, 2, "rlx")), _t(("st", Y, 1, "rlx"), ("st", X, 2, "rlx"))),
+        (1, 1),
+        frozenset({"c11std"}),
+        finals=(X, Y),
+    ),
     Litmus("WRC relaxed", _wrc("rlx", "rlx"), (1, 1, 0), C11_ONLY),
     Litmus("WRC release/acquire", _wrc("rel", "acq"), (1, 1, 0), NONE),
     Litmus("ISA2 relaxed", _isa2("rlx", "rlx"), (1, 1, 0), C11_ONLY),
     Litmus("ISA2 release/acquire", _isa2("rel", "acq"), (1, 1, 0), NONE),
     Litmus("CoRR relaxed", (_t(("st", X, 1, "rlx")), _t(("ld", X, "rlx"), ("ld", X, "rlx"))), (1, 0), NONE),
-    Litmus("CoWW relaxed", (_t(("st", X, 1, "rlx"), ("st", X, 2, "rlx")), _t(("ld", X, "rlx"), ("ld", X, "rlx"))), (2, 1, 2), NONE, finals=(X,)),
+    Litmus(
+        "CoWW relaxed",
+        (_t(("st", X, 1, "rlx"), ("st", X, 2, "rlx")), _t(("ld", X, "rlx"), ("ld", X, "rlx"))),
+        (2, 1, 2),
+        NONE,
+        finals=(X,),
+    ),
 )
 
 
@@ -127,7 +149,9 @@ def sc_outcomes(test: Litmus) -> set[tuple[int, ...]]:
 @pytest.fixture(scope="module")
 def litmus_lib(tmp_path_factory: pytest.TempPathFactory) -> ctypes.CDLL:
     out = tmp_path_factory.mktemp("litmus") / "litmus.so"
-    build_plugin([ROOT / "tests" / "plugins" / "litmus.c"], out, extra_args=("-O1", "-DRS_KEEP_WORKLOAD(w)=((w)==RS_W_TRACE)"))
+    build_plugin(
+        [ROOT / "tests" / "plugins" / "litmus.c"], out, extra_args=("-O1", "-DRS_KEEP_WORKLOAD(w)=((w)==RS_W_TRACE)")
+    )
     refstrat.load_plugin(out)
     return ctypes.CDLL(str(out))  # the same library: dlopen returns the loaded one
 

@@ -4,8 +4,9 @@ with the model, and its schedule as printed; the constants every exploration sha
 A schedule is a *choice sequence*: at every scheduling point with several options the
 scheduler takes option ``choice % options`` (0 = the running thread goes on), and 0 once the
 sequence is exhausted.  Under ``memory="c11"`` a load that may read several stores makes one more
-decision (a ``read_from`` step: 0 = the latest store, k = the k-th older one).  The choices a run actually took replay it bit for bit, whatever
-produced them (Hypothesis, PCT or the exhaustive search).
+decision (a ``read_from`` step: 0 = the latest store, k = the k-th older one).  The choices a
+run actually took replay it bit for bit, whatever produced them (Hypothesis, PCT or the
+exhaustive search).
 """
 
 from __future__ import annotations
