@@ -799,7 +799,8 @@ static void chk_mutex_free(pthread_mutex_t *m, int op)
 static void chk_unlock(int i, chk_mutex *x)
 {
     x->owner = -1;
-    chk_c11_unlock(i, (uint32_t)(x - G.mutex));
+    if (G.cfg->c11)
+        chk_c11_unlock(i, (uint32_t)(x - G.mutex));
     for (uint32_t k = 0; k < G.n; k++)
         if (G.t[k]->state == ST_BLOCK && G.t[k]->wait_on == x->addr)
             G.t[k]->state = ST_RUN;
@@ -830,7 +831,8 @@ static void chk_mutex_op(pthread_mutex_t *m, int op, const char *file, int line)
         }
         if (x->owner < 0) {
             x->owner = i;
-            chk_c11_lock(i, (uint32_t)(x - G.mutex));
+            if (G.cfg->c11)
+                chk_c11_lock(i, (uint32_t)(x - G.mutex));
             return;
         }
         me->state = ST_BLOCK;
