@@ -11,6 +11,7 @@ import pytest
 
 import refstrat
 import refstrat.testing as rt
+from refstrat.model import Program
 from refstrat.testing import build_plugin
 from refstrat.testing.sched.corpus import CORPUS
 
@@ -75,3 +76,29 @@ def test_relaxed_message_passing_reads_stale_value_only_under_c11() -> None:
         s.primitive != "read_from"
         for s in run_scheduled("atomic", prog, expect(prog), memory="sc", want_log=True).steps
     )
+
+
+#: A real C11 (ARM) ordering bug c11 found in biased (not fixed here: the per-scheme work of issue
+#: 28 owns it): rs_brc_merge stores local = 0 and owner = 0 AFTER the acq_rel CAS that publishes
+#: the merged count, so a non-owner's decrement can take the count to zero and free the object
+#: before those relaxed stores, which then race with the free. CPython's
+#: _Py_MergeZeroLocalRefcount stores ob_tid and ob_ref_local before its CAS.
+BIASED_MERGE = Program(
+    threads=(
+        (("new", 1), ("inc", 1), ("inc", 1), ("send", 1, 1), ("send", 1, 1), ("dec", 1)),
+        (("recv", 1), ("recv", 1), ("dec", 1), ("inc", 1), ("dec", 1), ("dec", 1)) + (("inc", 0), ("dec", 0)) * 2,
+    ),
+    shared=1,
+)
+BIASED_MERGE_CHOICES = [0] * 34 + [1] + [0] * 23 + [1]
+
+
+def test_biased_merge_race_is_the_reported_one() -> None:
+    with pytest.raises(rt.CheckFailed, match=r"DATA RACE: T0's atomic store/RMW .*biased\.h.* free of the object"):
+        rt.replay("biased", BIASED_MERGE, choices=BIASED_MERGE_CHOICES, memory="c11")
+
+
+@pytest.mark.xfail(strict=True, reason="biased's merge stores after its CAS (see BIASED_MERGE): fix, then drop")
+def test_biased_merge_passes_c11() -> None:
+    rt.replay("biased", BIASED_MERGE, choices=BIASED_MERGE_CHOICES, memory="c11")
+    assert rt.replay("biased", BIASED_MERGE, choices=BIASED_MERGE_CHOICES, memory="sc") is None
