@@ -1,10 +1,10 @@
 """Scheduling points per second of the check build (issue 7): one long program under the
-deterministic scheduler, SC and TSO, with the default schedule (choice 0: a thread switch only
+deterministic scheduler, SC, TSO and C11, with the default schedule (choice 0: a thread switch only
 where a thread waits or ends) and with a switch at every scheduling point (choice 1 throughout:
 the worst case, one futex hand-off per point); in SC also with the race detection and sleep sets
 that partial-order reduction uses.  Then whole explorations: one program explored completely at
-preemption bound 2 under each reduction, the schedules, points and seconds it took, Python
-included.  A benchmark, not a test:
+preemption bound 2 under each reduction (SC) and under TSO and C11 (no reduction), the
+schedules, points and seconds it took, Python included.  A benchmark, not a test:
 
     nice -n 10 .venv/bin/python bench/check_speed.py
 """
@@ -27,7 +27,7 @@ def main() -> None:
     exp = expect(prog)
     for switches, choices in (("few switches", []), ("switch every point", [1] * 10**6)):
         for strategy in ("atomic", "biased", "coalesced"):
-            for memory in ("sc", "tso"):
+            for memory in ("sc", "tso", "c11"):
                 best = 0.0
                 for _ in range(3):
                     out = sched.run_scheduled(strategy, prog, exp, memory=memory, choices=choices, max_steps=10**8)
@@ -53,11 +53,11 @@ def main() -> None:
 def explorations() -> None:
     exp = expect(HAND_OFF)
     for strategy in ("atomic", "biased", "buffered"):
-        for reduction in sched.REDUCTIONS:
+        for memory, reduction in [("sc", r) for r in sched.REDUCTIONS] + [("tso", "none"), ("c11", "none")]:
 
             def run(choices, pct=None, sleep_add=None, want_trace=False):
                 return sched.run_scheduled(
-                    strategy, HAND_OFF, exp, choices=choices, sleep_add=sleep_add, want_trace=want_trace
+                    strategy, HAND_OFF, exp, choices=choices, memory=memory, sleep_add=sleep_add, want_trace=want_trace
                 )
 
             t0 = time.perf_counter()
@@ -65,11 +65,13 @@ def explorations() -> None:
             dt = time.perf_counter() - t0
             assert ex.failure is None and ex.complete
             print(
-                f"explore hand-off   {strategy:10s} {reduction:5s}: {ex.schedules:,} schedules "
+                f"explore hand-off   {strategy:10s} {memory:3s} {reduction:5s}: {ex.schedules:,} schedules "
                 f"({ex.pruned:,} pruned), {ex.steps:,} points, {dt:.2f} s, {ex.schedules / dt:,.0f} "
                 f"schedules/s, {ex.steps / dt:,.0f} points/s"
             )
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    explorations() if sys.argv[1:] == ["--explorations"] else main()

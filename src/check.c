@@ -604,8 +604,10 @@ static void chk_c11_read(chk_thread *me, const void *p, uint32_t size, void *out
     int32_t at = chk_here(), rf;
     uint32_t k = chk_c11_load_options(i, p, size, mo);
     uint32_t pick = k > 1 ? chk_read_from(i, k, p, size) : 0;
-    if (!chk_c11_load(i, p, size, mo, pick, out, &rf))
+    if (!chk_c11_load(i, p, size, mo, pick, out, &rf)) {
         chk_mem_read(p, size, out);
+        rf = -2; /* no history kept (wider than 8 bytes) */
+    }
     if (pick)
         me->dirty = 1; /* a newer store is there to read: its next wait does not park it */
     chk_set_rf(at, rf);
@@ -797,7 +799,8 @@ static void chk_mutex_free(pthread_mutex_t *m, int op)
 static void chk_unlock(int i, chk_mutex *x)
 {
     x->owner = -1;
-    chk_c11_unlock(i, (uint32_t)(x - G.mutex));
+    if (G.cfg->c11)
+        chk_c11_unlock(i, (uint32_t)(x - G.mutex));
     for (uint32_t k = 0; k < G.n; k++)
         if (G.t[k]->state == ST_BLOCK && G.t[k]->wait_on == x->addr)
             G.t[k]->state = ST_RUN;
@@ -828,7 +831,8 @@ static void chk_mutex_op(pthread_mutex_t *m, int op, const char *file, int line)
         }
         if (x->owner < 0) {
             x->owner = i;
-            chk_c11_lock(i, (uint32_t)(x - G.mutex));
+            if (G.cfg->c11)
+                chk_c11_lock(i, (uint32_t)(x - G.mutex));
             return;
         }
         me->state = ST_BLOCK;

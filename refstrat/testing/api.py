@@ -51,8 +51,9 @@ def check(
 
     * ``None`` or ``"timing"``: real threads at full speed, jitter and stress (below).
     * ``"random"``, ``"pct"``, ``"exhaustive"``: the check build -- one thread at a time,
-      a scheduling point at every shared-memory primitive, ``memory`` ``"sc"`` or ``"tso"``
-      (per-thread store buffers, x86).  ``"random"``: Hypothesis draws the program (unless
+      a scheduling point at every shared-memory primitive, ``memory`` ``"sc"``, ``"tso"``
+      (per-thread store buffers, x86) or ``"c11"`` (store histories, reads-from choices and
+      data races by happens-before: docs/checking.md).  ``"random"``: Hypothesis draws the program (unless
       given; at most ``max_ops`` bursts) and the choice sequence, and shrinks both.
       ``"pct"``: ``pct_runs`` PCT runs of depth ``pct_depth`` per program (seeded by
       ``seed``).  ``"exhaustive"``: every schedule with at most ``preemption_bound``
@@ -169,7 +170,7 @@ def replay(
     several repeats to show again; the jitter seed makes the pauses identical each time.
 
     With ``choices`` (a scheduled failure's schedule) the program runs under the check build's
-    scheduler with ``memory`` ("sc" or "tso"): the run, its log included, is identical every
+    scheduler with ``memory`` ("sc", "tso" or "c11"): the run, its log included, is identical every
     time, so one repeat reproduces it; a run that reaches ``max_steps`` raises
     :class:`BoundReached` (a limit of the check, not a bug)."""
     if isinstance(strategy, Failure):

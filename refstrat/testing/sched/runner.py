@@ -4,8 +4,9 @@ with the model, and its schedule as printed; the constants every exploration sha
 A schedule is a *choice sequence*: at every scheduling point with several options the
 scheduler takes option ``choice % options`` (0 = the running thread goes on), and 0 once the
 sequence is exhausted.  Under ``memory="c11"`` a load that may read several stores makes one more
-decision (a ``read_from`` step: 0 = the latest store, k = the k-th older one).  The choices a run actually took replay it bit for bit, whatever
-produced them (Hypothesis, PCT or the exhaustive search).
+decision (a ``read_from`` step: 0 = the latest store, k = the k-th older one).  The choices a
+run actually took replay it bit for bit, whatever produced them (Hypothesis, PCT or the
+exhaustive search).
 """
 
 from __future__ import annotations
@@ -267,6 +268,11 @@ def _mark(out: Outcome, raw: dict, expected: Expectation, result: SimpleNamespac
         out.marks[raw["first_uaf_step"]] = "first use after free"
     if raw["first_double_free_step"] >= 0:
         out.marks[raw["first_double_free_step"]] = "first double free"
+    if raw["race"] is not None:  # a data race ends the run: no final counts to compare
+        (s0, *_), (s1, *_) = raw["race"]
+        out.marks[s0] = "data race: this access ..."
+        out.marks[s1] = "... and this one, not ordered by happens-before"
+        return
     handles = raw["handles"]
     for oid, want in enumerate(expected.final_counts):
         have = result.final_counts[oid] if oid < len(result.final_counts) else None
