@@ -10,6 +10,7 @@ produced them (Hypothesis, PCT or the exhaustive search).
 from __future__ import annotations
 
 import functools
+import hashlib
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -232,6 +233,20 @@ def _mark(out: Outcome, raw: dict, expected: Expectation, result: SimpleNamespac
         if last is not None:
             note = f"last step touching object {oid} (count {have}, model {want})"
             out.marks[last] = out.marks[last] + "; " + note if last in out.marks else note
+
+
+def schedule_sites(out: Outcome, decisions: int) -> str | None:
+    """A fingerprint of the run's first ``decisions`` decision points: per point, the thread that
+    ran, its primitive, its ``file:line`` and how many options the scheduler had.  A choice list
+    means something only against the code that produced it: replayed against other code (an
+    edited scheme, another variant), the same choices steer other threads through other steps,
+    and this fingerprint differs.  None if the run has fewer decision points than ``decisions``
+    (the list steers steps that no longer exist).  Needs a run made with ``want_log``."""
+    points = [s for s in out.steps if s.options > 1]
+    if decisions > len(points):
+        return None
+    text = "\n".join(f"{s.thread} {s.primitive} {s.source} {s.options}" for s in points[:decisions])
+    return hashlib.blake2s(text.encode(), digest_size=4).hexdigest()
 
 
 def format_schedule(out: Outcome, workers: int, limit: int = 400) -> str:
