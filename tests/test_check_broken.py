@@ -52,8 +52,8 @@ def test_default_exploration_passes_correct_scheme(scheme: str) -> None:
 def test_ack_first_is_a_real_interleaving_bug(broken_plugin: list[str]) -> None:
     """The hardest variant for the generic exploration, on its own program: the exhaustive search
     finds, at run time, a schedule that frees early and replays; that schedule, replayed against
-    the correct scheme's code, reports that it diverged rather than a verdict (no hard-coded choice list: a refactor of buffered cannot make
-    this test pass or fail by itself)."""
+    the correct scheme's code, reports that it diverged rather than a verdict (no hard-coded
+    choice list: a refactor of buffered cannot make this test pass or fail by itself)."""
     from test_fuzz_broken import CATALOG
 
     program = CATALOG.CATALOG["broken_buffered_ack_first"].program

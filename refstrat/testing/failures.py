@@ -57,10 +57,12 @@ class Failure:
     def replay_code(self) -> str:
         """Python that reruns this failure (paste it after ``import refstrat.testing``)."""
         how = (
-            f"choices={list(self.choices)!r}, memory={self.memory!r}" + (f", sites={self.sites!r}" if self.sites else "")
+            f"choices={list(self.choices)!r}, memory={self.memory!r}"
             if self.choices is not None
             else f"jitter={self.jitter}"
         )
+        if self.sites:
+            how += f", sites={self.sites!r}"
         return f"refstrat.testing.replay({self.strategy!r}, refstrat.testing.{self.program!r}, {how}{self._knobs()})"
 
     def describe(self) -> str:
