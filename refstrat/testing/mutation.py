@@ -455,45 +455,61 @@ def score(
     progress: bool = False,
 ) -> Score:
     """Run every mutant (one subprocess each, ``jobs`` at a time; a crash or a run past
-    ``timeout`` seconds is that mutant's status, never the score's end) and collect the outcomes."""
+    ``timeout`` seconds is that mutant's status, never the score's end) and collect the outcomes.
+    Interrupted, it kills the mutants still running before it returns the exception."""
     t0 = time.perf_counter()
     outcomes: list[Outcome] = []
+    running: list[tuple[subprocess.Popen, Mutant, float, Path]] = []
     with tempfile.TemporaryDirectory(prefix="refstrat-mutants-") as tmp:
         pending = list(enumerate(mutants))
-        running: list[tuple[subprocess.Popen, Mutant, float, Path]] = []
-        while pending or running:
-            while pending and len(running) < jobs:
-                k, m = pending.pop(0)
-                job = Path(tmp) / f"job{k}"
-                job.mkdir()
-                (job / "in.json").write_text(json.dumps(dict(mutant=asdict(m), models=list(models), kw=check_kwargs)))
-                cmd = [sys.executable, "-m", "refstrat.testing.mutation", str(job)]
-                proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(job / "err.txt", "w"))
-                running.append((proc, m, time.perf_counter(), job))
-            time.sleep(0.05)
-            for item in list(running):
-                proc, m, start, job = item
-                over = time.perf_counter() - start > timeout
-                if proc.poll() is None and not over:
-                    continue
-                if over and proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
-                    o = Outcome(m, "timeout", seconds=timeout)
-                elif (job / "out.json").exists():
-                    o = _outcome_from(json.loads((job / "out.json").read_text()))
-                else:
-                    err = (job / "err.txt").read_text()[-500:]
-                    o = Outcome(m, "crashed", detail=f"exit {proc.returncode}: {err}")
-                running.remove(item)
-                outcomes.append(o)
-                if progress:
-                    print(
-                        f"[{len(outcomes)}/{len(mutants)}] {m.id:<40} {o.status:<16} {o.seconds:6.1f}s {o.detail[:80]}"
-                    )
+        try:
+            while pending or running:
+                while pending and len(running) < jobs:
+                    k, m = pending.pop(0)
+                    running.append(_start(m, Path(tmp) / f"job{k}", models, check_kwargs))
+                time.sleep(0.05)
+                for item in list(running):
+                    o = _finished(item, timeout)
+                    if o is None:
+                        continue
+                    running.remove(item)
+                    outcomes.append(o)
+                    if progress:
+                        done = f"[{len(outcomes)}/{len(mutants)}]"
+                        print(f"{done} {o.mutant.id:<40} {o.status:<16} {o.seconds:6.1f}s {o.detail[:80]}", flush=True)
+        finally:
+            for proc, *_ in running:
+                proc.kill()
+                proc.wait()
     order = {m.id: i for i, m in enumerate(mutants)}
     outcomes.sort(key=lambda o: order[o.mutant.id])
     return Score(outcomes, list(models), time.perf_counter() - t0)
+
+
+def _start(
+    m: Mutant, job: Path, models: Sequence[str], check_kwargs: dict | None
+) -> tuple[subprocess.Popen, Mutant, float, Path]:
+    job.mkdir()
+    (job / "in.json").write_text(json.dumps(dict(mutant=asdict(m), models=list(models), kw=check_kwargs)))
+    cmd = [sys.executable, "-m", "refstrat.testing.mutation", str(job)]
+    with open(job / "err.txt", "w") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+    return proc, m, time.perf_counter(), job
+
+
+def _finished(item: tuple[subprocess.Popen, Mutant, float, Path], timeout: float) -> Outcome | None:
+    """The outcome of a finished (or timed out) mutant subprocess; None while it runs."""
+    proc, m, start, job = item
+    over = time.perf_counter() - start > timeout
+    if proc.poll() is None and not over:
+        return None
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+        return Outcome(m, "timeout", seconds=timeout)
+    if (job / "out.json").exists():
+        return _outcome_from(json.loads((job / "out.json").read_text()))
+    return Outcome(m, "crashed", detail=f"exit {proc.returncode}: {(job / 'err.txt').read_text()[-500:]}")
 
 
 @dataclass

@@ -161,12 +161,34 @@ CORPUS: tuple[Litmus, ...] = (
         _p((("new", 0), ("inc", 0), ("send", 0, 1), ("kill", 0)), (("recv", 0), ("inc", 0), ("dec", 0), ("dec", 0))),
     ),
     Litmus(
+        "a kill, then both threads keep operating on the object (grace period and fold under work)",
+        _p(
+            (("new", 1), ("inc", 1), ("inc", 1), ("send", 1, 1), ("kill", 1))
+            + _WORK
+            + (("inc", 1), ("dec", 1), ("dec", 1)),
+            (("recv", 1), ("inc", 1), ("dec", 1)) + _WORK * 2 + (("dec", 1),),
+            shared=1,
+        ),
+    ),
+    Litmus(
         "a stack reference outlives the last heap reference (deferred: only a collection frees)",
         Program(threads=((("new", 0), ("push", 0), ("dec", 0), ("pop", 0)),), deferred=(0,)),
     ),
     Litmus(
         "two threads race increments on a sharded shared object",
         Program(threads=((("inc", 0),), (("inc", 0),)), shared=1, sharded=(0,)),
+    ),
+    Litmus(
+        "both threads work on a deferred and a sharded object while collections run",
+        Program(
+            threads=(
+                (("new", 1), ("push", 1), ("inc", 1), ("send", 1, 1), ("inc", 0), ("dec", 0), ("pop", 1), ("dec", 1)),
+                (("recv", 1), ("inc", 0), ("dec", 1), ("dec", 0)),
+            ),
+            shared=1,
+            deferred=(1,),
+            sharded=(0,),
+        ),
     ),
     Litmus(
         "a deferred object handed over while its sender still holds it on its stack",

@@ -147,7 +147,7 @@ def run_scheduled(
     Deterministic: the same arguments give the same outcome, log included."""
     from refstrat import _core
 
-    cfg, compiled = _prepared(program, immortal, tick, log_size)
+    cfg, compiled = _prepared(program, immortal, tick, log_size, _takes_collected(strategy))
     compiled = run_arrays(compiled, [0 if c is None else c for c in expected.final_counts])
     final = compiled[-1]
     seed, depth, k = pct or (0, 0, 0)
@@ -194,17 +194,38 @@ def run_scheduled(
     return out
 
 
+def _takes_collected(strategy: str) -> bool:
+    """Whether ``strategy`` composes with the deferred and sharded layers (gil, buffered and percpu
+    refuse them)."""
+    from refstrat import _core
+
+    row = _core.find_strategy(strategy)
+    return row is not None and not row["refuses"]
+
+
 @functools.lru_cache(maxsize=8)
-def _prepared(program: Program, immortal: bool, tick: int, log_size: int) -> tuple[dict, tuple]:
+def _prepared(program: Program, immortal: bool, tick: int, log_size: int, collected: bool) -> tuple[dict, tuple]:
     """The validated configuration and compiled trace of a scheduled run: an exploration runs one
-    program thousands of times."""
+    program thousands of times.
+
+    A program that marks objects deferred or sharded turns those layers on for every scheme that
+    takes them (not only the schemes that force them), and the collection comes every ``tick``
+    safepoints, as epochs do: so the layers' collection handshake runs against working threads
+    inside a short program, not only at quiesce."""
     from refstrat import _api
 
+    layers = dict(deferred=collected and bool(program.deferred), sharded=collected and bool(program.sharded))
     cfg, trace = _api._config(
         "trace",
         program.nthreads,
         dict(
-            trace=program.to_trace(), immortal=immortal, tick=tick, log_size=log_size, arena_size=_arena_size(program)
+            trace=program.to_trace(),
+            immortal=immortal,
+            tick=tick,
+            log_size=log_size,
+            collect_interval=tick,
+            arena_size=_arena_size(program),
+            **layers,
         ),
     )
     return cfg, trace.compile()
