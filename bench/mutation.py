@@ -37,8 +37,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("-I", dest="include", action="append", default=[], help="include directory of --header")
     ap.add_argument("--triage", default=str(HERE / "mutation-triage.md"))
     ap.add_argument("--out", default=str(HERE / "mutation.txt"))
+    ap.add_argument("--from-json", help="re-render a score's json with the current triage (no run)")
     args = ap.parse_args(argv)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if args.from_json:
+        score = mutation.Score.from_json(Path(args.from_json).read_text())
+        command = Path(args.out).read_text().splitlines()[0] if Path(args.out).exists() else "(re-rendered)"
+        _write(score, Path(args.triage), Path(args.out), command, json_too=False)
+        return
     if args.header:
         if not args.scheme:
             ap.error("--header needs --scheme")
@@ -56,14 +62,19 @@ def main(argv: list[str] | None = None) -> None:
         check_kwargs=dict(max_schedules=args.max_schedules),
         progress=True,
     )
-    triage = Path(args.triage)
+    given = sys.argv[1:] if argv is None else argv
+    command = "command: nice -n 10 .venv/bin/python bench/mutation.py " + shlex.join(given)
+    _write(score, Path(args.triage), Path(args.out), command, json_too=True)
+
+
+def _write(score: mutation.Score, triage: Path, out: Path, command: str, json_too: bool) -> None:
+    """The table (the triaged equivalents counted as such) to ``out``; the raw outcomes beside it."""
+    if json_too:
+        out.with_suffix(".json").write_text(score.to_json() + "\n")
     if triage.exists():
         score.apply_triage(re.findall(r"^- `([^`]+)`: equivalent", triage.read_text(), flags=re.M))
-    command = "nice -n 10 .venv/bin/python bench/mutation.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    text = f"command: {command}\n{score.table()}\n"
-    out = Path(args.out)
+    text = f"{command}\n{score.table()}\n"
     out.write_text(text)
-    out.with_suffix(".json").write_text(score.to_json() + "\n")
     print(text)
 
 

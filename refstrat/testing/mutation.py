@@ -406,10 +406,10 @@ def run_one(mutant: Mutant, models: Sequence[str], workdir: Path, check_kwargs: 
 
     t0 = time.perf_counter()
     out = Outcome(mutant, "survived")
-    runnable = [m for m in models if m != "c11" or mutant.needs == "c11"]
     if mutant.needs == "c11" and "c11" not in models:
         out.status = "needs c11"
         return out
+    runnable = ["c11"] if mutant.needs == "c11" else list(models)  # SC and TSO cannot tell an order apart
     for host in mutant.hosts:
         lib, name = build(mutant, host, workdir, [mutant.include] if mutant.include else [])
         if lib is None:
@@ -457,6 +457,11 @@ def score(
     """Run every mutant (one subprocess each, ``jobs`` at a time; a crash or a run past
     ``timeout`` seconds is that mutant's status, never the score's end) and collect the outcomes.
     Interrupted, it kills the mutants still running before it returns the exception."""
+    from refstrat.testing.sched.runner import MEMORIES
+
+    bad = [m for m in models if m not in MEMORIES]
+    if bad or not models:
+        raise ValueError(f"unknown memory model(s) {bad}; valid choices: {', '.join(MEMORIES)}")
     t0 = time.perf_counter()
     outcomes: list[Outcome] = []
     running: list[tuple[subprocess.Popen, Mutant, float, Path]] = []
@@ -551,8 +556,18 @@ class Score:
         survivors = [o for o in self.outcomes if o.status == "survived"]
         if survivors:
             lines += ["", "survivors:"]
-            lines += [f"  {o.mutant.id}  {o.mutant.after.strip()[:90]}" for o in survivors]
+            for o in survivors:
+                verdicts = ", ".join(f"{k} {v}" for k, v in o.models.items())
+                lines.append(f"  {o.mutant.id}  [{verdicts}]")
+                lines.append(f"      {' '.join(o.mutant.before.split())[:100]}")
+                lines.append(f"   -> {' '.join(o.mutant.after.split())[:100]}")
         return "\n".join(lines)
+
+    @classmethod
+    def from_json(cls, text: str) -> Score:
+        """The score :meth:`to_json` wrote (to re-render it with a new triage, without a rerun)."""
+        d = json.loads(text)
+        return cls([_outcome_from(o) for o in d["outcomes"]], d["models"], d["seconds"])
 
     def to_json(self) -> str:
         return json.dumps(
