@@ -59,6 +59,8 @@ _WORK = (("inc", 0), ("dec", 0))  # safepoints on shared object 0 (epochs, commi
 CORPUS: tuple[Litmus, ...] = (
     Litmus("two threads race increments on a shared object", _p((("inc", 0),), (("inc", 0),), shared=1)),
     Litmus("two threads race inc/dec pairs on a shared object", _p(_WORK, _WORK, shared=1)),
+    # Three: where one worker owns the object (biased), the other two race on its shared count.
+    Litmus("three threads race inc/dec pairs on a shared object", _p(_WORK, _WORK, _WORK, shared=1)),
     Litmus(
         "two holders drop the last references at once",
         _p((("new", 0), ("inc", 0), ("send", 0, 1), ("dec", 0)), (("recv", 0), ("dec", 0))),
