@@ -85,3 +85,16 @@ def test_sampled_mutants_are_killed_at_the_floor() -> None:
     judged = counts["killed"] + counts["survived"]
     assert judged >= SAMPLE // 2, score.table()
     assert counts["killed"] / judged >= FLOOR, score.table()
+
+
+def test_a_plugin_scheme_gets_a_score(tmp_path: Path) -> None:
+    """A user's scheme (its own header, its own names) is mutated and scored the same way: here a
+    copy of atomic's header under another name; its split decrement is killed."""
+    src = (Path(refstrat.get_include()) / "refstrat" / "atomic.h").read_text()
+    (tmp_path / "my_atomic.h").write_text(src.replace("rs_atomic_", "rs_my_atomic_").replace("ATOMIC_H", "MY_ATOMIC_H"))
+    target = mutation.Target("my_atomic.h", ("my_atomic",))
+    mutants = mutation.generate([target], include_dirs=[tmp_path])
+    assert {m.operator for m in mutants} >= {"rmw_split", "drop"} and all(m.include for m in mutants)
+    split = [m for m in mutants if m.operator == "rmw_split"][:1]
+    score = mutation.score(split, ["sc"], timeout=300)
+    assert [o.status for o in score.outcomes] == ["killed"], score.table()

@@ -340,9 +340,10 @@ def plugin_source(mutant: Mutant, host: str, name: str, layers: str | None = Non
         layers, vocab = _registry_entry(host)
     alias = "\n".join(f"#define rs_{name}_{h} rs_{host}_{h}" for h in _HOOKS)
     extra = f", {vocab}" if vocab else ""
+    own = "" if mutant.path.startswith("refstrat/") else f'#include "{mutant.path}"\n'  # a plugin's scheme
     return (
         '#include "refstrat/plugin.h"\n'
-        f"{alias}\n"
+        f"{own}{alias}\n"
         f'#define RS_MUTANTS(RS_X) RS_X({name}, 1, {layers}, "MUTANT {mutant.id}", '
         f'"refstrat.testing.mutation"{extra})\n'
         "RS_DEFINE_PLUGIN(RS_MUTANTS)\n"
