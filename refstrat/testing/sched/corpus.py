@@ -150,6 +150,17 @@ CORPUS: tuple[Litmus, ...] = (
         schedules=1_500,
     ),
     Litmus(
+        "a killed object freed while another works, its slot reused by a new object killed in turn",
+        _p(
+            (("new", 1), ("inc", 1), ("send", 1, 1), ("kill", 1))
+            + _WORK
+            + (("new", 2), ("inc", 2), ("send", 2, 1), ("kill", 2)),
+            (("recv", 1),) + _WORK + (("dec", 1), ("recv", 2), ("dec", 2)),
+            shared=1,
+            pool=1,
+        ),
+    ),
+    Litmus(
         "immortal beside mortal, both shared",
         _p(
             (("inc", 0), ("inc", 1), ("dec", 0), ("dec", 1)),
