@@ -41,6 +41,7 @@ Modules, one concern each; this package re-exports their public names:
 ``arena``      :func:`arena_machine`
 ``plugins``    :func:`build_plugin`
 ``sched``      the systematic checker: scheduled runs, PCT, exhaustive search, DPOR, the corpus
+``mutation``   mechanical mutants of the shared-memory code and the checker's score on them
 =============  =====================================================================================
 
 :func:`compare` and the model itself live in :mod:`refstrat.model` (re-exported here).
