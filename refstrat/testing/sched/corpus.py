@@ -192,7 +192,7 @@ CORPUS: tuple[Litmus, ...] = (
         Program(threads=((("inc", 0),), (("inc", 0),)), shared=1, sharded=(0,)),
     ),
     Litmus(
-        "both threads work on a deferred and a sharded object while collections run",
+        "both threads work on a deferred and a sharded object, the layers on for every scheme",
         Program(
             threads=(
                 (("new", 1), ("push", 1), ("inc", 1), ("send", 1, 1), ("inc", 0), ("dec", 0), ("pop", 1), ("dec", 1)),

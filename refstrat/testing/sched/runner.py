@@ -209,9 +209,10 @@ def _prepared(program: Program, immortal: bool, tick: int, log_size: int, collec
     program thousands of times.
 
     A program that marks objects deferred or sharded turns those layers on for every scheme that
-    takes them (not only the schemes that force them), and the collection comes every ``tick``
-    safepoints, as epochs do: so the layers' collection handshake runs against working threads
-    inside a short program, not only at quiesce."""
+    takes them (not only the schemes that force them).  The collection interval stays the
+    default (collections at quiesce): lowered to ``tick``, the default check of atomic finds a
+    deadlock between a collection and a worker waiting in recv (issue 30's note), which must be
+    judged before collections run against working threads by default."""
     from refstrat import _api
 
     layers = dict(deferred=collected and bool(program.deferred), sharded=collected and bool(program.sharded))
@@ -223,7 +224,6 @@ def _prepared(program: Program, immortal: bool, tick: int, log_size: int, collec
             immortal=immortal,
             tick=tick,
             log_size=log_size,
-            collect_interval=tick,
             arena_size=_arena_size(program),
             **layers,
         ),
