@@ -49,19 +49,47 @@ def test_default_exploration_passes_correct_scheme(scheme: str) -> None:
     assert report.ok and report.schedules > 0
 
 
-#: broken_buffered_ack_first's schedule, found by hand on its catalog program: the commit thread
-#: starts its first round after T0's allocation (step 10), T1 runs after T0's send (step 36), and
-#: the commit thread collects between T0's acknowledgement and its submission (step 82).
-ACK_FIRST_CHOICES = [0] * 10 + [2] + [0] * 25 + [1] + [0] * 42 + [1]
-
-
 def test_ack_first_is_a_real_interleaving_bug(broken_plugin: list[str]) -> None:
-    """The hardest variant for the generic exploration, on its own program: its hand-found schedule
-    replays to an early free, and the same choices pass the correct scheme."""
+    """The hardest variant for the generic exploration, on its own program: the exhaustive search
+    finds, at run time, a schedule that frees early and replays; that schedule, replayed against
+    the correct scheme's code, reports that it diverged rather than a verdict (no hard-coded
+    choice list: a refactor of buffered cannot make this test pass or fail by itself)."""
     from test_fuzz_broken import CATALOG
 
     program = CATALOG.CATALOG["broken_buffered_ack_first"].program
     with pytest.raises(CheckFailed) as info:
-        refstrat.testing.replay("broken_buffered_ack_first", program, choices=ACK_FIRST_CHOICES)
-    assert any("freed object" in p for p in info.value.failure.problems)
-    refstrat.testing.replay("buffered", program, choices=ACK_FIRST_CHOICES)
+        check("broken_buffered_ack_first", program, schedule="exhaustive", preemption_bound=ACK_FIRST_BOUND)
+    failure = info.value.failure
+    assert any("freed object" in p or "double free" in p for p in failure.problems), failure.describe()
+    with pytest.raises(CheckFailed) as again:
+        refstrat.testing.replay(failure)
+    assert again.value.failure.schedule_text == failure.schedule_text
+    with pytest.raises(refstrat.testing.ScheduleDiverged, match="schedule diverged"):
+        refstrat.testing.replay("buffered", program, choices=failure.choices, sites=failure.sites)
+
+
+#: The bound the ack-first schedule needs on its catalog program: the commit thread's round must
+#: start after T0's allocation, T1 run after T0's send, the collect fall between ack and submit.
+ACK_FIRST_BOUND = 3
+
+
+def test_replay_on_other_code_reports_divergence(broken_plugin: list[str]) -> None:
+    """A choice list judges only the code it was found on.  A failure of one variant, replayed
+    with its fingerprint against another scheme, raises ScheduleDiverged (not CheckFailed, not a
+    pass); a list that steers beyond the run's last decision point does too, fingerprint or not;
+    a fingerprint that matches replays as before."""
+    from refstrat.testing import Program, ScheduleDiverged, replay
+
+    program = Program(threads=((("inc", 0), ("dec", 0)), (("inc", 0), ("dec", 0))), shared=1)
+    with pytest.raises(CheckFailed) as info:
+        check("broken_atomic_split", program, schedule="exhaustive")
+    failure = info.value.failure
+    assert failure.sites and f"sites={failure.sites!r}" in failure.replay_code
+    with pytest.raises(CheckFailed):
+        replay(failure)
+    with pytest.raises(ScheduleDiverged, match="schedule diverged"):
+        replay("atomic", program, choices=failure.choices, sites=failure.sites)
+    with pytest.raises(ScheduleDiverged, match="schedule diverged"):
+        replay("broken_atomic_split", program, choices=failure.choices, sites="00000000")
+    with pytest.raises(ScheduleDiverged, match="decision point"):
+        replay("atomic", program, choices=[0] * 500 + [1])

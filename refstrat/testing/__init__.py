@@ -37,10 +37,11 @@ Modules, one concern each; this package re-exports their public names:
 ``programs``   :func:`programs`, :func:`cases` and the knobs' defaults
 ``timing``     timing fuzz on real threads, and :func:`minimize`
 ``stress``     :func:`stress` and :func:`stress_program`
-``failures``   :class:`Failure`, :class:`CheckFailed`, :class:`BoundReached`, :class:`Report`
+``failures``   :class:`Failure`, :class:`CheckFailed`, :class:`BoundReached`, :class:`ScheduleDiverged`, :class:`Report`
 ``arena``      :func:`arena_machine`
 ``plugins``    :func:`build_plugin`
 ``sched``      the systematic checker: scheduled runs, PCT, exhaustive search, DPOR, the corpus
+``mutation``   mechanical mutants of the shared-memory code and the checker's score on them
 =============  =====================================================================================
 
 :func:`compare` and the model itself live in :mod:`refstrat.model` (re-exported here).
@@ -52,7 +53,7 @@ from refstrat.model import Expectation, Program, ProgramError, compare, expect
 from refstrat.testing.api import check, replay
 from refstrat.testing.arena import arena_machine
 from refstrat.testing.config import CheckConfig
-from refstrat.testing.failures import BoundReached, CheckFailed, Failure, Report, StressResult
+from refstrat.testing.failures import BoundReached, CheckFailed, Failure, Report, ScheduleDiverged, StressResult
 from refstrat.testing.plugins import build_plugin
 from refstrat.testing.programs import DEFAULT_LOG_SIZE, DEFAULT_TICK, Case, cases, programs
 from refstrat.testing.sched.runner import MEMORIES, SCHEDULES
@@ -68,6 +69,7 @@ __all__ = [
     "Failure",
     "CheckFailed",
     "BoundReached",
+    "ScheduleDiverged",
     "Report",
     "StressResult",
     "CheckConfig",

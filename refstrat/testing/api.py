@@ -163,6 +163,7 @@ def replay(
     choices: Sequence[int] | None = None,
     memory: str = "sc",
     max_steps: int = DEFAULT_MAX_STEPS,
+    sites: str | None = None,
 ) -> None:
     """Rerun a failing program (or a :class:`Failure`) ``repeats`` times with the same jitter
     seed and knobs.  Raises :class:`CheckFailed` on the first disagreement with the model,
@@ -172,11 +173,16 @@ def replay(
     With ``choices`` (a scheduled failure's schedule) the program runs under the check build's
     scheduler with ``memory`` ("sc", "tso" or "c11"): the run, its log included, is identical every
     time, so one repeat reproduces it; a run that reaches ``max_steps`` raises
-    :class:`BoundReached` (a limit of the check, not a bug)."""
+    :class:`BoundReached` (a limit of the check, not a bug).  A choice list judges only the
+    code it was found on: ``sites`` (a failure's fingerprint of the steps its choices steered,
+    printed in its replay line) makes a replay against changed code raise
+    :class:`ScheduleDiverged` instead of a verdict; without it, a list that steers past the
+    run's last decision point raises it too."""
     if isinstance(strategy, Failure):
         given = strategy
         strategy, program, jitter, immortal = given.strategy, given.program, given.jitter, given.immortal
         tick, log_size, choices, memory = given.tick, given.log_size, given.choices, given.memory
+        sites = given.sites
     strategy = _api._validate_strategy(strategy)
     if program is None:
         raise TypeError("replay needs a program (or a Failure)")
@@ -203,6 +209,7 @@ def replay(
             log_size=log_size,
             max_steps=max_steps,
             source="replay",
+            sites=None if sites is None else str(sites),
         )
         if f is not None:
             raise CheckFailed(f)

@@ -36,6 +36,9 @@ class Failure:
     choices: tuple[int, ...] | None = None
     memory: str = "sc"
     schedule_text: str = field(default="", compare=False, repr=False)
+    #: Scheduled runs: the fingerprint of the code the choices steered (runner.schedule_sites);
+    #: :func:`replay` reports :class:`ScheduleDiverged` when the code it replays against differs.
+    sites: str | None = field(default=None, compare=False)
 
     def _knobs(self) -> str:
         default_tick, default_log = (
@@ -58,6 +61,8 @@ class Failure:
             if self.choices is not None
             else f"jitter={self.jitter}"
         )
+        if self.sites:
+            how += f", sites={self.sites!r}"
         return f"refstrat.testing.replay({self.strategy!r}, refstrat.testing.{self.program!r}, {how}{self._knobs()})"
 
     def describe(self) -> str:
@@ -92,6 +97,14 @@ class CheckFailed(AssertionError):
     def __init__(self, failure: Failure):
         super().__init__(failure.describe())
         self.failure = failure
+
+
+class ScheduleDiverged(RuntimeError):
+    """Raised by :func:`replay` when a choice list no longer matches the code it replays: the run
+    reached other primitives, at other lines, than the run that recorded the choices (its
+    ``sites`` fingerprint differs), or ended before the list's last choice.  No verdict on the
+    scheme: the schedule steers code it was not found on.  Regenerate it with
+    :func:`~refstrat.testing.check` on the same program."""
 
 
 class BoundReached(RunError):

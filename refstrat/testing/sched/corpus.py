@@ -59,6 +59,8 @@ _WORK = (("inc", 0), ("dec", 0))  # safepoints on shared object 0 (epochs, commi
 CORPUS: tuple[Litmus, ...] = (
     Litmus("two threads race increments on a shared object", _p((("inc", 0),), (("inc", 0),), shared=1)),
     Litmus("two threads race inc/dec pairs on a shared object", _p(_WORK, _WORK, shared=1)),
+    # Three: where one worker owns the object (biased), the other two race on its shared count.
+    Litmus("three threads race inc/dec pairs on a shared object", _p(_WORK, _WORK, _WORK, shared=1)),
     Litmus(
         "two holders drop the last references at once",
         _p((("new", 0), ("inc", 0), ("send", 0, 1), ("dec", 0)), (("recv", 0), ("dec", 0))),
@@ -148,6 +150,17 @@ CORPUS: tuple[Litmus, ...] = (
         schedules=1_500,
     ),
     Litmus(
+        "a killed object freed while another works, its slot reused by a new object killed in turn",
+        _p(
+            (("new", 1), ("inc", 1), ("send", 1, 1), ("kill", 1))
+            + _WORK
+            + (("new", 2), ("inc", 2), ("send", 2, 1), ("kill", 2)),
+            (("recv", 1),) + _WORK + (("dec", 1), ("recv", 2), ("dec", 2)),
+            shared=1,
+            pool=1,
+        ),
+    ),
+    Litmus(
         "immortal beside mortal, both shared",
         _p(
             (("inc", 0), ("inc", 1), ("dec", 0), ("dec", 1)),
@@ -161,12 +174,34 @@ CORPUS: tuple[Litmus, ...] = (
         _p((("new", 0), ("inc", 0), ("send", 0, 1), ("kill", 0)), (("recv", 0), ("inc", 0), ("dec", 0), ("dec", 0))),
     ),
     Litmus(
+        "a kill, then both threads keep operating on the object (grace period and fold under work)",
+        _p(
+            (("new", 1), ("inc", 1), ("inc", 1), ("send", 1, 1), ("kill", 1))
+            + _WORK
+            + (("inc", 1), ("dec", 1), ("dec", 1)),
+            (("recv", 1), ("inc", 1), ("dec", 1)) + _WORK * 2 + (("dec", 1),),
+            shared=1,
+        ),
+    ),
+    Litmus(
         "a stack reference outlives the last heap reference (deferred: only a collection frees)",
         Program(threads=((("new", 0), ("push", 0), ("dec", 0), ("pop", 0)),), deferred=(0,)),
     ),
     Litmus(
         "two threads race increments on a sharded shared object",
         Program(threads=((("inc", 0),), (("inc", 0),)), shared=1, sharded=(0,)),
+    ),
+    Litmus(
+        "both threads work on a deferred and a sharded object, the layers on for every scheme",
+        Program(
+            threads=(
+                (("new", 1), ("push", 1), ("inc", 1), ("send", 1, 1), ("inc", 0), ("dec", 0), ("pop", 1), ("dec", 1)),
+                (("recv", 1), ("inc", 0), ("dec", 1), ("dec", 0)),
+            ),
+            shared=1,
+            deferred=(1,),
+            sharded=(0,),
+        ),
     ),
     Litmus(
         "a deferred object handed over while its sender still holds it on its stack",

@@ -16,7 +16,14 @@ from hypothesis import strategies as st
 from refstrat.model import Expectation, Program, expect
 from refstrat.testing.args import require_sched_flavour, validate_memory, validate_reduction
 from refstrat.testing.config import CheckConfig
-from refstrat.testing.failures import BoundReached, CheckFailed, Failure, Report, smallest_failure
+from refstrat.testing.failures import (
+    BoundReached,
+    CheckFailed,
+    Failure,
+    Report,
+    ScheduleDiverged,
+    smallest_failure,
+)
 from refstrat.testing.failures import hyp_settings as _hyp_settings  # the name the tests' text calls
 from refstrat.testing.programs import immortal_active, programs
 from refstrat.testing.sched.corpus import explore_corpus
@@ -29,6 +36,7 @@ from refstrat.testing.sched.runner import (
     Outcome,
     format_schedule,
     run_scheduled,
+    schedule_sites,
 )
 
 
@@ -293,10 +301,13 @@ def scheduled_failure(
     log_size: int,
     max_steps: int,
     source: str,
+    sites: str | None = None,
 ) -> Failure | None:
     """Run one schedule with its log; a Failure carrying the printed schedule, or None.  Raises
     :class:`~refstrat.testing.BoundReached` for a run cut by ``max_steps`` (only a replay meets
-    one here: an exploration passes on failures alone)."""
+    one here: an exploration passes on failures alone).  A replay (``source="replay"``) first
+    raises :class:`~refstrat.testing.ScheduleDiverged` when the choices no longer match the code:
+    the run's fingerprint differs from ``sites``, or the run ends before the last choice."""
     out = run_scheduled(
         strategy,
         program,
@@ -309,6 +320,8 @@ def scheduled_failure(
         max_steps=max_steps,
         want_log=True,
     )
+    if source == "replay":
+        _require_same_code(strategy, out, choices, sites)
     if out.verdict == "step bound":
         raise BoundReached(
             f"{strategy}: {BOUND_REACHED}: the replayed run did not finish in "
@@ -317,7 +330,7 @@ def scheduled_failure(
         )
     if not out.problems:
         return None
-    taken = list(choices)
+    taken = list(choices[: len(out.decisions)])  # beyond the run's decision points they steer nothing
     while taken and taken[-1] == 0:  # choice 0 is also what an exhausted sequence gives
         taken.pop()
     return Failure(
@@ -333,4 +346,23 @@ def scheduled_failure(
         choices=tuple(taken),
         memory=memory,
         schedule_text=format_schedule(out, program.nthreads),
+        sites=schedule_sites(out, len(taken)),
+    )
+
+
+def _require_same_code(strategy: str, out: Outcome, choices: Sequence[int], sites: str | None) -> None:
+    """Raise ScheduleDiverged unless ``choices`` steered the run they were recorded on."""
+    steering = len(choices)
+    while steering and choices[steering - 1] == 0:
+        steering -= 1
+    have = schedule_sites(out, steering)
+    if have is None:
+        why = f"the run has {len(out.decisions)} decision point(s), the choice list steers {steering}"
+    elif sites is not None and have != sites:
+        why = f"its decision points are other steps (sites {have}, recorded {sites})"
+    else:
+        return
+    raise ScheduleDiverged(
+        f"{strategy}: schedule diverged: {why}; the choices were recorded on other code, so this replay "
+        "judges nothing -- find the schedule again with refstrat.testing.check(strategy, program, schedule=...)"
     )

@@ -12,6 +12,7 @@ exhaustive search).
 from __future__ import annotations
 
 import functools
+import hashlib
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -161,7 +162,7 @@ def run_scheduled(
     Deterministic: the same arguments give the same outcome, log included."""
     from refstrat import _core
 
-    cfg, compiled = _prepared(program, immortal, tick, log_size)
+    cfg, compiled = _prepared(program, immortal, tick, log_size, _takes_collected(strategy))
     compiled = run_arrays(compiled, [0 if c is None else c for c in expected.final_counts])
     final = compiled[-1]
     seed, depth, k = pct or (0, 0, 0)
@@ -238,17 +239,38 @@ def race_problem(race: list[tuple], workers: int) -> str:
     )
 
 
+def _takes_collected(strategy: str) -> bool:
+    """Whether ``strategy`` composes with the deferred and sharded layers (gil, buffered and percpu
+    refuse them)."""
+    from refstrat import _core
+
+    row = _core.find_strategy(strategy)
+    return row is not None and not row["refuses"]
+
+
 @functools.lru_cache(maxsize=8)
-def _prepared(program: Program, immortal: bool, tick: int, log_size: int) -> tuple[dict, tuple]:
+def _prepared(program: Program, immortal: bool, tick: int, log_size: int, collected: bool) -> tuple[dict, tuple]:
     """The validated configuration and compiled trace of a scheduled run: an exploration runs one
-    program thousands of times."""
+    program thousands of times.
+
+    A program that marks objects deferred or sharded turns those layers on for every scheme that
+    takes them (not only the schemes that force them).  The collection interval stays the
+    default (collections at quiesce): lowered to ``tick``, the default check of atomic finds a
+    deadlock between a collection and a worker waiting in recv (issue 30's note), which must be
+    judged before collections run against working threads by default."""
     from refstrat import _api
 
+    layers = dict(deferred=collected and bool(program.deferred), sharded=collected and bool(program.sharded))
     cfg, trace = _api._config(
         "trace",
         program.nthreads,
         dict(
-            trace=program.to_trace(), immortal=immortal, tick=tick, log_size=log_size, arena_size=_arena_size(program)
+            trace=program.to_trace(),
+            immortal=immortal,
+            tick=tick,
+            log_size=log_size,
+            arena_size=_arena_size(program),
+            **layers,
         ),
     )
     return cfg, trace.compile()
@@ -282,6 +304,20 @@ def _mark(out: Outcome, raw: dict, expected: Expectation, result: SimpleNamespac
         if last is not None:
             note = f"last step touching object {oid} (count {have}, model {want})"
             out.marks[last] = out.marks[last] + "; " + note if last in out.marks else note
+
+
+def schedule_sites(out: Outcome, decisions: int) -> str | None:
+    """A fingerprint of the run's first ``decisions`` decision points: per point, the thread that
+    ran, its primitive, its ``file:line`` and how many options the scheduler had.  A choice list
+    means something only against the code that produced it: replayed against other code (an
+    edited scheme, another variant), the same choices steer other threads through other steps,
+    and this fingerprint differs.  None if the run has fewer decision points than ``decisions``
+    (the list steers steps that no longer exist).  Needs a run made with ``want_log``."""
+    points = [s for s in out.steps if s.options > 1]
+    if decisions > len(points):
+        return None
+    text = "\n".join(f"{s.thread} {s.primitive} {s.source} {s.options}" for s in points[:decisions])
+    return hashlib.blake2s(text.encode(), digest_size=4).hexdigest()
 
 
 def format_schedule(out: Outcome, workers: int, limit: int = 400) -> str:
