@@ -1,0 +1,97 @@
+"""The lock axis (include/refstrat/locks.h): the registry, bad input, the model's lock discipline,
+mutual exclusion on real threads and under the systematic scheduler, for every lock scheme."""
+
+from __future__ import annotations
+
+import pytest
+
+import refstrat
+from refstrat import Trace, TraceError, _core
+from refstrat.model import Program, ProgramError, expect
+from refstrat.testing import check
+
+LOCKS = [lk.name for lk in refstrat.locks()]
+EXCLUDING = [lk.name for lk in refstrat.locks() if lk.excludes]
+
+TWO_LOCKERS = Program(
+    threads=tuple(((("lock", 0), ("write", 0), ("read", 0), ("write", 0), ("unlock", 0)),) * 2), shared=1
+)
+PROMOTION_RACE = Program(
+    threads=(
+        (
+            ("new", 1), ("inc", 1), ("send", 1, 1), ("lock", 1), ("write", 1), ("unlock", 1),
+            ("lock", 1), ("write", 1), ("unlock", 1), ("dec", 1),
+        ),
+        (("recv", 1), ("lock", 1), ("write", 1), ("unlock", 1), ("dec", 1)),
+    ),
+    shared=1,
+)  # fmt: skip
+
+
+def test_registry() -> None:
+    assert LOCKS == ["none", "global", "mutex", "pymutex", "private"]
+    assert EXCLUDING == LOCKS[1:]
+    for s in refstrat.strategies():
+        assert _core.strategy_locks(s.name) == LOCKS
+
+
+def test_unknown_lock_names_the_choices() -> None:
+    with pytest.raises(ValueError, match="unknown lock scheme 'futex'; valid choices: none, global, mutex, pymutex, private"):
+        refstrat.run("atomic", "private", 1, ops=100, locks="futex")
+    with pytest.raises(TypeError, match="locks must be a str"):
+        refstrat.run("atomic", "private", 1, ops=100, locks=3)
+
+
+@pytest.mark.parametrize(
+    "ops, message",
+    [
+        ([("unlock", 0)], "unlock of an object it has not locked"),
+        ([("lock", 0), ("unlock", 0), ("unlock", 0)], "unlock of an object it has not locked"),
+        ([("write", 0)], "write without its lock"),
+        ([("lock", 0), ("lock", 0)], "one lock at a time"),
+        ([("lock", 0)], "ends holding the lock of object 0"),
+        ([("new", 1), ("lock", 1), ("dec", 1), ("unlock", 1)], "while holding its lock"),
+        ([("new", 1), ("dec", 1), ("lock", 1), ("unlock", 1)], "use after free|without holding"),
+    ],
+)
+def test_discipline_is_an_error_in_model_and_api(ops: list[tuple], message: str) -> None:
+    with pytest.raises(ProgramError, match=message):
+        expect(Program(threads=(tuple(ops),), shared=1))
+    with pytest.raises(TraceError, match=message.replace("use after free|without holding", "holds no reference")):
+        refstrat.run("atomic", "trace", 1, trace=Trace([ops], shared=1), locks="pymutex")
+
+
+def test_unlock_by_a_non_holder_is_refused() -> None:
+    ops = [[("lock", 0), ("unlock", 0)], [("unlock", 0)]]
+    with pytest.raises(TraceError, match=r"thread 1, op 0: unlock\(0\): unlock of an object it has not locked"):
+        Trace(ops, shared=1).compile()
+
+
+def test_model_payloads() -> None:
+    assert expect(TWO_LOCKERS).payloads == (4,)
+    assert expect(PROMOTION_RACE).payloads == (0, 3)
+
+
+@pytest.mark.parametrize("lock", EXCLUDING)
+@pytest.mark.parametrize("strategy", ["atomic", "biased", "locked"])
+def test_guarded_counter_exact_on_threads(strategy: str, lock: str) -> None:
+    ops = [("lock", 0), ("write", 0), ("read", 0), ("write", 0), ("unlock", 0)] * 300
+    r = refstrat.run(strategy, "trace", 4, trace=Trace([ops] * 4, shared=1), locks=lock)
+    assert r.locks == lock
+    assert r.final_payloads == (2400,)
+    assert r.exclusion_violations == 0
+    assert r.final_counts == (1,)
+
+
+@pytest.mark.parametrize("lock", EXCLUDING)
+@pytest.mark.parametrize("program", [TWO_LOCKERS, PROMOTION_RACE], ids=["two-lockers", "promotion-race"])
+def test_correct_locks_pass_exhaustively(lock: str, program: Program) -> None:
+    report = check("atomic", Program(**{**program.__dict__, "locks": lock}), schedule="exhaustive")
+    assert report.ok and report.schedules > 1 and not report.bound_reached
+
+
+@pytest.mark.parametrize("program", [TWO_LOCKERS, PROMOTION_RACE], ids=["two-lockers", "promotion-race"])
+def test_none_is_caught(program: Program) -> None:
+    report = check("atomic", Program(**{**program.__dict__, "locks": "none"}), schedule="exhaustive", raise_on_failure=False)
+    assert report.failure is not None
+    assert "mutual exclusion" in str(report.failure) or "lost guarded writes" in str(report.failure)
