@@ -471,16 +471,7 @@ def compare(expected: Expectation, result: Any) -> list[str]:
         problems.append(f"{result.lost_updates} lost update(s) reported by the arena")
     if getattr(result, "premature_frees", 0):
         problems.append(f"{result.premature_frees} premature free(s) reported by the arena")
-    if getattr(result, "exclusion_violations", 0):
-        problems.append(
-            f"{result.exclusion_violations} mutual exclusion violation(s): two threads inside one object's lock"
-        )
-    payloads = getattr(result, "final_payloads", None)
-    if payloads is not None:
-        for oid, want in enumerate(expected.payloads):
-            have = payloads[oid] if oid < len(payloads) else 0
-            if have != want:
-                problems.append(f"object {oid} ends with payload {have}, model says {want} (lost guarded writes)")
+    problems += _lock_problems(expected, result)
     got = result.final_counts
     if got is None:
         return problems + ["the run returned no final counts"]
@@ -503,4 +494,20 @@ def compare(expected: Expectation, result: Any) -> list[str]:
             )
     if len(got) > len(expected.final_counts):
         problems.append(f"run reported {len(got)} objects, program has {len(expected.final_counts)}")
+    return problems
+
+
+def _lock_problems(expected: Expectation, result: Any) -> list[str]:
+    """What a run's lock checks found: threads inside one object's lock together, and guarded
+    payloads that lost writes (a run without lock operations has neither)."""
+    problems = []
+    if getattr(result, "exclusion_violations", 0):
+        problems.append(
+            f"{result.exclusion_violations} mutual exclusion violation(s): two threads inside one object's lock"
+        )
+    payloads = getattr(result, "final_payloads", None) or ()
+    for oid, want in enumerate(expected.payloads if payloads else ()):
+        have = payloads[oid] if oid < len(payloads) else 0
+        if have != want:
+            problems.append(f"object {oid} ends with payload {have}, model says {want} (lost guarded writes)")
     return problems

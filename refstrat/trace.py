@@ -16,8 +16,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 OPS = {
-    "new": 0, "inc": 1, "dec": 2, "send": 3, "recv": 4, "push": 5, "pop": 6, "kill": 7,
-    "lock": 8, "unlock": 9, "read": 10, "write": 11,
+    "new": 0,
+    "inc": 1,
+    "dec": 2,
+    "send": 3,
+    "recv": 4,
+    "push": 5,
+    "pop": 6,
+    "kill": 7,
+    "lock": 8,
+    "unlock": 9,
+    "read": 10,
+    "write": 11,
 }  # fmt: skip  (RS_T_*)
 _ARITY = {name: 3 if name == "send" else 2 for name in OPS}
 #: The operations that take or use an object's lock (include/refstrat/locks.h), not a count.
@@ -131,7 +141,8 @@ def lock_discipline(ops: Sequence[tuple[Any, ...]]) -> tuple[int, str] | None:
         elif name in ("unlock", "read", "write") and held != obj:
             state = "no lock" if held is None else f"the lock of object {held}"
             what = "unlock of an object it has not locked" if name == "unlock" else f"{name} without its lock"
-            return k, f"{name}({obj}): {what} (the thread holds {state}; unlocking an unlocked object or another thread's lock is an error)"
+            why = "unlocking an unlocked object or another thread's lock is an error"
+            return k, f"{name}({obj}): {what} (the thread holds {state}; {why})"
         elif name == "unlock":
             held = None
         elif name == "recv" and held is not None:
@@ -145,8 +156,9 @@ def lock_discipline(ops: Sequence[tuple[Any, ...]]) -> tuple[int, str] | None:
 
 def run_arrays(compiled: tuple[Any, ...], expected: Sequence[int]) -> tuple[Any, ...]:
     """``compiled`` with the three arrays the native runner adds to it: the expected final counts,
-    room for the final ones and room for the final payloads (in that order, last). The object count is judged again, so that a compiled form
-    tampered with after validation gets a TraceError, not an allocation of its claimed size."""
+    room for the final ones and room for the final payloads (in that order, last). The object
+    count is judged again, so that a compiled form tampered with after validation gets a
+    TraceError, not an allocation of its claimed size."""
     nobjects = compiled[0]
     if type(nobjects) is not int or not 0 <= nobjects <= MAX_OBJECTS or len(expected) != nobjects:
         raise TraceError(

@@ -3,6 +3,8 @@ mutual exclusion on real threads and under the systematic scheduler, for every l
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 import refstrat
@@ -36,7 +38,7 @@ def test_registry() -> None:
 
 
 def test_unknown_lock_names_the_choices() -> None:
-    with pytest.raises(ValueError, match="unknown lock scheme 'futex'; valid choices: none, global, mutex, pymutex, private"):
+    with pytest.raises(ValueError, match="unknown lock scheme .futex.; valid choices: none, global, mutex, pymutex"):
         refstrat.run("atomic", "private", 1, ops=100, locks="futex")
     with pytest.raises(TypeError, match="locks must be a str"):
         refstrat.run("atomic", "private", 1, ops=100, locks=3)
@@ -86,12 +88,12 @@ def test_guarded_counter_exact_on_threads(strategy: str, lock: str) -> None:
 @pytest.mark.parametrize("lock", EXCLUDING)
 @pytest.mark.parametrize("program", [TWO_LOCKERS, PROMOTION_RACE], ids=["two-lockers", "promotion-race"])
 def test_correct_locks_pass_exhaustively(lock: str, program: Program) -> None:
-    report = check("atomic", Program(**{**program.__dict__, "locks": lock}), schedule="exhaustive")
+    report = check("atomic", replace(program, locks=lock), schedule="exhaustive")
     assert report.ok and report.schedules > 1 and not report.bound_reached
 
 
 @pytest.mark.parametrize("program", [TWO_LOCKERS, PROMOTION_RACE], ids=["two-lockers", "promotion-race"])
 def test_none_is_caught(program: Program) -> None:
-    report = check("atomic", Program(**{**program.__dict__, "locks": "none"}), schedule="exhaustive", raise_on_failure=False)
+    report = check("atomic", replace(program, locks="none"), schedule="exhaustive", raise_on_failure=False)
     assert report.failure is not None
     assert "mutual exclusion" in str(report.failure) or "lost guarded writes" in str(report.failure)
