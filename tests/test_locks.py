@@ -6,11 +6,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import refstrat
 from refstrat import Trace, TraceError, _core
-from refstrat.model import Program, ProgramError, expect
+from refstrat.model import Program, ProgramError, compare, expect
 from refstrat.testing import check
+from refstrat.testing.programs import programs
+from refstrat.testing.timing import run_program
 
 LOCKS = [lk.name for lk in refstrat.locks()]
 EXCLUDING = [lk.name for lk in refstrat.locks() if lk.excludes]
@@ -97,3 +101,17 @@ def test_none_is_caught(program: Program) -> None:
     report = check("atomic", replace(program, locks="none"), schedule="exhaustive", raise_on_failure=False)
     assert report.failure is not None
     assert "mutual exclusion" in str(report.failure) or "lost guarded writes" in str(report.failure)
+
+
+@settings(max_examples=max(10, settings().max_examples // 10))
+@given(program=programs(threads=st.integers(2, 4), locks=True))
+def test_fuzzed_critical_sections_match_the_model(program: Program) -> None:
+    """Hypothesis's programs with critical sections, on real threads, each count scheme drawn with
+    the program's lock scheme: counts and guarded payloads as the model says, nobody inside
+    together."""
+    for strategy in ("atomic", "biased", "coalesced"):
+        r = run_program(strategy, program, jitter=1)
+        assert compare(expect(program), r) == [], (strategy, program)
+    assert expect(program).payloads == tuple(
+        sum(op == ("write", i) for ops in program.threads for op in ops) for i in range(program.objects)
+    )
