@@ -115,3 +115,20 @@ def test_fuzzed_critical_sections_match_the_model(program: Program) -> None:
     assert expect(program).payloads == tuple(
         sum(op == ("write", i) for ops in program.threads for op in ops) for i in range(program.objects)
     )
+
+
+@pytest.mark.parametrize("lock", EXCLUDING)
+def test_explain_counts_lock_events(lock: str) -> None:
+    """The explain flavour counts acquisitions, contention, parks and wake-ups, promotions."""
+    own = [("new", 1), ("inc", 1), ("send", 1, 1), *[("lock", 1), ("write", 1), ("unlock", 1)] * 50, ("dec", 1)]
+    other = [("recv", 1), *[("lock", 1), ("write", 1), ("unlock", 1)] * 50, ("dec", 1)]
+    r = refstrat.run("atomic", "trace", 2, trace=Trace([own, other], shared=1), locks=lock, explain=True)
+    assert r.explain is not None and r.final_payloads == (0, 100)
+    events = r.explain.events
+    assert events["lock_acquisitions"] == 100
+    assert events["lock_parks"] == events["lock_wakeups"] <= 100
+    assert events["lock_contended"] <= 100
+    assert events["lock_promotions"] == (1 if lock == "private" else 0)
+    alone = refstrat.run("atomic", "trace", 1, trace=Trace([own[:1] + own[3:]], shared=1), locks=lock, explain=True)
+    assert alone.explain is not None
+    assert alone.explain.events["lock_promotions"] == alone.explain.events["lock_contended"] == 0
