@@ -1,7 +1,6 @@
 """The registry is the only list: the C registries (RS_STRATEGIES, RS_WORKLOADS, RS_KNOBS,
-RS_LOCKS) are
-where a scheme, a workload or a knob is added, and everything else, tests included, derives from
-them. This file fails when a hand-kept list creeps back into the Python sources."""
+RS_LOCKS) are where a scheme, a workload, a knob or a lock scheme is added, and everything else,
+tests included, derives from them. This file fails when a hand-kept list creeps back into the Python sources."""
 
 from __future__ import annotations
 
