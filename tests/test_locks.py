@@ -133,3 +133,12 @@ def test_explain_counts_lock_events(lock: str) -> None:
     alone = refstrat.run("atomic", "trace", 1, trace=Trace([own[:1] + own[3:]], shared=1), locks=lock, explain=True)
     assert alone.explain is not None
     assert alone.explain.events["lock_promotions"] == alone.explain.events["lock_contended"] == 0
+
+
+@pytest.mark.parametrize("lock", ["pymutex", "private"])
+@pytest.mark.parametrize("program", [TWO_LOCKERS, PROMOTION_RACE], ids=["two-lockers", "promotion-race"])
+def test_lock_free_paths_pass_exhaustively_under_tso(lock: str, program: Program) -> None:
+    """The schemes built on atomics (the parking lot's flags, the promotion's mode and byte) under
+    x86-TSO's store buffers, every schedule (no reduction: the reductions model SC only)."""
+    report = check("atomic", replace(program, locks=lock), schedule="exhaustive", memory="tso")
+    assert report.ok and report.schedules > 100 and not report.bound_reached

@@ -14,6 +14,7 @@
 #define REFSTRAT_LOCK_GLOBAL_H
 
 #include <stdlib.h>
+#include "refstrat/lock_none.h"
 #include "refstrat/runtime.h"
 
 typedef struct rs_lock_global_run {

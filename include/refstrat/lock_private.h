@@ -84,10 +84,18 @@ static inline void rs_lock_private_fini(rs_run *r)
 
 RS_INLINE rs_lock_private_run *rs_private_of(rs_thread *t) { return (rs_lock_private_run *)t->run->lock_s; }
 
+/* o's lock record, and its slot index in *idx. */
+RS_INLINE rs_private_slot *rs_private_slot_of(rs_thread *t, rs_obj *o, uint32_t *idx)
+{
+    *idx = rs_obj_index(&t->run->arena, o);
+    return &rs_private_of(t)->slot[*idx];
+}
+
 /* A new object: private to its creator. Plain: the object is not yet published. */
 static inline void rs_lock_private_obj_init(rs_thread *t, rs_obj *o)
 {
-    rs_private_slot *p = &rs_private_of(t)->slot[rs_obj_index(&t->run->arena, o)];
+    uint32_t idx;
+    rs_private_slot *p = rs_private_slot_of(t, o, &idx);
     rs_pr_store_plain(&p->owner, t->index);
     rs_pr_store_plain(&p->mode, (uint32_t)RS_PRIVATE_MODE);
     rs_pr_store_plain(&p->held, 0u);
@@ -99,13 +107,14 @@ static inline void rs_lock_private_obj_init(rs_thread *t, rs_obj *o)
  * pairs with the foreigners' acquire load of the mode). */
 RS_INLINE void rs_private_promote(rs_thread *t, rs_private_slot *p, uint32_t held)
 {
+    (void)t; /* its events only, in the explain flavour */
     RS_STAT(t, lock_promotions);
     rs_pr_store_relaxed(&p->byte, (uint8_t)(held ? RS_PYMUTEX_LOCKED : 0));
     rs_pr_store_release(&p->mode, (uint32_t)RS_PUBLIC_MODE);
 }
 
-/* The owner's safepoint: promote every slot asked for. One relaxed load when none is. */
-static inline void rs_lock_private_safepoint(rs_thread *t)
+/* The owner's safepoint: `promote` every slot asked for. One relaxed load when none is. */
+RS_INLINE void rs_private_drain(rs_thread *t, void (*promote)(rs_thread *, rs_private_slot *))
 {
     rs_lock_private_run *s = rs_private_of(t);
     rs_private_thread *me = &s->thr[t->index];
@@ -116,17 +125,17 @@ static inline void rs_lock_private_safepoint(rs_thread *t)
     while (i != RS_NIL && i != RS_CLOSED) {
         rs_private_slot *p = &s->slot[i];
         i = rs_pr_load_plain(&p->next);
-        rs_private_promote(t, p, rs_pr_load_plain(&p->held));
+        promote(t, p);
     }
 }
 
-/* The owner leaves: promote what is asked, then close the queue, so that later askers promote
- * for themselves (it holds no private lock now: the kernel checks the discipline). */
-static inline void rs_lock_private_leave(rs_thread *t)
+/* The owner leaves: its safepoint, then close the queue, so that later askers promote for
+ * themselves (it holds no private lock now: the kernel checks the discipline). */
+RS_INLINE void rs_private_close(rs_thread *t, void (*safepoint)(rs_thread *))
 {
     rs_private_thread *me = &rs_private_of(t)->thr[t->index];
     for (;;) {
-        rs_lock_private_safepoint(t);
+        safepoint(t);
         uint32_t head = RS_NIL;
         /* Acq_rel: the release publishes this thread's last plain stores (held = 0) to a foreigner
          * that reads CLOSED with its failing CAS (acquire on failure). */
@@ -134,6 +143,15 @@ static inline void rs_lock_private_leave(rs_thread *t)
             return;
     }
 }
+
+/* The promotion the owner owes: the byte says whether it holds the lock now. */
+static inline void rs_private_promote_asked(rs_thread *t, rs_private_slot *p)
+{
+    rs_private_promote(t, p, rs_pr_load_plain(&p->held));
+}
+
+static inline void rs_lock_private_safepoint(rs_thread *t) { rs_private_drain(t, rs_private_promote_asked); }
+static inline void rs_lock_private_leave(rs_thread *t) { rs_private_close(t, rs_lock_private_safepoint); }
 
 /* A foreigner asks p's owner for promotion (once per object), or promotes it itself when the owner
  * has left. */
@@ -170,8 +188,8 @@ static RS_NOINLINE int rs_private_lock_foreign(rs_thread *t, rs_lock_private_run
 static inline int rs_lock_private_acquire(rs_thread *t, rs_obj *o)
 {
     rs_lock_private_run *s = rs_private_of(t);
-    uint32_t idx = rs_obj_index(&t->run->arena, o);
-    rs_private_slot *p = &s->slot[idx];
+    uint32_t idx;
+    rs_private_slot *p = rs_private_slot_of(t, o, &idx);
     if (rs_pr_load_plain(&p->owner) == t->index && rs_pr_load_plain(&p->mode) == RS_PRIVATE_MODE) {
         RS_STAT(t, lock_acquisitions);
         rs_pr_store_plain(&p->held, 1u);
@@ -185,8 +203,8 @@ static inline int rs_lock_private_acquire(rs_thread *t, rs_obj *o)
 static inline void rs_lock_private_release(rs_thread *t, rs_obj *o)
 {
     rs_lock_private_run *s = rs_private_of(t);
-    uint32_t idx = rs_obj_index(&t->run->arena, o);
-    rs_private_slot *p = &s->slot[idx];
+    uint32_t idx;
+    rs_private_slot *p = rs_private_slot_of(t, o, &idx);
     if (rs_pr_load_plain(&p->owner) == t->index && rs_pr_load_plain(&p->mode) == RS_PRIVATE_MODE) {
         rs_pr_store_plain(&p->held, 0u);
         return;

@@ -23,6 +23,8 @@
 #define REFSTRAT_LOCK_PYMUTEX_H
 
 #include <stdlib.h>
+#include <string.h>
+#include "refstrat/lock_none.h"
 #include "refstrat/runtime.h"
 
 enum { RS_PYMUTEX_LOCKED = 1, RS_PYMUTEX_PARKED = 2 };
@@ -123,6 +125,7 @@ static RS_NOINLINE int rs_park(rs_thread *t, rs_parking_lot *lot, uint32_t key, 
  * still wait for it, else 0), both under the bucket's mutex (see rs_park). */
 static RS_NOINLINE void rs_unpark_one(rs_thread *t, rs_parking_lot *lot, uint32_t key, uint8_t *byte)
 {
+    (void)t; /* its events only, in the explain flavour */
     rs_park_bucket *b = rs_park_bucket_of(lot, key);
     rs_pr_mutex_lock(&b->m);
     uint32_t *link = &b->head, woken = RS_NIL, more = 0;

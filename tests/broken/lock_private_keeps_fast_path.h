@@ -16,26 +16,24 @@
 
 static inline int rs_lock_broken_private_keeps_fast_path_acquire(rs_thread *t, rs_obj *o)
 {
-    rs_lock_private_run *s = rs_private_of(t);
-    uint32_t idx = rs_obj_index(&t->run->arena, o);
-    rs_private_slot *p = &s->slot[idx];
+    uint32_t idx;
+    rs_private_slot *p = rs_private_slot_of(t, o, &idx);
     if (rs_pr_load_plain(&p->owner) == t->index) { /* the bug: the mode is not looked at */
         rs_pr_store_plain(&p->held, 1u);
         return 0;
     }
-    return rs_private_lock_foreign(t, s, p, idx);
+    return rs_private_lock_foreign(t, rs_private_of(t), p, idx);
 }
 
 static inline void rs_lock_broken_private_keeps_fast_path_release(rs_thread *t, rs_obj *o)
 {
-    rs_lock_private_run *s = rs_private_of(t);
-    uint32_t idx = rs_obj_index(&t->run->arena, o);
-    rs_private_slot *p = &s->slot[idx];
+    uint32_t idx;
+    rs_private_slot *p = rs_private_slot_of(t, o, &idx);
     if (rs_pr_load_plain(&p->owner) == t->index) {
         rs_pr_store_plain(&p->held, 0u);
         return;
     }
-    rs_pymutex_unlock(t, &s->lot, idx, &p->byte);
+    rs_pymutex_unlock(t, &rs_private_of(t)->lot, idx, &p->byte);
 }
 
 #define rs_lock_broken_private_keeps_fast_path_init rs_lock_private_init

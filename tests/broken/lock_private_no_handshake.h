@@ -15,9 +15,8 @@
 
 static inline int rs_lock_broken_private_no_handshake_acquire(rs_thread *t, rs_obj *o)
 {
-    rs_lock_private_run *s = rs_private_of(t);
-    uint32_t idx = rs_obj_index(&t->run->arena, o);
-    rs_private_slot *p = &s->slot[idx];
+    uint32_t idx;
+    rs_private_slot *p = rs_private_slot_of(t, o, &idx);
     if (rs_pr_load_plain(&p->owner) != t->index && rs_pr_load_acquire(&p->mode) != RS_PUBLIC_MODE) {
         uint32_t no = 0;
         if (rs_pr_cas_acq_rel(&p->asked, &no, 1u))

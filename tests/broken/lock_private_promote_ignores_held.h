@@ -13,29 +13,19 @@
 
 #include "refstrat/locks.h"
 
+static inline void rs_broken_private_promote_free(rs_thread *t, rs_private_slot *p)
+{
+    rs_private_promote(t, p, 0); /* the bug: p->held is not consulted */
+}
+
 static inline void rs_lock_broken_private_promote_ignores_held_safepoint(rs_thread *t)
 {
-    rs_lock_private_run *s = rs_private_of(t);
-    rs_private_thread *me = &s->thr[t->index];
-    if (RS_LIKELY(rs_pr_load_relaxed(&me->head) == RS_NIL))
-        return;
-    uint32_t i = rs_pr_xchg_acquire(&me->head, RS_NIL);
-    while (i != RS_NIL && i != RS_CLOSED) {
-        rs_private_slot *p = &s->slot[i];
-        i = rs_pr_load_plain(&p->next);
-        rs_private_promote(t, p, 0); /* the bug: p->held is not consulted */
-    }
+    rs_private_drain(t, rs_broken_private_promote_free);
 }
 
 static inline void rs_lock_broken_private_promote_ignores_held_leave(rs_thread *t)
 {
-    rs_private_thread *me = &rs_private_of(t)->thr[t->index];
-    for (;;) {
-        rs_lock_broken_private_promote_ignores_held_safepoint(t);
-        uint32_t head = RS_NIL;
-        if (rs_pr_cas_acq_rel(&me->head, &head, RS_CLOSED))
-            return;
-    }
+    rs_private_close(t, rs_lock_broken_private_promote_ignores_held_safepoint);
 }
 
 #define rs_lock_broken_private_promote_ignores_held_acquire rs_lock_private_acquire
