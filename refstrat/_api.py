@@ -390,7 +390,8 @@ def run(
     shared_fraction, zipf, immortal, deferred and sharded (the per-object layers, on any strategy
     but gil, buffered and percpu, which take immortal only: ``StrategyInfo.refuses`` says so,
     include/refstrat/layers.h), layout ("packed" or "padded"), arena_size,
-    pin, seed, trace and jitter (trace workload), depth, and every scheme knob of :func:`knobs`
+    pin, seed, trace and jitter (trace workload), depth, locks (a lock scheme of :func:`locks`, the
+    one a trace's lock operations take; "none" by default), and every scheme knob of :func:`knobs`
     (switch_interval for gil, tick for coalesced, log_size for buffered, collect_interval for
     deferred and sharded, ...). Invalid values raise ValueError/TypeError naming the valid choices
     (the value checked is the converted one the C core receives, which checks it again; the bounds
