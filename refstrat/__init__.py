@@ -15,13 +15,14 @@ from refstrat._api import (
     knobs,
     limit,
     load_plugin,
+    locks,
     run,
     speed_of_light,
     strategies,
     workloads,
 )
 from refstrat._core import ArenaExhaustedError, RunError, StalledError
-from refstrat.results import Explain, HotObject, KnobInfo, RunResult, StrategyInfo, WorkloadInfo
+from refstrat.results import Explain, HotObject, KnobInfo, LockInfo, RunResult, StrategyInfo, WorkloadInfo
 from refstrat.trace import Trace, TraceError
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "Explain",
     "HotObject",
     "KnobInfo",
+    "LockInfo",
     "RunError",
     "RunResult",
     "StalledError",
@@ -42,6 +44,7 @@ __all__ = [
     "knobs",
     "limit",
     "load_plugin",
+    "locks",
     "run",
     "speed_of_light",
     "strategies",

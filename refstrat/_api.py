@@ -20,7 +20,7 @@ except ImportError as exc:  # the source tree without its built extension, ahead
         + ": build it in place with `pip install -e .`, or run from outside the source tree "
         "so that the installed package is imported"
     ) from exc
-from refstrat.results import Explain, HotObject, KnobInfo, RunResult, StrategyInfo, WorkloadInfo
+from refstrat.results import Explain, HotObject, KnobInfo, LockInfo, RunResult, StrategyInfo, WorkloadInfo
 from refstrat.trace import Trace, run_arrays
 
 #: Every workload of the core, by name, from RS_WORKLOADS (include/refstrat/runtime.h), in enum order.
@@ -49,6 +49,7 @@ _DEFAULTS: dict[str, Any] = dict(
     trace=None,
     jitter=0,
     depth=16,
+    locks="none",
     **{k.name: k.default for k in _KNOBS.values()},
 )
 
@@ -132,6 +133,20 @@ def _validate_name(what: str, value: object) -> str:
     return value
 
 
+def locks() -> list[LockInfo]:
+    """The built-in lock schemes (include/refstrat/locks.h), in registry order: the choices of
+    ``run(..., locks=...)`` for every built-in strategy (a plugin may add its own)."""
+    return [LockInfo(**row) for row in _core.builtin_locks()]
+
+
+def _validate_locks(strategy: str, name: str) -> None:
+    """A ValueError naming the valid choices unless ``name`` is a lock scheme ``strategy`` takes
+    (the C core checks the index it is given again)."""
+    valid = _core.strategy_locks(strategy) or [lk.name for lk in locks()]
+    if name not in valid:
+        raise ValueError(f"unknown lock scheme {name!r}; valid choices: {_choices(valid)}")
+
+
 def _validate_strategy(strategy: object) -> str:
     strategy = _validate_name("strategy", strategy)
     if _core.find_strategy(strategy) is None:
@@ -211,6 +226,7 @@ def _config(workload: object, threads: object, options: dict[str, Any]) -> tuple
         cfg[name] = _validate_float(name, cfg[name])
     for name in ("immortal", "deferred", "sharded", "pin"):
         _validate_bool(name, cfg[name])
+    cfg["locks"] = _validate_name("locks", cfg["locks"])
     cfg["layout"] = _validate_name("layout", cfg["layout"])
     if cfg["layout"] not in LAYOUTS:
         raise ValueError(f"unknown layout {cfg['layout']!r}; valid choices: {_choices(LAYOUTS)}")
@@ -288,7 +304,8 @@ def _execute(
     ``timed``: "unchecked" (a strategy, speed_of_light), "limit" (the limit rows) or "checked"
     (traces: one run, checked, whose times are reported as they are)."""
     cfg, trace = _config(workload, threads, options)
-    compiled = final = None
+    _validate_locks(strategy, cfg["locks"])
+    compiled = final = payloads = None
     expected: list[int] | None = None
     if trace is not None:
         compiled = trace.compile()
@@ -298,7 +315,7 @@ def _execute(
             for obj in trace.immortal:
                 expected[obj] = 1
         compiled = run_arrays(compiled, expected)
-        final = compiled[-1]
+        final, payloads = compiled[-2], compiled[-1]
     raw = _raw_run(strategy, cfg, timed == "checked", compiled, explain and timed == "checked")
     counters = raw
     if check and timed == "unchecked":
@@ -328,6 +345,9 @@ def _execute(
         cpus=raw["cpus"] if pinned else None,
         final_counts=None if final is None else tuple(None if c < 0 else c for c in final),
         first_use_after_free=raw["first_use_after_free"] if trace is not None else None,
+        locks=cfg["locks"],
+        final_payloads=None if payloads is None else tuple(payloads),
+        exclusion_violations=raw["exclusion_violations"],
         timed=timed,
         checked=counters is not raw or timed == "checked",
         check_wall_seconds=counters["wall_seconds"] if counters is not raw else None,
@@ -370,7 +390,8 @@ def run(
     shared_fraction, zipf, immortal, deferred and sharded (the per-object layers, on any strategy
     but gil, buffered and percpu, which take immortal only: ``StrategyInfo.refuses`` says so,
     include/refstrat/layers.h), layout ("packed" or "padded"), arena_size,
-    pin, seed, trace and jitter (trace workload), depth, and every scheme knob of :func:`knobs`
+    pin, seed, trace and jitter (trace workload), depth, locks (a lock scheme of :func:`locks`, the
+    one a trace's lock operations take; "none" by default), and every scheme knob of :func:`knobs`
     (switch_interval for gil, tick for coalesced, log_size for buffered, collect_interval for
     deferred and sharded, ...). Invalid values raise ValueError/TypeError naming the valid choices
     (the value checked is the converted one the C core receives, which checks it again; the bounds

@@ -55,6 +55,8 @@ cdef extern from "refstrat/core.h" nogil:
         const int64_t *expected
         rs_handle *handles
         int64_t *final_counts
+        int64_t *final_payloads
+        uint64_t exclusion_violations
     ctypedef struct rs_params:
         uint32_t workload, threads
         uint64_t ops
@@ -64,19 +66,26 @@ cdef extern from "refstrat/core.h" nogil:
         int pin, immortal
         uint32_t layers
         uint64_t seed, jitter
-        uint32_t explain, checked
+        uint32_t explain, checked, lock
         rs_trace *trace
     ctypedef struct rs_thread:
         uint64_t ops
         uint64_t first_uaf
         double cpu_seconds
         int cpu
+    ctypedef struct rs_lock_scheme:
+        const char *name
+        const char *summary
+        const char *reference
+        int excludes
     ctypedef struct rs_strategy:
         const char *name
         const char *summary
         const char *reference
         int thread_safe
         uint32_t layers
+        const rs_lock_scheme *locks
+        uint32_t nlocks
     ctypedef struct rs_arena:
         uint32_t capacity, nsetup
     ctypedef struct rs_run:
@@ -270,6 +279,35 @@ cdef dict _strategy_row(const rs_strategy *s):
                 refuses=COLLECTED if s.layers & RS_S_NO_COLLECTED else ())
 
 
+def builtin_locks():
+    """The compiled-in lock schemes (refstrat/locks.h), in registry order, as dicts: name, summary,
+    reference, excludes (whether it gives mutual exclusion)."""
+    cdef const rs_strategy *s = rs_builtin(0)
+    return [dict(name=s.locks[i].name.decode(), summary=s.locks[i].summary.decode(),
+                 reference=s.locks[i].reference.decode(), excludes=bool(s.locks[i].excludes))
+            for i in range(s.nlocks)]
+
+
+def strategy_locks(str strategy):
+    """The lock schemes ``strategy``'s kernels may run with (the built-ins, then a plugin's own),
+    or None for an unknown strategy."""
+    cdef bytes b = _cname("strategy", strategy)
+    cdef const rs_strategy *s = rs_reserved_row(b)
+    if s == NULL:
+        s = rs_find_strategy(b)
+    return None if s == NULL else [s.locks[i].name.decode() for i in range(s.nlocks)]
+
+
+cdef int _set_lock(rs_params *p, const rs_strategy *s, dict cfg) except -1:
+    """p.lock from cfg["locks"] (a name), among the locks of s's flavour."""
+    name = cfg.get("locks", "none")
+    names = [s.locks[i].name.decode() for i in range(s.nlocks)]
+    if name not in names:
+        raise ValueError(f"unknown lock scheme {name!r} for {s.name.decode()}; valid choices: {', '.join(names)}")
+    p.lock = names.index(name)
+    return 0
+
+
 def builtin_strategies():
     """The compiled-in strategies, in registry order, as dicts."""
     return [_strategy_row(rs_builtin(i)) for i in range(rs_builtin_count())]
@@ -373,6 +411,12 @@ cdef int _fill_trace(rs_trace *tr, object trace, uint32_t threads) except -1:
     tr.begin = &begin[0]
     tr.expected = &expected[0] if expected.shape[0] else NULL
     tr.final_counts = &final[0] if final.shape[0] else NULL
+    cdef int64_t[::1] payloads
+    if len(trace) > 8:  # run_arrays's third array: room for the payloads after the run
+        payloads = trace[8]
+        if payloads.shape[0] != trace[0]:
+            raise ValueError("malformed compiled trace")
+        tr.final_payloads = &payloads[0] if payloads.shape[0] else NULL
     return 0
 
 
@@ -394,6 +438,7 @@ def execute(str strategy, dict cfg, trace=None):
     cdef rs_result res
     cdef int rc
     _fill_params(&p, cfg)
+    _set_lock(&p, s, cfg)
     if trace is not None:
         _fill_trace(&tr, trace, p.threads)
         p.trace = &tr
@@ -420,6 +465,7 @@ def execute(str strategy, dict cfg, trace=None):
             first_use_after_free=tuple(None if t["first_uaf"] == 0xFFFFFFFFFFFFFFFF else t["first_uaf"]
                                        for t in threads),
             explain=_explain_dict(r) if p.explain else None,
+            exclusion_violations=tr.exclusion_violations if trace is not None else 0,
         )
     finally:
         rs_run_destroy(r)
@@ -466,6 +512,7 @@ def check_execute(str strategy, dict cfg, trace, choices, bint pct, uint64_t see
     cdef const uint32_t[::1] ch = choices
     cdef const uint64_t[::1] sl
     _fill_params(&p, cfg)
+    _set_lock(&p, s, cfg)
     _fill_trace(&tr, trace, p.threads)
     p.trace = &tr
     memset(&c, 0, sizeof(c))
@@ -522,6 +569,7 @@ def check_execute(str strategy, dict cfg, trace, choices, bint pct, uint64_t see
                 (out.race_step[k], out.race_thread[k], out.race_kind[k],
                  (<bytes>out.race_file[k]).decode(errors="replace") if out.race_file[k] != NULL else "",
                  out.race_line[k]) for k in range(2)],
+            exclusion_violations=tr.exclusion_violations,
         )
     finally:
         rs_check_free(&out)

@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .trace import MAX_OBJECTS, MAX_OPS, MAX_THREADS
+from .trace import LOCK_OPS, MAX_OBJECTS, MAX_OPS, MAX_THREADS, lock_discipline
 
 __all__ = [
     "Op",
@@ -57,7 +57,10 @@ IMMORTAL_COUNT = 1
 # ("kill", id): the creator's decref (percpu_ref_kill), at most once per private object, by a
 # thread holding a reference (references are interchangeable: the creator's may have been passed on).
 # ("push", id) / ("pop", id): a stack reference (CPython's _PyStackRef), popped by the pushing thread.
+# ("lock", id) / ("unlock", id) / ("read", id) / ("write", id): the object's lock and its guarded
+# payload (refstrat.trace.lock_discipline says what a program must keep); a write adds 1.
 _ARITY = {"new": 2, "inc": 2, "dec": 2, "send": 3, "recv": 2, "push": 2, "pop": 2, "kill": 2}
+_ARITY.update({name: 2 for name in LOCK_OPS})
 
 
 class ProgramError(ValueError):
@@ -89,6 +92,9 @@ class Program:
     pool: int | None = None
     deferred: tuple[int, ...] = ()
     sharded: tuple[int, ...] = ()
+    #: The lock scheme (``refstrat.locks()``) the program's lock operations run under in the
+    #: systematic checks (a run parameter carried by the program, as ``pool`` is).
+    locks: str = "none"
 
     def __post_init__(self) -> None:
         # Normalise to hashable, canonical tuples of plain values so equal programs compare
@@ -102,6 +108,7 @@ class Program:
         object.__setattr__(self, "pool", None if self.pool is None else _plain(self.pool))
         object.__setattr__(self, "deferred", tuple(sorted(set(_plain(i) for i in self.deferred))))
         object.__setattr__(self, "sharded", tuple(sorted(set(_plain(i) for i in self.sharded))))
+        object.__setattr__(self, "locks", _plain(self.locks))
 
     @property
     def nthreads(self) -> int:
@@ -144,6 +151,7 @@ class Program:
             deferred=tuple(mapping.get(i, i) for i in self.deferred),
             sharded=self.sharded,
             pool=self.pool,
+            locks=self.locks,
         )
 
     def to_trace(self) -> Any:
@@ -161,6 +169,7 @@ class Program:
             + (f" deferred={list(self.deferred)}" if self.deferred else "")
             + (f" sharded={list(self.sharded)}" if self.sharded else "")
             + ("" if self.pool is None else f" pool={self.pool}")
+            + ("" if self.locks == "none" else f" locks={self.locks}")
         ]
         for t, ops in enumerate(self.threads):
             body = " ".join(_fmt(op) for op in ops) or "(nothing)"
@@ -199,6 +208,9 @@ class Expectation:
     immortal: frozenset[int]
     last_use: dict[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)
     refcount_ops: int = 0
+    #: ``payloads[i]``: the guarded payload object ``i`` ends with (its writes: each adds 1,
+    #: under the object's lock, so none may be lost).
+    payloads: tuple[int, ...] = ()
 
     @property
     def live(self) -> frozenset[int]:
@@ -249,6 +261,8 @@ def _validate_bounds(program: Program) -> None:
     for i in program.deferred:
         if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < MAX_OBJECTS:
             raise ProgramError(f"deferred id {i!r} is not an object id")
+    if not isinstance(program.locks, str):
+        raise ProgramError(f"locks must be a lock scheme's name (refstrat.locks()), got {program.locks!r}")
 
 
 def _validate_ops(program: Program) -> None:
@@ -292,6 +306,10 @@ def _validate_ops(program: Program) -> None:
     for i in program.deferred:
         if i >= shared and i not in creator:
             raise ProgramError(f"deferred id {i} is neither shared nor created by a new")
+    for t, ops in enumerate(program.threads):
+        breach = lock_discipline(ops)
+        if breach is not None:
+            raise ProgramError(breach[1], t, breach[0])
 
 
 def _run_round_robin(program: Program) -> tuple[set[int], list[Counter], list[Counter], dict[int, dict[int, int]]]:
@@ -325,11 +343,12 @@ def _run_round_robin(program: Program) -> tuple[set[int], list[Counter], list[Co
                 elif kind == "new":
                     created.add(oid)
                     hold[t][oid] += 1
-                elif kind in ("inc", "push"):
+                elif kind in ("inc", "push", "lock"):
                     if oid >= shared and hold[t][oid] == 0 and stack[t][oid] == 0:
                         what = "before its new" if oid not in created else "without holding a reference"
                         raise ProgramError(f"{kind}({oid}) {what} (use after free)", t, k)
-                    (hold if kind == "inc" else stack)[t][oid] += 1
+                    if kind != "lock":
+                        (hold if kind == "inc" else stack)[t][oid] += 1
                 elif kind == "pop":
                     if stack[t][oid] == 0:
                         raise ProgramError(f"pop({oid}) without a matching push on this thread", t, k)
@@ -404,7 +423,14 @@ def _expectation(
         immortal=immortal,
         last_use={o: tuple(sorted(d.items())) for o, d in last.items()},
         refcount_ops=program.refcount_ops(),
+        payloads=_payloads(program),
     )
+
+
+def _payloads(program: Program) -> tuple[int, ...]:
+    """Each object's writes: the payload every interleaving must end with under a lock that excludes."""
+    writes: Counter[int] = Counter(op[1] for ops in program.threads for op in ops if op[0] == "write")
+    return tuple(writes[i] for i in range(program.objects))
 
 
 def sequential_counts(program: Program, order: Iterable[int]) -> list[Counter]:
@@ -445,6 +471,7 @@ def compare(expected: Expectation, result: Any) -> list[str]:
         problems.append(f"{result.lost_updates} lost update(s) reported by the arena")
     if getattr(result, "premature_frees", 0):
         problems.append(f"{result.premature_frees} premature free(s) reported by the arena")
+    problems += _lock_problems(expected, result)
     got = result.final_counts
     if got is None:
         return problems + ["the run returned no final counts"]
@@ -467,4 +494,20 @@ def compare(expected: Expectation, result: Any) -> list[str]:
             )
     if len(got) > len(expected.final_counts):
         problems.append(f"run reported {len(got)} objects, program has {len(expected.final_counts)}")
+    return problems
+
+
+def _lock_problems(expected: Expectation, result: Any) -> list[str]:
+    """What a run's lock checks found: threads inside one object's lock together, and guarded
+    payloads that lost writes (a run without lock operations has neither)."""
+    problems = []
+    if getattr(result, "exclusion_violations", 0):
+        problems.append(
+            f"{result.exclusion_violations} mutual exclusion violation(s): two threads inside one object's lock"
+        )
+    payloads = getattr(result, "final_payloads", None) or ()
+    for oid, want in enumerate(expected.payloads if payloads else ()):
+        have = payloads[oid] if oid < len(payloads) else 0
+        if have != want:
+            problems.append(f"object {oid} ends with payload {have}, model says {want} (lost guarded writes)")
     return problems

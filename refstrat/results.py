@@ -21,6 +21,16 @@ class StrategyInfo:
 
 
 @dataclass(frozen=True)
+class LockInfo:
+    """A lock scheme compiled into the core (include/refstrat/locks.h): the second axis of a run."""
+
+    name: str
+    summary: str
+    reference: str
+    excludes: bool  # gives mutual exclusion (False only for "none": the GIL's job)
+
+
+@dataclass(frozen=True)
 class WorkloadInfo:
     """A workload kernel: how operations are generated, and where the model comes from.
 
@@ -104,6 +114,9 @@ class RunResult:
     explain: Explain | None = None  # the explain flavour's account, when run(..., explain=True)
     layers: tuple[str, ...] = ()  # the per-object layers honoured: immortal, deferred, sharded
     helper_threads: int = 0  # threads the scheme ran beside the workers (buffered's commit thread)
+    locks: str = "none"  # the lock scheme the run's lock operations took (refstrat.locks())
+    final_payloads: tuple[int, ...] | None = None  # trace: each object's guarded payload after the run
+    exclusion_violations: int = 0  # trace: a lock entered while another thread was inside
 
     @property
     def ns_per_op(self) -> float:

@@ -15,8 +15,23 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-OPS = {"new": 0, "inc": 1, "dec": 2, "send": 3, "recv": 4, "push": 5, "pop": 6, "kill": 7}  # RS_T_*
-_ARITY = {"new": 2, "inc": 2, "dec": 2, "send": 3, "recv": 2, "push": 2, "pop": 2, "kill": 2}
+OPS = {
+    "new": 0,
+    "inc": 1,
+    "dec": 2,
+    "send": 3,
+    "recv": 4,
+    "push": 5,
+    "pop": 6,
+    "kill": 7,
+    "lock": 8,
+    "unlock": 9,
+    "read": 10,
+    "write": 11,
+}  # fmt: skip  (RS_T_*)
+_ARITY = {name: 3 if name == "send" else 2 for name in OPS}
+#: The operations that take or use an object's lock (include/refstrat/locks.h), not a count.
+LOCK_OPS = ("lock", "unlock", "read", "write")
 DEFERRED, SHARDED = 4, 8  # the core's RS_F_DEFERRED and RS_F_SHARDED header flags
 MAX_OBJECTS = 1 << 24  # ids in [0, MAX_OBJECTS): the C core's RS_MAX_TRACE_OBJECTS
 MAX_OPS = 1 << 26  # operations, all threads together: RS_MAX_TRACE_OPS
@@ -47,6 +62,13 @@ class Trace:
     percpu_ref_kill: a ``dec`` for every scheme without a kill hook). A kill is of a private
     object, at most once per object, by a thread holding a reference to it: references are
     interchangeable, so the holder may be any thread the creator's reference was passed to.
+
+    Locks (the run's lock scheme, ``refstrat.locks()``): ``("lock", id)`` takes the object's lock
+    (the thread must hold a reference, or the object be shared), ``("unlock", id)`` drops it,
+    ``("read", id)``/``("write", id)`` read and increment the object's guarded payload while
+    holding its lock. The discipline (:func:`lock_discipline`): one lock at a time, no recv while
+    holding one, the locked object's references are not released while locked, every lock is
+    unlocked by its thread before the thread ends.
     """
 
     threads: tuple[tuple[tuple[Any, ...], ...], ...]
@@ -104,17 +126,46 @@ class Trace:
         return cached
 
 
+def lock_discipline(ops: Sequence[tuple[Any, ...]]) -> tuple[int, str] | None:
+    """The first breach of the lock discipline in one thread's operations (plain (name, id, ...)
+    tuples, already of valid shape), as (index, message), or None. Per thread: whether a program
+    keeps it does not depend on the interleaving, and keeping it rules out deadlock by locks (a
+    holder never waits while it holds, so every lock is released)."""
+    held: int | None = None
+    for k, op in enumerate(ops):
+        name, obj = op[0], op[1]
+        if name == "lock" and held is not None:
+            return k, f"lock({obj}) while holding the lock of object {held} (one lock at a time)"
+        if name == "lock":
+            held = obj
+        elif name in ("unlock", "read", "write") and held != obj:
+            state = "no lock" if held is None else f"the lock of object {held}"
+            what = "unlock of an object it has not locked" if name == "unlock" else f"{name} without its lock"
+            why = "unlocking an unlocked object or another thread's lock is an error"
+            return k, f"{name}({obj}): {what} (the thread holds {state}; {why})"
+        elif name == "unlock":
+            held = None
+        elif name == "recv" and held is not None:
+            return k, f"recv({obj}) while holding the lock of object {held} (a holder must not wait)"
+        elif name in ("dec", "kill", "send", "pop") and obj == held:
+            return k, f"{name}({obj}) releases a reference to object {obj} while holding its lock"
+    if held is not None:
+        return len(ops), f"the thread ends holding the lock of object {held}"
+    return None
+
+
 def run_arrays(compiled: tuple[Any, ...], expected: Sequence[int]) -> tuple[Any, ...]:
-    """``compiled`` with the two arrays the native runner adds to it: the expected final counts
-    and room for the final ones. The object count is judged again, so that a compiled form
-    tampered with after validation gets a TraceError, not an allocation of its claimed size."""
+    """``compiled`` with the three arrays the native runner adds to it: the expected final counts,
+    room for the final ones and room for the final payloads (in that order, last). The object
+    count is judged again, so that a compiled form tampered with after validation gets a
+    TraceError, not an allocation of its claimed size."""
     nobjects = compiled[0]
     if type(nobjects) is not int or not 0 <= nobjects <= MAX_OBJECTS or len(expected) != nobjects:
         raise TraceError(
             f"a compiled trace must hold at most {MAX_OBJECTS} objects and one expected "
             f"count each; got {nobjects!r} objects and {len(expected)} counts"
         )
-    return compiled + (array("q", expected), array("q", bytes(8 * nobjects)))
+    return compiled + (array("q", expected), array("q", bytes(8 * nobjects)), array("q", bytes(8 * nobjects)))
 
 
 def _iterable_ids(what: str, ids: object) -> frozenset[Any]:
@@ -163,6 +214,10 @@ def _validate(trace: Trace) -> tuple[tuple[Any, ...], list[int]]:
     if total > MAX_OPS:
         raise TraceError(f"a trace may hold at most {MAX_OPS} operations, got {total}")
     threads, nobjects = _plain_ops(trace, shared, deferred_ids)
+    for t, mine in enumerate(threads):
+        breach = lock_discipline(mine)
+        if breach is not None:
+            raise TraceError(f"thread {t}, op {breach[0]}: {breach[1]}")
     holdings = _holdings(trace, threads, shared)
 
     final = [0] * nobjects
@@ -272,10 +327,12 @@ def _holdings(trace: Trace, threads: list[list[tuple[Any, ...]]], shared: int) -
                 held[obj] = held.get(obj, 0) + 1
             elif name == "new":
                 held[obj] = 1
-            elif name in ("inc", "push"):
+            elif name in ("inc", "push", "lock"):
                 if obj >= shared and held.get(obj, 0) == 0 and stacks[t].get(obj, 0) == 0:
                     raise TraceError(f"{where}: thread {t} holds no reference to object {obj}")
-                if name == "inc":
+                if name == "lock":
+                    pass
+                elif name == "inc":
                     held[obj] = held.get(obj, 0) + 1
                 else:
                     stacks[t][obj] = stacks[t].get(obj, 0) + 1
@@ -283,6 +340,8 @@ def _holdings(trace: Trace, threads: list[list[tuple[Any, ...]]], shared: int) -
                 if stacks[t].get(obj, 0) == 0:
                     raise TraceError(f"{where}: pop of object {obj} without a matching push on thread {t}")
                 stacks[t][obj] -= 1
+            elif name in LOCK_OPS:
+                pass  # the discipline (checked before) keeps a reference while locked
             else:  # dec, kill, send
                 if held.get(obj, 0) == 0:
                     raise TraceError(

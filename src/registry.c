@@ -24,7 +24,8 @@ static const rs_strategy rs_sol = {
     rs_nonatomic_init, rs_nonatomic_fini, rs_nonatomic_obj_init, rs_nonatomic_enter,
     rs_nonatomic_leave, rs_nonatomic_start, rs_nonatomic_quiesce, rs_nonatomic_flush,
     rs_nonatomic_count, rs_nonatomic_incref_fn, rs_nonatomic_decref_fn,
-    {{RS_KERNEL_ROW(sol), RS_KERNEL_ROW(sol)}, {RS_KERNEL_ROW(sol), RS_KERNEL_ROW(sol)}}};
+    {{RS_KERNEL_ROW(sol), RS_KERNEL_ROW(sol)}, {RS_KERNEL_ROW(sol), RS_KERNEL_ROW(sol)}},
+    rs_lock_table_, sizeof rs_lock_table_ / sizeof rs_lock_table_[0]};
 
 /* The limit rows: hand-written kernels (refstrat/limit.h), plain and atomic. Not strategies either;
  * reached through rs_reserved_row(). The hooks are nonatomic's no-ops. */
@@ -35,7 +36,8 @@ RS_DEFINE_LIMIT(atomic, 1)
      rs_nonatomic_init, rs_nonatomic_fini, rs_nonatomic_obj_init, rs_nonatomic_enter,              \
      rs_nonatomic_leave, rs_nonatomic_start, rs_nonatomic_quiesce, rs_nonatomic_flush,             \
      rs_nonatomic_count, rs_nonatomic_incref_fn, rs_nonatomic_decref_fn,                           \
-     {{RS_LIMIT_ROW(tag), RS_LIMIT_ROW(tag)}, {RS_LIMIT_ROW(tag), RS_LIMIT_ROW(tag)}}}
+     {{RS_LIMIT_ROW(tag), RS_LIMIT_ROW(tag)}, {RS_LIMIT_ROW(tag), RS_LIMIT_ROW(tag)}},             \
+     rs_lock_table_, sizeof rs_lock_table_ / sizeof rs_lock_table_[0]}
 static const rs_strategy rs_limits[2] = {
     RS_LIMIT_ENTRY("limit", "plain increments through plain pointers: the hardware limit", plain),
     RS_LIMIT_ENTRY("limit+atomic", "lock-prefixed increments through plain pointers", atomic)};

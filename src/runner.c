@@ -344,11 +344,22 @@ static void rs_setup_object(rs_run *r, uint32_t idx, uint32_t marks, rs_handle *
     r->strategy->obj_init(&r->threads[0], out->o); /* owned by worker 0 */
 }
 
+/* The run's lock scheme must be one of the strategy's (its flavour's table); the message lists them. */
+static int rs_lock_check(const rs_strategy *s, const rs_params *p, char *err, size_t errlen)
+{
+    if (p->lock < s->nlocks)
+        return 0;
+    int n = snprintf(err, errlen, "unknown lock scheme %u for %s (valid: ", p->lock, s->name);
+    for (uint32_t i = 0; i < s->nlocks && n > 0 && (size_t)n < errlen; i++)
+        n += snprintf(err + n, errlen - (size_t)n, "%u %s%s", i, s->locks[i].name, i + 1 < s->nlocks ? ", " : ")");
+    return -1;
+}
+
 static rs_run *rs_run_build(const rs_strategy *s, const rs_params *p, int *code, char *err, size_t errlen)
 {
     *code = RS_ERR_CONFIG;
     uint64_t minimum = rs_arena_minimum(p, err, errlen);
-    if (!minimum)
+    if (!minimum || rs_lock_check(s, p, err, errlen))
         return NULL;
     if (p->explain && (!p->checked || !rs_explain_is(s))) {
         snprintf(err, errlen, "an explain run needs the checked copy of a built-in strategy's explain "
@@ -394,6 +405,9 @@ static rs_run *rs_run_build(const rs_strategy *s, const rs_params *p, int *code,
         rs_run_destroy(r);
         return NULL;
     }
+    r->lock = &s->locks[p->lock];
+    if (r->lock->init(r) != 0)
+        goto nomem;
     const rs_workload_runner *w = &rs_runners[p->workload];
     /* The layer flags a workload gives a setup object; a run honours those in its layers only. */
     for (uint32_t i = 0; i < nsetup; i++)
@@ -420,13 +434,19 @@ void rs_run_destroy(rs_run *r)
     if (!r)
         return;
     r->strategy->fini(r);
+    if (r->lock)
+        r->lock->fini(r);
     rs_layers_fini(r);
     rs_explain_free_state(r);
     if (r->p.trace) {
         free(r->p.trace->handles);
         free(r->p.trace->mailbox);
+        free(r->p.trace->payload);
+        free(r->p.trace->inside);
         r->p.trace->handles = NULL;
         r->p.trace->mailbox = NULL;
+        r->p.trace->payload = NULL;
+        r->p.trace->inside = NULL;
     }
     free(r->rings);
     free(r->zipf_table);
@@ -536,6 +556,8 @@ static void rs_check_results(rs_run *r)
         }
         if (tr)
             tr->final_counts[id] = count;
+        if (tr && tr->final_payloads)
+            tr->final_payloads[id] = tr->payload[id];
     }
     if (tr || rs_limit_row_is(r->strategy))
         return; /* a limit's kernels keep the slots they take to themselves (refstrat/limit.h) */

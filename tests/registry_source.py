@@ -40,3 +40,7 @@ def workloads() -> list[str]:
 
 def knobs() -> list[str]:
     return _names("knobs.h", "RS_KNOBS", "K")
+
+
+def locks() -> list[str]:
+    return _names("locks.h", "RS_LOCKS", "L")

@@ -370,13 +370,15 @@ def test_native_runner_rechecks_compiled_traces() -> None:
 
     cfg, _ = _api._config("trace", 1, dict(trace=Trace([[("new", 1), ("dec", 1)]], shared=1)))
     tail = (b"", array("q", [1, 0]), array("q", [0, 0]))  # no layer marks, expected, final
-    bad_kind = (2, 1, b"\0", array("I", [0, 1, 0, 9, 1, 0]), array("Q", [0, 2])) + tail
+    bad_kind = (2, 1, b"\0", array("I", [0, 1, 0, 99, 1, 0]), array("Q", [0, 2])) + tail
+    bad_unlock = (2, 1, b"\0", array("I", [0, 1, 0, 9, 1, 0]), array("Q", [0, 2])) + tail  # unlock, not held
     bad_object = (2, 1, b"\0", array("I", [0, 7, 0, 1, 1, 0]), array("Q", [0, 2])) + tail
     bad_threads = (2, 1, b"\0", array("I", [0, 1, 0]), array("Q", [0, 1, 1])) + tail
     for compiled, match in (
         (bad_kind, "out of range"),
         (bad_object, "out of range"),
         (bad_threads, "malformed compiled trace"),
+        (bad_unlock, "unlock of an object this thread has not locked"),
     ):
         with pytest.raises(ValueError, match=match):
             _core.execute("atomic", cfg, compiled)

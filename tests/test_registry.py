@@ -1,6 +1,6 @@
-"""The registry is the only list: the C registries (RS_STRATEGIES, RS_WORKLOADS, RS_KNOBS) are
-where a scheme, a workload or a knob is added, and everything else, tests included, derives from
-them. This file fails when a hand-kept list creeps back into the Python sources."""
+"""The registry is the only list: the C registries (RS_STRATEGIES, RS_WORKLOADS, RS_KNOBS,
+RS_LOCKS) are where a scheme, a workload, a knob or a lock scheme is added, and everything else,
+tests included, derives from them. This file fails when a hand-kept list creeps back into the Python sources."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ REGISTRIES = {
     "strategies": {s.name for s in refstrat.strategies()},
     "workloads": {w.name for w in refstrat.workloads()},
     "knobs": {k.name for k in refstrat.knobs()},
+    "locks": {lk.name for lk in refstrat.locks()},
 }
 
 
@@ -62,6 +63,7 @@ def test_the_bindings_follow_the_c_registries() -> None:
     assert [s.name for s in refstrat.strategies()] == registry_source.strategies()
     assert [w.name for w in refstrat.workloads()] == registry_source.workloads()
     assert [k.name for k in refstrat.knobs()] == registry_source.knobs()
+    assert [lk.name for lk in refstrat.locks()] == registry_source.locks()
 
 
 def test_each_workload_row_names_its_limit_and_twin() -> None:

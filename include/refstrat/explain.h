@@ -38,7 +38,11 @@
     X(evictions, "coalesced: slots flushed early for a conflicting object")                        \
     X(epochs, "coalesced: epoch ticks")                                                            \
     X(reviews, "coalesced: objects reviewed for freeing")                                          \
-    X(lock_acquisitions, "locked, gil: lock acquisitions")                                         \
+    X(lock_acquisitions, "locked, gil, lock schemes: lock acquisitions")                           \
+    X(lock_contended, "lock schemes (pymutex, private): acquisitions that found the lock taken")   \
+    X(lock_parks, "lock schemes (pymutex, private): waiters queued in the parking lot")            \
+    X(lock_wakeups, "lock schemes (pymutex, private): parked waiters woken")                       \
+    X(lock_promotions, "private lock: private locks promoted to pymutex")                          \
     X(lock_waits, "gil: waits for the lock (a timed wait on its condition variable)")              \
     X(collections, "deferred, sharded layers: stop-the-world collections, quiesce's included")      \
     X(parks, "deferred, sharded layers: a worker parked for another's collection")                 \

@@ -29,6 +29,7 @@
 #include "refstrat/deferred.h"
 #include "refstrat/sharded.h"
 #include "refstrat/cpython314t.h"
+#include "refstrat/locks.h"
 
 #define RS_STRATEGIES(RS_X)                                                                        \
     RS_X(nonatomic, 0, 0, "plain increments, as a GIL build does; exact on one thread, loses updates on several", \
@@ -151,10 +152,13 @@
      rs_##name##_leave, rs_##name##_start, rs_##name##_quiesce, rs_##name##_flush,                 \
      rs_##name##_count, rs_##name##_incref_fn, rs_##name##_decref_fn,                              \
      {{RS_UNCHECKED_ROW_(name##_u0), RS_UNCHECKED_ROW_(name##_u1)},                                 \
-      {RS_KERNEL_ROW(name##_0), RS_KERNEL_ROW(name##_1)}}},
+      {RS_KERNEL_ROW(name##_0), RS_KERNEL_ROW(name##_1)}},                                         \
+     rs_lock_table_, sizeof rs_lock_table_ / sizeof rs_lock_table_[0]},
 
-/* Instantiate LIST's strategies and define `static const rs_strategy table[]` over them. */
+/* Instantiate LIST's strategies and define `static const rs_strategy table[]` over them, each
+ * carrying this unit's lock table, rs_lock_table_ (refstrat/locks.h), in the same flavour. */
 #define RS_DEFINE_STRATEGY_TABLE(LIST, table)                                                      \
+    RS_DEFINE_LOCK_TABLE(rs_lock_table_)                                                           \
     LIST(RS_INSTANTIATE)                                                                           \
     static const rs_strategy table[] = {LIST(RS_TABLE_ENTRY)};
 

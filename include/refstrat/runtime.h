@@ -32,7 +32,7 @@
 
 /* Bumped whenever a struct below, or the meaning of a field, changes: a plugin built against
  * other headers is refused. */
-#define RS_ABI_VERSION 6
+#define RS_ABI_VERSION 7
 
 /* The workloads, in enum rs_workload order:
  *     W(name, NAME, kernel, limit, twin, summary, reference, ...)
@@ -105,8 +105,10 @@ typedef struct rs_workload_info {
 } rs_workload_info;
 
 /* PUSH, POP and KILL are the vocabulary's push, pop and kill (see rs_ops); SEND publishes first. */
+/* LOCK/UNLOCK take and drop the object's lock (the run's lock scheme, refstrat/locks.h); READ and
+ * WRITE are guarded accesses to the object's payload, made only while holding its lock. */
 enum rs_trace_kind { RS_T_NEW = 0, RS_T_INC, RS_T_DEC, RS_T_SEND, RS_T_RECV, RS_T_PUSH, RS_T_POP,
-                     RS_T_KILL, RS_T_KINDS };
+                     RS_T_KILL, RS_T_LOCK, RS_T_UNLOCK, RS_T_READ, RS_T_WRITE, RS_T_KINDS };
 
 typedef struct rs_trace_op {
     uint32_t kind; /* enum rs_trace_kind */
@@ -128,6 +130,11 @@ typedef struct rs_trace {
     rs_handle *handles;       /* [nobjects]: written by the allocating thread before any send */
     uint32_t *mailbox;        /* [threads * nobjects], atomic: references sent and not yet taken */
     int64_t *final_counts;    /* [nobjects] output: count after quiesce, -1 when freed */
+    int64_t *payload;         /* [nobjects], run state: the guarded payload, plain under the object's lock */
+    uint32_t *inside;         /* [nobjects], run state, atomic (relaxed): threads between LOCK and UNLOCK */
+    int64_t *final_payloads;  /* [nobjects] output, or NULL: the payload after the run */
+    uint64_t exclusion_violations; /* output, atomic (relaxed) during the run: a LOCK that found another
+                               * thread inside, or a READ that saw the payload change under its lock */
 } rs_trace;
 
 typedef struct rs_params {
@@ -153,6 +160,7 @@ typedef struct rs_params {
     uint32_t explain;         /* 1: the explain flavour (refstrat/explain.h); needs checked */
     uint32_t checked;         /* 1: the checked kernel copy (handles validated, operations counted
                                  one by one); 0: the unchecked copy that timed runs execute */
+    uint32_t lock;            /* the lock scheme: an index into the strategy's locks (refstrat/locks.h) */
     rs_trace *trace;
 } rs_params;
 
@@ -182,6 +190,8 @@ typedef struct rs_thread {
     double cpu_seconds;
     int cpu;                 /* the core it was pinned to, or -1 */
     pthread_t th;
+    void (*lock_wait)(struct rs_thread *); /* the count scheme's wait, for a lock's waits (set by a kernel
+                              * that takes locks, before its first; NULL: yield) */
     /* atomic, relaxed both ways: another thread asks this worker to stop at its next safepoint
      * (gil: drop the GIL); the worker polls it in its safepoint hook and clears it. One load from
      * the thread's own state, as CPython's eval breaker (tstate->eval_breaker since 3.12, a
@@ -213,6 +223,8 @@ typedef struct rs_run {
     uint16_t *zipf_table;    /* mixed: uniform 10-bit draw -> shared object index */
     struct rs_ring *rings;   /* handoff: ring i carries objects from worker i to i + 1 */
     rs_explain_run *explain; /* explain runs only (refstrat/explain.h) */
+    const struct rs_lock_scheme *lock; /* the run's lock scheme (refstrat/locks.h), fixed at creation */
+    void *lock_s;            /* its per-run state (its init allocates it, its fini frees it) */
     /* results */
     double wall_seconds;
     double helper_cpu_seconds;  /* helper threads plus the main thread's quiesce */
@@ -252,6 +264,30 @@ typedef struct rs_ops {
 
 typedef int (*rs_kernel_fn)(rs_thread *);
 
+/* A lock scheme (refstrat/locks.h): per-object locks beside the counts, chosen per run. A kernel
+ * that takes locks calls them through the run's row (rs_run.lock); the others never touch it.
+ *   init/fini    per-run state sized by the arena (main thread, before the workers / after)
+ *   obj_init     a new object's lock, free (private: owned by the creating thread); before the
+ *                object is published
+ *   acquire      take o's lock, waiting as long as needed: 0, or -1 when the run aborted meanwhile
+ *   release      drop it (the caller holds it: the kernel checks that)
+ *   safepoint    honour other threads' requests (private: promotions); cheap, called once per
+ *                kernel step and in every wait
+ *   leave        the worker's last call: after it, others never wait on it */
+typedef struct rs_lock_scheme {
+    const char *name;
+    const char *summary;
+    const char *reference;
+    int excludes;            /* 1: mutual exclusion; 0: none (the `none` scheme: the GIL's job) */
+    int (*init)(rs_run *);
+    void (*fini)(rs_run *);
+    void (*obj_init)(rs_thread *, rs_obj *);
+    int (*acquire)(rs_thread *, rs_obj *);
+    void (*release)(rs_thread *, rs_obj *);
+    void (*safepoint)(rs_thread *);
+    void (*leave)(rs_thread *);
+} rs_lock_scheme;
+
 /* rs_strategy.layers beyond RS_LAYERS: the strategy refuses the collected layers (deferred,
  * sharded; refstrat/layers.h). A collection needs counts that are exact when the world stops and
  * rs_obj.aux left to the sweep (refstrat/deferred.h): gil's and buffered's counts lag behind a
@@ -279,6 +315,9 @@ struct rs_strategy {
     void (*incref)(rs_thread *, rs_obj *);
     void (*decref)(rs_thread *, rs_obj *);
     rs_kernel_fn kernels[2][2][RS_W_COUNT]; /* [checked][layered: any layer on][workload] */
+    const rs_lock_scheme *locks; /* the lock schemes its kernels may run with, in this flavour (the
+                              * built-ins of refstrat/locks.h, then a plugin's RS_EXTRA_LOCKS) */
+    uint32_t nlocks;
 };
 
 /* Record the first error of a run and make every worker stop. Any thread. */

@@ -33,6 +33,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include "refstrat/runtime.h"
 #include "refstrat/layers.h"
@@ -938,6 +939,62 @@ static inline uint64_t rs_w_fib314_pool_need(const rs_params *p, uint32_t worker
 static inline uint32_t rs_w_fib314_marks(const rs_run *r, uint32_t idx) { return rs_w_fib_marks(r, idx); }
 static inline int rs_w_fib314_prepare(rs_run *r) { return rs_w_fib_prepare(r); }
 
+/* A trace thread's lock: the object it holds locked (at most one), and the payload value it last
+ * saw or wrote inside (a later READ that finds another value saw someone else inside). */
+typedef struct rs_trace_lock {
+    uint32_t held;     /* trace id, RS_NIL: none */
+    int seen;          /* `value` is meaningful */
+    int64_t value;
+} rs_trace_lock;
+
+/* A broken program (Python refuses it first): the run fails with a clear message, no corruption. */
+static RS_NOINLINE int rs_trace_misuse(rs_thread *t, const char *what)
+{
+    char msg[160];
+    snprintf(msg, sizeof msg, "trace thread %u: %s (the lock discipline: refstrat.model)", t->index, what);
+    rs_run_fail(t->run, RS_ERR_CONFIG, msg);
+    return -1;
+}
+
+/* LOCK, UNLOCK, READ, WRITE of trace object `obj` through handle h: 0, or -1 to stop the thread. */
+static RS_NOINLINE int rs_trace_lock_op(rs_thread *t, rs_trace *tr, rs_trace_lock *L, uint32_t kind,
+                                        uint32_t obj, rs_handle h)
+{
+    const rs_lock_scheme *lk = t->run->lock;
+    switch (kind) {
+    case RS_T_LOCK:
+        if (L->held != RS_NIL)
+            return rs_trace_misuse(t, "lock while holding another lock");
+        if (lk->acquire(t, h.o) < 0)
+            return -1;
+        L->held = obj;
+        L->seen = 0;
+        /* Relaxed: a counter of threads inside, read by nothing else; a second one is the finding. */
+        if (rs_pr_faa_relaxed(&tr->inside[obj], 1u) != 0)
+            rs_pr_faa_relaxed(&tr->exclusion_violations, 1u);
+        return 0;
+    case RS_T_UNLOCK:
+        if (L->held != obj)
+            return rs_trace_misuse(t, "unlock of an object this thread has not locked");
+        rs_pr_sub_relaxed(&tr->inside[obj], 1u);
+        L->held = RS_NIL;
+        lk->release(t, h.o);
+        return 0;
+    default: { /* RS_T_READ, RS_T_WRITE: plain, under the lock (two accesses: a window to race in) */
+        if (L->held != obj)
+            return rs_trace_misuse(t, "guarded access without holding the object's lock");
+        int64_t v = rs_pr_load_plain(&tr->payload[obj]);
+        if (L->seen && v != L->value)
+            rs_pr_faa_relaxed(&tr->exclusion_violations, 1u);
+        if (kind == RS_T_WRITE)
+            rs_pr_store_plain(&tr->payload[obj], ++v);
+        L->seen = 1;
+        L->value = v;
+        return 0;
+    }
+    }
+}
+
 /* trace: replay this worker's operation list; see rs_trace. `jitter` inserts deterministic spins
  * and yields between operations so that one program is run under many interleavings. */
 RS_INLINE int rs_k_trace(const rs_ops S, rs_thread *t)
@@ -945,7 +1002,10 @@ RS_INLINE int rs_k_trace(const rs_ops S, rs_thread *t)
     rs_run *r = t->run;
     rs_trace *tr = r->p.trace;
     const uint32_t me = t->index, N = tr->nobjects;
+    const rs_lock_scheme *lk = r->lock;
+    rs_trace_lock L = {RS_NIL, 0, 0};
     uint64_t n = 0, jit = r->p.jitter ? r->p.jitter * 0x9E3779B97F4A7C15ULL + me + 1 : 0;
+    t->lock_wait = S.wait;
     for (uint64_t k = tr->begin[me]; k < tr->begin[me + 1]; k++) {
         const rs_trace_op op = tr->ops[k];
         if (jit) {
@@ -959,16 +1019,36 @@ RS_INLINE int rs_k_trace(const rs_ops S, rs_thread *t)
         }
         int ok = 1;
         switch (op.kind) {
-        case RS_T_NEW:
+        case RS_T_NEW: {
             /* Plain: the handle reaches another thread only through a send (release). */
             rs_pr_store_plain(&tr->handles[op.obj], rs_new(S, t));
-            if (!rs_pr_load_plain(&tr->handles[op.obj]).o) {
+            rs_obj *fresh = rs_pr_load_plain(&tr->handles[op.obj]).o;
+            if (!fresh) {
                 t->ops = n;
                 return -1;
             }
             if (S.layered && tr->layers)
                 rs_layers_new(t, rs_pr_load_plain(&tr->handles[op.obj]), tr->layers[op.obj]);
+            /* The slot already loaded: no scheduling point more than before locks (the hand-found
+             * schedules of tests/test_check_broken.py count them). */
+            lk->obj_init(t, fresh);
             break;
+        }
+        case RS_T_LOCK:
+        case RS_T_UNLOCK:
+        case RS_T_READ:
+        case RS_T_WRITE: {
+            rs_handle h = rs_pr_load_plain(&tr->handles[op.obj]);
+            if (S.checked && RS_UNLIKELY(!rs_handle_ok(&r->arena, h))) {
+                t->c.use_after_free++;
+                rs_pr_event_uaf();
+                ok = 0;
+            } else if (rs_trace_lock_op(t, tr, &L, op.kind, op.obj, h) < 0) {
+                t->ops = n;
+                return -1;
+            }
+            break;
+        }
         case RS_T_INC:
             ok = rs_op_inc(S, t, rs_pr_load_plain(&tr->handles[op.obj]));
             n += ok;
@@ -995,7 +1075,7 @@ RS_INLINE int rs_k_trace(const rs_ops S, rs_thread *t)
             unsigned spins = 0;
             double since = 0;
             while (rs_pr_load_acquire(box) == 0)
-                if (!rs_wait_step(S, t, &spins, &since)) {
+                if (lk->safepoint(t), !rs_wait_step(S, t, &spins, &since)) {
                     t->ops = n;
                     return -1;
                 }
@@ -1008,8 +1088,12 @@ RS_INLINE int rs_k_trace(const rs_ops S, rs_thread *t)
         if (!ok && t->first_uaf == UINT64_MAX)
             t->first_uaf = k - tr->begin[me];
         S.safepoint(t);
+        lk->safepoint(t);
     }
     t->ops = n;
+    if (L.held != RS_NIL)
+        return rs_trace_misuse(t, "the thread ends holding a lock");
+    lk->leave(t);
     return 0;
 }
 
@@ -1040,7 +1124,10 @@ static inline int rs_w_trace_prepare(rs_run *r)
     rs_trace *tr = r->p.trace;
     tr->handles = (rs_handle *)calloc(tr->nobjects ? tr->nobjects : 1, sizeof(rs_handle));
     tr->mailbox = (uint32_t *)calloc((size_t)r->p.threads * (tr->nobjects ? tr->nobjects : 1), sizeof(uint32_t));
-    if (!tr->handles || !tr->mailbox)
+    tr->payload = (int64_t *)calloc(tr->nobjects ? tr->nobjects : 1, sizeof(int64_t));
+    tr->inside = (uint32_t *)calloc(tr->nobjects ? tr->nobjects : 1, sizeof(uint32_t));
+    tr->exclusion_violations = 0;
+    if (!tr->handles || !tr->mailbox || !tr->payload || !tr->inside)
         return -1;
     for (uint32_t i = 0; i < tr->nshared; i++)
         tr->handles[i] = r->shared[i];

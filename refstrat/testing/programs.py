@@ -13,6 +13,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from refstrat._api import knobs as _knobs
+from refstrat._api import locks as _locks
 from refstrat.model import Program
 from refstrat.results import KnobInfo
 from refstrat.testing.args import validate_threads
@@ -20,6 +21,11 @@ from refstrat.testing.args import validate_threads
 # Kind codes: shrinking moves towards 0 ("new"); sends and decs get more codes because the
 # interesting bugs need references to cross threads and counts to fall.
 _KINDS = ("new", "inc", "inc", "dec", "dec", "send", "send", "send", "recv", "push", "pop")
+# With locks=True: "crit", a critical section (lock, write, maybe a read, unlock) on an object
+# the thread may lock.
+_LOCK_KINDS = (*_KINDS, "crit", "crit")
+#: The lock schemes a drawn program with critical sections runs under: those that exclude.
+EXCLUDING_LOCKS = tuple(lk.name for lk in _locks() if lk.excludes)
 
 
 @st.composite
@@ -32,6 +38,7 @@ def programs(
     immortal: bool = True,
     release_all: bool | None = True,
     layers: bool = True,
+    locks: bool = False,
 ) -> Program:
     """Hypothesis strategy of valid programs for ``threads`` threads.
 
@@ -54,6 +61,11 @@ def programs(
     Stack references (push/pop) are drawn too, and with ``layers=True`` some objects are
     marked deferred (shared or private) or sharded (shared): each thread pops every push
     before it ends. Marks shrink away towards none.
+
+    With ``locks=True`` some steps are critical sections (``lock``, ``write``, maybe ``read``,
+    ``unlock`` of an object the thread holds, or a shared one), which keep the lock discipline
+    (refstrat.trace.lock_discipline), and the program's ``locks`` is drawn among the lock schemes
+    that exclude (it shrinks towards the first, ``global``).
     """
     n = draw(threads) if isinstance(threads, st.SearchStrategy) else validate_threads(threads)
     nshared = draw(st.integers(0, max_shared))
@@ -67,11 +79,12 @@ def programs(
     idle = draw(st.sets(st.integers(0, n - 1), max_size=n - 1))
     active = [t for t in range(n) if t not in idle]
     gap, stride = draw(st.integers(0, 3)), draw(st.integers(1, 3))
+    kinds = _LOCK_KINDS if locks else _KINDS
     bursts = draw(
         st.lists(
             st.tuples(
                 st.integers(0, len(active) - 1),
-                st.integers(0, len(_KINDS) - 1),
+                st.integers(0, len(kinds) - 1),
                 st.integers(0, 255),
                 st.integers(0, len(active) - 1),
                 st.integers(1, 6),
@@ -82,7 +95,7 @@ def programs(
     state = _Execution(n, nshared, gap, stride, marks.deferred_private, list(marks.deferred_shared))
     for a, k, pick, off, rep in bursts:
         for _ in range(rep):
-            state.step(active[a], _KINDS[k], pick, active[(a + 1 + off) % len(active)])
+            state.step(active[a], kinds[k], pick, active[(a + 1 + off) % len(active)])
     state.finish(draw(st.booleans()) if release_all is None else release_all)
     return Program(
         threads=tuple(tuple(o) for o in state.ops),
@@ -90,6 +103,7 @@ def programs(
         immortal=marks.immortal,
         deferred=tuple(state.deferred),
         sharded=marks.sharded,
+        locks=draw(st.sampled_from(EXCLUDING_LOCKS)) if locks else "none",
     )
 
 
@@ -146,7 +160,7 @@ class _Execution:
 
     def _enabled(self, t: int, kind: str, held: list[int], waiting: list[int]) -> str:
         """``kind``, or "new" (always enabled) where thread ``t`` cannot do it now."""
-        if kind in ("inc", "push") and not (held or self.nshared or self.stack[t]):
+        if kind in ("inc", "push", "crit") and not (held or self.nshared or self.stack[t]):
             return "new"
         if (
             (kind == "pop" and not self.stack[t])
@@ -177,6 +191,10 @@ class _Execution:
             else:
                 self.stack[t].append(oid)
             ops.append((kind, oid))
+        elif kind == "crit":
+            cands = sorted(set(held) | set(range(self.nshared)) | set(self.stack[t]))
+            oid = cands[pick % len(cands)]
+            ops.extend([("lock", oid), ("write", oid)] + [("read", oid)] * (pick & 1) + [("unlock", oid)])
         elif kind == "pop":
             ops.append(("pop", self.stack[t].pop(len(self.stack[t]) - 1 - pick % len(self.stack[t]))))
         elif kind == "dec":

@@ -22,7 +22,14 @@ def run_program(strategy: str, program: Program, *, jitter: int = 0, immortal: b
     import refstrat
 
     return refstrat.run(
-        strategy, "trace", program.nthreads, trace=program.to_trace(), jitter=jitter, immortal=immortal, **run_kwargs
+        strategy,
+        "trace",
+        program.nthreads,
+        trace=program.to_trace(),
+        jitter=jitter,
+        immortal=immortal,
+        locks=program.locks,
+        **run_kwargs,
     )
 
 

@@ -288,3 +288,36 @@ REQUIRES: dict[str, str] = {
     "broken_arena_push_split": "tight pools (Program.pool) so that remotely freed slots are reused",
     "broken_arena_push_before_free": "tight pools (Program.pool) so that remotely freed slots are reused",
 }
+
+
+# ---- lock schemes (tests/broken/locks.c): run on its host strategy, `lockhost` (atomic counts) ----
+
+_TWO_LOCKERS = Program(
+    threads=(
+        (("lock", 0), ("write", 0), ("write", 0), ("unlock", 0)),
+        (("lock", 0), ("write", 0), ("read", 0), ("unlock", 0)),
+    ),
+    shared=1,
+)
+# The owner locks its object twice while the thread it sent a reference to asks for a promotion:
+# a promotion racing the owner's own lock and unlock.
+_PROMOTION_RACE = Program(
+    threads=(
+        (
+            ("new", 0), ("inc", 0), ("send", 0, 1), ("lock", 0), ("write", 0), ("unlock", 0),
+            ("lock", 0), ("write", 0), ("unlock", 0), ("dec", 0),
+        ),
+        (("recv", 0), ("lock", 0), ("write", 0), ("unlock", 0), ("dec", 0)),
+    ),
+)  # fmt: skip
+
+#: Broken lock scheme -> (the correct lock scheme it is a change of, bug class, smallest program
+#: known to expose it; the program's ``locks`` is set to the broken scheme by the test).
+LOCK_CATALOG: dict[str, tuple[str, str, Program]] = {
+    "broken_mutex_unlock_early": ("mutex", LOCK_RELEASED_EARLY, _TWO_LOCKERS),
+    "broken_pymutex_cas_split": ("pymutex", CAS_AS_LOAD_STORE, _TWO_LOCKERS),
+    "broken_pymutex_lost_wakeup": ("pymutex", MISSED_WAKEUP, _TWO_LOCKERS),
+    "broken_private_keeps_fast_path": ("private", HANDSHAKE_REORDERED, _PROMOTION_RACE),
+    "broken_private_promote_ignores_held": ("private", DROPPED, _PROMOTION_RACE),
+    "broken_private_no_handshake": ("private", HANDSHAKE_REORDERED, _PROMOTION_RACE),
+}

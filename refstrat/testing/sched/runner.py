@@ -164,7 +164,7 @@ def run_scheduled(
 
     cfg, compiled = _prepared(program, immortal, tick, log_size, _takes_collected(strategy))
     compiled = run_arrays(compiled, [0 if c is None else c for c in expected.final_counts])
-    final = compiled[-1]
+    final, payloads = compiled[-2], compiled[-1]
     seed, depth, k = pct or (0, 0, 0)
     raw = _core.check_execute(
         strategy,
@@ -187,6 +187,8 @@ def run_scheduled(
         **{k2: raw[k2] for k2 in ("use_after_free", "double_frees", "leaks", "lost_updates", "premature_frees")},
         final_counts=tuple(None if c < 0 else c for c in final),
         first_use_after_free=None,
+        exclusion_violations=raw["exclusion_violations"],
+        final_payloads=tuple(payloads),
     )
     problems = compare(expected, result) if verdict == "done" else []
     if verdict == "deadlock":
@@ -271,6 +273,7 @@ def _prepared(program: Program, immortal: bool, tick: int, log_size: int, collec
             log_size=log_size,
             arena_size=_arena_size(program),
             **layers,
+            locks=program.locks,
         ),
     )
     return cfg, trace.compile()
