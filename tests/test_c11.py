@@ -17,7 +17,8 @@ from refstrat.testing.sched.corpus import CORPUS
 
 ROOT = Path(__file__).resolve().parent.parent
 #: two holders drop the last references at once; a hand-off then the receiver drops it
-PROGRAMS = [CORPUS[2].program, CORPUS[3].program]
+_NAMES = ("two holders drop the last references at once", "a hand-off, then the receiver drops it")
+PROGRAMS = [next(c.program for c in CORPUS if c.name == name) for name in _NAMES]
 
 
 @pytest.fixture(scope="module")
