@@ -81,7 +81,7 @@
     RS_X(broken_signed_publish_late, 1, 0, "BROKEN: signed marking an object shared after the send's release", "tests", \
          (0, 0, rs_broken_signed_publish_late_publish, 0))                                          \
     RS_X(broken_deferred_free_at_zero, 1, RS_F_DEFERRED, "BROKEN: deferred freeing at the heap count's zero, stack roots ignored", "tests") \
-    RS_X(broken_sharded_plain_shared, 1, 0, "BROKEN: sharded counting plainly on the shared count, not the thread's slot", "tests") \
+    RS_X(broken_sharded_plain_shared, 1, RS_S_NO_COLLECTED, "BROKEN: sharded counting plainly on the shared count, not the thread's slot", "tests") \
     RS_X(broken_atomic_dec_relaxed, 1, 0, "BROKEN: atomic whose decrement is relaxed (C11 only)", "tests") \
     RS_X(broken_atomic_dec_release, 1, 0, "BROKEN: atomic whose decrement releases but does not acquire (C11 only)", "tests") \
     RS_X(broken_signed_dec_relaxed, 1, 0, "BROKEN: signed whose shared decrement is relaxed (C11 only)", "tests", (0, 0, rs_broken_signed_dec_relaxed_publish, 0)) \

@@ -2,10 +2,11 @@
  *
  * BROKEN ON PURPOSE (tests only). Sharded objects are counted with plain loads and stores, as the
  * sharded layer's slots are, but on the object's one shared count instead of the calling thread's
- * own slot (registered without the layer: the scheme tests the header flag itself). Exact on one
- * thread; two threads changing a sharded object at once lose updates. Exposed by two threads each
- * incrementing shared object 0, marked sharded (final count 3, this gives 2 when the increments
- * interleave between load and store).
+ * own slot. It tests the header flag itself, so it is registered as refusing the collected layers
+ * (RS_S_NO_COLLECTED): with the sharded layer on, the layer would count sharded objects in its
+ * place and the bug would never run. Exact on one thread; two threads changing a sharded object
+ * at once lose updates. Exposed by two threads each incrementing shared object 0, marked sharded
+ * (final count 3, this gives 2 when the increments interleave between load and store).
  */
 #ifndef RS_BROKEN_SHARDED_PLAIN_SHARED_H
 #define RS_BROKEN_SHARDED_PLAIN_SHARED_H
