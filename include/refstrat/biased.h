@@ -92,10 +92,11 @@ RS_INLINE int rs_brc_is_owner(rs_thread *t, rs_obj *o)
  * local and owner are cleared before the CAS, not after it (as rs_brc_merge_zero clears owner):
  * once the CAS has published a merged count, another holder may drop the last reference and free
  * the object at once, so a store after it would write to a freed, perhaps reused, slot (found by
- * the C11 model as a data race with the free; CPython's _Py_ExplicitMergeRefcount stores
- * ob_ref_local and ob_tid after its CAS too). Nothing reads them meanwhile: local is the owner's
- * (this thread, or gone), and a non-owner that reads owner == 0 takes the shared path, as it
- * would once merged. Relaxed: the CAS's release orders them before any later access. */
+ * the C11 model as a data race with the free; CPython fixed the same order in gh-119999, and
+ * 3.13's _Py_ExplicitMergeRefcount stores ob_ref_local and ob_tid before its CAS, as here).
+ * Nothing reads them meanwhile: local is the owner's (this thread, or gone), and a non-owner that
+ * reads owner == 0 takes the shared path, as it would once merged. Relaxed: the CAS's release
+ * orders them before any later access. */
 static inline int64_t rs_brc_merge(rs_obj *o, int64_t extra)
 {
     int64_t shared = rs_pr_load_relaxed(&o->rc), count, want;
