@@ -81,6 +81,7 @@ BROKEN_VARIANTS: dict[str, bool] = {
     "broken_buffered_collect_relaxed": False,
     "broken_buffered_submit_relaxed": False,
     "broken_signed_dec_release": False,
+    "broken_biased_merge_clear_late": False,
 }
 #: The six variants that came before issue 7.
 ORIGINAL_VARIANTS = frozenset(

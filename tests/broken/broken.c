@@ -45,6 +45,7 @@
 #include "signed_dec_relaxed.h"
 #include "signed_dec_release.h"
 #include "biased_merge_zero_relaxed.h"
+#include "biased_merge_clear_late.h"
 #include "biased_shared_dec_release.h"
 #include "biased_shared_dec_relaxed.h"
 #include "arena_push_relaxed.h"
@@ -91,6 +92,7 @@
     RS_X(broken_arena_push_relaxed, 1, 0, "BROKEN: arena remote free pushed with a relaxed CAS (C11 only)", "tests") \
     RS_X(broken_signed_dec_release, 1, 0, "BROKEN: signed whose shared decrement releases but does not acquire (C11 only)", "tests", (0, 0, rs_broken_signed_dec_release_publish, 0)) \
     RS_X(broken_buffered_submit_relaxed, 1, 0, "BROKEN: buffered workers publishing a batch with a relaxed tail store (C11 only)", "tests") \
-    RS_X(broken_buffered_collect_relaxed, 1, 0, "BROKEN: buffered round reading the rings' tails relaxed (C11 only)", "tests")
+    RS_X(broken_buffered_collect_relaxed, 1, 0, "BROKEN: buffered round reading the rings' tails relaxed (C11 only)", "tests") \
+    RS_X(broken_biased_merge_clear_late, 1, 0, "BROKEN: biased merge clearing the owner's fields after its publishing CAS (C11 only)", "tests")
 
 RS_DEFINE_PLUGIN(RS_BROKEN)

@@ -242,6 +242,17 @@ CATALOG: dict[str, Shape] = {
     ),
     "broken_buffered_collect_relaxed": Shape("buffered", WEAK_ORDER, _TWO_INCS, "c11"),
     "broken_buffered_submit_relaxed": Shape("buffered", WEAK_ORDER, _TWO_INCS, "c11"),
+    # the order rs_brc_merge had until the C11 model found it (a real bug, fixed)
+    "broken_biased_merge_clear_late": Shape(
+        "biased",
+        HANDSHAKE_REORDERED,
+        _p(
+            (("new", 1), ("inc", 1), ("send", 1, 1), ("send", 1, 1), ("inc", 0), ("dec", 0)),
+            (("recv", 1), ("recv", 1), ("dec", 1), ("dec", 1)),
+            shared=1,
+        ),
+        "c11",
+    ),
 }
 
 #: The variants only a weak memory model shows (``memory == "c11"``): every scheduled check
